@@ -1,0 +1,9 @@
+"""The exceptions that reach the user as one clear line (no traceback): each package's root error."""
+
+from __future__ import annotations
+
+from posture.settings import SettingsError
+
+# Each package adds its root exception here as it grows (sensorlink.errors.SensorlinkError,
+# processing.errors.ProcessingError, ...). Their messages say what to do next.
+USER_FACING_ERRORS: tuple[type[Exception], ...] = (SettingsError,)
