@@ -58,10 +58,12 @@ def _global_options(
 
 
 def _register_commands() -> None:
-    from posture.commands import analysis, link
+    # One module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the simulated
+    # sensor as its own process), analysis (analyze), evaluation (evaluate).
+    from posture.commands import analysis, evaluation, link, sim
 
-    link.register(app)
-    analysis.register(app)
+    for module in (link, sim, analysis, evaluation):
+        module.register(app)
 
 
 _register_commands()
