@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from posture.settings import SettingsError
+from sensorlink.errors import SensorlinkError
 
 # Each package adds its root exception here as it grows (sensorlink.errors.SensorlinkError,
 # processing.errors.ProcessingError, ...). Their messages say what to do next.
-USER_FACING_ERRORS: tuple[type[Exception], ...] = (SettingsError,)
+USER_FACING_ERRORS: tuple[type[Exception], ...] = (SettingsError, SensorlinkError)

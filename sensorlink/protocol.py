@@ -62,7 +62,7 @@ _HEADER = struct.Struct("<HIBB")  # seq, sensor_time_us, sample_count, flags
 _CONFIG = struct.Struct("<HBHB")  # sample_rate_hz, acc_range_g, gyr_range_dps, samples_per_packet
 _STATUS = struct.Struct("<BB")  # battery_pct, flags
 _ADV_DATA = struct.Struct("<BBB")  # protocol_major, battery_pct, flags
-_START_PAYLOAD = struct.Struct("<HIB")  # next_seq, sensor_time_us, resumed
+_START_PAYLOAD = struct.Struct("<HIBB")  # next_seq, sensor_time_us, resumed, samples_per_packet
 _TIME_SYNC_PAYLOAD = struct.Struct("<I")  # sensor_time_us at receipt
 _INT16_MIN, _INT16_MAX = -32768, 32767
 
@@ -458,11 +458,15 @@ class StartInfo:
         Sensor clock when the sensor handled START, microseconds.
     resumed : bool
         True if an already running session continues (after a link drop), False if a new session begins.
+    samples_per_packet : int
+        Samples in every packet of this session: the configured value, lowered to fit the ATT MTU of the
+        connection that started the session.
     """
 
     next_seq: int
     sensor_time_us: int
     resumed: bool
+    samples_per_packet: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,8 +486,10 @@ class ControlResponse:
             )
 
     @classmethod
-    def start_success(cls, next_seq: int, sensor_time_us: int, *, resumed: bool) -> ControlResponse:
-        payload = _START_PAYLOAD.pack(next_seq, sensor_time_us, int(resumed))
+    def start_success(
+        cls, next_seq: int, sensor_time_us: int, *, resumed: bool, samples_per_packet: int
+    ) -> ControlResponse:
+        payload = _START_PAYLOAD.pack(next_seq, sensor_time_us, int(resumed), samples_per_packet)
         return cls(ControlOpcode.START, ControlResult.SUCCESS, payload)
 
     @classmethod
@@ -498,8 +504,8 @@ class ControlResponse:
         """The payload of a successful START response."""
         if self.opcode != ControlOpcode.START or not self.ok:
             raise ValueError(f"not a successful START response: {self}")
-        next_seq, sensor_time_us, resumed = _START_PAYLOAD.unpack(self.payload)
-        return StartInfo(next_seq, sensor_time_us, bool(resumed))
+        next_seq, sensor_time_us, resumed, samples_per_packet = _START_PAYLOAD.unpack(self.payload)
+        return StartInfo(next_seq, sensor_time_us, bool(resumed), samples_per_packet)
 
     def time_sync_sensor_time_us(self) -> int:
         """Sensor clock when the TIME_SYNC request arrived, microseconds (u32)."""
