@@ -1,0 +1,247 @@
+"""Sensor-to-body mounting: "up" from gravity at rest, "forward" from the direction of travel.
+
+The runner clips the sensor anywhere on the back of the waistband in any orientation. Two facts fix the body
+frame (x forward, y left, z up; DESIGN.md "Body frame and definitions"):
+
+- Up: standing still, the accelerometer reads gravity only, so the mean specific force over the standing
+  period is the body's up axis in sensor coordinates (and defines the neutral posture: tilt = obliquity = 0).
+  Without a standing period, the mean specific force over the motion (whole strides) is used instead: the
+  angles are then relative to the mean running posture, which `Mounting.calibration` reports.
+- Forward: the sacrum's horizontal acceleration is braking right after each initial contact while the vertical
+  force rises, and propulsive while it falls (the ground reaction force of every stance, walking or running).
+  So the horizontal acceleration correlates negatively with the time derivative of the vertical acceleration
+  along the direction of travel, with the sign included; the medio-lateral part alternates with the stance
+  side and cancels over strides. forward = -E[a_h * d a_v / dt] (normalised) needs no PCA and no sign
+  heuristic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import signal
+
+from processing.errors import CalibrationError
+from processing.orientation import quat_to_matrix
+from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray
+
+__all__ = ["Mounting", "MountingEstimator", "find_still_periods", "moving_std"]
+
+Calibration = Literal["standing", "running_mean"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Mounting:
+    """How the sensor sits on the body.
+
+    Attributes
+    ----------
+    rotation : (3, 3) array
+        v_body = rotation @ v_sensor; rows are the body's forward, left and up axes in sensor coordinates.
+    calibration : "standing" or "running_mean"
+        Where "up" and the neutral posture came from.
+    standing_s : tuple of float or None, s
+        Start and end of the standing period used (times from the first sample), if any.
+    forward_strength : float, in [0, 1]
+        How consistently the braking/propulsion pattern pointed one way (the norm of the mean unit correlation
+        vector); values below ~0.2 mean the forward axis is uncertain.
+    """
+
+    rotation: FloatArray
+    calibration: Calibration
+    standing_s: tuple[float, float] | None
+    forward_strength: float
+
+    def __post_init__(self) -> None:
+        r = np.asarray(self.rotation, dtype=np.float64)
+        if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
+            raise ValueError("rotation must be a proper 3x3 rotation matrix")
+
+    @property
+    def up_sensor(self) -> FloatArray:
+        """The body's up axis in sensor coordinates."""
+        return np.asarray(self.rotation[2])
+
+
+def moving_std(x: FloatArray, window: int) -> FloatArray:
+    """Centred moving standard deviation of each column of x (n, k) over `window` samples (edges shrink)."""
+    n = x.shape[0]
+    half = window // 2
+    c1 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    c2 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x * x, axis=0)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) - half + window, 0, n)
+    cnt = (hi - lo)[:, None].astype(np.float64)
+    mean = (c1[hi] - c1[lo]) / cnt
+    var = (c2[hi] - c2[lo]) / cnt - mean * mean
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def find_still_periods(
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray | None,
+    *,
+    sampling_rate_hz: float,
+    min_duration_s: float,
+    window_s: float = 1.0,
+    max_acc_std_mps2: float = 0.35,
+    max_gyr_dps: float = 15.0,
+) -> list[tuple[int, int]]:
+    """Sample ranges [start, stop) where the sensor is still for at least `min_duration_s`.
+
+    Still means: every accelerometer axis varies by less than `max_acc_std_mps2` over `window_s`, the specific
+    force is close to 1 g, and (with a gyroscope) the angular rate stays below `max_gyr_dps`. The thresholds
+    admit the postural sway of quiet standing and reject walking.
+    """
+    n = acc_mps2.shape[0]
+    window = max(3, round(window_s * sampling_rate_hz))
+    if n < window:
+        return []
+    still = moving_std(acc_mps2, window).max(axis=1) < max_acc_std_mps2
+    norm = np.linalg.norm(acc_mps2, axis=1)
+    still &= np.abs(norm - STANDARD_GRAVITY_MPS2) < 0.15 * STANDARD_GRAVITY_MPS2
+    if gyr_dps is not None:
+        still &= np.linalg.norm(gyr_dps, axis=1) < max_gyr_dps
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], still.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    min_len = round(min_duration_s * sampling_rate_hz)
+    return [(a, b) for a, b in runs if b - a >= min_len]
+
+
+def _orthonormal_basis(up: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Two unit vectors spanning the plane perpendicular to `up`."""
+    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+    h1 = np.cross(up, helper)
+    h1 /= np.linalg.norm(h1)
+    h2 = np.cross(up, h1)
+    return h1, h2
+
+
+class MountingEstimator:
+    """Estimate the sensor-to-body rotation from the start of a recording.
+
+    Parameters
+    ----------
+    min_standing_s : float, s
+        Shortest still period accepted as the standing calibration.
+    trim_s : float, s
+        Left out at both ends of the standing period (settling after stepping in / before setting off).
+    smoothing_hz : float, Hz
+        Low-pass applied to the accelerations before the forward correlation; keeps impact transients and
+        noise from dominating the derivative.
+    min_motion_s : float, s
+        Least amount of motion (walking or running) needed to find the forward direction.
+    require_standing : bool
+        Fail rather than fall back to the mean running posture when there is no standing period (a streaming
+        caller waits for more data first).
+    """
+
+    def __init__(
+        self,
+        *,
+        min_standing_s: float = 2.0,
+        trim_s: float = 0.25,
+        smoothing_hz: float = 8.0,
+        min_motion_s: float = 4.0,
+        require_standing: bool = False,
+    ) -> None:
+        self.require_standing = require_standing
+        self.min_standing_s = min_standing_s
+        self.trim_s = trim_s
+        self.smoothing_hz = smoothing_hz
+        self.min_motion_s = min_motion_s
+
+    def estimate(
+        self,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray | None,
+        *,
+        sampling_rate_hz: float,
+        quat: FloatArray | None = None,
+    ) -> MountingEstimator:
+        """Find the mounting from the first part of a recording; result in `mounting_`.
+
+        Parameters
+        ----------
+        acc_mps2 : (n, 3) array, m/s^2, sensor frame, gravity included
+        gyr_dps : (n, 3) array, deg/s, or None
+        sampling_rate_hz : float
+        quat : (n, 4) array or None
+            Sensor-to-earth orientation (VQF) of the same samples; when given, gravity is removed exactly
+            sample by sample before the forward correlation, otherwise the mean specific force is removed.
+
+        Raises
+        ------
+        CalibrationError
+            No usable motion, or a specific force too small to define "up".
+        """
+        fs = sampling_rate_hz
+        stills = find_still_periods(
+            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s
+        )
+        trim = round(self.trim_s * fs)
+        standing: tuple[int, int] | None = None
+        if stills:
+            a, b = stills[0]
+            standing = (a + trim, b - trim)
+        if standing is None and self.require_standing:
+            raise CalibrationError("no standing period yet: stand still for a few seconds before running")
+        moving = np.ones(acc_mps2.shape[0], dtype=bool)
+        for a, b in stills:
+            moving[a:b] = False
+        if standing is not None:
+            moving[: standing[1]] = False  # forward comes from the motion after the calibration
+        if np.count_nonzero(moving) < self.min_motion_s * fs:
+            raise CalibrationError(
+                "not enough walking or running to find the direction of travel: record at least "
+                f"{self.min_motion_s:g} s of motion after the standing start"
+            )
+
+        if standing is not None:
+            up = acc_mps2[standing[0] : standing[1]].mean(axis=0)
+            calibration: Calibration = "standing"
+        else:
+            up = acc_mps2[moving].mean(axis=0)
+            calibration = "running_mean"
+        up_norm = float(np.linalg.norm(up))
+        if up_norm < 0.5 * STANDARD_GRAVITY_MPS2:
+            raise CalibrationError(
+                f"mean specific force is {up_norm:.2f} m/s^2, far below gravity: check the accelerometer "
+                "unit (the file must be in m/s^2)"
+            )
+        up = up / up_norm
+
+        if quat is not None:
+            gravity_s = np.einsum(
+                "nji,j->ni", quat_to_matrix(quat), np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2])
+            )
+            free = acc_mps2 - gravity_s
+        else:
+            free = acc_mps2 - acc_mps2[moving].mean(axis=0)
+        sos = signal.butter(2, min(self.smoothing_hz, 0.4 * fs), fs=fs, output="sos")
+        free = signal.sosfiltfilt(sos, free, axis=0)
+        h1, h2 = _orthonormal_basis(up)
+        a_v = free @ up
+        da_v = np.gradient(a_v) * fs
+        a_h = np.stack([free @ h1, free @ h2], axis=1)
+        prod = a_h[moving] * da_v[moving, None]
+        corr = -prod.mean(axis=0)
+        # Consistency of the pattern: mean over 1 s chunks of the unit correlation direction.
+        chunk = max(1, round(fs))
+        m = prod.shape[0] // chunk
+        strength = 0.0
+        if m > 0:
+            per = -prod[: m * chunk].reshape(m, chunk, 2).mean(axis=1)
+            per /= np.maximum(np.linalg.norm(per, axis=1, keepdims=True), 1e-12)
+            strength = float(np.linalg.norm(per.mean(axis=0)))
+        if not np.linalg.norm(corr) > 0:
+            raise CalibrationError("the motion shows no braking/propulsion pattern: record some running")
+        fwd2 = corr / np.linalg.norm(corr)
+        forward = fwd2[0] * h1 + fwd2[1] * h2
+        left = np.cross(up, forward)
+        rotation = np.stack([forward, left, up])
+        standing_s = None if standing is None else (standing[0] / fs, standing[1] / fs)
+        self.mounting_ = Mounting(rotation, calibration, standing_s, strength)
+        return self

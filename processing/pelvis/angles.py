@@ -1,0 +1,140 @@
+"""Continuous pelvic angles in the body frame (DESIGN.md "Body frame and definitions").
+
+The pelvis orientation relative to the neutral standing posture is R = Rz(rotation) Rx(obliquity) Ry(tilt),
+the clinical rotation-obliquity-tilt sequence. With the sensor-to-earth quaternion q(t) (VQF) and the
+mounting rotation M (v_body = M v_sensor), the earth-from-body matrix is E(t) = R(q(t)) M^T. Its third row,
+the earth's up axis in body coordinates, equals [-cos(obl) sin(tilt), sin(obl), cos(obl) cos(tilt)]: tilt and
+obliquity depend only on where gravity points in the body, which VQF estimates without drift. The heading
+angle (from column 2, the body's left axis in earth coordinates) drifts without a magnetometer;
+`rotation_relative_to_travel` removes it together with turns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processing.orientation import quat_to_matrix
+from processing.samples import FloatArray
+
+__all__ = ["levelled_body_frame", "pelvis_euler_deg", "rotation_relative_to_travel"]
+
+
+def pelvis_euler_deg(
+    quat: FloatArray, mounting_rotation: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Tilt, obliquity and heading of the pelvis from sensor orientations.
+
+    Parameters
+    ----------
+    quat : (n, 4) array
+        Sensor-to-earth quaternions [w, x, y, z] (earth z up).
+    mounting_rotation : (3, 3) array
+        v_body = mounting_rotation @ v_sensor.
+
+    Returns
+    -------
+    tilt_deg, obliquity_deg, heading_deg : (n,) arrays, deg
+        Tilt (positive anterior), obliquity (positive left side up) and the unwrapped heading (positive to the
+        left) of the sequence Rz(heading) Rx(obliquity) Ry(tilt).
+    """
+    earth_from_body = quat_to_matrix(quat) @ mounting_rotation.T
+    up_in_body = earth_from_body[:, 2, :]
+    tilt = np.degrees(np.arctan2(-up_in_body[:, 0], up_in_body[:, 2]))
+    obliquity = np.degrees(np.arcsin(np.clip(up_in_body[:, 1], -1.0, 1.0)))
+    heading = np.degrees(np.unwrap(np.arctan2(-earth_from_body[:, 0, 1], earth_from_body[:, 1, 1])))
+    return tilt, obliquity, heading
+
+
+def levelled_body_frame(
+    quat: FloatArray | None,
+    mounting_rotation: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray | None,
+) -> tuple[FloatArray, FloatArray | None]:
+    """Express samples in the levelled body frame: x forward horizontal, y left horizontal, z up (gravity).
+
+    With orientations, the frame follows the pelvis heading but not its tilt or obliquity, so z is exactly
+    vertical. Without (accelerometer-only), the static mounting is applied; z is then the body's up axis,
+    which leans by the pelvic angles (a few degrees).
+
+    Parameters
+    ----------
+    quat : (n, 4) array or None
+    mounting_rotation : (3, 3) array
+    acc_mps2 : (n, 3) array, sensor frame
+    gyr_dps : (n, 3) array or None, sensor frame
+
+    Returns
+    -------
+    acc_mps2, gyr_dps : (n, 3) arrays in the levelled frame (gyr None when absent)
+    """
+    if quat is None:
+        gyr = None if gyr_dps is None else gyr_dps @ mounting_rotation.T
+        return acc_mps2 @ mounting_rotation.T, gyr
+    earth_from_sensor = quat_to_matrix(quat)
+    earth_from_body = earth_from_sensor @ mounting_rotation.T
+    # Heading of the body's forward axis from its left axis, robust at large tilts: cos h = E[1,1]/cos(obl).
+    heading = np.arctan2(-earth_from_body[:, 0, 1], earth_from_body[:, 1, 1])
+    c, s = np.cos(heading), np.sin(heading)
+    levelled_from_earth = np.zeros_like(earth_from_sensor)
+    levelled_from_earth[:, 0, 0] = c
+    levelled_from_earth[:, 0, 1] = s
+    levelled_from_earth[:, 1, 0] = -s
+    levelled_from_earth[:, 1, 1] = c
+    levelled_from_earth[:, 2, 2] = 1.0
+    levelled_from_sensor = levelled_from_earth @ earth_from_sensor
+    acc = np.einsum("nij,nj->ni", levelled_from_sensor, acc_mps2)
+    gyr = None if gyr_dps is None else np.einsum("nij,nj->ni", levelled_from_sensor, gyr_dps)
+    return acc, gyr
+
+
+def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s: FloatArray) -> FloatArray:
+    """Pelvic rotation relative to the current direction of travel.
+
+    The direction of travel at time t is the mean pelvis heading over the stride centred on t (its length
+    taken from the initial contacts: IC[i+2] - IC[i]). A centred mean over exactly one stride removes the
+    stride-periodic rotation and all its harmonics, and passes a linear heading change (gyroscope drift, a
+    steady turn) unchanged, so both cancel in the difference.
+
+    Parameters
+    ----------
+    t_s : (n,) array, s
+    heading_deg : (n,) array, deg, unwrapped
+    t_ic_s : (m,) array, s
+        Initial contacts of both feet in time order (fewer than 3: a 1 s window is used).
+
+    Returns
+    -------
+    (n,) array, deg
+        heading minus the direction of travel; positive = pelvis turned to the left.
+    """
+    n = t_s.shape[0]
+    if n == 0:
+        return np.empty(0)
+    dt = float(np.median(np.diff(t_s))) if n > 1 else 1.0
+    if t_ic_s.shape[0] >= 3:
+        stride_s = t_ic_s[2:] - t_ic_s[:-2]
+        mid_s = 0.5 * (t_ic_s[2:] + t_ic_s[:-2])
+        stride_at = np.interp(t_s, mid_s, stride_s)
+    else:
+        stride_at = np.full(n, 1.0)
+    # Continuous-time moving average: the cumulative (trapezoid) integral read at fractional positions.
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (heading_deg[1:] + heading_deg[:-1]) * dt)])
+    x = (t_s - t_s[0]) / dt
+    half = 0.5 * stride_at / dt
+    lo = np.clip(x - half, 0.0, n - 1.0)
+    hi = np.clip(x + half, 0.0, n - 1.0)
+
+    def cum_at(pos: FloatArray) -> FloatArray:
+        i = np.minimum(np.floor(pos).astype(np.int64), n - 2) if n > 1 else np.zeros(pos.shape, np.int64)
+        f = pos - i
+        if n == 1:
+            return np.zeros_like(pos)
+        # Exact integral of the linear interpolant up to a fractional position.
+        h0, h1 = heading_deg[i], heading_deg[i + 1]
+        return cum[i] + dt * (h0 * f + 0.5 * (h1 - h0) * f * f)
+
+    width = (hi - lo) * dt
+    safe = np.where(width > 0, width, 1.0)
+    travel = np.where(width > 0, (cum_at(hi) - cum_at(lo)) / safe, heading_deg)
+    return heading_deg - travel

@@ -1,0 +1,80 @@
+"""The batch entry point: a whole recording through the streaming processor, in one block."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from processing.alignment import Mounting
+from processing.gait_events import GaitEventDetector
+from processing.pipeline.detectors import EventDetectorAdapter, WindowEventDetector
+from processing.pipeline.streaming import PipelineParams, StreamingProcessor
+from processing.samples import ImuSamples
+from processing.steps import StepMetrics
+
+__all__ = ["AnalysisResult", "analyze", "default_event_detector"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AnalysisResult:
+    """What the pipeline found in one recording.
+
+    Attributes
+    ----------
+    steps : tuple of StepMetrics
+        In time order.
+    mounting : Mounting or None
+        The calibration used; None when the recording had too little motion to decide it (then no steps).
+    sampling_rate_hz : float
+    has_gyroscope : bool
+        False for accelerometer-only input: the pelvic angles are NaN.
+    """
+
+    steps: tuple[StepMetrics, ...]
+    mounting: Mounting | None
+    sampling_rate_hz: float
+    has_gyroscope: bool
+
+
+def default_event_detector() -> WindowEventDetector:
+    """The project's gait-event detector (running and walking, with left/right), adapted to windows."""
+    return EventDetectorAdapter(GaitEventDetector())
+
+
+def analyze(
+    blocks: ImuSamples | Iterable[ImuSamples],
+    *,
+    sampling_rate_hz: float,
+    params: PipelineParams | None = None,
+    event_detector: WindowEventDetector | None = None,
+) -> AnalysisResult:
+    """Analyse a recording, given whole or as consecutive blocks (the result is the same either way).
+
+    Parameters
+    ----------
+    blocks : ImuSamples or iterable of ImuSamples
+        Sensor-frame samples; an iterable lets a caller show progress or stream from disk.
+    sampling_rate_hz : float
+        The recording's constant rate, 50 to 500 Hz.
+    params : PipelineParams or None
+    event_detector : WindowEventDetector or None
+        Defaults to `default_event_detector()`.
+    """
+    items = [blocks] if isinstance(blocks, ImuSamples) else blocks
+    processor: StreamingProcessor | None = None
+    steps: list[StepMetrics] = []
+    has_gyr = True
+    for block in items:
+        if processor is None:
+            has_gyr = block.has_gyroscope
+            processor = StreamingProcessor(
+                sampling_rate_hz,
+                has_gyroscope=has_gyr,
+                event_detector=event_detector or default_event_detector(),
+                params=params,
+            )
+        steps.extend(processor.update(block))
+    if processor is None:
+        return AnalysisResult((), None, float(sampling_rate_hz), has_gyr)
+    steps.extend(processor.finish())
+    return AnalysisResult(tuple(steps), processor.mounting_, float(sampling_rate_hz), has_gyr)

@@ -1,0 +1,131 @@
+"""All per-step numbers of one window: timing, pelvic angles, vertical oscillation, braking, impact.
+
+Inputs are the window's samples in the levelled body frame (x forward, y left, z up along gravity) and the
+continuous pelvic angles; outputs are `StepMetrics`. Every reduction is vectorised over the steps.
+
+Definitions beyond DESIGN.md (ours, documented here):
+- `vertical_oscillation_m`: the vertical acceleration minus its step mean is integrated twice over the step,
+  with the mean velocity removed in between (the sacrum's vertical motion is step-periodic at steady running),
+  and the peak-to-peak displacement is reported.
+- `braking_peak_mps2` / `braking_dv_mps`: the forward acceleration minus its step mean (which also removes the
+  gravity leak of a mean tilt in accelerometer-only data) during contact; the largest deceleration and the
+  integral of the deceleration (speed lost while braking).
+- `impact_peak_g`: the peak vertical specific force in the first half of contact, in g.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.pelvis import sample_ranges, segment_mean, segment_reduce, step_pelvic_angles
+from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray
+from processing.steps import Step, StepMetrics
+
+IntArray = npt.NDArray[np.intp]
+
+__all__ = ["compute_step_metrics"]
+
+
+def _restart_cumsum(values: FloatArray, starts: IntArray, lengths: IntArray) -> FloatArray:
+    """Cumulative sum that restarts at every segment start of a gathered array."""
+    c = np.cumsum(values)
+    offset = np.concatenate([[0.0], c[starts[1:] - 1]]) if starts.shape[0] else np.empty(0)
+    return c - np.repeat(offset, lengths)
+
+
+def _vertical_oscillation_m(acc_up: FloatArray, i0: IntArray, i1: IntArray, dt_s: float) -> FloatArray:
+    lengths = i1 - i0
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    idx = np.repeat(i0 - starts, lengths) + np.arange(int(lengths.sum()))
+    a = acc_up[idx]
+    a = a - np.repeat(np.add.reduceat(a, starts) / lengths, lengths)
+    v = _restart_cumsum(a, starts, lengths) * dt_s
+    v = v - np.repeat(np.add.reduceat(v, starts) / lengths, lengths)
+    d = _restart_cumsum(v, starts, lengths) * dt_s
+    return np.asarray(np.maximum.reduceat(d, starts) - np.minimum.reduceat(d, starts))
+
+
+def compute_step_metrics(
+    steps: list[Step],
+    *,
+    t_s: FloatArray,
+    acc_levelled_mps2: FloatArray,
+    tilt_deg: FloatArray,
+    obliquity_deg: FloatArray,
+    rotation_deg: FloatArray,
+    sampling_rate_hz: float,
+) -> list[StepMetrics]:
+    """Metrics of `steps` from one window of samples that contains them entirely.
+
+    Parameters
+    ----------
+    steps : list of Step
+    t_s : (n,) array, s
+    acc_levelled_mps2 : (n, 3) array, m/s^2, levelled body frame, gravity included
+    tilt_deg, obliquity_deg, rotation_deg : (n,) arrays, deg (NaN for accelerometer-only input)
+    sampling_rate_hz : float
+    """
+    if not steps:
+        return []
+    dt = 1.0 / sampling_rate_hz
+    ic = np.array([s.t_ic_s for s in steps])
+    to = np.array([s.t_to_s for s in steps])
+    nxt = np.array([s.t_next_ic_s for s in steps])
+    is_left = np.array([s.side == "L" for s in steps])
+    has_to = np.isfinite(to)
+
+    step_time = nxt - ic
+    contact = to - ic
+    flight = np.maximum(step_time - contact, 0.0)
+    angles = step_pelvic_angles(
+        t_s,
+        tilt_deg,
+        obliquity_deg,
+        rotation_deg,
+        t_ic_s=ic,
+        t_to_s=to,
+        t_next_ic_s=nxt,
+        is_left=is_left,
+    )
+
+    s0, s1 = sample_ranges(t_s, ic, nxt)
+    vo = _vertical_oscillation_m(acc_levelled_mps2[:, 2], s0, s1, dt)
+
+    fwd = acc_levelled_mps2[:, 0]
+    fwd_mean = segment_mean(fwd, s0, s1)
+    to_or_ic = np.where(has_to, to, ic)
+    c0, c1 = sample_ranges(t_s, ic, to_or_ic)
+    lengths = c1 - c0
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    idx = np.repeat(c0 - starts, lengths) + np.arange(int(lengths.sum()))
+    g = fwd[idx] - np.repeat(fwd_mean, lengths)  # step mean removed
+    braking_peak = -np.minimum.reduceat(g, starts)
+    braking_dv = -np.add.reduceat(np.minimum(g, 0.0), starts) * dt
+    braking_peak = np.where(has_to, np.maximum(braking_peak, 0.0), np.nan)
+    braking_dv = np.where(has_to, braking_dv, np.nan)
+
+    h0, h1 = sample_ranges(t_s, ic, np.where(has_to, ic + 0.5 * contact, ic) + 1e-9)
+    impact = segment_reduce(acc_levelled_mps2[:, 2], h0, h1, np.maximum) / STANDARD_GRAVITY_MPS2
+    impact = np.where(has_to, impact, np.nan)
+
+    return [
+        StepMetrics(
+            t_ic_s=float(ic[k]),
+            side=steps[k].side,
+            t_to_s=float(to[k]),
+            step_time_s=float(step_time[k]),
+            contact_time_s=float(contact[k]),
+            flight_time_s=float(flight[k]),
+            cadence_spm=float(60.0 / step_time[k]),
+            pelvic_tilt_deg=float(angles.tilt_deg[k]),
+            pelvic_drop_deg=float(angles.drop_deg[k]),
+            pelvic_rotation_deg=float(angles.rotation_deg[k]),
+            vertical_oscillation_m=float(vo[k]),
+            braking_peak_mps2=float(braking_peak[k]),
+            braking_dv_mps=float(braking_dv[k]),
+            impact_peak_g=float(impact[k]),
+            is_running=steps[k].is_running,
+        )
+        for k in range(len(steps))
+    ]

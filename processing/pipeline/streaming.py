@@ -1,0 +1,377 @@
+"""One processor for live blocks and whole recordings: streaming equals batch by construction.
+
+Design (VQF's shape: frozen parameters, explicit state, one code path behind `update()` and the batch call):
+
+1. Orientation: every sample goes through one causal VQF as it arrives (`processing.orientation`); its state
+   carries over between blocks, so the quaternions do not depend on how the samples were split.
+2. Calibration: the mounting is decided at fixed checkpoints of the absolute sample count (every
+   `calibration_check_s`), from samples [0, checkpoint) only: as soon as they hold a standing period followed
+   by `calibration_motion_s` of motion, or at `max_calibration_s` without one (the running-mean fallback).
+3. Windows: window k spans samples [k H - M, (k + 1) H + M) (hop H, margin M, absolute indices) and owns the
+   steps whose initial contact lies in its core [k H, (k + 1) H). It runs once all its samples are in. The
+   gait event detector, the pelvic angles and the per-step metrics see exactly the window's samples, whatever
+   the blocks were. The margins keep the core away from filter edge effects and hold the next contact of the
+   last core step.
+4. Sides across windows: inside a window the detector imposes left/right alternation per bout; across windows
+   a bout keeps alternating from the last labelled contact, unless the summed side evidence of the bout so far
+   plus the new window says the parity is wrong (then it flips: one broken alternation, not a wrong bout).
+
+Delay: a step is emitted when its window completes, at most H + M + one step after its last sample. Memory:
+one window of samples (plus the calibration period at the start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from processing.alignment import Mounting, MountingEstimator
+from processing.errors import CalibrationError, InvalidSamplesError
+from processing.gait_events.events import GaitEvents
+from processing.orientation import OrientationEstimator, OrientationParams
+from processing.pelvis import levelled_body_frame, pelvis_euler_deg, rotation_relative_to_travel
+from processing.pipeline.detectors import WindowEventDetector
+from processing.pipeline.step_metrics import compute_step_metrics
+from processing.samples import FloatArray, ImuSamples
+from processing.steps import Side, Step, StepMetrics
+
+__all__ = ["PipelineParams", "StreamingProcessor"]
+
+MIN_SAMPLING_RATE_HZ = 50.0
+MAX_SAMPLING_RATE_HZ = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineParams:
+    """Parameters of the streaming processor (seconds, not samples).
+
+    Attributes
+    ----------
+    window_hop_s : float, s
+        Core length of a window; the emission cadence.
+    window_margin_s : float, s
+        Context on each side of the core (longer than a step plus the detector's filter settling).
+    calibration_check_s : float, s
+        Spacing of the calibration checkpoints.
+    calibration_motion_s : float, s
+        Motion needed after the standing period before the mounting is fixed.
+    max_calibration_s : float, s
+        Without a standing period, the mounting is fixed from the mean running posture at this point.
+    max_step_time_s : float, s
+        Longest step (next IC - IC) accepted; longer gaps end a bout.
+    orientation : OrientationParams
+    """
+
+    window_hop_s: float = 4.0
+    window_margin_s: float = 3.0
+    calibration_check_s: float = 5.0
+    calibration_motion_s: float = 10.0
+    max_calibration_s: float = 60.0
+    max_step_time_s: float = 2.0
+    orientation: OrientationParams = field(default_factory=OrientationParams)
+
+    def __post_init__(self) -> None:
+        for name in ("window_hop_s", "window_margin_s", "calibration_check_s", "max_step_time_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.window_margin_s < self.max_step_time_s:
+            raise ValueError("window_margin_s must be at least max_step_time_s (the next contact must fit)")
+        if self.max_calibration_s < self.calibration_check_s:
+            raise ValueError("max_calibration_s must be at least calibration_check_s")
+
+
+@dataclass(slots=True)
+class _Buffer:
+    """Samples from absolute index `start` on; pending blocks are joined lazily."""
+
+    start: int = 0
+    t_s: FloatArray = field(default_factory=lambda: np.empty(0))
+    acc_mps2: FloatArray = field(default_factory=lambda: np.empty((0, 3)))
+    gyr_dps: FloatArray | None = None
+    quat: FloatArray | None = None
+    pending: list[tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]] = field(
+        default_factory=list
+    )
+
+    def consolidate(self) -> None:
+        if not self.pending:
+            return
+        self.t_s = np.concatenate([self.t_s, *(p[0] for p in self.pending)])
+        self.acc_mps2 = np.concatenate([self.acc_mps2, *(p[1] for p in self.pending)])
+        if self.pending[0][2] is not None:
+            prev = self.gyr_dps if self.gyr_dps is not None else np.empty((0, 3))
+            self.gyr_dps = np.concatenate([prev, *(p[2] for p in self.pending if p[2] is not None)])
+            prevq = self.quat if self.quat is not None else np.empty((0, 4))
+            self.quat = np.concatenate([prevq, *(p[3] for p in self.pending if p[3] is not None)])
+        self.pending.clear()
+
+    def drop_before(self, index: int) -> None:
+        self.consolidate()
+        k = index - self.start
+        if k <= 0:
+            return
+        self.t_s = self.t_s[k:]
+        self.acc_mps2 = self.acc_mps2[k:]
+        if self.gyr_dps is not None and self.quat is not None:
+            self.gyr_dps = self.gyr_dps[k:]
+            self.quat = self.quat[k:]
+        self.start = index
+
+
+class StreamingProcessor:
+    """Turn sample blocks into per-step metrics, with bounded delay and memory.
+
+    Parameters
+    ----------
+    sampling_rate_hz : float
+        The constant sampling rate, 50 to 500 Hz.
+    has_gyroscope : bool
+        Whether blocks carry angular rates. Without, the pelvic angles are NaN.
+    event_detector : WindowEventDetector
+        Gait events of a window of levelled samples (an `EventDetectorAdapter` around a detector).
+    params : PipelineParams
+    mounting : Mounting or None
+        A known mounting (skips the calibration), e.g. from an earlier session with the same clip.
+
+    Notes
+    -----
+    `update(block)` returns the steps completed by the block; `finish()` flushes the rest at the end of a
+    recording. `mounting_` is None until the calibration is decided.
+    """
+
+    def __init__(
+        self,
+        sampling_rate_hz: float,
+        *,
+        has_gyroscope: bool,
+        event_detector: WindowEventDetector,
+        params: PipelineParams | None = None,
+        mounting: Mounting | None = None,
+    ) -> None:
+        if not MIN_SAMPLING_RATE_HZ <= sampling_rate_hz <= MAX_SAMPLING_RATE_HZ:
+            raise InvalidSamplesError(
+                f"sampling rate {sampling_rate_hz:g} Hz is outside {MIN_SAMPLING_RATE_HZ:g} to "
+                f"{MAX_SAMPLING_RATE_HZ:g} Hz: resample the recording or change the sensor setting",
+                reason="rate",
+            )
+        self.params = params or PipelineParams()
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.has_gyroscope = has_gyroscope
+        self.event_detector = event_detector
+        self.mounting_: Mounting | None = mounting
+        fs = self.sampling_rate_hz
+        self._hop = max(1, round(self.params.window_hop_s * fs))
+        self._margin = max(1, round(self.params.window_margin_s * fs))
+        self._check = max(1, round(self.params.calibration_check_s * fs))
+        self._max_cal = round(self.params.max_calibration_s * fs)
+        self._orientation = OrientationEstimator(fs, self.params.orientation) if has_gyroscope else None
+        self._buf = _Buffer(gyr_dps=np.empty((0, 3)) if has_gyroscope else None)
+        if has_gyroscope:
+            self._buf.quat = np.empty((0, 4))
+        self._n_total = 0
+        self._last_t_s = -np.inf
+        self._next_window = 0
+        self._next_check = self._check
+        self._finished = False
+        # Side stitching state: the last labelled contact and the side evidence of its bout.
+        self._last_ic: tuple[float, Side] | None = None
+        self._bout_evidence = 0.0
+
+    @property
+    def samples_seen(self) -> int:
+        """How many samples have been fed."""
+        return self._n_total
+
+    @property
+    def buffered_samples(self) -> int:
+        """How many samples are held (memory use)."""
+        return int(self._buf.t_s.shape[0]) + sum(p[0].shape[0] for p in self._buf.pending)
+
+    def update(self, block: ImuSamples) -> list[StepMetrics]:
+        """Feed the next block of samples; returns the steps it completed, in time order."""
+        if self._finished:
+            raise InvalidSamplesError(
+                "the processor is finished: start a new one for a new recording", reason="order"
+            )
+        self._validate(block)
+        n = len(block)
+        if n == 0:
+            return []
+        t = np.asarray(block.t_s, dtype=np.float64)
+        acc = np.asarray(block.acc_mps2, dtype=np.float64)
+        gyr = None if block.gyr_dps is None else np.asarray(block.gyr_dps, dtype=np.float64)
+        quat = None
+        if self._orientation is not None and gyr is not None:
+            quat = self._orientation.update(gyr, acc)
+        self._buf.pending.append((t, acc, gyr, quat))
+        self._n_total += n
+        self._last_t_s = float(t[-1])
+        return self._advance(final=False)
+
+    def finish(self) -> list[StepMetrics]:
+        """Flush at the end of a recording: decide a pending calibration and run the remaining windows."""
+        if self._finished:
+            return []
+        out = self._advance(final=True)
+        self._finished = True
+        return out
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _validate(self, block: ImuSamples) -> None:
+        if block.has_gyroscope != self.has_gyroscope:
+            raise InvalidSamplesError(
+                "a block with"
+                + ("out" if self.has_gyroscope else "")
+                + " gyroscope data arrived in a stream "
+                "that started "
+                + ("with" if self.has_gyroscope else "without")
+                + ": keep the sensor mode fixed",
+                reason="shape",
+            )
+        if len(block) == 0:
+            return
+        t = block.t_s
+        if not np.all(np.isfinite(block.acc_mps2)) or (
+            block.gyr_dps is not None and not np.all(np.isfinite(block.gyr_dps))
+        ):
+            raise InvalidSamplesError(
+                "samples contain NaN or infinite values: drop or repair them", reason="nan"
+            )
+        if t[0] <= self._last_t_s or (t.shape[0] > 1 and np.any(np.diff(t) <= 0)):
+            raise InvalidSamplesError("sample times must increase strictly across blocks", reason="order")
+
+    def _advance(self, *, final: bool) -> list[StepMetrics]:
+        out: list[StepMetrics] = []
+        if self.mounting_ is None:
+            self._try_calibration(final=final)
+            if self.mounting_ is None:
+                return out
+        while True:
+            k = self._next_window
+            core_start = k * self._hop
+            end = (k + 1) * self._hop + self._margin
+            if core_start >= self._n_total:
+                break
+            if end > self._n_total and not final:
+                break
+            out.extend(self._process_window(k))
+            self._next_window += 1
+            self._buf.drop_before(max(0, self._next_window * self._hop - self._margin))
+        return out
+
+    def _try_calibration(self, *, final: bool) -> None:
+        while self._next_check <= self._n_total or final:
+            checkpoint = min(self._next_check, self._n_total)
+            fallback = final or checkpoint >= self._max_cal
+            self._buf.consolidate()
+            lo = 0 - self._buf.start
+            hi = checkpoint - self._buf.start
+            estimator = MountingEstimator(
+                require_standing=not fallback,
+                min_motion_s=(self.params.calibration_motion_s if not fallback else 4.0),
+            )
+            try:
+                estimator.estimate(
+                    self._buf.acc_mps2[lo:hi],
+                    None if self._buf.gyr_dps is None else self._buf.gyr_dps[lo:hi],
+                    sampling_rate_hz=self.sampling_rate_hz,
+                    quat=None if self._buf.quat is None else self._buf.quat[lo:hi],
+                )
+                self.mounting_ = estimator.mounting_
+                return
+            except CalibrationError:
+                if final:
+                    return
+                if fallback:
+                    # Not even motion after max_calibration_s: keep trying at later checkpoints.
+                    pass
+            self._next_check += self._check
+
+    def _process_window(self, k: int) -> list[StepMetrics]:
+        mounting = self.mounting_
+        if mounting is None:  # pragma: no cover - guarded by _advance
+            return []
+        self._buf.consolidate()
+        buf = self._buf
+        a = max(0, k * self._hop - self._margin)
+        b = min((k + 1) * self._hop + self._margin, self._n_total)
+        lo, hi = a - buf.start, b - buf.start
+        t = buf.t_s[lo:hi]
+        acc = buf.acc_mps2[lo:hi]
+        gyr = None if buf.gyr_dps is None else buf.gyr_dps[lo:hi]
+        quat = None if buf.quat is None else buf.quat[lo:hi]
+        fs = self.sampling_rate_hz
+        acc_lev, gyr_lev = levelled_body_frame(quat, mounting.rotation, acc, gyr)
+        events = self.event_detector.detect_window(t, acc_lev, gyr_lev, sampling_rate_hz=fs)
+
+        core_t0 = float(t[k * self._hop - a])
+        core_end = (k + 1) * self._hop
+        core_t1 = float(t[core_end - a]) if core_end < b else np.inf
+        in_core = np.flatnonzero((events.ic_s >= core_t0) & (events.ic_s < core_t1))
+        if in_core.shape[0] == 0:
+            return []
+        sides = self._stitch_sides(events, in_core)
+        steps: list[Step] = []
+        for j, i in enumerate(in_core):
+            if i + 1 >= len(events) or events.bout_id[i + 1] != events.bout_id[i]:
+                continue
+            ic, nxt = float(events.ic_s[i]), float(events.ic_s[i + 1])
+            if not 0 < nxt - ic <= self.params.max_step_time_s:
+                continue
+            to = float(events.to_s[i])
+            if not (np.isfinite(to) and ic <= to):
+                to = float("nan")
+            steps.append(Step(ic, sides[j], to, nxt, bool(events.activity[i] == "running")))
+
+        if quat is not None:
+            tilt, obliquity, heading = pelvis_euler_deg(quat, mounting.rotation)
+            rotation = rotation_relative_to_travel(t, heading, events.ic_s)
+        else:
+            tilt = obliquity = rotation = np.full(t.shape[0], np.nan)
+        return compute_step_metrics(
+            steps,
+            t_s=t,
+            acc_levelled_mps2=acc_lev,
+            tilt_deg=tilt,
+            obliquity_deg=obliquity,
+            rotation_deg=rotation,
+            sampling_rate_hz=fs,
+        )
+
+    def _stitch_sides(self, events: GaitEvents, in_core: np.ndarray) -> list[Side]:
+        """Sides of the core events, consistent with the contacts labelled by earlier windows."""
+        labels: list[Side] = []
+        j = 0
+        while j < in_core.shape[0]:
+            bout = events.bout_id[in_core[j]]
+            group = [int(in_core[j])]
+            while j + 1 < in_core.shape[0] and events.bout_id[in_core[j + 1]] == bout:
+                j += 1
+                group.append(int(in_core[j]))
+            j += 1
+            ic = events.ic_s[group]
+            scores = events.side_score[group]
+            own: list[Side] = ["L" if s == "L" else "R" for s in events.side[group]]
+            last = self._last_ic
+            if last is not None and 0 < ic[0] - last[0] <= self.params.max_step_time_s:
+                first: Side = "R" if last[1] == "L" else "L"
+                cont: list[Side] = [
+                    first if m % 2 == 0 else ("R" if first == "L" else "L") for m in range(len(group))
+                ]
+                sign = np.array([1.0 if s == "L" else -1.0 for s in cont])
+                evidence = self._bout_evidence + float(np.sum(np.nan_to_num(scores) * sign))
+                if evidence >= 0:
+                    chosen = cont
+                    self._bout_evidence = evidence
+                else:
+                    chosen = ["R" if s == "L" else "L" for s in cont]
+                    self._bout_evidence = -evidence
+            else:
+                chosen = own
+                sign = np.array([1.0 if s == "L" else -1.0 for s in own])
+                self._bout_evidence = float(np.sum(np.nan_to_num(scores) * sign))
+            labels.extend(chosen)
+            self._last_ic = (float(ic[-1]), chosen[-1])
+        return labels
