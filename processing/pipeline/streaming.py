@@ -270,6 +270,7 @@ class StreamingProcessor:
             hi = checkpoint - self._buf.start
             estimator = MountingEstimator(
                 require_standing=not fallback,
+                require_running=not fallback,
                 min_motion_s=(self.params.calibration_motion_s if not fallback else 4.0),
             )
             try:
