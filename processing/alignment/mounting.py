@@ -125,7 +125,7 @@ def _orthonormal_basis(up: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _running_samples(acc_mps2: FloatArray, fs: float, *, chunk_s: float = 1.0) -> BoolArray:
-    """Samples in 1 s chunks with a flight phase (specific force below FLIGHT_LEVEL_G): running, not walking."""
+    """Samples in 1 s chunks with a flight phase (specific force below FLIGHT_LEVEL_G): running."""
     n = acc_mps2.shape[0]
     norm = np.linalg.norm(acc_mps2, axis=1)
     sos = signal.butter(2, min(15.0, 0.4 * fs), fs=fs, output="sos")
@@ -145,10 +145,10 @@ def _forward_in_plane(
 
     Axis: the dominant direction of the cross-covariances E[a_h(t) a_v(t + lag)] over lags within half a
     step. Everything step-periodic in a_h (braking and propulsion) correlates with a_v at some lag; the
-    medio-lateral sway alternates with the stance side and cancels. Sign: forward = -E[a_h d(a_v)/dt] in running, where a
-    braking contact loads the spring (vertical force rising while the body decelerates); in walking the
-    inverted pendulum reverses the relation (the centre of mass slows while it rises), so forward =
-    +E[a_h d(a_v)/dt]. Checked on the simulator and on the real walking recordings in tests/data.
+    medio-lateral sway alternates with the stance side and cancels. Sign: forward = -E[a_h d(a_v)/dt] in
+    running, where a braking contact loads the spring (vertical force rising while the body decelerates); in
+    walking the inverted pendulum reverses the relation (the centre of mass slows while it rises), so
+    forward = +E[a_h d(a_v)/dt]. Checked on the simulator and on the real walking recordings in tests/data.
     """
     n = a_v.shape[0]
     a_v = a_v - a_v.mean()
