@@ -1,0 +1,161 @@
+"""Ground reaction forces of each foot, summed, per unit body mass (m/s^2), in the heading frame.
+
+The heading frame is the body frame without the pelvis angles: x along the direction of travel, y left, z up.
+Each contact contributes
+- vertical: running, a smooth active peak (half-sine skewed to peak at 45 % of contact) plus, for heel
+  strikers, an impact transient of varying size at initial contact; walking, the double hump
+  (sin(pi u) + 0.25 sin(3 pi u)). Each contact's vertical impulse equals body weight times its step time,
+  exactly on the simulation grid, so the mean vertical force over every step and stride balances body
+  weight and flight time, contact time and vertical oscillation stay mutually consistent.
+- anterior-posterior: braking (negative) then propulsion (positive); the propulsive impulse is set so that the
+  net impulse equals the speed change over the step (zero at constant speed); overstriding raises the braking
+  peak, lengthens the braking phase and adds a braking spike to the heel-strike transient.
+- medio-lateral: a half-sine pushing the centre of mass towards the other side, with a constant impulse per
+  contact so the body does not drift sideways when contact times differ between sides.
+The force starts at the contact's IC and ends at its TO, which is how the truth defines those instants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing import STANDARD_GRAVITY_MPS2
+from processing.simulation.gait import WALK_STANCE_FRACTION_OF_STRIDE, Contacts
+from processing.simulation.rotations import FloatArray
+from processing.simulation.scenario import Scenario
+
+G = STANDARD_GRAVITY_MPS2
+#: Running vertical force peaks at about 45 % of contact (Cavanagh & Lafortune 1980; Dorn et al. 2012).
+RUN_VERTICAL_PEAK_FRACTION = 0.45
+#: The heel-strike impact transient lasts about 40-50 ms; we use 45 ms, shortened to 30 % of short contacts.
+IMPACT_DURATION_S = 0.045
+#: Step-to-step coefficient of variation of the impact transient (impacts vary far more than active peaks).
+IMPACT_VARIABILITY = 0.2
+#: Step-to-step coefficient of variation of the braking peak.
+BRAKING_VARIABILITY = 0.1
+#: Walking: braking peak and medio-lateral peak in body weights (Winter, Biomechanics of Human Movement).
+WALK_BRAKING_PEAK_BW = 0.18
+WALK_LATERAL_PEAK_BW = 0.05
+#: Share of the heel-strike transient that also appears as a braking spike.
+IMPACT_BRAKING_SHARE = 0.3
+#: After standing, the trailing foot unloads over this time while the first contact loads, s.
+STANDING_UNLOAD_S = 0.25
+#: Relative size of the third harmonic that carves the walking double hump.
+WALK_HUMP_HARMONIC = 0.25
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ForceResult:
+    """Summed ground reaction force per unit mass and per-contact force features.
+
+    Attributes
+    ----------
+    grf_mps2 : (n, 3) array, m/s^2
+        Sum of all contacts' forces divided by body mass, heading frame, on the simulation grid.
+    peak_vertical_bw, impact_bw, peak_braking_bw, peak_propulsion_bw : (k,) arrays, body weights
+        Per contact: maximum of its own vertical force, the size of its impact transient (0 for none), and
+        the peaks of its braking and propulsive force (both positive numbers).
+    """
+
+    grf_mps2: FloatArray
+    peak_vertical_bw: FloatArray
+    impact_bw: FloatArray
+    peak_braking_bw: FloatArray
+    peak_propulsion_bw: FloatArray
+
+
+def _skewed_half_sine(u: FloatArray, peak: float) -> FloatArray:
+    """sin(pi u^b) on [0, 1] with b chosen so the peak falls at `peak`; zero at both ends."""
+    b = np.log(0.5) / np.log(peak)
+    return np.sin(np.pi * np.clip(u, 0.0, 1.0) ** b)
+
+
+def ground_reaction_forces(
+    scenario: Scenario,
+    contacts: Contacts,
+    t_s: FloatArray,
+    speed_mps: FloatArray,
+    rng: np.random.Generator,
+) -> ForceResult:
+    """Sum every contact's force on the simulation grid `t_s` (uniform), per unit mass, heading frame."""
+    n = t_s.shape[0]
+    dt = float(t_s[1] - t_s[0])
+    grf = np.zeros((n, 3))
+    k = len(contacts)
+    peak_v = np.zeros(k)
+    impact = np.zeros(k)
+    peak_b = np.zeros(k)
+    peak_p = np.zeros(k)
+    if k == 0:
+        grf[:, 2] = G
+        return ForceResult(grf, peak_v, impact, peak_b, peak_p)
+
+    first_ic = contacts.t_ic_s[0]
+    if scenario.standing_s > 0:
+        # Standing on both feet until the first IC, then the trailing foot unloads (cos^2).
+        x = np.clip((t_s - first_ic) / STANDING_UNLOAD_S, 0.0, 1.0)
+        support = G * np.cos(0.5 * np.pi * x) ** 2
+        grf[:, 2] += support
+        # The trailing foot's unloading carries part of the first step's weight: the first contact makes up
+        # only the rest, so the first stride balances body weight too.
+        support_after_ic = float(support[t_s >= first_ic].sum())
+    else:
+        support_after_ic = 0.0
+
+    ic_idx = np.searchsorted(t_s, contacts.t_ic_s)
+    to_idx = np.searchsorted(t_s, contacts.t_to_s)
+    v_at_ic = np.interp(contacts.t_ic_s, t_s, speed_mps)
+    v_next = np.append(v_at_ic[1:], v_at_ic[-1])
+    run_contact = scenario.run_contact_time_s
+    walk_contact = WALK_STANCE_FRACTION_OF_STRIDE * 2.0 * 60.0 / scenario.walk_cadence_spm
+    side_sign = contacts.side_sign
+    for i in range(k):
+        a, b = ic_idx[i], min(to_idx[i], n)
+        if b - a < 3:
+            continue
+        tau = t_s[a:b] - contacts.t_ic_s[i]
+        tc = contacts.t_to_s[i] - contacts.t_ic_s[i]
+        u = tau / tc
+        # Vertical impulse over the step: g times the number of grid samples from this IC to the next one.
+        next_ic = contacts.t_ic_s[i] + contacts.step_time_s[i]
+        n_step = int(np.searchsorted(t_s, next_ic) - a)
+        target_z = G * n_step - (support_after_ic if i == 0 else 0.0)
+        if contacts.is_running[i]:
+            active = _skewed_half_sine(u, RUN_VERTICAL_PEAK_FRACTION)
+            impact_i = max(0.0, scenario.impact_peak_bw * (1.0 + rng.normal(0.0, IMPACT_VARIABILITY)))
+            t_imp = min(IMPACT_DURATION_S, 0.3 * tc)
+            bump = np.where(tau < t_imp, np.sin(np.pi * np.clip(tau / t_imp, 0.0, 1.0)) ** 2, 0.0)
+            amp = (target_z - G * impact_i * bump.sum()) / active.sum()
+            fz = amp * active + G * impact_i * bump
+            braking_bw = scenario.braking_peak_bw * (1.0 + rng.normal(0.0, BRAKING_VARIABILITY))
+            braking_bw = max(0.02, braking_bw)
+            brake_fraction = 0.42 + 0.1 * min(scenario.braking_peak_bw, 1.0)
+            lateral_bw = scenario.lateral_peak_bw * run_contact / tc
+            impact[i] = impact_i
+        else:
+            active = np.sin(np.pi * u) + WALK_HUMP_HARMONIC * np.sin(3.0 * np.pi * u)
+            fz = target_z / active.sum() * active
+            bump = np.zeros_like(u)
+            braking_bw = WALK_BRAKING_PEAK_BW * (1.0 + rng.normal(0.0, BRAKING_VARIABILITY))
+            brake_fraction = 0.5
+            lateral_bw = WALK_LATERAL_PEAK_BW * walk_contact / tc
+        in_brake = u < brake_fraction
+        brake = np.where(in_brake, np.sin(np.pi * np.clip(u / brake_fraction, 0.0, 1.0)), 0.0)
+        prop = np.where(
+            in_brake, 0.0, np.sin(np.pi * np.clip((u - brake_fraction) / (1.0 - brake_fraction), 0.0, 1.0))
+        )
+        fx_brake = -G * braking_bw * brake - IMPACT_BRAKING_SHARE * G * impact[i] * bump
+        # Net AP impulse over the contact = speed change to the next IC (per unit mass, in samples).
+        target_x = (v_next[i] - v_at_ic[i]) / dt
+        prop_amp = max(0.0, (target_x - fx_brake.sum()) / max(prop.sum(), 1e-9))
+        fx = fx_brake + prop_amp * prop
+        fy = -side_sign[i] * G * lateral_bw * np.sin(np.pi * u)
+        grf[a:b, 0] += fx
+        grf[a:b, 1] += fy
+        grf[a:b, 2] += fz
+        peak_v[i] = fz.max() / G
+        peak_b[i] = -fx.min() / G
+        peak_p[i] = fx.max() / G
+    return ForceResult(grf, peak_v, impact, peak_b, peak_p)

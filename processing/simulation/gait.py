@@ -1,0 +1,138 @@
+"""The gait timeline: every foot contact (initial contact, toe-off, side, gait mode) and the speed profile.
+
+Steps are generated one after another: each step's duration follows the cadence of its segment (walking
+warm-up, running, walking cool-down), the per-side asymmetry, the fatigue drift and an AR(1) stride-to-stride
+variability, so that nothing is exactly periodic (real stride times vary by about 1 to 3 %, with positive
+serial correlation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.simulation.rotations import FloatArray
+from processing.simulation.scenario import Scenario
+
+#: Walking stance lasts about 62 % of the gait cycle (Perry & Burnfield, Gait Analysis, 2010).
+WALK_STANCE_FRACTION_OF_STRIDE = 0.62
+#: Speed changes between segments take this long (smoothstep), s.
+SPEED_RAMP_S = 2.0
+#: Without a standing period the runner is already moving when the recording starts: the gait is simulated
+#: from this long before the first sample so that the recording opens mid-stride, s.
+PRE_ROLL_S = 1.5
+#: Lag-one autocorrelation of step-time fluctuations (stride times show persistent, not white, variation).
+STEP_TIME_AR1 = 0.5
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Contacts:
+    """All foot contacts of a recording, in time order.
+
+    Attributes
+    ----------
+    t_ic_s, t_to_s : (k,) arrays, s
+        Initial contact (the instant the foot's force starts) and toe-off (the instant it ends).
+    side : (k,) array of "L"/"R"
+    is_running : (k,) bool array
+        Gait mode of the step that starts at this contact.
+    step_time_s : (k,) array, s
+        Time to the next contact's IC; for the last contact, the step time it was generated with.
+    fatigue_fraction : (k,) array
+        0 at the start of the run rising linearly to 1 at its end (0 before, 1 after).
+    """
+
+    t_ic_s: FloatArray
+    t_to_s: FloatArray
+    side: npt.NDArray[np.str_]
+    is_running: npt.NDArray[np.bool_]
+    step_time_s: FloatArray
+    fatigue_fraction: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.t_ic_s.shape[0])
+
+    @property
+    def side_sign(self) -> FloatArray:
+        """+1 for left contacts, -1 for right ones."""
+        return np.where(self.side == "L", 1.0, -1.0)
+
+
+def _smoothstep(x: FloatArray) -> FloatArray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def speed_mps(scenario: Scenario, t_s: FloatArray) -> FloatArray:
+    """Forward speed of the centre of mass averaged over a step, m/s, with smooth segment transitions."""
+    t = np.asarray(t_s, dtype=float)
+    v = np.zeros_like(t)
+    first = scenario.walk_speed_mps if scenario.warmup_walk_s > 0 else scenario.speed_mps
+    levels = [(scenario.standing_s, first), (scenario.run_start_s, scenario.speed_mps)]
+    levels.append((scenario.run_end_s, scenario.walk_speed_mps))
+    previous = 0.0
+    if scenario.standing_s <= 0:  # already moving at the first sample
+        v = v + first
+        previous = first
+        levels = levels[1:]
+    for start_s, level in levels:
+        if start_s >= scenario.total_s:
+            break
+        v = v + (level - previous) * _smoothstep((t - start_s) / SPEED_RAMP_S)
+        previous = level
+    return v
+
+
+def fatigue_fraction(scenario: Scenario, t_s: FloatArray | float) -> FloatArray:
+    """How far into the run (0 at its start, 1 at its end) each time is."""
+    if scenario.duration_s <= 0:
+        return np.zeros_like(np.asarray(t_s, dtype=float))
+    return np.clip((np.asarray(t_s, dtype=float) - scenario.run_start_s) / scenario.duration_s, 0.0, 1.0)
+
+
+def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
+    """Lay out every initial contact and toe-off from the end of standing to the end of the recording."""
+    s = scenario
+    t = s.standing_s if s.standing_s > 0 else -PRE_ROLL_S + float(rng.uniform(0.0, 0.2))
+    side = s.first_side
+    cv = s.stride_variability_pct / 100.0
+    innovation = cv * np.sqrt(1.0 - STEP_TIME_AR1**2)
+    e_step = rng.normal(0.0, cv)
+    ic, to, sides, running, steps, fatigue = [], [], [], [], [], []
+    while t < s.total_s:
+        is_run = s.run_start_s <= max(t, 0.0) < s.run_end_s
+        frac = float(fatigue_fraction(s, t))
+        sign = 1.0 if side == "R" else -1.0  # symmetry index: R = mean (1 + SI/200)
+        if is_run:
+            cadence = s.cadence_spm + frac * s.fatigue_cadence_spm
+            mean_step = 60.0 / cadence * (1.0 + sign * s.step_time_asymmetry_pct / 200.0)
+            mean_contact = (s.run_contact_time_s + frac * s.fatigue_contact_time_s) * (
+                1.0 + sign * s.contact_time_asymmetry_pct / 200.0
+            )
+        else:
+            mean_step = 60.0 / s.walk_cadence_spm
+            mean_contact = WALK_STANCE_FRACTION_OF_STRIDE * 2.0 * mean_step
+        e_step = STEP_TIME_AR1 * e_step + rng.normal(0.0, innovation)
+        step = mean_step * (1.0 + e_step)
+        # Contact time co-varies with step time (a longer step is mostly a longer stance) plus its own noise.
+        contact = mean_contact * (1.0 + 0.6 * e_step + rng.normal(0.0, 0.8 * cv))
+        if is_run:
+            contact = min(contact, 0.9 * step)
+        ic.append(t)
+        to.append(t + contact)
+        sides.append(side)
+        running.append(is_run)
+        steps.append(step)
+        fatigue.append(frac)
+        t += step
+        side = "R" if side == "L" else "L"
+    return Contacts(
+        t_ic_s=np.asarray(ic, dtype=float),
+        t_to_s=np.asarray(to, dtype=float),
+        side=np.asarray(sides, dtype="<U1"),
+        is_running=np.asarray(running, dtype=bool),
+        step_time_s=np.asarray(steps, dtype=float),
+        fatigue_fraction=np.asarray(fatigue, dtype=float),
+    )

@@ -1,0 +1,168 @@
+"""Pelvic tilt, obliquity and rotation over the gait cycle, relative to neutral standing, on the fine grid.
+
+Patterns (running; walking uses smaller amplitudes scaled from the running ones, so asymmetries persist):
+- tilt oscillates twice per stride around the mean anterior tilt, peaking near each toe-off (anterior tilt is
+  greatest at push-off and least in mid-stance; Schache et al. 1999, Clin Biomech 14:1-8);
+- obliquity: during each stance the swing side drops to a peak at about 45 % of stance and recovers by the
+  next IC (a one-hump sin^2 profile per step, signed +1 for left steps, -1 for right ones, zero slope at
+  each IC);
+- rotation swings once per stride: at left IC the left hip is forward (pelvis turned right, negative), during
+  left stance it turns left; a per-side overshoot late in the step carries per-side range differences.
+Amplitudes vary step to step, drift with fatigue, and fade in over the first second after standing so the
+angles leave the neutral posture smoothly. The heading (turns) is separate: it rotates the whole body frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from processing.simulation.gait import Contacts
+from processing.simulation.rotations import FloatArray
+from processing.simulation.scenario import Scenario
+
+#: Walking amplitudes relative to running (walking pelvis motion is smaller: tilt ~3 deg, obliquity ~+-4 deg,
+#: rotation ~8-10 deg; Perry & Burnfield 2010, Schache et al. 1999).
+WALK_TILT_MEAN_SCALE = 0.25
+WALK_TILT_RANGE_SCALE = 0.45
+WALK_DROP_SCALE = 0.65
+WALK_ROTATION_SCALE = 0.7
+#: Peak of the obliquity hump as a fraction of stance (running) and of the step (walking).
+RUN_DROP_PEAK_OF_STANCE = 0.45
+WALK_DROP_PEAK_OF_STEP = 0.3
+#: Where in the step the rotation overshoot peaks, as a fraction of the step.
+ROTATION_OVERSHOOT_PEAK = 0.85
+#: Pelvis angles fade in from neutral over this long after the first IC, s.
+FADE_IN_S = 1.0
+#: Step-to-step standard deviation of the mean tilt, deg.
+TILT_MEAN_JITTER_DEG = 0.3
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PelvisAngles:
+    """Pelvis angles relative to neutral standing and to the direction of travel, deg, shape (n,)."""
+
+    tilt_deg: FloatArray
+    obliquity_deg: FloatArray
+    rotation_deg: FloatArray
+
+
+def heading_deg(scenario: Scenario, t_s: FloatArray) -> FloatArray:
+    """Direction of travel (deg, positive to the left) from the scenario's turns; sin^2 rate profiles."""
+    psi = np.zeros_like(t_s)
+    for turn in scenario.turns:
+        x = np.clip((t_s - turn.t_start_s) / turn.duration_s, 0.0, 1.0)
+        psi = psi + turn.angle_deg * (x - np.sin(2.0 * np.pi * x) / (2.0 * np.pi))
+    return psi
+
+
+def _hump(u: FloatArray, peak: FloatArray) -> FloatArray:
+    """sin^2(pi u^a) on [0, 1], peaking (=1) at u = peak, zero value and zero slope at both ends."""
+    a = np.log(0.5) / np.log(np.clip(peak, 0.05, 0.95))
+    return np.sin(np.pi * np.clip(u, 0.0, 1.0) ** a) ** 2
+
+
+@cache
+def _overshoot_table() -> tuple[FloatArray, FloatArray]:
+    """(extra range / base half range, overshoot amplitude / base half range), increasing, for inversion.
+
+    A step from -A to +A with ease h(u) plus an overshoot bump B * hump(u) spans A * (2 + G(B / A)) with
+    G(beta) = max_u [2 h(u) + beta hump(u)] - 2; G is flat near 0 (small bumps stay below the end value), so
+    the table keeps only its strictly increasing part.
+    """
+    u = np.linspace(0.0, 1.0, 4001)
+    ease = 0.5 * (1.0 - np.cos(np.pi * u))
+    hump = _hump(u, np.full(u.shape, ROTATION_OVERSHOOT_PEAK))
+    beta = np.linspace(0.0, 6.0, 601)
+    extra = (2.0 * ease[None, :] + beta[:, None] * hump[None, :]).max(axis=1) - 2.0
+    keep = np.concatenate([[True], np.diff(extra) > 1e-12])  # (0, 0) first: no extra range, no overshoot
+    return extra[keep], beta[keep]
+
+
+def rotation_overshoot(half_range_deg: FloatArray, extra_range_deg: FloatArray) -> FloatArray:
+    """Overshoot bump amplitude that widens a step's rotation range from 2 * half by `extra_range_deg`."""
+    extra, beta = _overshoot_table()
+    half = np.maximum(half_range_deg, 1e-6)
+    ratio = np.clip(extra_range_deg / half, 0.0, extra[-1])
+    return np.where(extra_range_deg > 0, np.interp(ratio, extra, beta) * half, 0.0)
+
+
+def pelvis_angles(
+    scenario: Scenario, contacts: Contacts, t_s: FloatArray, rng: np.random.Generator
+) -> PelvisAngles:
+    """Tilt, obliquity and rotation on the grid `t_s` for the given contacts."""
+    s = scenario
+    k = len(contacts)
+    if k == 0:
+        zero = np.zeros_like(t_s)
+        return PelvisAngles(zero, zero.copy(), zero.copy())
+    cv = s.angle_variability_pct / 100.0
+    run = contacts.is_running
+    left = contacts.side == "L"
+    frac = contacts.fatigue_fraction
+
+    def per_side(left_value: float, right_value: float) -> FloatArray:
+        return np.where(left, left_value, right_value)
+
+    def vary(values: FloatArray) -> FloatArray:
+        return values * np.clip(1.0 + rng.normal(0.0, cv, k), 0.5, 1.5)
+
+    def walk_or_run(walk_scale: float) -> FloatArray:
+        return np.where(run, 1.0, walk_scale)
+
+    tilt_mean = (s.tilt_mean_deg + frac * s.fatigue_tilt_mean_deg) * walk_or_run(WALK_TILT_MEAN_SCALE)
+    tilt_mean = tilt_mean + rng.normal(0.0, TILT_MEAN_JITTER_DEG, k)
+    tilt_half = vary(0.5 * per_side(s.tilt_range_left_deg, s.tilt_range_right_deg)) * walk_or_run(
+        WALK_TILT_RANGE_SCALE
+    )
+    drop = per_side(s.drop_left_deg, s.drop_right_deg) + frac * per_side(
+        s.fatigue_drop_left_deg, s.fatigue_drop_right_deg
+    )
+    drop = vary(np.maximum(drop, 0.0)) * walk_or_run(WALK_DROP_SCALE)
+    rot_l = np.maximum(s.rotation_range_left_deg + frac * s.fatigue_rotation_range_deg, 0.0)
+    rot_r = np.maximum(s.rotation_range_right_deg + frac * s.fatigue_rotation_range_deg, 0.0)
+    rot_scale = walk_or_run(WALK_ROTATION_SCALE)
+    rot_half = vary(0.5 * np.minimum(rot_l, rot_r)) * rot_scale
+    rot_over = np.maximum(np.where(left, rot_l, rot_r) - np.minimum(rot_l, rot_r), 0.0) * rot_scale
+
+    step = contacts.step_time_s
+    contact_fraction = (contacts.t_to_s - contacts.t_ic_s) / step
+    # Step index and phase of every grid sample; before the first IC the runner stands (angles 0).
+    idx = np.searchsorted(contacts.t_ic_s, t_s, side="right") - 1
+    standing = idx < 0
+    j = np.clip(idx, 0, k - 1)
+    u = np.clip((t_s - contacts.t_ic_s[j]) / step[j], 0.0, 1.0)
+    phase = j + u
+    sign = contacts.side_sign
+
+    # Tilt: per-step mean and half range interpolated between step centres; continuous phase.
+    centres = contacts.t_ic_s + 0.5 * step
+    peak = np.where(run, np.clip(contact_fraction, 0.3, 0.95), 0.5)
+    tilt = np.interp(t_s, centres, tilt_mean) + np.interp(t_s, centres, tilt_half) * np.cos(
+        2.0 * np.pi * (phase - np.interp(t_s, centres, peak))
+    )
+
+    # Obliquity: one hump per step, signed by side; peak inside stance so max over [IC, TO] is the drop.
+    drop_peak = np.where(run, RUN_DROP_PEAK_OF_STANCE * contact_fraction, WALK_DROP_PEAK_OF_STEP)
+    obliquity = sign[j] * drop[j] * _hump(u, drop_peak[j])
+
+    # Rotation: from -sign*half at this IC to the next IC's value, plus an overshoot towards the next extreme.
+    extreme = -sign * rot_half
+    nxt = np.minimum(j + 1, k - 1)
+    ease = 0.5 * (1.0 - np.cos(np.pi * u))
+    rotation = extreme[j] + (extreme[nxt] - extreme[j]) * ease
+    # Overshoot sized from the mean of the two extremes this step spans (see `_overshoot_table`).
+    bump = rotation_overshoot(
+        0.5 * (np.abs(extreme) + np.abs(extreme[np.minimum(np.arange(k) + 1, k - 1)])), rot_over
+    )
+    rotation = rotation + sign[j] * bump[j] * _hump(u, np.full(u.shape, ROTATION_OVERSHOOT_PEAK))
+
+    if s.standing_s > 0:
+        fade = np.clip((t_s - contacts.t_ic_s[0]) / FADE_IN_S, 0.0, 1.0)
+        fade = fade * fade * (3.0 - 2.0 * fade)
+    else:
+        fade = np.ones_like(t_s)
+    fade[standing] = 0.0
+    return PelvisAngles(tilt * fade, obliquity * fade, rotation * fade)

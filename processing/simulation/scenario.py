@@ -1,0 +1,305 @@
+"""What to simulate: a frozen, validated description of one recording (gait, pelvis, sensor, mounting).
+
+Every field has a default, so `Scenario()` is a clean, well-mounted 60 s run at 3.5 m/s preceded by 5 s of
+standing. Per-side fields are named for the step (and so the stance foot) they act on: `drop_left_deg` is the
+pelvic drop during left stance, i.e. how far the right (swing) side hangs below its standing level, and equals
+the truth `pelvic_drop_deg` of left steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from processing.simulation.errors import InvalidScenarioError
+from processing.simulation.rotations import FloatArray
+
+Side = Literal["L", "R"]
+
+#: Supported output rates; the BLE sensor profile uses 52/104/208/416 Hz, other rates are for recordings.
+MIN_SAMPLING_RATE_HZ = 50.0
+MAX_SAMPLING_RATE_HZ = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A change of heading (direction of travel) with a smooth rate profile.
+
+    Attributes
+    ----------
+    t_start_s : float, s
+        Start of the turn on the recording's time axis (0 = first sample).
+    angle_deg : float, deg
+        Heading change; positive turns left (counter-clockwise seen from above).
+    duration_s : float, s
+        How long the turn takes; the rate follows a sin^2 profile, so it starts and ends smoothly.
+    """
+
+    t_start_s: float
+    angle_deg: float
+    duration_s: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.t_start_s) and self.t_start_s >= 0.0):
+            raise InvalidScenarioError("turns", f"t_start_s must be >= 0, got {self.t_start_s}")
+        if not (math.isfinite(self.angle_deg) and abs(self.angle_deg) <= 360.0):
+            raise InvalidScenarioError("turns", f"angle_deg must be within +-360, got {self.angle_deg}")
+        if not (math.isfinite(self.duration_s) and 0.5 <= self.duration_s <= 60.0):
+            raise InvalidScenarioError("turns", f"duration_s must be in [0.5, 60] s, got {self.duration_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One simulated recording: standing, optional walking warm-up, running, optional walking cool-down.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used by `scenario_by_name` and in reports.
+    seed : int
+        Seeds the one `numpy.random.Generator` that drives every random choice, so runs are reproducible.
+    sampling_rate_hz : float, Hz
+        Output data rate, 50 to 500 (the sensor profile uses 52/104/208/416).
+    duration_s : float, s
+        Running time (0 allowed, for standing-only or walking-only recordings).
+    standing_s : float, s
+        Standing still at the start (the mounting calibration period); may be 0.
+    warmup_walk_s, cooldown_walk_s : float, s
+        Walking before and after the run.
+    speed_mps, cadence_spm : float
+        Running speed (m/s) and cadence (steps/min) at the start of the run.
+    contact_time_s : float or None, s
+        Mean running ground contact time; None derives it from speed (0.52 * speed^-0.6, which gives about
+        0.30 s at 2.5 m/s and 0.18 s at 6 m/s, inside published ranges for recreational runners).
+    walk_speed_mps, walk_cadence_spm : float
+        Walking speed and cadence for the warm-up and cool-down.
+    step_time_asymmetry_pct, contact_time_asymmetry_pct : float, %
+        Symmetry index 100 * (R - L) / mean of step time and contact time; positive means right steps last
+        longer. Step time belongs to the step's side (from its IC to the other foot's IC).
+    stride_variability_pct : float, %
+        Coefficient of variation of stride time and of contact time from stride to stride.
+    tilt_mean_deg : float, deg
+        Mean anterior pelvic tilt while running, relative to standing.
+    tilt_range_left_deg, tilt_range_right_deg : float, deg
+        Peak-to-peak tilt oscillation within left and right steps (about 5 to 10 deg in running).
+    drop_left_deg, drop_right_deg : float, deg
+        Pelvic drop during left and right stance (running: about 4 to 8 deg).
+    rotation_range_left_deg, rotation_range_right_deg : float, deg
+        Transverse-plane rotation range within left and right steps (running: about 8 to 20 deg).
+    angle_variability_pct : float, %
+        Step-to-step coefficient of variation of the pelvic angle amplitudes.
+    fatigue_tilt_mean_deg, fatigue_drop_left_deg, fatigue_drop_right_deg, fatigue_rotation_range_deg : float
+        Linear change of the matching pelvis parameter from the start to the end of the run (deg).
+    fatigue_cadence_spm, fatigue_contact_time_s : float
+        Linear change of cadence (steps/min) and contact time (s) from the start to the end of the run.
+    braking_peak_bw : float, body weights
+        Peak anterior-posterior braking force in running; overstriding raises it (0.3 typical, 0.6+ high).
+    impact_peak_bw : float, body weights
+        Size of the heel-strike impact transient added to the vertical force (0 for forefoot strikers).
+    lateral_peak_bw : float, body weights
+        Peak medio-lateral force, pushing the centre of mass towards the other side.
+    turns : tuple of Turn
+        Heading changes; the whole pelvis turns in the world, the rotation angle stays relative to travel.
+    mounting_zyx_deg : (3,) tuple, deg
+        Sensor mounting as intrinsic z-y-x Euler angles: R = Rz(a) Ry(b) Rx(c) maps sensor-frame vectors into
+        the body frame (v_body = R @ v_sensor). (0, 0, 180) is upside down; see `mounting_rotation`.
+    sensor_offset_m : (3,) tuple, m
+        Sensor position relative to the pelvis centre in the body frame; the default sits on the sacrum,
+        10 cm behind it, so pelvic rotation adds tangential and centripetal acceleration as on a real runner.
+    mount_resonance_hz, mount_damping_ratio : float
+        The strap and soft tissue between pelvis and sensor act as a damped spring: the accelerometer rings
+        at this frequency after each heel strike (sacral sensors: about 15 to 30 Hz, lightly damped).
+    acc_noise_mps2, gyr_noise_dps : float
+        White noise standard deviation per output sample.
+    acc_bias_mps2, gyr_bias_dps : (3,) tuple
+        Constant bias in the sensor frame.
+    gyr_bias_walk_dps_per_sqrt_s : float
+        Random walk of the gyroscope bias (bias instability).
+    acc_range_g, gyr_range_dps : float
+        Full-scale ranges; readings saturate there and are quantised to 16 bits over the range.
+    timestamp_jitter_s : float, s
+        Standard deviation of the reported timestamps around the true sample instants (at most a quarter of
+        the sample period, so the reported times stay increasing).
+    first_side : {"L", "R"}
+        Foot of the first initial contact.
+    """
+
+    name: str = "custom"
+    seed: int = 0
+    sampling_rate_hz: float = 104.0
+    duration_s: float = 60.0
+    standing_s: float = 5.0
+    warmup_walk_s: float = 0.0
+    cooldown_walk_s: float = 0.0
+    speed_mps: float = 3.5
+    cadence_spm: float = 170.0
+    contact_time_s: float | None = None
+    walk_speed_mps: float = 1.4
+    walk_cadence_spm: float = 112.0
+    step_time_asymmetry_pct: float = 0.0
+    contact_time_asymmetry_pct: float = 0.0
+    stride_variability_pct: float = 1.5
+    tilt_mean_deg: float = 4.0
+    tilt_range_left_deg: float = 7.0
+    tilt_range_right_deg: float = 7.0
+    drop_left_deg: float = 6.0
+    drop_right_deg: float = 6.0
+    rotation_range_left_deg: float = 12.0
+    rotation_range_right_deg: float = 12.0
+    angle_variability_pct: float = 6.0
+    fatigue_tilt_mean_deg: float = 0.0
+    fatigue_drop_left_deg: float = 0.0
+    fatigue_drop_right_deg: float = 0.0
+    fatigue_rotation_range_deg: float = 0.0
+    fatigue_cadence_spm: float = 0.0
+    fatigue_contact_time_s: float = 0.0
+    braking_peak_bw: float = 0.35
+    impact_peak_bw: float = 0.6
+    lateral_peak_bw: float = 0.08
+    turns: tuple[Turn, ...] = ()
+    mounting_zyx_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    sensor_offset_m: tuple[float, float, float] = (-0.10, 0.0, 0.0)
+    mount_resonance_hz: float = 22.0
+    mount_damping_ratio: float = 0.3
+    acc_noise_mps2: float = 0.02
+    gyr_noise_dps: float = 0.1
+    acc_bias_mps2: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    gyr_bias_dps: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    gyr_bias_walk_dps_per_sqrt_s: float = 0.0
+    acc_range_g: float = 16.0
+    gyr_range_dps: float = 2000.0
+    timestamp_jitter_s: float = 0.0
+    first_side: Side = "L"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ---- derived quantities -------------------------------------------------------------------------------
+
+    @property
+    def total_s(self) -> float:
+        """Length of the whole recording, s."""
+        return self.standing_s + self.warmup_walk_s + self.duration_s + self.cooldown_walk_s
+
+    @property
+    def run_start_s(self) -> float:
+        """Time the running segment starts, s."""
+        return self.standing_s + self.warmup_walk_s
+
+    @property
+    def run_end_s(self) -> float:
+        """Time the running segment ends, s."""
+        return self.run_start_s + self.duration_s
+
+    @property
+    def run_contact_time_s(self) -> float:
+        """Mean running contact time at the start of the run, s."""
+        if self.contact_time_s is not None:
+            return self.contact_time_s
+        return running_contact_time_s(self.speed_mps)
+
+    @property
+    def mounting_rotation(self) -> FloatArray:
+        """(3, 3) matrix mapping sensor-frame vectors into the body frame: v_body = R @ v_sensor."""
+        return mounting_rotation(self.mounting_zyx_deg)
+
+
+def running_contact_time_s(speed_mps: float) -> float:
+    """Typical running contact time for a speed, s (0.52 * v^-0.6: 0.30 s at 2.5 m/s, 0.18 s at 6 m/s)."""
+    return float(0.52 * speed_mps**-0.6)
+
+
+def mounting_rotation(mounting_zyx_deg: tuple[float, float, float]) -> FloatArray:
+    """Sensor-to-body rotation from intrinsic z-y-x Euler angles in degrees (v_body = R @ v_sensor)."""
+    return np.asarray(Rotation.from_euler("ZYX", mounting_zyx_deg, degrees=True).as_matrix(), dtype=float)
+
+
+def _check(cond: bool, name: str, message: str) -> None:
+    if not cond:
+        raise InvalidScenarioError(name, message)
+
+
+def _validate(s: Scenario) -> None:
+    for f in fields(s):
+        value = getattr(s, f.name)
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            _check(math.isfinite(value), f.name, f"must be finite, got {value}")
+        if isinstance(value, tuple) and f.name.endswith(("_m", "_deg", "_mps2", "_dps")):
+            _check(len(value) == 3, f.name, f"needs three components, got {value!r}")
+            _check(all(math.isfinite(float(v)) for v in value), f.name, f"must be finite, got {value!r}")
+    _check(isinstance(s.name, str) and bool(s.name), "name", "give the scenario a non-empty name")
+    _check(isinstance(s.seed, int) and s.seed >= 0, "seed", f"must be a non-negative int, got {s.seed!r}")
+    _check(
+        MIN_SAMPLING_RATE_HZ <= s.sampling_rate_hz <= MAX_SAMPLING_RATE_HZ,
+        "sampling_rate_hz",
+        f"must be in [{MIN_SAMPLING_RATE_HZ:g}, {MAX_SAMPLING_RATE_HZ:g}] Hz, got {s.sampling_rate_hz}",
+    )
+    for name in ("duration_s", "standing_s", "warmup_walk_s", "cooldown_walk_s"):
+        value = getattr(s, name)
+        _check(0.0 <= value <= 3600.0, name, f"must be in [0, 3600] s, got {value}")
+    _check(s.total_s >= 1.0, "duration_s", "the recording must last at least 1 s in total")
+    _check(2.0 <= s.speed_mps <= 8.0, "speed_mps", f"running speed must be in [2, 8] m/s, got {s.speed_mps}")
+    _check(130.0 <= s.cadence_spm <= 220.0, "cadence_spm", f"must be in [130, 220], got {s.cadence_spm}")
+    _check(0.5 <= s.walk_speed_mps <= 2.2, "walk_speed_mps", f"must be in [0.5, 2.2], got {s.walk_speed_mps}")
+    _check(
+        80.0 <= s.walk_cadence_spm <= 135.0,
+        "walk_cadence_spm",
+        f"must be in [80, 135], got {s.walk_cadence_spm}",
+    )
+    _check(abs(s.step_time_asymmetry_pct) <= 20.0, "step_time_asymmetry_pct", "must be within +-20 %")
+    _check(abs(s.contact_time_asymmetry_pct) <= 20.0, "contact_time_asymmetry_pct", "must be within +-20 %")
+    _check(0.0 <= s.stride_variability_pct <= 6.0, "stride_variability_pct", "must be in [0, 6] %")
+    _check(0.0 <= s.angle_variability_pct <= 25.0, "angle_variability_pct", "must be in [0, 25] %")
+    _check(
+        -10.0 <= s.tilt_mean_deg <= 25.0, "tilt_mean_deg", f"must be in [-10, 25] deg, got {s.tilt_mean_deg}"
+    )
+    for name in (
+        "tilt_range_left_deg",
+        "tilt_range_right_deg",
+        "rotation_range_left_deg",
+        "rotation_range_right_deg",
+    ):
+        _check(0.0 <= getattr(s, name) <= 40.0, name, f"must be in [0, 40] deg, got {getattr(s, name)}")
+    for name in ("drop_left_deg", "drop_right_deg"):
+        _check(0.0 <= getattr(s, name) <= 20.0, name, f"must be in [0, 20] deg, got {getattr(s, name)}")
+    _check(0.0 <= s.braking_peak_bw <= 1.5, "braking_peak_bw", "must be in [0, 1.5] body weights")
+    _check(0.0 <= s.impact_peak_bw <= 2.0, "impact_peak_bw", "must be in [0, 2] body weights")
+    _check(0.0 <= s.lateral_peak_bw <= 0.5, "lateral_peak_bw", "must be in [0, 0.5] body weights")
+    _check(all(isinstance(t, Turn) for t in s.turns), "turns", "must be a tuple of Turn")
+    _check(
+        all(t.t_start_s >= s.standing_s for t in s.turns),
+        "turns",
+        "turns must start after the standing period (the calibration needs stillness)",
+    )
+    _check(all(abs(float(v)) <= 2.0 for v in s.sensor_offset_m), "sensor_offset_m", "must be within +-2 m")
+    _check(8.0 <= s.mount_resonance_hz <= 100.0, "mount_resonance_hz", "must be in [8, 100] Hz")
+    _check(0.05 <= s.mount_damping_ratio <= 2.0, "mount_damping_ratio", "must be in [0.05, 2]")
+    _check(s.acc_noise_mps2 >= 0.0 and s.gyr_noise_dps >= 0.0, "acc_noise_mps2", "noise must be >= 0")
+    _check(s.gyr_bias_walk_dps_per_sqrt_s >= 0.0, "gyr_bias_walk_dps_per_sqrt_s", "must be >= 0")
+    _check(2.0 <= s.acc_range_g <= 64.0, "acc_range_g", f"must be in [2, 64] g, got {s.acc_range_g}")
+    _check(
+        100.0 <= s.gyr_range_dps <= 5000.0, "gyr_range_dps", f"must be in [100, 5000], got {s.gyr_range_dps}"
+    )
+    _check(
+        0.0 <= s.timestamp_jitter_s <= 0.25 / s.sampling_rate_hz,
+        "timestamp_jitter_s",
+        "must be in [0, a quarter of the sample period] so that reported times stay increasing",
+    )
+    _check(s.first_side in ("L", "R"), "first_side", f"must be 'L' or 'R', got {s.first_side!r}")
+    # Running needs a flight phase: contact must end before the other foot lands, even on the longer side.
+    step_s = 60.0 / s.cadence_spm
+    end_step_s = 60.0 / max(130.0, s.cadence_spm + s.fatigue_cadence_spm)
+    worst_contact_s = (s.run_contact_time_s + max(0.0, s.fatigue_contact_time_s)) * (
+        1.0 + abs(s.contact_time_asymmetry_pct) / 200.0
+    )
+    shortest_step_s = min(step_s, end_step_s) * (1.0 - abs(s.step_time_asymmetry_pct) / 200.0)
+    _check(
+        s.run_contact_time_s >= 0.08 and worst_contact_s <= 0.85 * shortest_step_s,
+        "contact_time_s",
+        f"running contact ({worst_contact_s:.3f} s at worst) must stay below 85 % of the shortest step "
+        f"({shortest_step_s:.3f} s) so that there is a flight phase; lower it or lower the cadence",
+    )

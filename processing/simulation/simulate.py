@@ -1,0 +1,164 @@
+"""`simulate(scenario)`: a recording from a sacrum-mounted IMU together with its exact ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing import STANDARD_GRAVITY_MPS2, ImuSamples
+from processing.simulation.forces import ground_reaction_forces
+from processing.simulation.gait import PRE_ROLL_S, generate_contacts, speed_mps
+from processing.simulation.pelvis import heading_deg, pelvis_angles
+from processing.simulation.rotations import body_angular_velocity_rps, pelvis_orientation
+from processing.simulation.scenario import Scenario
+from processing.simulation.sensor import (
+    acc_full_scale_mps2,
+    corrupt,
+    decimate,
+    pelvis_specific_force_mps2,
+    soft_mount_response,
+    to_sensor_frame,
+)
+from processing.simulation.truth import GaitTruth, StepTruth, step_metrics, vertical_oscillation_m
+
+#: Internal simulation rate, Hz: well above every output rate and the ~50 Hz content of impacts.
+FINE_RATE_HZ = 1000.0
+#: The internal grid runs past the end so the last contacts are complete before the output is cut, s.
+TAIL_MARGIN_S = 1.5
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SimulatedRun:
+    """A simulated recording and its truth.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        What was simulated.
+    samples : ImuSamples
+        Sensor-frame accelerometer (specific force incl. gravity, m/s^2) and gyroscope (deg/s) with the
+        reported (possibly jittered) timestamps `t_s`.
+    sampling_rate_hz : float
+        Nominal output rate.
+    truth : GaitTruth
+        Steps, continuous angles on the sample grid, mounting.
+    """
+
+    scenario: Scenario
+    samples: ImuSamples
+    sampling_rate_hz: float
+    truth: GaitTruth
+
+
+def simulate(scenario: Scenario) -> SimulatedRun:
+    """Simulate `scenario`; deterministic for its seed (all randomness from one seeded Generator)."""
+    s = scenario
+    rng = np.random.default_rng(s.seed)
+    pre_s = 0.0 if s.standing_s > 0 else PRE_ROLL_S
+    n_fine = int(np.ceil((pre_s + s.total_s + TAIL_MARGIN_S) * FINE_RATE_HZ))
+    t = np.arange(n_fine) / FINE_RATE_HZ - pre_s
+
+    contacts = generate_contacts(s, rng)
+    speed = speed_mps(s, t)
+    forces = ground_reaction_forces(s, contacts, t, speed, rng)
+    angles = pelvis_angles(s, contacts, t, rng)
+    heading = heading_deg(s, t)
+
+    # Centre-of-mass specific force, heading frame: GRF/m plus the centripetal term of turns (v * dpsi/dt).
+    f_heading = forces.grf_mps2.copy()
+    f_heading[:, 1] += speed * np.gradient(np.deg2rad(heading), 1.0 / FINE_RATE_HZ)
+    r_pelvis = pelvis_orientation(angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg)
+    omega = body_angular_velocity_rps(
+        angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg + heading, FINE_RATE_HZ
+    )
+    f_pelvis = pelvis_specific_force_mps2(
+        f_heading, r_pelvis, omega, FINE_RATE_HZ, np.asarray(s.sensor_offset_m, dtype=float)
+    )
+    f_pelvis = soft_mount_response(f_pelvis, FINE_RATE_HZ, s.mount_resonance_hz, s.mount_damping_ratio)
+    mounting = s.mounting_rotation
+    acc_sensor = to_sensor_frame(f_pelvis, mounting)
+    gyr_sensor = np.rad2deg(to_sensor_frame(omega, mounting))
+
+    n_out = int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1
+    t_true = np.arange(n_out) / s.sampling_rate_hz
+    acc = decimate(acc_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
+    gyr = decimate(gyr_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
+    acc = corrupt(
+        acc,
+        sampling_rate_hz=s.sampling_rate_hz,
+        noise_std=s.acc_noise_mps2,
+        bias=np.asarray(s.acc_bias_mps2, dtype=float),
+        bias_walk_per_sqrt_s=0.0,
+        full_scale=acc_full_scale_mps2(s.acc_range_g),
+        rng=rng,
+    )
+    gyr = corrupt(
+        gyr,
+        sampling_rate_hz=s.sampling_rate_hz,
+        noise_std=s.gyr_noise_dps,
+        bias=np.asarray(s.gyr_bias_dps, dtype=float),
+        bias_walk_per_sqrt_s=s.gyr_bias_walk_dps_per_sqrt_s,
+        full_scale=s.gyr_range_dps,
+        rng=rng,
+    )
+    t_reported = t_true.copy()
+    if s.timestamp_jitter_s > 0:
+        jitter = np.clip(
+            rng.normal(0.0, s.timestamp_jitter_s, n_out), -2 * s.timestamp_jitter_s, 2 * s.timestamp_jitter_s
+        )
+        t_reported = t_true + jitter
+
+    # ---- truth ------------------------------------------------------------------------------------------
+    t_next = contacts.t_ic_s + contacts.step_time_s
+    complete = (contacts.t_ic_s >= 0.0) & (t_next < s.total_s) & (contacts.t_to_s < s.total_s)
+    idx = np.flatnonzero(complete)
+    ic, to, nxt, side = contacts.t_ic_s[idx], contacts.t_to_s[idx], t_next[idx], contacts.side[idx]
+    tilt, drop, rot = step_metrics(
+        t, angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg, ic, nxt, to, side
+    )
+    vo = vertical_oscillation_m(t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt)
+    step_time = nxt - ic
+    contact_time = to - ic
+    a = np.searchsorted(t, ic)
+    e = np.searchsorted(t, nxt)
+    step_speed = np.array([speed[i:j].mean() for i, j in zip(a, e, strict=True)])
+    steps = StepTruth(
+        t_ic_s=ic,
+        side=side,
+        t_to_s=to,
+        step_time_s=step_time,
+        contact_time_s=contact_time,
+        flight_time_s=np.maximum(step_time - contact_time, 0.0),
+        pelvic_tilt_deg=tilt,
+        pelvic_drop_deg=drop,
+        pelvic_rotation_deg=rot,
+        vertical_oscillation_m=vo,
+        is_running=contacts.is_running[idx],
+        speed_mps=step_speed,
+        peak_vertical_force_bw=forces.peak_vertical_bw[idx],
+        impact_force_bw=forces.impact_bw[idx],
+        peak_braking_force_bw=forces.peak_braking_bw[idx],
+        peak_propulsion_force_bw=forces.peak_propulsion_bw[idx],
+    )
+    step_of_sample = np.searchsorted(contacts.t_ic_s, t_true, side="right") - 1
+    mode = np.where(contacts.is_running, "run", "walk")
+    activity = np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
+    truth = GaitTruth(
+        steps=steps,
+        t_true_s=t_true,
+        tilt_deg=np.interp(t_true, t, angles.tilt_deg),
+        obliquity_deg=np.interp(t_true, t, angles.obliquity_deg),
+        rotation_deg=np.interp(t_true, t, angles.rotation_deg),
+        heading_deg=np.interp(t_true, t, heading),
+        activity=activity,
+        speed_mps=np.interp(t_true, t, speed),
+        mounting_rotation=mounting,
+        standing_s=s.standing_s,
+    )
+    return SimulatedRun(
+        scenario=s,
+        samples=ImuSamples(t_reported, acc, gyr),
+        sampling_rate_hz=s.sampling_rate_hz,
+        truth=truth,
+    )

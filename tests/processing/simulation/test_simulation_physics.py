@@ -1,0 +1,229 @@
+"""The simulator obeys the physics and the definitions of shared/DESIGN.md (issue 3, item 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from processing import STANDARD_GRAVITY_MPS2 as G
+from processing.simulation import Scenario, SimulatedRun, Turn, pelvis_orientation, simulate, step_metrics
+from processing.simulation.rotations import body_angular_velocity_rps
+from processing.simulation.sensor import pelvis_specific_force_mps2
+
+NOISE_FREE = {
+    "acc_noise_mps2": 0.0,
+    "gyr_noise_dps": 0.0,
+    "acc_bias_mps2": (0.0, 0.0, 0.0),
+    "gyr_bias_dps": (0.0, 0.0, 0.0),
+}
+
+
+def _clean(**kwargs: object) -> Scenario:
+    args: dict[str, object] = {"duration_s": 30.0, "sampling_rate_hz": 416.0, **NOISE_FREE}
+    args.update(kwargs)
+    return Scenario(**args)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def clean_run() -> SimulatedRun:
+    return simulate(_clean(warmup_walk_s=8.0, cooldown_walk_s=6.0))
+
+
+@pytest.mark.parametrize(
+    "mounting_zyx_deg",
+    [(0.0, 0.0, 0.0), (0.0, -90.0, 0.0), (0.0, 0.0, 180.0), (90.0, 0.0, 0.0), (37.0, -62.0, 121.0)],
+)
+def test_standing_still_reads_plus_g_on_the_body_up_axis_rotated_by_the_mounting(
+    mounting_zyx_deg: tuple[float, float, float],
+) -> None:
+    run = simulate(
+        _clean(duration_s=2.0, standing_s=4.0, mounting_zyx_deg=mounting_zyx_deg, sampling_rate_hz=104)
+    )
+    standing = run.truth.t_true_s < 3.5
+    m = run.truth.mounting_rotation
+    expected = m.T @ np.array([0.0, 0.0, G])  # v_sensor = R^T v_body
+    np.testing.assert_allclose(
+        run.samples.acc_mps2[standing], np.broadcast_to(expected, (standing.sum(), 3)), atol=2e-3
+    )
+    assert run.samples.gyr_dps is not None
+    np.testing.assert_allclose(run.samples.gyr_dps[standing], 0.0, atol=0.07)
+    # The mounting maps sensor vectors into the body: the mean standing reading, rotated, points straight up.
+    up = m @ run.samples.acc_mps2[standing].mean(axis=0)
+    np.testing.assert_allclose(up / np.linalg.norm(up), [0.0, 0.0, 1.0], atol=1e-4)
+    assert set(run.truth.activity[standing]) == {"stand"}
+
+
+def test_positive_tilt_is_anterior_forward_axis_points_down() -> None:
+    r = pelvis_orientation(10.0, 0.0, 0.0)
+    assert (r @ [1.0, 0.0, 0.0])[2] == pytest.approx(-np.sin(np.deg2rad(10.0)))
+    # Positive obliquity lifts the left side (+y), positive rotation turns the forward axis to the left.
+    assert (pelvis_orientation(0.0, 5.0, 0.0) @ [0.0, 1.0, 0.0])[2] > 0
+    assert (pelvis_orientation(0.0, 0.0, 5.0) @ [1.0, 0.0, 0.0])[1] > 0
+
+
+def test_static_ten_degree_anterior_tilt_shows_gravity_toward_the_back_of_the_sensor() -> None:
+    n = 50
+    tilt = np.full(n, 10.0)
+    zero = np.zeros(n)
+    f_heading = np.tile([0.0, 0.0, G], (n, 1))
+    r_pelvis = pelvis_orientation(tilt, zero, zero)
+    omega = body_angular_velocity_rps(tilt, zero, zero, 1000.0)
+    f = pelvis_specific_force_mps2(f_heading, r_pelvis, omega, 1000.0, np.array([-0.1, 0.0, 0.0]))
+    t = np.deg2rad(10.0)
+    # Specific force points up in the world; the tilted forward axis points down, so it reads -g sin(10 deg).
+    np.testing.assert_allclose(f, np.tile([-G * np.sin(t), 0.0, G * np.cos(t)], (n, 1)), atol=1e-9)
+    np.testing.assert_allclose(omega, 0.0, atol=1e-12)
+
+
+def test_body_angular_velocity_equals_the_rotation_matrix_derivative() -> None:
+    rate = 1000.0
+    t = np.arange(2000) / rate
+    tilt = 5 + 4 * np.sin(2 * np.pi * 2.8 * t)
+    obl = 7 * np.sin(2 * np.pi * 1.4 * t + 0.3)
+    yaw = 30 * t + 8 * np.sin(2 * np.pi * 1.4 * t)
+    omega = body_angular_velocity_rps(tilt, obl, yaw, rate)
+    q = pelvis_orientation(tilt, obl, yaw)
+    dq = np.gradient(q, 1.0 / rate, axis=0)
+    skew = np.einsum("nji,njk->nik", q, dq)  # Q^T dQ/dt = [omega]x
+    numeric = np.stack([skew[:, 2, 1], skew[:, 0, 2], skew[:, 1, 0]], axis=1)
+    np.testing.assert_allclose(omega[5:-5], numeric[5:-5], atol=2e-4)
+
+
+def _stride_windows(run: SimulatedRun) -> list[tuple[int, int]]:
+    steps = run.truth.steps.select(run.truth.steps.is_running)
+    t = run.truth.t_true_s
+    ics = steps.t_ic_s
+    return [
+        (int(np.searchsorted(t, ics[i])), int(np.searchsorted(t, ics[i + 2])))
+        for i in range(0, len(ics) - 2, 2)
+    ]
+
+
+def _acc_in_heading_frame(run: SimulatedRun) -> np.ndarray:
+    tr = run.truth
+    r = pelvis_orientation(tr.tilt_deg, tr.obliquity_deg, tr.rotation_deg)
+    return np.einsum("nij,jk,nk->ni", r, tr.mounting_rotation, run.samples.acc_mps2)
+
+
+def test_mean_vertical_specific_force_over_each_stride_equals_g() -> None:
+    run = simulate(_clean(sensor_offset_m=(0.0, 0.0, 0.0), mounting_zyx_deg=(20.0, -70.0, 15.0)))
+    f = _acc_in_heading_frame(run)
+    means = np.array([f[a:b, 2].mean() for a, b in _stride_windows(run)])
+    assert len(means) > 30
+    np.testing.assert_allclose(means, G, rtol=0.01)
+    # Braking and propulsion cancel at constant speed; lateral pushes cancel over a stride.
+    assert abs(np.mean([f[a:b, 0].mean() for a, b in _stride_windows(run)[3:]])) < 0.05
+    assert abs(np.mean([f[a:b, 1].mean() for a, b in _stride_windows(run)[3:]])) < 0.05
+
+
+def test_the_body_is_airborne_between_toe_off_and_the_next_contact(clean_run: SimulatedRun) -> None:
+    run = clean_run
+    steps = run.truth.steps.select(run.truth.steps.is_running)
+    t = run.truth.t_true_s
+    magnitude = np.linalg.norm(run.samples.acc_mps2, axis=1)
+    # The anti-alias filter smears edges by a few ms, and the soft mount rings for ~25 ms after the push-off.
+    margin = 0.03
+    in_flight = np.zeros(t.shape, dtype=bool)
+    mid_stance = np.zeros(t.shape, dtype=bool)
+    for ic, to, step in zip(steps.t_ic_s, steps.t_to_s, steps.step_time_s, strict=True):
+        in_flight |= (t > to + margin) & (t < ic + step - margin)
+        mid_stance |= np.abs(t - (ic + 0.45 * (to - ic))) < 0.02
+    assert in_flight.sum() > 500
+    # Free fall reads ~0: only the lever-arm terms of pelvic rotation remain.
+    assert np.percentile(magnitude[in_flight], 99) < 2.5
+    assert magnitude[mid_stance].min() > 1.5 * G
+    np.testing.assert_allclose(steps.flight_time_s, steps.step_time_s - steps.contact_time_s)
+    assert np.all(steps.flight_time_s > 0.03)
+
+
+def test_contact_and_step_times_follow_the_event_truth(clean_run: SimulatedRun) -> None:
+    steps = clean_run.truth.steps
+    np.testing.assert_allclose(steps.step_time_s[:-1], np.diff(steps.t_ic_s))
+    np.testing.assert_allclose(steps.contact_time_s, steps.t_to_s - steps.t_ic_s)
+    assert np.all(steps.side[1:] != steps.side[:-1])
+    walking = steps.select(~steps.is_running)
+    assert len(walking) > 20
+    # Walking has double support: the foot leaves the ground only after the other foot's contact.
+    assert np.all(walking.contact_time_s > walking.step_time_s)
+    np.testing.assert_array_equal(walking.flight_time_s, 0.0)
+
+
+def _reference_metrics(run: SimulatedRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The definitions of shared/DESIGN.md, written out independently on the sample grid."""
+    tr = run.truth
+    t = tr.t_true_s
+    steps = tr.steps
+    tilt, drop, rot = [], [], []
+    for ic, to, step, side in zip(steps.t_ic_s, steps.t_to_s, steps.step_time_s, steps.side, strict=True):
+        whole = (t >= ic) & (t < ic + step)
+        stance = (t >= ic) & (t <= to)
+        tilt.append(tr.tilt_deg[whole].mean())
+        drop.append(tr.obliquity_deg[stance].max() if side == "L" else (-tr.obliquity_deg[stance]).max())
+        rot.append(np.ptp(tr.rotation_deg[whole]))
+    return np.array(tilt), np.array(drop), np.array(rot)
+
+
+def test_per_step_pelvic_metrics_follow_the_definitions(clean_run: SimulatedRun) -> None:
+    tilt, drop, rot = _reference_metrics(clean_run)
+    steps = clean_run.truth.steps
+    # The truth is computed on the 1 kHz grid; the 416 Hz samples see the same values within sampling error.
+    np.testing.assert_allclose(steps.pelvic_tilt_deg, tilt, atol=0.05)
+    np.testing.assert_allclose(steps.pelvic_drop_deg, drop, atol=0.05)
+    np.testing.assert_allclose(steps.pelvic_rotation_deg, rot, atol=0.1)
+    tr = clean_run.truth
+    again = step_metrics(
+        tr.t_true_s, tr.tilt_deg, tr.obliquity_deg, tr.rotation_deg,
+        steps.t_ic_s, steps.t_ic_s + steps.step_time_s, steps.t_to_s, steps.side,
+    )  # fmt: skip
+    np.testing.assert_allclose(again[1], drop)
+
+
+def test_left_stance_drops_the_right_side_and_right_stance_the_left(clean_run: SimulatedRun) -> None:
+    tr = clean_run.truth
+    steps = tr.steps.select(tr.steps.is_running)
+    t = tr.t_true_s
+    for ic, to, side in zip(steps.t_ic_s, steps.t_to_s, steps.side, strict=True):
+        stance = (t >= ic) & (t <= to)
+        mean_obliquity = tr.obliquity_deg[stance].mean()
+        assert (mean_obliquity > 0) == (side == "L")
+    running = steps.pelvic_drop_deg
+    assert 4.0 < running.mean() < 8.0
+
+
+def test_running_ranges_are_realistic(clean_run: SimulatedRun) -> None:
+    steps = clean_run.truth.steps.select(clean_run.truth.steps.is_running)
+    assert 0.2 < steps.contact_time_s.mean() < 0.3
+    assert 0.05 < steps.vertical_oscillation_m.mean() < 0.12
+    assert 2.0 < steps.peak_vertical_force_bw.mean() < 3.2
+    assert 9.0 < steps.pelvic_rotation_deg.mean() < 15.0
+    # Stride-to-stride variability: neither perfectly periodic nor wildly irregular.
+    cv = steps.step_time_s.std() / steps.step_time_s.mean()
+    assert 0.005 < cv < 0.04
+
+
+def test_gyroscope_integrates_back_to_the_orientation() -> None:
+    scenario = _clean(
+        duration_s=40.0,
+        turns=(Turn(10.0, 90.0, 4.0), Turn(25.0, -180.0, 8.0)),
+        mounting_zyx_deg=(37.0, -62.0, 121.0),
+    )
+    run = simulate(scenario)
+    tr = run.truth
+    assert run.samples.gyr_dps is not None
+    # Sensor-to-world orientation: heading, then pelvis angles, then mounting.
+    truth = (
+        pelvis_orientation(tr.tilt_deg, tr.obliquity_deg, tr.rotation_deg, tr.heading_deg)
+        @ tr.mounting_rotation
+    )
+    dt = 1.0 / run.sampling_rate_hz
+    q = Rotation.from_matrix(truth[0])
+    errors = []
+    for i in range(len(run.samples) - 1):
+        # Midpoint rule: rotate by the average of this and the next rate.
+        q = q * Rotation.from_rotvec(
+            np.deg2rad(0.5 * (run.samples.gyr_dps[i] + run.samples.gyr_dps[i + 1])) * dt
+        )
+        if i % 400 == 399:
+            errors.append(np.rad2deg((q.inv() * Rotation.from_matrix(truth[i + 1])).magnitude()))
+    assert max(errors) < 1.0, f"orientation error after integrating the gyroscope: {max(errors):.2f} deg"
