@@ -1,0 +1,197 @@
+"""`posture analyze INPUT.csv --out DIR`: a recording in, steps.csv + events.json + summary.json out.
+
+The contract (DESIGN.md "Offline analysis contract") is relied on by evaluation tools outside the package:
+column names and file names here do not change without a new `SUMMARY_SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from posture.recording_io import Recording, read_recording, write_steps_csv
+from processing.asymmetry import drift_against_baseline, summarize_asymmetry
+from processing.pipeline import AnalysisResult, analyze
+from processing.samples import ImuSamples
+from processing.steps import StepMetrics
+
+__all__ = ["SUMMARY_SCHEMA_VERSION", "build_summary", "register", "run_analysis"]
+
+logger = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+SUMMARY_SCHEMA_VERSION = 1
+#: Blocks fed to the pipeline (the progress bar advances per block), s.
+BLOCK_S = 30.0
+#: Recordings longer than this show a progress bar, s.
+PROGRESS_MIN_S = 120.0
+
+_UNITS = {
+    "step_time_s": "s",
+    "contact_time_s": "s",
+    "flight_time_s": "s",
+    "cadence_spm": "steps/min",
+    "pelvic_tilt_deg": "deg",
+    "pelvic_drop_deg": "deg",
+    "pelvic_rotation_deg": "deg",
+    "vertical_oscillation_m": "m",
+    "braking_peak_mps2": "m/s^2",
+    "braking_dv_mps": "m/s",
+    "impact_peak_g": "g",
+}
+
+
+def _blocks(samples: ImuSamples, block: int) -> Iterator[ImuSamples]:
+    for a in range(0, len(samples), block):
+        yield samples.slice(a, min(a + block, len(samples)))
+
+
+def run_analysis(recording: Recording, *, show_progress: bool = False) -> AnalysisResult:
+    """Feed a recording through the pipeline block by block (with a progress bar if asked)."""
+    fs = recording.sampling_rate_hz
+    block = max(1, round(BLOCK_S * fs))
+    blocks = _blocks(recording.samples, block)
+    if not show_progress:
+        return analyze(blocks, sampling_rate_hz=fs)
+    total = len(recording.samples)
+    with Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("analyse", total=total)
+
+        def tracked() -> Iterator[ImuSamples]:
+            for b in blocks:
+                yield b
+                progress.advance(task, len(b))
+
+        return analyze(tracked(), sampling_rate_hz=fs)
+
+
+def _num(x: float) -> float | None:
+    return None if not math.isfinite(x) else round(float(x), 6)
+
+
+def _mean(steps: list[StepMetrics], name: str) -> float:
+    vals = np.array([getattr(s, name) for s in steps], dtype=np.float64)
+    vals = vals[np.isfinite(vals)]
+    return float(vals.mean()) if vals.size else math.nan
+
+
+def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, object]:
+    """The summary.json document (plain JSON types; NaN becomes null)."""
+    steps = list(result.steps)
+    running = [s for s in steps if s.is_running]
+    basis = running or steps
+    m = result.mounting
+    if m is None:
+        calibration: dict[str, object] = {
+            "kind": "none",
+            "note": "too little motion to find the sensor mounting: no steps were analysed",
+        }
+    else:
+        calibration = {
+            "kind": m.calibration,
+            "standing_s": None if m.standing_s is None else [_num(m.standing_s[0]), _num(m.standing_s[1])],
+            "forward_strength": _num(m.forward_strength),
+            "mounting_rotation": [[_num(v) for v in row] for row in m.rotation.tolist()],
+            "note": (
+                "angles relative to the standing posture at the start"
+                if m.calibration == "standing"
+                else "no standing period found: angles relative to the mean posture while moving"
+            ),
+        }
+    if not result.has_gyroscope:
+        calibration["angles"] = "accelerometer-only input: pelvic angles left empty"
+    asym = {a.metric: a for a in summarize_asymmetry(basis)}
+    drift = drift_against_baseline(steps)
+    last_drift = {d.metric: d for d in drift}  # the last window of each metric wins
+    metrics: dict[str, object] = {}
+    for name, unit in _UNITS.items():
+        entry: dict[str, object] = {"unit": unit, "mean": _num(_mean(basis, name))}
+        if name in asym:
+            a = asym[name]
+            entry.update(
+                left_mean=_num(a.left_mean),
+                right_mean=_num(a.right_mean),
+                n_left=a.n_left,
+                n_right=a.n_right,
+                si_pct=_num(a.si_pct),
+                right_minus_left=_num(a.right_minus_left),
+                worse_side=a.worse_side,
+            )
+        if name in last_drift:
+            d = last_drift[name]
+            entry["drift"] = {
+                "baseline": _num(d.baseline),
+                "last_window": _num(d.value),
+                "change": _num(d.change),
+                "change_pct": _num(d.change_pct),
+            }
+        metrics[name] = entry
+    mean_step = _mean(basis, "step_time_s")
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "input": recording.path.name,
+        "sampling_rate_hz": _num(recording.sampling_rate_hz),
+        "duration_s": _num(float(recording.samples.t_s[-1] - recording.samples.t_s[0])),
+        "has_gyroscope": result.has_gyroscope,
+        "calibration": calibration,
+        "steps": {
+            "total": len(steps),
+            "left": sum(s.side == "L" for s in steps),
+            "right": sum(s.side == "R" for s in steps),
+            "running": len(running),
+            "walking": len(steps) - len(running),
+            "metrics_over": "running steps" if running else "all steps",
+        },
+        "cadence_spm": _num(60.0 / mean_step) if math.isfinite(mean_step) and mean_step > 0 else None,
+        "metrics": metrics,
+    }
+
+
+def analyze_command(
+    input_csv: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="INPUT.csv", help="Recording to analyse."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
+) -> None:
+    """Analyse a recording: steps.csv (one row per step), events.json and summary.json in --out."""
+    recording = read_recording(input_csv)
+    duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
+    result = run_analysis(recording, show_progress=duration_s >= PROGRESS_MIN_S)
+    out.mkdir(parents=True, exist_ok=True)
+    n = write_steps_csv(out / "steps.csv", result.steps)
+    # Form events (alerts with hysteresis) come from the events issue; until then the list is empty.
+    (out / "events.json").write_text("[]\n", encoding="utf-8")
+    summary = build_summary(recording, result)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    logger.info("analysed %s: %d steps", input_csv, n)
+    kind = "none" if result.mounting is None else result.mounting.calibration
+    cadence = summary["cadence_spm"]
+    console.print(
+        f"{n} steps, cadence {cadence if cadence is not None else '-'} steps/min, calibration {kind}: "
+        f"results in {out}",
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `posture analyze` to the CLI."""
+    app.command("analyze")(analyze_command)

@@ -1,0 +1,234 @@
+"""Recordings and results as files: the `posture analyze` contract (DESIGN.md "Offline analysis contract").
+
+Input CSV: a header row with `t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2` and optionally
+`gyr_x_dps,gyr_y_dps,gyr_z_dps` (sensor frame, accelerometer including gravity, constant rate 50 to 500 Hz);
+extra columns are ignored. Every check fails with one line that says what is wrong, where, and what to do
+(`InvalidSamplesError`, a `ProcessingError`, so the CLI shows it without a traceback).
+
+Output: steps.csv with one row per step in `STEP_METRIC_COLUMNS` order (NaN written as an empty field,
+booleans as 1/0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from processing.errors import InvalidSamplesError
+from processing.pipeline.streaming import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
+from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray, ImuSamples
+from processing.steps import STEP_METRIC_COLUMNS, StepMetrics
+
+__all__ = [
+    "ACC_COLUMNS",
+    "GYR_COLUMNS",
+    "MIN_RECORDING_S",
+    "TIME_COLUMN",
+    "Recording",
+    "read_recording",
+    "write_recording",
+    "write_steps_csv",
+]
+
+logger = logging.getLogger(__name__)
+
+TIME_COLUMN = "t_s"
+ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
+GYR_COLUMNS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
+#: Shortest recording worth analysing: a few seconds of standing plus a few strides.
+MIN_RECORDING_S = 10.0
+#: A sample interval may deviate this much from the median (timestamp jitter) before we call it a gap.
+MAX_INTERVAL_DEVIATION = 0.5
+#: Readings stuck at a channel's extreme value this many samples in a row count as one clipping event ...
+CLIP_RUN_SAMPLES = 3
+#: ... and this many such events make the recording unusable (impacts and angles would be cut off).
+MAX_CLIP_EVENTS = 5
+#: Only extremes at least this large can be a full-scale limit (smallest common ranges: 2 g, 125 deg/s).
+MIN_FULL_SCALE = {"acc": 1.95 * STANDARD_GRAVITY_MPS2, "gyr": 120.0}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Recording:
+    """A validated recording.
+
+    Attributes
+    ----------
+    samples : ImuSamples
+    sampling_rate_hz : float
+        From the median sample interval.
+    path : Path
+    """
+
+    samples: ImuSamples
+    sampling_rate_hz: float
+    path: Path
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", newline="") as f:
+        line = f.readline()
+    if not line.strip():
+        raise InvalidSamplesError(f"{path} is empty: expected a CSV with a header row", reason="short")
+    return [c.strip().strip('"') for c in line.strip().split(",")]
+
+
+def read_recording(path: Path) -> Recording:
+    """Read and validate a recording CSV.
+
+    Raises
+    ------
+    InvalidSamplesError
+        Missing column, non-numeric value, NaN, non-monotonic or irregular time axis, unsupported rate,
+        too short, or a clipped sensor.
+    """
+    header = _header(path)
+    missing = [c for c in (TIME_COLUMN, *ACC_COLUMNS) if c not in header]
+    if missing:
+        raise InvalidSamplesError(
+            f"{path.name} has no column {', '.join(missing)}: the header must name "
+            f"{','.join((TIME_COLUMN, *ACC_COLUMNS, *GYR_COLUMNS))} (gyr_* optional)",
+            reason="column",
+        )
+    present_gyr = [c for c in GYR_COLUMNS if c in header]
+    if present_gyr and len(present_gyr) != 3:
+        absent = [c for c in GYR_COLUMNS if c not in header]
+        raise InvalidSamplesError(
+            f"{path.name} has only some gyroscope columns (missing {', '.join(absent)}): give all three or "
+            "none",
+            reason="column",
+        )
+    names = [TIME_COLUMN, *ACC_COLUMNS, *present_gyr]
+    usecols = [header.index(c) for c in names]
+    try:
+        data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise InvalidSamplesError(
+            f"{path.name} holds a value that is not a number ({exc}): fix or remove that row", reason="nan"
+        ) from exc
+    logger.debug("read %s: %d rows, columns %s", path, data.shape[0], names)
+    t = data[:, 0]
+    acc = data[:, 1:4]
+    gyr = data[:, 4:7] if present_gyr else None
+    fs = validate_samples(t, acc, gyr, name=path.name)
+    return Recording(
+        ImuSamples(t, np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)), fs, path
+    )
+
+
+def validate_samples(
+    t_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray | None, *, name: str
+) -> float:
+    """Check a recording's arrays; returns the sampling rate (Hz)."""
+    columns = [TIME_COLUMN, *ACC_COLUMNS, *([] if gyr_dps is None else GYR_COLUMNS)]
+    values = np.column_stack([t_s, acc_mps2] + ([] if gyr_dps is None else [gyr_dps]))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InvalidSamplesError(
+            f"{name}: {columns[col]} is NaN or empty in data row {row + 1} ({int(bad.any(axis=1).sum())} "
+            "rows "
+            "affected): drop or interpolate those rows",
+            reason="nan",
+        )
+    n = t_s.shape[0]
+    if n < 2:
+        raise InvalidSamplesError(
+            f"{name} holds {n} samples: record at least {MIN_RECORDING_S:g} s", reason="short"
+        )
+    dt = np.diff(t_s)
+    if np.any(dt <= 0):
+        row = int(np.argmax(dt <= 0)) + 2
+        raise InvalidSamplesError(
+            f"{name}: the time axis t_s does not increase at data row {row} (t = {t_s[row - 1]:.6f} s): "
+            "sort the "
+            "rows and remove duplicates",
+            reason="order",
+        )
+    median_dt = float(np.median(dt))
+    fs = 1.0 / median_dt
+    if not MIN_SAMPLING_RATE_HZ * 0.98 <= fs <= MAX_SAMPLING_RATE_HZ * 1.02:
+        raise InvalidSamplesError(
+            f"{name}: sampling rate {fs:.1f} Hz is outside {MIN_SAMPLING_RATE_HZ:g} to "
+            f"{MAX_SAMPLING_RATE_HZ:g} "
+            "Hz (is t_s in seconds?): resample the recording",
+            reason="rate",
+        )
+    irregular = np.abs(dt - median_dt) > MAX_INTERVAL_DEVIATION * median_dt
+    if irregular.any():
+        row = int(np.argmax(irregular)) + 2
+        raise InvalidSamplesError(
+            f"{name}: irregular time axis at data row {row} (interval {dt[row - 2] * 1000:.1f} ms, expected "
+            f"{median_dt * 1000:.1f} ms; {int(irregular.sum())} such intervals): the recording has gaps or a "
+            "changing rate; split it at the gaps or resample it to a constant rate",
+            reason="gap",
+        )
+    duration_s = float(t_s[-1] - t_s[0])
+    if duration_s < MIN_RECORDING_S:
+        raise InvalidSamplesError(
+            f"{name} lasts {duration_s:.1f} s: record at least {MIN_RECORDING_S:g} s (stand still a few "
+            "seconds, "
+            "then run)",
+            reason="short",
+        )
+    _check_clipping(acc_mps2, "acc", ACC_COLUMNS, name)
+    if gyr_dps is not None:
+        _check_clipping(gyr_dps, "gyr", GYR_COLUMNS, name)
+    return fs
+
+
+def _check_clipping(x: FloatArray, kind: str, columns: tuple[str, ...], name: str) -> None:
+    for j, col in enumerate(columns):
+        v = x[:, j]
+        for extreme in (float(v.max()), float(v.min())):
+            if abs(extreme) < MIN_FULL_SCALE[kind]:
+                continue
+            at = np.concatenate([[False], v == extreme, [False]])
+            edges = np.flatnonzero(np.diff(at.astype(np.int8)))
+            runs = edges[1::2] - edges[::2]
+            events = int(np.count_nonzero(runs >= CLIP_RUN_SAMPLES))
+            if events >= MAX_CLIP_EVENTS:
+                unit = "m/s^2" if kind == "acc" else "deg/s"
+                raise InvalidSamplesError(
+                    f"{name}: {col} is clipped at {extreme:+.2f} {unit} ({events} times the sensor sat at "
+                    "its "
+                    "limit): set a larger range on the sensor (accelerometer 16 g, gyroscope 2000 deg/s) "
+                    "and record again",
+                    reason="clipped",
+                )
+
+
+def write_recording(path: Path, samples: ImuSamples) -> None:
+    """Write samples as a contract CSV (the gyroscope columns only when present)."""
+    columns = [TIME_COLUMN, *ACC_COLUMNS, *(GYR_COLUMNS if samples.gyr_dps is not None else ())]
+    parts = [samples.t_s[:, None], samples.acc_mps2]
+    if samples.gyr_dps is not None:
+        parts.append(samples.gyr_dps)
+    data = np.hstack(parts)
+    fmt = ["%.6f"] + ["%.6f"] * (data.shape[1] - 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, data, delimiter=",", header=",".join(columns), comments="", fmt=fmt)
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6f}"
+    return str(value)
+
+
+def write_steps_csv(path: Path, steps: Iterable[StepMetrics]) -> int:
+    """Write steps.csv (one row per step, `STEP_METRIC_COLUMNS`); returns the number of rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(",".join(STEP_METRIC_COLUMNS) + "\n")
+        for step in steps:
+            f.write(",".join(_format(getattr(step, c)) for c in STEP_METRIC_COLUMNS) + "\n")
+            n += 1
+    return n

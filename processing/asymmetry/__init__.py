@@ -1,0 +1,25 @@
+"""Left/right asymmetry (symmetry index, right-minus-left, the worse side) and drift against the baseline."""
+
+from processing.asymmetry.indices import (
+    ASYMMETRY_METRICS,
+    METRIC_DIRECTIONS,
+    AsymmetryWindow,
+    MetricAsymmetry,
+    MetricDrift,
+    drift_against_baseline,
+    rolling_asymmetry,
+    summarize_asymmetry,
+    symmetry_index_pct,
+)
+
+__all__ = [
+    "ASYMMETRY_METRICS",
+    "METRIC_DIRECTIONS",
+    "AsymmetryWindow",
+    "MetricAsymmetry",
+    "MetricDrift",
+    "drift_against_baseline",
+    "rolling_asymmetry",
+    "summarize_asymmetry",
+    "symmetry_index_pct",
+]
