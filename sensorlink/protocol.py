@@ -634,11 +634,15 @@ class AdvertisementInfo:
         return struct.pack("<H", _ADV.company_id) + bytes(self)
 
 
-def local_name_for(address_bytes: bytes) -> str:
-    """Advertised name of a sensor: the profile prefix and the last two address bytes as 4 hex digits."""
-    if len(address_bytes) < 2:
-        raise ValueError("need at least two address bytes")
-    return f"{_ADV.local_name_prefix}{address_bytes[-1]:02X}{address_bytes[-2]:02X}"
+def local_name_for(address: str) -> str:
+    """Advertised name of a sensor: the profile prefix and the last two bytes of its address as 4 hex digits.
+
+    "C4:5E:00:00:12:AB" -> "PostureSensor-12AB" (lets a runner tell two sensors apart in `posture scan`).
+    """
+    octets = address.split(":")
+    if len(octets) != 6 or not all(len(o) == 2 for o in octets):
+        raise ValueError(f"address must look like 'C4:5E:00:00:12:AB', got {address!r}")
+    return f"{_ADV.local_name_prefix}{octets[4].upper()}{octets[5].upper()}"
 
 
 # --- firmware version ---------------------------------------------------------------------------------------
