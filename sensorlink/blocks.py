@@ -1,7 +1,7 @@
 """What the link yields: typed sample blocks on the host's time base, with the link's counters and status.
 
-Processing never imports sensorlink; a `SampleBlock` therefore carries `processing.samples.ImuSamples` (the one
-sample form processing accepts) plus link bookkeeping that the pipeline may log or publish.
+Processing never imports sensorlink; a `SampleBlock` therefore carries `processing.samples.ImuSamples` (the
+one sample form processing accepts) plus link bookkeeping that the pipeline may log or publish.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Paired sensors, remembered across processes in the user's config directory (JSON, atomic writes).
 
-The Bluetooth keys themselves live in the BLE stack's own key store (for the Bumble backend, a JSON key store next
-to this file); this file only says which sensors the user paired, so that `posture record` can find "my sensor"
-without a scan prompt.
+The Bluetooth keys themselves live in the BLE stack's own key store (for the Bumble backend, a JSON key store
+next to this file); this file only says which sensors the user paired, so that `posture record` can find "my
+sensor" without a scan prompt.
 """
 
 from __future__ import annotations

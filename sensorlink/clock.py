@@ -1,18 +1,21 @@
 """Map the sensor's clock onto the host's clock: offset and drift, robust to arrival jitter (pure).
 
-Each IMU packet carries the sensor time of its first sample. Its arrival time on the host is that instant plus a
+Each IMU packet carries the sensor time of its first sample. Its arrival time on the host is that instant plus
+a
 delay (sampling the rest of the packet, radio connection interval, host scheduling) that is never below some
-minimum but often well above it. A least-squares fit of arrival against sensor time is biased by that one-sided
-noise; instead we fit the *lower envelope*: the line below every (sensor time, arrival time) point that minimises
-the summed distance to them. That is the linear program of Moon, Skelly and Towsley (1999), "Estimation and
-removal of clock skew from network delay measurements", whose optimum is the edge of the points' lower convex
-hull above the mean sensor time, so it is solved exactly without an LP solver.
+minimum but often well above it. A least-squares fit of arrival against sensor time is biased by that
+one-sided noise; instead we fit the *lower envelope*: the line below every (sensor time, arrival time) point
+that minimises the summed distance to them. That is the linear program of Moon, Skelly and Towsley (1999),
+"Estimation and removal of clock skew from network delay measurements", whose optimum is the edge of the
+points' lower convex hull above the mean sensor time, so it is solved exactly without an LP solver.
 
 Deviations and choices
 ----------------------
-- Points are thinned to one per `bin_s` of sensor time (the one with the smallest apparent delay); only those can
-  lie on the lower envelope in practice, and the fit then costs O(window_s / bin_s) whatever the packet rate.
-- The fit uses a sliding window of `window_s` of sensor time, so a slowly changing drift (temperature) is followed.
+- Points are thinned to one per `bin_s` of sensor time (the one with the smallest apparent delay); only those
+  can lie on the lower envelope in practice, and the fit then costs O(window_s / bin_s) whatever the packet
+  rate.
+- The fit uses a sliding window of `window_s` of sensor time, so a slowly changing drift (temperature) is
+  followed.
 - Without a TIME_SYNC exchange the mapped times include the minimum transport delay (a constant). A TIME_SYNC
   round trip (host send, sensor time at receipt, host receive) pins the offset at the midpoint of the fastest
   round trip seen, which removes that constant up to half the round-trip time.
@@ -22,6 +25,7 @@ Deviations and choices
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -31,6 +35,7 @@ import numpy.typing as npt
 SENSOR_TIME_MODULUS_US = 1 << 32
 DEFAULT_WINDOW_S = 600.0
 DEFAULT_BIN_S = 0.5
+DEFAULT_MIN_DRIFT_SPAN_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,7 @@ def lower_envelope_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float
         hull.append(i)
     x_mean = float(np.mean(xs))
     # The LP optimum is the supporting line at x_mean: the hull edge whose x-span contains it.
-    for left, right in zip(hull[:-1], hull[1:], strict=True):
+    for left, right in itertools.pairwise(hull):
         if xs[left] <= x_mean <= xs[right]:
             slope = (ys[right] - ys[left]) / (xs[right] - xs[left])
             return float(ys[left] - slope * xs[left]), float(slope)
@@ -122,10 +127,14 @@ class ClockMapper:
         Sensor-time span of the sliding window the fit uses.
     bin_s : float
         Thinning: one candidate point per bin of sensor time.
+    min_drift_span_s : float
+        Below this span of sensor time the slope is held at 1 (no drift) and only the offset is fitted: a
+        slope from a few seconds of jittery arrivals is noise, and mapped sample times would wobble with it.
     """
 
     window_s: float = DEFAULT_WINDOW_S
     bin_s: float = DEFAULT_BIN_S
+    min_drift_span_s: float = DEFAULT_MIN_DRIFT_SPAN_S
     _last_raw_us: int | None = field(default=None, init=False)
     _unwrapped_us: int = field(default=0, init=False)
     _sensor_origin_us: int = field(default=0, init=False)
@@ -167,14 +176,17 @@ class ClockMapper:
         if self._current_bin is None or bin_index > self._current_bin:
             if self._current_best is not None:
                 self._bins.append(self._current_best)
-                self._cached = None
             self._current_bin, self._current_best = bin_index, (x, y)
+            self._cached = None
             while self._bins and self._bins[0][0] < x - self.window_s:
                 self._bins.popleft()
-        elif bin_index == self._current_bin and self._current_best is not None:
-            if y - x < self._current_best[1] - self._current_best[0]:
-                self._current_best = (x, y)
-                self._cached = None
+        elif (
+            bin_index == self._current_bin
+            and self._current_best is not None
+            and y - x < self._current_best[1] - self._current_best[0]
+        ):
+            self._current_best = (x, y)
+            self._cached = None
         # Points from an earlier bin (a late packet) are ignored: the window only moves forward.
 
     def observe_time_sync(self, sensor_us: int, host_send_ns: int, host_receive_ns: int) -> None:
@@ -199,8 +211,11 @@ class ClockMapper:
         if points:
             xs = np.array([p[0] for p in points])
             ys = np.array([p[1] for p in points])
-            intercept, slope = lower_envelope_fit(xs, ys)
             span_s = float(xs[-1] - xs[0])
+            if span_s >= self.min_drift_span_s:
+                intercept, slope = lower_envelope_fit(xs, ys)
+            else:
+                intercept, slope = float(np.min(ys - xs)), 1.0
         else:
             intercept, slope, span_s = 0.0, 1.0, 0.0
         synced = self._best_sync is not None

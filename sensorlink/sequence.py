@@ -1,17 +1,17 @@
 """Packet sequence tracking: which packets are new, duplicated, late, and how many samples were lost (pure).
 
-The sensor numbers its IMU packets with a 16-bit counter that wraps at 65536 and stamps each packet with a 32-bit
-microsecond clock that wraps after about 71.6 minutes (firmware spec, "IMU data" and "receiver rules"). Across a
-link drop the sensor keeps counting but discards the packets, so after resuming, the seq gap times the samples per
-packet is exactly the number of samples that never arrived. A drop longer than 65536 packets (about 100 minutes at
-208 Hz with 19 samples per packet, 5 minutes at 1 sample per packet) makes the seq alone ambiguous; the sensor
-time then tells how many wraps happened.
+The sensor numbers its IMU packets with a 16-bit counter that wraps at 65536 and stamps each packet with a
+32-bit microsecond clock that wraps after about 71.6 minutes (firmware spec, "IMU data" and "receiver rules").
+Across a link drop the sensor keeps counting but discards the packets, so after resuming, the seq gap times
+the samples per packet is exactly the number of samples that never arrived. A drop longer than 65536 packets
+(about 100 minutes at 208 Hz with 19 samples per packet, 5 minutes at 1 sample per packet) makes the seq alone
+ambiguous; the sensor time then tells how many wraps happened.
 
 Receiver rules implemented here
 -------------------------------
 - seq equal to one already accepted (within the last `history_packets`): duplicate, dropped.
-- seq older than the newest accepted and not seen: late (reordered), dropped. Its samples were already reported as
-  lost when the gap opened, so dropping it keeps the stream in order and the loss count exact.
+- seq older than the newest accepted and not seen: late (reordered), dropped. Its samples were already
+  reported as lost when the gap opened, so dropping it keeps the stream in order and the loss count exact.
 - seq newer: accepted; ``packets_lost_before`` = missing packets in between.
 """
 
@@ -45,7 +45,8 @@ class SequenceDecision:
     packets_lost_before : int
         Packets missing between the previous accepted packet and this one (0 unless ACCEPTED).
     sensor_time_us : int
-        Unwrapped sensor time of the packet's first sample, microseconds since the session's first packet time.
+        Unwrapped sensor time of the packet's first sample, microseconds since the session's first packet
+        time.
     """
 
     verdict: PacketVerdict
@@ -77,9 +78,9 @@ class SequenceTracker:
     Parameters
     ----------
     packet_period_us : float or None
-        Nominal sensor time between packets (samples_per_packet / sample rate). With it, long gaps are resolved by
-        sensor time (any number of seq wraps); without it, a forward jump of less than half the seq range is
-        assumed.
+        Nominal sensor time between packets (samples_per_packet / sample rate). With it, long gaps are
+        resolved by sensor time (any number of seq wraps); without it, a forward jump of less than half the
+        seq range is assumed.
     history_packets : int
         How many recent packet indices are remembered to tell duplicates from late packets.
     """

@@ -14,7 +14,8 @@ SAMPLES_PER_PACKET = 19
 def stream(
     mapper: ClockMapper, *, drift_ppm: float, duration_s: float, seed: int = 1, host_start_ns: int = 10**18
 ) -> None:
-    """Feed packets of a sensor whose clock runs drift_ppm fast; arrival = true time + 5 ms + exponential jitter."""
+    """Feed packets of a sensor whose clock runs drift_ppm fast; arrival = true time + 5 ms + exponential
+    jitter."""
     rng = np.random.default_rng(seed)
     period_sensor_s = SAMPLES_PER_PACKET / RATE_HZ
     n = int(duration_s / period_sensor_s)
@@ -22,8 +23,8 @@ def stream(
     true_s = sensor_s / (1 + drift_ppm * 1e-6)
     arrival_s = true_s + 0.005 + rng.exponential(0.010, n)
     for s, a in zip(sensor_s, arrival_s, strict=True):
-        raw_us = int(round(s * 1e6 + 4_294_000_000)) % (1 << 32)  # starts just before a wrap
-        mapper.observe(mapper.unwrap(raw_us), host_start_ns + int(round(a * 1e9)))
+        raw_us = round(s * 1e6 + 4_294_000_000) % (1 << 32)  # starts just before a wrap
+        mapper.observe(mapper.unwrap(raw_us), host_start_ns + round(a * 1e9))
 
 
 def test_the_lower_envelope_of_points_on_a_line_is_that_line() -> None:

@@ -1,0 +1,180 @@
+"""The central's Bumble host on a transport: `sim` (an in-process virtual link) or any Bumble transport spec.
+
+One `BumbleAdapter` is shared by the scanner and client backends of a process, the way an operating system's
+Bluetooth adapter is shared by every bleak scanner and client. `open_adapter` builds it:
+
+- ``sim``: a `bumble.link.LocalLink` with the central's virtual controller, plus every simulated peripheral
+  the caller passes (helper A's simulated sensor), started on the same link. Nothing leaves the process.
+- ``usb:0``, ``tcp-client:127.0.0.1:9000``, ``serial:/dev/ttyACM0``, ...: `bumble.transport.open_transport`,
+  so a real USB dongle (or `posture sim` in another process) is driven by the same code path.
+
+Pairing keys go to a JSON key store at `key_store_path` (in the user's config dir, next to the bonds file), so
+a sensor paired in one process is encrypted again, without pairing, in the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bumble import hci
+from bumble.controller import Controller
+from bumble.core import BaseBumbleError
+from bumble.device import Device, DeviceConfiguration
+from bumble.host import Host
+from bumble.keys import JsonKeyStore
+from bumble.link import LocalLink
+from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.transport import open_transport
+from bumble.transport.common import AsyncPipeSink
+
+from sensorlink.errors import AdapterUnavailable
+
+logger = logging.getLogger(__name__)
+
+SIM_ADAPTER = "sim"
+# A fixed random static address for the central: keys the sensor stores for us stay valid across processes.
+CENTRAL_ADDRESS = "C0:5E:17:00:00:01"
+CENTRAL_NAME = "posture-central"
+PREFERRED_MTU = 247
+
+
+class SimulatedPeripheral(Protocol):
+    """What a simulated peripheral started on the virtual link must offer (helper A's SimulatedSensor
+    does)."""
+
+    async def stop(self) -> None: ...
+
+
+SimulatedPeripheralFactory = Callable[[LocalLink], Awaitable[SimulatedPeripheral]]
+
+
+@dataclass(frozen=True, slots=True)
+class BumbleAdapter:
+    """A powered-on Bumble central.
+
+    Attributes
+    ----------
+    spec : str
+        The adapter spec it was opened with ("sim", "usb:0", ...).
+    device : bumble.device.Device
+        The central's host-side device; scanner and client backends drive it.
+    link : bumble.link.LocalLink or None
+        The virtual link for ``sim`` (None for real transports).
+    peripherals : tuple
+        Simulated peripherals started on the link (for tests and the demo to reach their logs and faults).
+    """
+
+    spec: str
+    device: Any
+    link: Any
+    peripherals: tuple[SimulatedPeripheral, ...]
+
+    @property
+    def preferred_mtu(self) -> int:
+        return PREFERRED_MTU
+
+
+class _VirtualCentralController(Controller):
+    """Bumble's virtual controller, with LE Create Connection Cancel finishing the pending connection.
+
+    Core Spec Vol 4 Part E 7.8.13: after a successful cancel the controller must end the pending connection
+    with an LE Connection Complete event, status Unknown Connection Identifier. Bumble 0.0.236's virtual
+    controller answers the command but keeps the connection pending, so a connect attempt that times out
+    (sensor out of range) hangs in `Device.connect` and every later attempt is refused as Command Disallowed.
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_create_connection_cancel_command(command)
+        pending = self.pending_le_connection
+        if pending is not None:
+            self.pending_le_connection = None
+            event = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            # After the Command Complete that the caller is about to send.
+            asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
+        return result
+
+
+def _configure_security(device: Device, key_store_path: Path | None) -> None:
+    # LE Secure Connections, Just Works, with bonding: what the firmware spec's [security] section asks for.
+    device.pairing_config_factory = lambda _connection: PairingConfig(
+        sc=True,
+        mitm=False,
+        bonding=True,
+        delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
+    )
+    if key_store_path is not None:
+        key_store_path.parent.mkdir(parents=True, exist_ok=True)
+        device.keystore = JsonKeyStore(namespace=None, filename=str(key_store_path))
+
+
+def _central_config() -> DeviceConfiguration:
+    config = DeviceConfiguration()
+    config.name = CENTRAL_NAME
+    config.address = hci.Address(CENTRAL_ADDRESS)
+    config.irk = bytes(hci.Address(CENTRAL_ADDRESS)) * 3  # stable, like bumble's load_from_dict derives it
+    config.irk = config.irk[:16]
+    return config
+
+
+@asynccontextmanager
+async def open_adapter(
+    spec: str,
+    *,
+    key_store_path: Path | None = None,
+    simulated_peripherals: Sequence[SimulatedPeripheralFactory] = (),
+) -> AsyncIterator[BumbleAdapter]:
+    """Open and power on the central for `spec`; close everything (peripherals, transport) on exit.
+
+    Raises
+    ------
+    AdapterUnavailable
+        The transport cannot be opened (no dongle, nothing listening on the TCP port, bad spec).
+    """
+    async with AsyncExitStack() as stack:
+        link: LocalLink | None = None
+        if spec == SIM_ADAPTER:
+            link = LocalLink()
+            controller = _VirtualCentralController("posture-central", link=link)
+            host = Host(controller, AsyncPipeSink(controller))
+            device = Device(config=_central_config(), host=host)
+        else:
+            try:
+                transport = await open_transport(spec)
+            except (BaseBumbleError, OSError, ValueError, ImportError) as exc:
+                raise AdapterUnavailable(spec, f"cannot open the Bumble transport ({exc})") from exc
+            stack.push_async_callback(transport.close)
+            device = Device.from_config_with_hci(_central_config(), transport.source, transport.sink)
+        _configure_security(device, key_store_path)
+        try:
+            await device.power_on()
+        except (BaseBumbleError, OSError, TimeoutError) as exc:
+            raise AdapterUnavailable(spec, f"the controller did not answer ({exc})") from exc
+        peripherals: list[SimulatedPeripheral] = []
+        if link is not None:
+            for factory in simulated_peripherals:
+                peripheral = await factory(link)
+                stack.push_async_callback(peripheral.stop)
+                peripherals.append(peripheral)
+        elif simulated_peripherals:
+            raise ValueError("simulated peripherals need the 'sim' adapter")
+        logger.info("Bumble central up on %s (%d simulated peripherals)", spec, len(peripherals))
+        yield BumbleAdapter(spec=spec, device=device, link=link, peripherals=tuple(peripherals))
+        logger.debug("closing Bumble central on %s", spec)
