@@ -4,9 +4,10 @@ The heading frame is the body frame without the pelvis angles: x along the direc
 Each contact contributes
 - vertical: running, a smooth active peak (half-sine skewed to peak at 45 % of contact) plus, for heel
   strikers, an impact transient of varying size at initial contact; walking, the double hump
-  (sin(pi u) + 0.25 sin(3 pi u)). Each contact's vertical impulse equals body weight times its step time,
-  exactly on the simulation grid, so the mean vertical force over every step and stride balances body
-  weight and flight time, contact time and vertical oscillation stay mutually consistent.
+  sin(pi u) + 0.35 sin(3 pi u), humps about 1.5 times the mid-stance dip. Each contact's vertical impulse
+  equals body weight times its step time, exactly on the simulation grid, so the mean vertical force over
+  every step and stride balances body weight and flight time, contact time and vertical oscillation stay
+  mutually consistent.
 - anterior-posterior: braking (negative) then propulsion (positive); the propulsive impulse is set so that the
   net impulse equals the speed change over the step (zero at constant speed); overstriding raises the braking
   peak, lengthens the braking phase and adds a braking spike to the heel-strike transient.
@@ -43,7 +44,7 @@ IMPACT_BRAKING_SHARE = 0.3
 #: After standing, the trailing foot unloads over this time while the first contact loads, s.
 STANDING_UNLOAD_S = 0.25
 #: Relative size of the third harmonic that carves the walking double hump.
-WALK_HUMP_HARMONIC = 0.25
+WALK_HUMP_HARMONIC = 0.35
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -96,7 +96,7 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
     """Lay out every initial contact and toe-off from the end of standing to the end of the recording."""
     s = scenario
     t = s.standing_s if s.standing_s > 0 else -PRE_ROLL_S + float(rng.uniform(0.0, 0.2))
-    side = s.first_side
+    side = s.first_side if s.first_side is not None else ("L" if rng.random() < 0.5 else "R")
     cv = s.stride_variability_pct / 100.0
     innovation = cv * np.sqrt(1.0 - STEP_TIME_AR1**2)
     e_step = rng.normal(0.0, cv)

@@ -124,8 +124,13 @@ class Scenario:
     timestamp_jitter_s : float, s
         Standard deviation of the reported timestamps around the true sample instants (at most a quarter of
         the sample period, so the reported times stay increasing).
-    first_side : {"L", "R"}
-        Foot of the first initial contact.
+    first_side : {"L", "R"} or None
+        Foot of the first initial contact; None draws it from the seed, so no pipeline can rely on it.
+    heading_wander_deg : float, deg
+        Standard deviation of the slow, smooth wandering of the direction of travel that real running has
+        even on a straight (periods of 8 to 40 s); the turns come on top.
+    acc_scale_error : (3,) tuple
+        Relative scale-factor error of each accelerometer axis (0.01 = reads 1 % high).
     """
 
     name: str = "custom"
@@ -173,7 +178,9 @@ class Scenario:
     acc_range_g: float = 16.0
     gyr_range_dps: float = 2000.0
     timestamp_jitter_s: float = 0.0
-    first_side: Side = "L"
+    first_side: Side | None = None
+    heading_wander_deg: float = 1.5
+    acc_scale_error: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -289,7 +296,13 @@ def _validate(s: Scenario) -> None:
         "timestamp_jitter_s",
         "must be in [0, a quarter of the sample period] so that reported times stay increasing",
     )
-    _check(s.first_side in ("L", "R"), "first_side", f"must be 'L' or 'R', got {s.first_side!r}")
+    _check(s.first_side in ("L", "R", None), "first_side", f"must be 'L', 'R' or None, got {s.first_side!r}")
+    _check(0.0 <= s.heading_wander_deg <= 20.0, "heading_wander_deg", "must be in [0, 20] deg")
+    _check(
+        len(s.acc_scale_error) == 3 and all(abs(float(e)) <= 0.1 for e in s.acc_scale_error),
+        "acc_scale_error",
+        "needs three relative errors within +-0.1",
+    )
     # Running needs a flight phase: contact must end before the other foot lands, even on the longer side.
     step_s = 60.0 / s.cadence_spm
     end_step_s = 60.0 / max(130.0, s.cadence_spm + s.fatigue_cadence_spm)

@@ -63,7 +63,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     speed = speed_mps(s, t)
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
-    heading = heading_deg(s, t)
+    heading = heading_deg(s, t, rng)
 
     # Centre-of-mass specific force, heading frame: GRF/m plus the centripetal term of turns (v * dpsi/dt).
     f_heading = forces.grf_mps2.copy()
@@ -85,7 +85,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     acc = decimate(acc_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
     gyr = decimate(gyr_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
     acc = corrupt(
-        acc,
+        acc * (1.0 + np.asarray(s.acc_scale_error, dtype=float)),
         sampling_rate_hz=s.sampling_rate_hz,
         noise_std=s.acc_noise_mps2,
         bias=np.asarray(s.acc_bias_mps2, dtype=float),

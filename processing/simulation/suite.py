@@ -23,6 +23,7 @@ class _ImuErrors(TypedDict, total=False):
     acc_bias_mps2: tuple[float, float, float]
     gyr_bias_dps: tuple[float, float, float]
     gyr_bias_walk_dps_per_sqrt_s: float
+    acc_scale_error: tuple[float, float, float]
 
 
 #: A good consumer IMU (LSM6DSO-class, 104 Hz bandwidth): ~1.4 mg and ~0.07 deg/s RMS noise, small biases.
@@ -34,9 +35,11 @@ _MID_IMU: _ImuErrors = {
     "acc_bias_mps2": (0.08, -0.05, 0.1),
     "gyr_bias_dps": (0.6, -0.4, 0.8),
     "gyr_bias_walk_dps_per_sqrt_s": 0.005,
+    "acc_scale_error": (0.005, -0.004, 0.006),
 }
 #: A poor IMU (cheap breakout board): large noise and bias, bias drift, jittery timestamps.
 _POOR_IMU: _ImuErrors = {
+    "acc_scale_error": (0.02, -0.015, 0.01),
     "acc_noise_mps2": 0.15,
     "gyr_noise_dps": 0.8,
     "acc_bias_mps2": (0.35, -0.25, 0.4),
