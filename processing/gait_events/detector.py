@@ -1,0 +1,246 @@
+"""`GaitEventDetector`: initial contacts, toe-offs and sides for running and walking in one recording.
+
+Input is the levelled body frame (x forward, y left, z up along gravity), which the pipeline's alignment and
+orientation produce. The rules are local in time (zero-phase filters, crossings, a contact and its
+neighbours), so
+the detector needs no whole recording: the streaming pipeline runs it on overlapping windows fixed to absolute
+sample indices and keeps the events away from the window edges (results there are affected by filter padding
+within about `1 / walking_lowpass_hz` s of an edge). To keep sides consistent across windows it can read
+`GaitEvents.side_score` (the local evidence, positive = left) and `GaitEvents.bout_id`.
+
+How it decides, per contact:
+1. Running (`running.py`): a hump of vertical specific force above `contact_level_mps2` between two flight
+   phases
+   (below `flight_level_mps2`); IC and TO by straight-edge extrapolation to the flight baseline.
+2. Walking (`walking.py`): every other upward crossing of the low-passed vertical force through its trend
+   (with
+   hysteresis) that is not part of a running contact; TO at the end of the next double support.
+3. Contacts closer than `min_step_time_s` are merged (running contacts win), bouts are split where a step
+   takes
+   longer than `max_step_time_s` (the physiological cadence floor of 60 steps/min) or at a gap, and the
+   laterality assigner labels the sides.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.errors import InvalidSamplesError
+from processing.gait_events.events import GaitEvents
+from processing.gait_events.running import running_contacts
+from processing.gait_events.signals import lowpass
+from processing.gait_events.walking import sharpest_loading_onset, walking_contacts, walking_toe_offs
+from processing.laterality.assign import AlternatingLaterality
+from processing.samples import STANDARD_GRAVITY_MPS2
+
+__all__ = ["MAX_SAMPLING_RATE_HZ", "MIN_SAMPLING_RATE_HZ", "GaitEventDetector", "bouts_from_step_times"]
+
+FloatArray = npt.NDArray[np.float64]
+
+MIN_SAMPLING_RATE_HZ = 50.0
+MAX_SAMPLING_RATE_HZ = 500.0
+
+
+def bouts_from_step_times(ic_s: FloatArray, *, max_step_time_s: float) -> npt.NDArray[np.int64]:
+    """Bout id per contact: a new bout starts after any step longer than `max_step_time_s`."""
+    if ic_s.shape[0] == 0:
+        return np.empty(0, dtype=np.int64)
+    breaks = np.diff(ic_s) > max_step_time_s
+    return np.concatenate([[0], np.cumsum(breaks)]).astype(np.int64)
+
+
+class GaitEventDetector:
+    """Detect initial contacts and toe-offs (running and walking) and assign left/right.
+
+    Parameters
+    ----------
+    running_lowpass_hz : float
+        Zero-phase low-pass applied before reading contact edges in running; clipped to 0.4 * fs. High enough
+        to
+        keep the edges steep, low enough to calm the impact transient's ringing.
+    walking_lowpass_hz : float
+        Low-pass of the vertical force for walking contacts: keeps the step frequency (up to 2.5 Hz in
+        walking)
+        and its first harmonic, removes heel-strike ringing.
+    trend_cutoff_hz : float
+        The slow trend that stands for 1 g in walking (absorbs accelerometer bias and imperfect levelling).
+    hysteresis_mps2 : float
+        Half-width of the Schmitt trigger band for walking contacts: rejects standing noise and tremor.
+    contact_level_mps2, flight_level_mps2 : float
+        Running: a contact rises above the first level; a flight falls below the second (free fall reads 0).
+    min_step_time_s, max_step_time_s : float
+        Physiological step-time bounds (240 and 60 steps/min): closer contacts are merged; a longer step ends
+        the
+        bout.
+    min_contact_s, max_contact_s : float
+        Plausible time above the running contact level (shorter than the true contact, which is measured from
+        the extrapolated edges).
+    laterality : AlternatingLaterality
+        The left/right assigner (an instance; its parameters are used, it is copied before use).
+
+    Attributes
+    ----------
+    events_ : GaitEvents
+        The result of the last `detect`.
+    """
+
+    def __init__(
+        self,
+        *,
+        running_lowpass_hz: float = 35.0,
+        walking_lowpass_hz: float = 4.0,
+        trend_cutoff_hz: float = 0.5,
+        hysteresis_mps2: float = 0.5,
+        kink_lowpass_hz: float = 10.0,
+        kink_before_s: float = 0.1,
+        kink_after_s: float = 0.2,
+        contact_level_mps2: float = 0.5 * STANDARD_GRAVITY_MPS2,
+        flight_level_mps2: float = 0.3 * STANDARD_GRAVITY_MPS2,
+        min_step_time_s: float = 0.25,
+        max_step_time_s: float = 1.0,
+        min_contact_s: float = 0.05,
+        max_contact_s: float = 1.0,
+        laterality: AlternatingLaterality | None = None,
+    ) -> None:
+        self.running_lowpass_hz = running_lowpass_hz
+        self.walking_lowpass_hz = walking_lowpass_hz
+        self.trend_cutoff_hz = trend_cutoff_hz
+        self.hysteresis_mps2 = hysteresis_mps2
+        self.kink_lowpass_hz = kink_lowpass_hz
+        self.kink_before_s = kink_before_s
+        self.kink_after_s = kink_after_s
+        self.contact_level_mps2 = contact_level_mps2
+        self.flight_level_mps2 = flight_level_mps2
+        self.min_step_time_s = min_step_time_s
+        self.max_step_time_s = max_step_time_s
+        self.min_contact_s = min_contact_s
+        self.max_contact_s = max_contact_s
+        self.laterality = laterality if laterality is not None else AlternatingLaterality()
+        if not 0 < min_step_time_s < max_step_time_s:
+            raise ValueError("need 0 < min_step_time_s < max_step_time_s")
+        if not flight_level_mps2 < contact_level_mps2:
+            raise ValueError("flight_level_mps2 must be below contact_level_mps2")
+
+    def detect(
+        self, acc_mps2: FloatArray, gyr_dps: FloatArray | None, *, sampling_rate_hz: float
+    ) -> GaitEventDetector:
+        """Find the steps in a levelled body-frame recording or window.
+
+        Parameters
+        ----------
+        acc_mps2 : (n, 3) array, m/s^2
+            Specific force in the levelled body frame (x forward, y left, z up), gravity included.
+        gyr_dps : (n, 3) array, deg/s, or None
+            Angular rate in the same frame; None for accelerometer-only loggers (sides then come from the
+            medio-lateral force alone).
+        sampling_rate_hz : float
+            50 to 500 Hz.
+
+        Returns
+        -------
+        self, with `events_` set (times in s from the first sample).
+        """
+        acc, gyr = _validated(acc_mps2, gyr_dps, sampling_rate_hz)
+        fs = sampling_rate_hz
+        vertical = acc[:, 2]
+        v_fast = lowpass(vertical, self.running_lowpass_hz, fs)
+        run = running_contacts(
+            v_fast,
+            fs,
+            contact_level_mps2=self.contact_level_mps2,
+            flight_level_mps2=self.flight_level_mps2,
+            min_contact_s=self.min_contact_s,
+            max_contact_s=self.max_contact_s,
+            max_flight_search_s=self.max_step_time_s / 2,
+        )
+        v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
+        trend = lowpass(vertical, self.trend_cutoff_hz, fs)
+        walk_ic = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
+        v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
+        walk_ic = sharpest_loading_onset(
+            v_kink, walk_ic, before_samples=self.kink_before_s * fs, after_samples=self.kink_after_s * fs
+        )
+        # a walking candidate inside (or just before) a running contact is that contact seen through a slower
+        # filter: drop it
+        min_step = self.min_step_time_s * fs
+        keep = np.ones(walk_ic.shape[0], dtype=bool)
+        if run.ic_idx.size:
+            pos = np.searchsorted(run.ic_idx, walk_ic, side="right")
+            for j, w in enumerate(walk_ic):
+                for p in (pos[j] - 1, pos[j]):
+                    if 0 <= p < run.ic_idx.size and run.ic_idx[p] - min_step / 2 <= w <= run.to_idx[p]:
+                        keep[j] = False
+        walk_ic = walk_ic[keep]
+        walk_to = walking_toe_offs(v_slow, trend, walk_ic, max_step_samples=self.max_step_time_s * fs)
+        ic = np.concatenate([run.ic_idx, walk_ic])
+        to = np.concatenate([run.to_idx, walk_to])
+        running = np.concatenate([np.ones(run.ic_idx.size, bool), np.zeros(walk_ic.size, bool)])
+        order = np.argsort(ic, kind="stable")
+        ic, to, running = ic[order], to[order], running[order]
+        ic, to, running = _enforce_min_step(ic, to, running, min_step)
+        # walking toe-offs were computed against walking neighbours only; recompute after the merge so a
+        # walking
+        # step followed by a running contact gets the running neighbour
+        walk_mask = ~running
+        if walk_mask.any():
+            to_w = walking_toe_offs(v_slow, trend, ic, max_step_samples=self.max_step_time_s * fs)
+            to = np.where(walk_mask, to_w, to)
+        ic_s = ic / fs
+        bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_step_time_s)
+        lat = copy.copy(self.laterality).assign(ic, bout_id, running, acc, gyr, sampling_rate_hz=fs)
+        self.events_ = GaitEvents(
+            ic_s=ic_s,
+            to_s=to / fs,
+            side=lat.side_,
+            side_score=lat.side_score_,
+            bout_id=bout_id,
+            activity=np.where(running, "running", "walking").astype("<U7"),
+        )
+        return self
+
+
+def _enforce_min_step(
+    ic: FloatArray, to: FloatArray, running: npt.NDArray[np.bool_], min_step: float
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Drop contacts closer than `min_step` samples to the previous kept one; a running contact wins a tie."""
+    keep: list[int] = []
+    for i in range(ic.shape[0]):
+        if keep and ic[i] - ic[keep[-1]] < min_step:
+            if running[i] and not running[keep[-1]]:
+                keep[-1] = i
+            continue
+        keep.append(i)
+    idx = np.asarray(keep, dtype=np.int64)
+    return ic[idx], to[idx], running[idx]
+
+
+def _validated(
+    acc_mps2: FloatArray, gyr_dps: FloatArray | None, sampling_rate_hz: float
+) -> tuple[FloatArray, FloatArray | None]:
+    """Check shapes, rate and finiteness at the boundary (fail fast with what to do next)."""
+    if not MIN_SAMPLING_RATE_HZ <= sampling_rate_hz <= MAX_SAMPLING_RATE_HZ:
+        raise InvalidSamplesError(
+            f"sampling_rate_hz={sampling_rate_hz} is outside "
+            f"{MIN_SAMPLING_RATE_HZ:g}-{MAX_SAMPLING_RATE_HZ:g} Hz; resample the recording into that range",
+            reason="rate",
+        )
+    acc = np.asarray(acc_mps2, dtype=np.float64)
+    if acc.ndim != 2 or acc.shape[1] != 3:
+        raise InvalidSamplesError(f"acc_mps2 must have shape (n, 3), got {acc.shape}", reason="shape")
+    if not np.isfinite(acc).all():
+        raise InvalidSamplesError(
+            "acc_mps2 contains NaN or inf; drop or interpolate those samples", reason="nan"
+        )
+    gyr = None
+    if gyr_dps is not None:
+        gyr = np.asarray(gyr_dps, dtype=np.float64)
+        if gyr.shape != acc.shape:
+            raise InvalidSamplesError(
+                f"gyr_dps must have the shape of acc_mps2 {acc.shape}, got {gyr.shape}", reason="shape"
+            )
+        if not np.isfinite(gyr).all():
+            raise InvalidSamplesError("gyr_dps contains NaN or inf; drop or interpolate them", reason="nan")
+    return acc, gyr

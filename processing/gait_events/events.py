@@ -1,0 +1,111 @@
+"""The detector's result type: initial contacts, toe-offs, sides and activity, one entry per step.
+
+`GaitEvents` is what crosses from `gait_events` into the pipeline (helper D2's `processing.pipeline`), so it
+is a
+frozen, slotted dataclass that validates itself; times are seconds from the first sample of the detector's
+input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ACTIVITIES", "SIDES", "Activity", "GaitEvents", "Side"]
+
+FloatArray = npt.NDArray[np.float64]
+StrArray = npt.NDArray[np.str_]
+
+Side = Literal["L", "R"]
+Activity = Literal["walking", "running"]
+SIDES: tuple[Side, Side] = ("L", "R")
+ACTIVITIES: tuple[Activity, Activity] = ("walking", "running")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GaitEvents:
+    """One row per detected step (a step starts at an initial contact), sorted by `ic_s`.
+
+    Attributes
+    ----------
+    ic_s : (k,) array, s
+        Initial contacts, interpolated between samples, from the first sample of the input.
+    to_s : (k,) array, s
+        Toe-off of the same foot, NaN where it could not be determined. `to_s - ic_s` is the contact time.
+    side : (k,) array of "L" / "R"
+        Side of the foot that makes the contact (McCamley-style laterality plus strict alternation per bout).
+    side_score : (k,) array
+        The local, unitless evidence for "L" (positive) or "R" (negative) before bout parity is imposed. A
+        streaming caller that stitches overlapping windows sums these scores over the events it keeps to
+        decide
+        the parity of a bout that crosses window borders; the label alone cannot do that.
+    bout_id : (k,) int array
+        Steps with the same id form one bout (regular step times, strict left/right alternation inside).
+    activity : (k,) array of "walking" / "running"
+        "running" where a flight phase precedes the contact.
+    """
+
+    ic_s: FloatArray
+    to_s: FloatArray
+    side: StrArray
+    side_score: FloatArray
+    bout_id: npt.NDArray[np.int64]
+    activity: StrArray
+
+    def __post_init__(self) -> None:
+        n = self.ic_s.shape[0]
+        for name in ("ic_s", "to_s", "side", "side_score", "bout_id", "activity"):
+            arr = getattr(self, name)
+            if arr.shape != (n,):
+                raise ValueError(f"GaitEvents.{name} must have shape ({n},), got {arr.shape}")
+        if n > 1 and np.any(np.diff(self.ic_s) <= 0):
+            raise ValueError(
+                "GaitEvents.ic_s must be strictly increasing; sort the events before building them"
+            )
+        if not set(np.unique(self.side).tolist()) <= set(SIDES):
+            raise ValueError(f"GaitEvents.side must hold only {SIDES}")
+        if not set(np.unique(self.activity).tolist()) <= set(ACTIVITIES):
+            raise ValueError(f"GaitEvents.activity must hold only {ACTIVITIES}")
+
+    def __len__(self) -> int:
+        return int(self.ic_s.shape[0])
+
+    @property
+    def contact_time_s(self) -> FloatArray:
+        """TO - IC per step, NaN where the toe-off is unknown."""
+        return self.to_s - self.ic_s
+
+    @property
+    def step_time_s(self) -> FloatArray:
+        """Next IC - IC; NaN for the last step and across bout borders (a pause is not a step)."""
+        out = np.full(len(self), np.nan)
+        if len(self) > 1:
+            same_bout = self.bout_id[1:] == self.bout_id[:-1]
+            out[:-1] = np.where(same_bout, np.diff(self.ic_s), np.nan)
+        return out
+
+    @staticmethod
+    def empty() -> GaitEvents:
+        """No steps (standing, too short an input)."""
+        return GaitEvents(
+            ic_s=np.empty(0),
+            to_s=np.empty(0),
+            side=np.empty(0, dtype="<U1"),
+            side_score=np.empty(0),
+            bout_id=np.empty(0, dtype=np.int64),
+            activity=np.empty(0, dtype="<U7"),
+        )
+
+    def shifted(self, offset_s: float) -> GaitEvents:
+        """The same events on another time axis (e.g. window start -> recording start)."""
+        return GaitEvents(
+            ic_s=self.ic_s + offset_s,
+            to_s=self.to_s + offset_s,
+            side=self.side,
+            side_score=self.side_score,
+            bout_id=self.bout_id,
+            activity=self.activity,
+        )

@@ -1,0 +1,102 @@
+"""Initial contact and toe-off in walking (no flight phase), from the vertical specific force at the lower
+back.
+
+Physics (the inverted-pendulum view of walking, Zijlstra & Hof 2003, Gait Posture 18:1): during single support
+the trunk vaults over the stance leg and its vertical acceleration is negative (specific force below 1 g); in
+double support both legs redirect it upward (above 1 g). So each initial contact is the instant the low-passed
+vertical specific force rises through its mean (1 g), and the end of the following double support, i.e. the
+toe-off of the *previous* foot, is where it falls back through it. This follows the same family as McCamley et
+al. 2012 (Gait Posture 36:316; mobgap's `IcdIonescu`): a smoothed vertical acceleration marks the contacts.
+
+Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
+- a zero-phase Butterworth low-pass instead of integrating and differentiating with a Gaussian CWT (similar
+  band
+  limit, no scale in samples: the cutoff is in Hz, so the result does not depend on the sampling rate);
+- the IC is the upward mean-crossing with a Schmitt trigger (hysteresis) rather than a local minimum; it sits
+  at
+  the start of the steep loading rise, and hysteresis rejects standing noise without a relative peak threshold
+  that would depend on the rest of the window;
+- the mean is a slow low-pass of the signal itself, so a residual accelerometer bias does not shift the
+  events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.gait_events.signals import falling_crossing, rising_crossings_with_hysteresis
+
+__all__ = ["sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
+
+# A bend counts as the contact if it reaches this fraction of the strongest bend near the candidate.
+_FIRST_BEND_FRACTION = 0.5
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def walking_contacts(
+    vertical_lp_mps2: FloatArray, trend_mps2: FloatArray, *, hysteresis_mps2: float
+) -> FloatArray:
+    """Candidate initial contacts (fractional sample indices): upward crossings of the trend with
+    hysteresis."""
+    h = np.full_like(vertical_lp_mps2, hysteresis_mps2)
+    return rising_crossings_with_hysteresis(vertical_lp_mps2, trend_mps2, h)
+
+
+def walking_toe_offs(
+    vertical_lp_mps2: FloatArray,
+    trend_mps2: FloatArray,
+    ic_idx: FloatArray,
+    *,
+    max_step_samples: float,
+) -> FloatArray:
+    """Toe-off of each step's foot: the end of the double support that follows the *next* initial contact.
+
+    NaN for the last contact and where the next contact is more than `max_step_samples` away (a pause).
+    """
+    d = vertical_lp_mps2 - trend_mps2
+    out = np.full(ic_idx.shape[0], np.nan)
+    for k in range(ic_idx.shape[0] - 1):
+        nxt = ic_idx[k + 1]
+        if nxt - ic_idx[k] > max_step_samples:
+            continue
+        start = int(np.ceil(nxt))
+        stop = int(nxt + 0.8 * (nxt - ic_idx[k]))
+        out[k] = falling_crossing(d, 0.0, start, stop)
+    return out
+
+
+def sharpest_loading_onset(
+    vertical_mps2: FloatArray, candidates: FloatArray, *, before_samples: float, after_samples: float
+) -> FloatArray:
+    """Refine each candidate to the first strong upward bend of the vertical force nearby (fractional
+    indices).
+
+    At an initial contact the new foot starts to take load while the old foot's force keeps its course, so the
+    total vertical force bends upward abruptly: the maximum of its second derivative. The mean-crossing only
+    brackets it (the push-off of the old foot can lift the force above 1 g before the contact). The peak is
+    located between samples with a parabola through the three samples around it.
+    """
+    n = vertical_mps2.shape[0]
+    d2 = np.zeros(n)
+    if n >= 3:
+        d2[1:-1] = vertical_mps2[2:] - 2.0 * vertical_mps2[1:-1] + vertical_mps2[:-2]
+    out = np.empty(candidates.shape[0])
+    for k, c in enumerate(candidates):
+        lo = max(1, int(np.floor(c - before_samples)))
+        hi = min(n - 1, int(np.ceil(c + after_samples)) + 1)
+        if hi - lo < 3:
+            out[k] = c
+            continue
+        # the first strong bend: the contact comes before the end of the double support (the previous foot's
+        # toe-off), which bends the force upward too
+        seg = d2[lo:hi]
+        strong = seg >= _FIRST_BEND_FRACTION * seg.max()
+        peaks = np.flatnonzero(strong[1:-1] & (seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+        i = lo + (int(peaks[0]) if peaks.size else int(np.argmax(seg)))
+        y0, y1, y2 = d2[i - 1], d2[i], d2[min(i + 1, n - 1)]
+        curvature = y0 - 2.0 * y1 + y2
+        shift = 0.5 * (y0 - y2) / curvature if curvature < 0 else 0.0
+        out[k] = i + float(np.clip(shift, -0.5, 0.5))
+    return out
