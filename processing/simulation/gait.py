@@ -18,8 +18,8 @@ from processing.simulation.scenario import Scenario
 
 #: Walking stance lasts about 62 % of the gait cycle (Perry & Burnfield, Gait Analysis, 2010).
 WALK_STANCE_FRACTION_OF_STRIDE = 0.62
-#: Speed changes between segments take this long (smoothstep), s.
-SPEED_RAMP_S = 2.0
+#: Speed changes between segments take this long (smoothstep; mean acceleration about 0.5-0.9 m/s^2), s.
+SPEED_RAMP_S = 4.0
 #: Without a standing period the runner is already moving when the recording starts: the gait is simulated
 #: from this long before the first sample so that the recording opens mid-stride, s.
 PRE_ROLL_S = 1.5

@@ -3,9 +3,9 @@
 Patterns (running; walking uses smaller amplitudes scaled from the running ones, so asymmetries persist):
 - tilt oscillates twice per stride around the mean anterior tilt, peaking near each toe-off (anterior tilt is
   greatest at push-off and least in mid-stance; Schache et al. 1999, Clin Biomech 14:1-8);
-- obliquity: during each stance the swing side drops to a peak at about 45 % of stance and recovers by the
-  next IC (a one-hump sin^2 profile per step, signed +1 for left steps, -1 for right ones, zero slope at
-  each IC);
+- obliquity: during each stance the swing side drops to a peak at about 45 % of stance (running) and swings
+  smoothly to the other side's peak in the next step (half-cosine blends between alternating signed peaks,
+  so the rate stays continuous through each contact and the stance maximum is the planted drop);
 - rotation swings once per stride: at left IC the left hip is forward (pelvis turned right, negative), during
   left stance it turns left; a per-side overshoot late in the step carries per-side range differences.
 Amplitudes vary step to step, drift with fatigue, and fade in over the first second after standing so the
@@ -77,6 +77,23 @@ def heading_deg(scenario: Scenario, t_s: FloatArray, rng: np.random.Generator) -
         x = np.clip((t_s - turn.t_start_s) / turn.duration_s, 0.0, 1.0)
         psi = psi + turn.angle_deg * (x - np.sin(2.0 * np.pi * x) / (2.0 * np.pi))
     return psi
+
+
+def cosine_interpolate(t_s: FloatArray, t_knots_s: FloatArray, values: FloatArray) -> FloatArray:
+    """Interpolate between knots with half-cosine blends: C1, zero slope at every knot, monotone between.
+
+    Used for angles that swing between alternating extremes (obliquity between the left- and right-stance
+    peaks): the curve passes exactly through each extreme and never overshoots it, so the per-step maximum
+    equals the planted value, while the rate (what the gyroscope sees) stays continuous across contacts.
+    Before the first and after the last knot the value is held.
+    """
+    if t_knots_s.shape[0] < 2:
+        return np.full(t_s.shape, float(values[0]) if values.shape[0] else 0.0)
+    i = np.clip(np.searchsorted(t_knots_s, t_s, side="right") - 1, 0, t_knots_s.shape[0] - 2)
+    span = t_knots_s[i + 1] - t_knots_s[i]
+    x = np.clip((t_s - t_knots_s[i]) / span, 0.0, 1.0)
+    blend = 0.5 * (1.0 - np.cos(np.pi * x))
+    return np.asarray(values[i] + (values[i + 1] - values[i]) * blend, dtype=float)
 
 
 def _hump(u: FloatArray, peak: FloatArray) -> FloatArray:
@@ -167,7 +184,7 @@ def pelvis_angles(
 
     # Obliquity: one hump per step, signed by side; peak inside stance so max over [IC, TO] is the drop.
     drop_peak = np.where(run, RUN_DROP_PEAK_OF_STANCE * contact_fraction, WALK_DROP_PEAK_OF_STEP)
-    obliquity = sign[j] * drop[j] * _hump(u, drop_peak[j])
+    obliquity = cosine_interpolate(t_s, contacts.t_ic_s + drop_peak * step, sign * drop)
 
     # Rotation: from -sign*half at this IC to the next IC's value, plus an overshoot towards the next extreme.
     extreme = -sign * rot_half
