@@ -1,0 +1,148 @@
+"""`posture sim`: run the simulated sensor as its own process, reachable through a Bumble transport.
+
+    posture sim --transport tcp-server:127.0.0.1:9000 --scenario <name> --time-scale 20 --drift-ppm 50
+    posture --adapter tcp-client:127.0.0.1:9000 record ...      # in another terminal
+
+The sensor implements firmware_specs/posture_sensor_v1.md; `--scenario` feeds it a run from
+`processing.simulation` (known truth), otherwise a built-in stand-then-run motion. Fault options plant link drops,
+lost, corrupted or duplicated packets, clock drift, a low battery or an unsupported firmware revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from sensorlink.simsensor import (
+    ArrayMotionSource,
+    FaultPlan,
+    LinkDrop,
+    MotionSource,
+    SimulatedSensor,
+    SimulatedSensorOptions,
+    StandThenRunMotion,
+)
+
+console = Console(stderr=True)
+
+# Scenarios are simulated at this rate and resampled to the sensor's (drifting) sampling instants; at least twice
+# the highest sensor rate that still fits the simulator's limit keeps the interpolation error small.
+_SCENARIO_SAMPLING_RATE_HZ = 416.0
+BUILTIN_SCENARIO = "stand-then-run"
+
+
+def motion_for_scenario(name: str | None, seed: int | None = None) -> MotionSource:
+    """The motion source for `--scenario`: a `processing.simulation` scenario, or the built-in motion."""
+    if name is None or name == BUILTIN_SCENARIO:
+        return StandThenRunMotion(seed=seed or 0)
+    from processing.simulation import scenario_by_name, simulate  # heavy: only when a scenario is asked for
+
+    scenario = scenario_by_name(name)
+    changes: dict[str, object] = {"sampling_rate_hz": _SCENARIO_SAMPLING_RATE_HZ}
+    if seed is not None:
+        changes["seed"] = seed
+    run = simulate(dataclasses.replace(scenario, **changes))  # type: ignore[arg-type]
+    return ArrayMotionSource.from_samples(run.samples, at_end="hold")
+
+
+def _parse_seqs(values: list[int] | None) -> frozenset[int]:
+    return frozenset(values or ())
+
+
+async def _serve(
+    transport: str, options: SimulatedSensorOptions, motion: MotionSource, duration_s: float | None
+) -> None:
+    from sensorlink.simsensor.transport import run_on_transport
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration_s is not None:
+        loop.call_later(duration_s, stop.set)
+
+    def ready(sensor: SimulatedSensor) -> None:
+        console.print(
+            f"simulated sensor {sensor.name} ({options.address}) on {transport}: firmware "
+            f"{sensor.firmware_revision}, time scale {options.time_scale:g}, drift {options.faults.drift_ppm:+g} ppm. "
+            "Ctrl-C to stop."
+        )
+
+    sensor = await run_on_transport(transport, options, motion, on_ready=ready, stop=stop)
+    log = sensor.log
+    console.print(
+        f"stopped: {len(log.records)} packets produced, {sum(1 for r in log.records if r.fate.value == 'sent')} sent, "
+        f"{log.undelivered_samples} samples undelivered"
+    )
+
+
+def sim(
+    transport: str = typer.Option(
+        ...,
+        "--transport",
+        help="Bumble transport a central host connects to, e.g. tcp-server:127.0.0.1:9000.",
+    ),
+    scenario: str | None = typer.Option(
+        None,
+        "--scenario",
+        help=f"Named scenario of processing.simulation; default: built-in {BUILTIN_SCENARIO!r}.",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the simulated run."),
+    time_scale: float = typer.Option(1.0, "--time-scale", help="Simulated seconds per wall-clock second."),
+    drift_ppm: float = typer.Option(
+        0.0, "--drift-ppm", help="Sensor oscillator error (its clock and sampling)."
+    ),
+    drop_at_s: list[float] = typer.Option(  # noqa: B008 - typer's idiom
+        [], "--drop-at", help="Link drop at this many seconds after the first START (repeatable)."
+    ),
+    drop_for_s: float = typer.Option(3.0, "--drop-for", help="Duration of each link drop, seconds."),
+    lost_seq: list[int] = typer.Option([], "--lost-seq", help="Never send the packet with this seq."),  # noqa: B008
+    corrupt_seq: list[int] = typer.Option([], "--corrupt-seq", help="Send this seq truncated."),  # noqa: B008
+    duplicate_seq: list[int] = typer.Option([], "--duplicate-seq", help="Send this seq twice."),  # noqa: B008
+    low_battery_at_s: float | None = typer.Option(None, "--low-battery-at", help="Battery falls low then."),
+    battery_pct: int = typer.Option(87, "--battery", help="Initial battery level, percent."),
+    firmware: str | None = typer.Option(
+        None, "--firmware", help="Report this firmware revision (e.g. 2.0.0)."
+    ),
+    initial_seq: int = typer.Option(0, "--initial-seq", help="Seq of the first packet after power-on."),
+    address: str = typer.Option("C4:5E:00:00:00:01", "--address", help="The sensor's random static address."),
+    keystore: Path | None = typer.Option(None, "--keystore", help="JSON file for the sensor's bonds."),  # noqa: B008
+    duration_s: float | None = typer.Option(
+        None, "--duration", help="Stop after this many wall-clock seconds."
+    ),
+) -> None:
+    """Run a simulated posture sensor that a central reaches through a Bumble transport."""
+    try:
+        faults = FaultPlan(
+            link_drops=tuple(LinkDrop(at, drop_for_s) for at in drop_at_s),
+            lost_seqs=_parse_seqs(lost_seq),
+            corrupted_seqs=_parse_seqs(corrupt_seq),
+            duplicated_seqs=_parse_seqs(duplicate_seq),
+            drift_ppm=drift_ppm,
+            low_battery_at_s=low_battery_at_s,
+            firmware_revision=firmware,
+        )
+        options = SimulatedSensorOptions(
+            address=address,
+            time_scale=time_scale,
+            faults=faults,
+            initial_seq=initial_seq,
+            battery_pct=battery_pct,
+            keystore_file=keystore,
+        )
+        motion = motion_for_scenario(scenario, seed)
+    except (ValueError, KeyError) as exc:  # bad option values; KeyError: unknown scenario name
+        raise typer.BadParameter(str(exc).strip("'\"")) from exc
+    asyncio.run(_serve(transport, options, motion, duration_s))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `posture sim` to the CLI."""
+    app.command("sim")(sim)
