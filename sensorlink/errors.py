@@ -1,4 +1,4 @@
-"""Exceptions of the sensorlink package: one root, subclasses that carry data and also inherit the built-in type.
+"""Exceptions of sensorlink: one root, subclasses that carry data and also inherit the built-in type.
 
 Callers decide on retries and counters from the type and the fields, never from the message text. Messages say
 what the user can do next. Link errors (connection, pairing, timeouts) are added below the protocol errors.
@@ -18,7 +18,7 @@ class SensorlinkError(Exception):
     """Root of every error raised by sensorlink; `posture` prints these as one line without a traceback."""
 
 
-# --- protocol errors (sensorlink.protocol) -------------------------------------------------------------------------
+# --- protocol errors (sensorlink.protocol) ------------------------------------------------------------------
 
 
 class MalformedPacket(SensorlinkError, ValueError):
@@ -31,15 +31,15 @@ class MalformedPacket(SensorlinkError, ValueError):
     length : int
         Length of the offending bytes.
     seq : int or None
-        The packet's sequence number when its header was readable (lets the receiver account for its samples as
-        lost rather than guessing), else None.
+        The packet's sequence number when its header was readable (lets the receiver account for its samples
+        as lost rather than guessing), else None.
     """
 
     def __init__(self, kind: str, reason: str, *, length: int, seq: int | None = None) -> None:
         where = f" (seq {seq})" if seq is not None else ""
         super().__init__(
-            f"malformed {kind}{where}, {length} bytes: {reason}; the packet is skipped. If this repeats, check that "
-            "the sensor runs a firmware this version of posture supports (`posture doctor`)."
+            f"malformed {kind}{where}, {length} bytes: {reason}; the packet is skipped. If this repeats, "
+            "check that the sensor runs a firmware this version of posture supports (`posture doctor`)."
         )
         self.kind = kind
         self.reason = reason
@@ -48,7 +48,7 @@ class MalformedPacket(SensorlinkError, ValueError):
 
 
 class InvalidConfiguration(SensorlinkError, ValueError):
-    """A sensor configuration value outside what the firmware spec allows (rate, range, samples per packet)."""
+    """A sensor configuration value the firmware spec does not allow (rate, range, samples per packet)."""
 
 
 class UnsupportedFirmware(SensorlinkError):
@@ -57,7 +57,8 @@ class UnsupportedFirmware(SensorlinkError):
     Attributes
     ----------
     firmware_revision : str
-        What the sensor reported (Device Information firmware revision, or "protocol N" from its advertisement).
+        What the sensor reported (Device Information firmware revision, or "protocol N" from its
+        advertisement).
     supported_major : int
         The protocol major version this client implements.
     """
@@ -77,11 +78,11 @@ class UnsupportedFirmware(SensorlinkError):
         self.reported_major = reported_major
 
 
-# --- link errors (sensorlink.link, scan, bonds, bumble_backend; helper B) ------------------------------------------
+# --- link errors (sensorlink.link, scan, bonds, bumble_backend; helper B) -----------------------------------
 
 
 class AdapterUnavailable(SensorlinkError, OSError):
-    """No usable Bluetooth adapter for the requested `--adapter` (no BlueZ/D-Bus, no dongle, bad transport spec).
+    """No usable Bluetooth adapter for the requested `--adapter` (no BlueZ/D-Bus, dongle or transport).
 
     Attributes
     ----------
@@ -93,8 +94,8 @@ class AdapterUnavailable(SensorlinkError, OSError):
 
     def __init__(self, adapter: str, reason: str) -> None:
         super().__init__(
-            f"no usable Bluetooth adapter for --adapter {adapter}: {reason}. Use --adapter sim for the simulated "
-            "sensor, --adapter usb:0 for a USB Bluetooth dongle, or run `posture doctor`."
+            f"no usable Bluetooth adapter for --adapter {adapter}: {reason}. Use --adapter sim for the "
+            "simulated sensor, --adapter usb:0 for a USB Bluetooth dongle, or run `posture doctor`."
         )
         self.adapter = adapter
         self.reason = reason
@@ -147,8 +148,8 @@ class PairingFailed(SensorlinkError, PermissionError):
 
     def __init__(self, address: str, reason: str) -> None:
         super().__init__(
-            f"pairing with sensor {address} failed ({reason}): hold the sensor's button to enter pairing mode and "
-            "run `posture pair` again; if it was paired before, forget it on the sensor side first."
+            f"pairing with sensor {address} failed ({reason}): hold the sensor's button to enter pairing "
+            "mode and run `posture pair` again; if it was paired before, forget it on the sensor side first."
         )
         self.address = address
         self.reason = reason
@@ -168,8 +169,9 @@ class LinkLost(SensorlinkError, ConnectionError):
 
     def __init__(self, address: str, down_s: float, samples_received: int) -> None:
         super().__init__(
-            f"lost sensor {address} for {down_s:.1f} s and could not reconnect (out of range or battery empty); "
-            f"the {samples_received} samples received so far were kept. Bring the sensor closer and start again."
+            f"lost sensor {address} for {down_s:.1f} s and could not reconnect (out of range or battery "
+            f"empty); the {samples_received} samples received so far were kept. Bring the sensor closer and "
+            "start again."
         )
         self.address = address
         self.down_s = down_s
@@ -181,7 +183,8 @@ class ControlCommandFailed(SensorlinkError, RuntimeError):
 
     def __init__(self, command: str, result: str) -> None:
         super().__init__(
-            f"the sensor refused {command} ({result}): restart the sensor; if it repeats, run `posture doctor`."
+            f"the sensor refused {command} ({result}): restart the sensor; if it repeats, "
+            "run `posture doctor`."
         )
         self.command = command
         self.result = result

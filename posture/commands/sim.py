@@ -4,8 +4,8 @@
     posture --adapter tcp-client:127.0.0.1:9000 record ...      # in another terminal
 
 The sensor implements firmware_specs/posture_sensor_v1.md; `--scenario` feeds it a run from
-`processing.simulation` (known truth), otherwise a built-in stand-then-run motion. Fault options plant link drops,
-lost, corrupted or duplicated packets, clock drift, a low battery or an unsupported firmware revision.
+`processing.simulation` (known truth), otherwise a built-in stand-then-run motion. Fault options plant link
+drops, lost, corrupted or duplicated packets, clock drift, a low battery or an unsupported firmware revision.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sensorlink.simsensor import (
     FaultPlan,
     LinkDrop,
     MotionSource,
+    PacketFate,
     SimulatedSensor,
     SimulatedSensorOptions,
     StandThenRunMotion,
@@ -31,8 +32,8 @@ from sensorlink.simsensor import (
 
 console = Console(stderr=True)
 
-# Scenarios are simulated at this rate and resampled to the sensor's (drifting) sampling instants; at least twice
-# the highest sensor rate that still fits the simulator's limit keeps the interpolation error small.
+# Scenarios are simulated at this rate and resampled to the sensor's (drifting) sampling instants; at least
+# twice the highest sensor rate that still fits the simulator's limit keeps the interpolation error small.
 _SCENARIO_SAMPLING_RATE_HZ = 416.0
 BUILTIN_SCENARIO = "stand-then-run"
 
@@ -71,14 +72,15 @@ async def _serve(
     def ready(sensor: SimulatedSensor) -> None:
         console.print(
             f"simulated sensor {sensor.name} ({options.address}) on {transport}: firmware "
-            f"{sensor.firmware_revision}, time scale {options.time_scale:g}, drift {options.faults.drift_ppm:+g} ppm. "
-            "Ctrl-C to stop."
+            f"{sensor.firmware_revision}, time scale {options.time_scale:g}, "
+            f"drift {options.faults.drift_ppm:+g} ppm. Ctrl-C to stop."
         )
 
     sensor = await run_on_transport(transport, options, motion, on_ready=ready, stop=stop)
     log = sensor.log
+    sent = len(log.seqs(PacketFate.SENT))
     console.print(
-        f"stopped: {len(log.records)} packets produced, {sum(1 for r in log.records if r.fate.value == 'sent')} sent, "
+        f"stopped: {len(log.records)} packets produced, {sent} sent, "
         f"{log.undelivered_samples} samples undelivered"
     )
 

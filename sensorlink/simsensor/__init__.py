@@ -1,8 +1,8 @@
 """The simulated posture sensor: a Bumble peripheral implementing firmware_specs/posture_sensor_v1.md.
 
-Use in-process with `start_simulated_sensor(link, options)` on a `bumble.link.LocalLink`, or as its own process
-with `posture sim --transport tcp-server:127.0.0.1:PORT` (`run_on_transport`). Fed by a `MotionSource`; faults
-come from a `FaultPlan`; what was sent is in `sensor.log` (a `SentLog`).
+Use in-process with `start_simulated_sensor(link, options)` on a `bumble.link.LocalLink`, or as its own
+process with `posture sim --transport tcp-server:127.0.0.1:PORT` (`run_on_transport`). Fed by a
+`MotionSource`; faults come from a `FaultPlan`; what was sent is in `sensor.log` (a `SentLog`).
 """
 
 from sensorlink.simsensor.core import FaultPlan, LinkDrop, PacketFate, SensorCore, SentLog, SentRecord

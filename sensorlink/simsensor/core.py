@@ -1,18 +1,19 @@
-"""The simulated sensor's firmware logic without any Bluetooth: clock, streaming session, packets, faults, log.
+"""The simulated sensor's firmware logic without Bluetooth: clock, streaming session, packets, faults, log.
 
-Time here is *true time* `true_s`: seconds since the sensor powered on, as an ideal clock would count them. The
-sensor's own oscillator runs `drift_ppm` fast (or slow): its microsecond counter reads
+Time here is *true time* `true_s`: seconds since the sensor powered on, as an ideal clock would count them.
+The sensor's own oscillator runs `drift_ppm` fast (or slow): its microsecond counter reads
 `initial_sensor_time_us + true_s * 1e6 * (1 + drift_ppm * 1e-6)`, and it takes sample j of a session when that
 counter reaches `S0 + j * 1e6 / sample_rate_hz`. So both its timestamps and its sample instants follow its own
 oscillator, as on real hardware (firmware spec, "Clock").
 
-The Bumble peripheral (`peripheral.py`) maps true time to the event loop's clock with a `time_scale` and decides
-which produced packets actually reach a central; everything it decides is recorded in the `SentLog`.
+The Bumble peripheral (`peripheral.py`) maps true time to the event loop's clock with a `time_scale` and
+decides which produced packets actually reach a central; everything it decides is recorded in the `SentLog`.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -69,7 +70,8 @@ class FaultPlan:
     link_drops : tuple of LinkDrop
         Out-of-range periods (seconds after the first START).
     lost_seqs : frozenset of int
-        Packets produced while a central is streaming but never sent (radio loss); first occurrence of each seq.
+        Packets produced while a central is streaming but never sent (radio loss); first occurrence of each
+        seq.
     corrupted_seqs : frozenset of int
         Packets sent with their last byte cut off (length no longer matches sample_count).
     duplicated_seqs : frozenset of int
@@ -80,8 +82,8 @@ class FaultPlan:
         Seconds after the first START when the battery falls to `low_battery_pct`.
     low_battery_pct : int
     firmware_revision : str or None
-        Report this firmware revision instead of the spec's (e.g. "2.0.0" to test the client's refusal); its major
-        number is also advertised as the protocol major version.
+        Report this firmware revision instead of the spec's (e.g. "2.0.0" to test the client's refusal); its
+        major number is also advertised as the protocol major version.
     """
 
     link_drops: tuple[LinkDrop, ...] = ()
@@ -103,7 +105,7 @@ class FaultPlan:
         if not 0 <= self.low_battery_pct <= 100:
             raise ValueError("low_battery_pct must be within 0..100")
         ordered = sorted(self.link_drops, key=lambda d: d.at_s)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if b.at_s < a.at_s + a.duration_s:
                 raise ValueError("link drops must not overlap")
 
@@ -123,7 +125,7 @@ class PacketFate(enum.Enum):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ProducedPacket:
-    """One packet as the firmware builds it, with the true time at which it is ready (its last sample taken)."""
+    """One packet as the firmware builds it, and the true time it is ready (its last sample taken)."""
 
     packet: ImuPacket
     session_index: int
@@ -148,7 +150,7 @@ class SentRecord:
 
 @dataclass(slots=True)
 class SentLog:
-    """Every packet the sensor produced and what became of it, for tests ("every sample delivered once, in order").
+    """Every packet the sensor produced and what became of it ("every sample delivered once, in order").
 
     Attributes
     ----------
@@ -251,7 +253,9 @@ class SensorCore:
         self._next_seq = initial_seq
         self._sessions_started = 0
         self._rate_factor = 1.0 + self.faults.drift_ppm * 1e-6
-        self._reset_motion_buffer()
+        self._acc_buffer: FloatArray = np.empty((0, 3))
+        self._gyr_buffer: FloatArray = np.empty((0, 3))
+        self._buffer_pos = 0
 
     # --- clock ---------------------------------------------------------------------------------------------
 
@@ -323,8 +327,8 @@ class SensorCore:
         return int(self._acc_buffer.shape[0]) - self._buffer_pos
 
     def _reset_motion_buffer(self) -> None:
-        self._acc_buffer: FloatArray = np.empty((0, 3))
-        self._gyr_buffer: FloatArray = np.empty((0, 3))
+        self._acc_buffer = np.empty((0, 3))
+        self._gyr_buffer = np.empty((0, 3))
         self._buffer_pos = 0
 
     def produce_until(self, true_s: float) -> list[ProducedPacket]:

@@ -1,9 +1,9 @@
 """Motion sources that feed the simulated sensor: what its accelerometer and gyroscope would measure.
 
 The simulated sensor asks a `MotionSource` for samples at the instants its own (possibly drifting) oscillator
-takes them. The running-kinematics simulator with known truth lives in `processing.simulation`; this module only
-adapts its output (`ArrayMotionSource.from_samples`) and offers a small built-in motion for when no scenario is
-given (`StandThenRunMotion`), so there is one running simulator in the project, not two.
+takes them. The running-kinematics simulator with known truth lives in `processing.simulation`; this module
+only adapts its output (`ArrayMotionSource.from_samples`) and offers a small built-in motion for when no
+scenario is given (`StandThenRunMotion`), so there is one running simulator in the project, not two.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ FloatArray = npt.NDArray[np.float64]
 class MotionSource(Protocol):
     """Sequential sample supplier at a fixed true-time sampling rate.
 
-    `start(sampling_rate_hz)` (re)starts the motion at its beginning with samples `1 / sampling_rate_hz` seconds
-    of true time apart; each `read(n)` returns the next n samples.
+    `start(sampling_rate_hz)` (re)starts the motion at its beginning with samples `1 / sampling_rate_hz`
+    seconds of true time apart; each `read(n)` returns the next n samples.
     """
 
     def start(self, sampling_rate_hz: float) -> None: ...
@@ -40,10 +40,10 @@ class MotionSource(Protocol):
 class StandThenRunMotion:
     """A plausible built-in motion: standing still, then a periodic running-like pattern.
 
-    Not a kinematic model (that is `processing.simulation`): sinusoids at the step and stride frequencies with the
-    amplitudes a sacral IMU sees while running (vertical about +-1.5 g, fore-aft +-0.4 g, lateral +-0.25 g; yaw
-    rate +-40 deg/s, roll +-25 deg/s, pitch +-15 deg/s), plus white noise. The sensor frame equals the body frame
-    (x forward, y left, z up), so at rest the accelerometer reads +9.81 m/s^2 on z.
+    Not a kinematic model (that is `processing.simulation`): sinusoids at the step and stride frequencies with
+    the amplitudes a sacral IMU sees while running (vertical about +-1.5 g, fore-aft +-0.4 g, lateral +-0.25
+    g; yaw rate +-40 deg/s, roll +-25 deg/s, pitch +-15 deg/s), plus white noise. The sensor frame equals the
+    body frame (x forward, y left, z up), so at rest the accelerometer reads +9.81 m/s^2 on z.
 
     Parameters
     ----------
@@ -101,8 +101,8 @@ class StandThenRunMotion:
 class ArrayMotionSource:
     """Reads recorded or simulated arrays sequentially, resampled to the rate the sensor asks for.
 
-    Linear interpolation on the source's time axis; the sensor's rate (its oscillator's true rate, with drift) rarely
-    equals the source's. Past the end the source either holds its last sample or starts over.
+    Linear interpolation on the source's time axis; the sensor's rate (its oscillator's true rate, with drift)
+    rarely equals the source's. Past the end the source either holds its last sample or starts over.
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
-"""The simulated posture sensor as a Bumble peripheral: advertising, GATT, pairing, paced notifications, faults.
+"""The simulated posture sensor as a Bumble peripheral: advertising, GATT, pairing, paced notify, faults.
 
 It implements firmware_specs/posture_sensor_v1.md on a virtual Bumble controller, so the real link code (bleak
 over our Bumble backend) runs against it unchanged. Everything on the air is built with `sensorlink.protocol`,
-the same codec the receiver uses. The firmware logic (clock, session, packets) is `SensorCore`; this module adds
-the Bluetooth side and maps true time to the event loop's clock: `true_s = (loop.time() - t0) * time_scale`.
+the same codec the receiver uses. The firmware logic (clock, session, packets) is `SensorCore`; this module
+adds the Bluetooth side and maps true time to the event loop's clock: `true_s = (loop.time() - t0) *
+time_scale`.
 """
 
 from __future__ import annotations
@@ -289,7 +290,8 @@ class SimulatedSensor:
             raise ATT_Error(ErrorCode(PROFILE.att_errors.invalid_attribute_length))
         if not self._control_indications:
             raise ATT_Error(ErrorCode(PROFILE.att_errors.cccd_improperly_configured))
-        # Handle after the write response is on its way: the response indication follows the ATT write response.
+        # Handle after the write response is on its way: the response indication follows the ATT write
+        # response.
         self._spawn(self._handle_control(connection, bytes(value)))
 
     async def _handle_control(self, connection: Connection, value: bytes) -> None:
@@ -406,7 +408,8 @@ class SimulatedSensor:
         connection = self.connection
         assert connection is not None  # checked by _can_send
         data = bytes(produced.packet)
-        # Each planned fault fires once, at the first delivery attempt of its seq (seqs repeat after the wrap).
+        # Each planned fault fires once, at the first delivery attempt of its seq (seqs repeat after the
+        # wrap).
         if seq in self._pending_lost:
             self._pending_lost.discard(seq)
             self.core.log.append(produced, PacketFate.FAULT_LOST)

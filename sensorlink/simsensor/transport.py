@@ -1,14 +1,15 @@
 """The simulated sensor as its own process: a virtual link with the sensor and a controller for a remote host.
 
-`run_on_transport("tcp-server:127.0.0.1:9000", options)` builds a `LocalLink` holding the sensor's controller and
-a second controller whose HCI side is the given Bumble transport (as `bumble.apps.controllers` does). A central
-host on `tcp-client:127.0.0.1:9000` then drives that second controller: it scans, finds the sensor, connects and
-pairs as over a radio.
+`run_on_transport("tcp-server:127.0.0.1:9000", options)` builds a `LocalLink` holding the sensor's controller
+and a second controller whose HCI side is the given Bumble transport (as `bumble.apps.controllers` does). A
+central host on `tcp-client:127.0.0.1:9000` then drives that second controller: it scans, finds the sensor,
+connects and pairs as over a radio.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -44,8 +45,8 @@ async def run_on_transport(
 ) -> SimulatedSensor:
     """Serve a simulated sensor to a host on `transport_name` until `stop` is set (or the task is cancelled).
 
-    When the remote host goes away (its process ended), the sensor sees what a real sensor sees when its central
-    vanishes: a supervision timeout. It then advertises again for the next host.
+    When the remote host goes away (its process ended), the sensor sees what a real sensor sees when its
+    central vanishes: a supervision timeout. It then advertises again for the next host.
 
     Returns
     -------
@@ -62,10 +63,8 @@ async def run_on_transport(
         try:
             stop_event = stop or asyncio.Event()
             while not stop_event.is_set():
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop_event.wait(), timeout=_HOST_POLL_S)
-                except TimeoutError:
-                    pass
                 if _host_attached(transport) is False and sensor.connection is not None:
                     logger.info("remote host detached: dropping its connection")
                     await sensor.drop_connection()

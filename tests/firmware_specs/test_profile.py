@@ -1,4 +1,4 @@
-"""The profile file is the single home of the spec's numbers; the human document and the golden vectors agree."""
+"""The profile file is the one home of the spec's numbers; the document and the golden vectors agree."""
 
 from __future__ import annotations
 
@@ -34,9 +34,17 @@ def test_max_samples_per_packet_follows_the_mtu() -> None:
 
 def test_every_uuid_is_distinct_and_128_bit() -> None:
     gatt = load_profile().gatt
-    uuids = [gatt.service_uuid, gatt.imu_data_uuid, gatt.configuration_uuid, gatt.control_point_uuid, gatt.status_uuid]
+    uuids = [
+        gatt.service_uuid,
+        gatt.imu_data_uuid,
+        gatt.configuration_uuid,
+        gatt.control_point_uuid,
+        gatt.status_uuid,
+    ]
     assert len(set(uuids)) == 5
-    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", u) for u in uuids)
+    assert all(
+        re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", u) for u in uuids
+    )
 
 
 def test_human_document_states_the_same_uuids_and_sets() -> None:
@@ -67,4 +75,6 @@ def test_inconsistent_default_is_a_profile_error() -> None:
 def test_golden_vectors_are_for_this_protocol_major() -> None:
     golden = json.loads(_text("golden_vectors_v1.json"))
     assert golden["protocol_major"] == load_profile().protocol.major
-    assert golden["imu_packets"] and golden["receiver_rules"] and golden["malformed_imu_packets"]
+    assert golden["imu_packets"]
+    assert golden["receiver_rules"]
+    assert golden["malformed_imu_packets"]

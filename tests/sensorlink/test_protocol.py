@@ -1,4 +1,4 @@
-"""The codec decodes the golden vectors exactly as firmware_specs/posture_sensor_v1.md says, and encodes them back."""
+"""The codec decodes the golden vectors as firmware_specs/posture_sensor_v1.md says, and encodes them back."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _config(c: dict[str, int]) -> SensorConfig:
     return SensorConfig(**c)
 
 
-# --- IMU packets ---------------------------------------------------------------------------------------------
+# --- IMU packets --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", _cases("imu_packets"))
@@ -70,7 +70,8 @@ def test_golden_malformed_packet_raises_with_length_and_seq(case: dict[str, Any]
         ImuPacket.from_bytes(bytes.fromhex(case["hex"]))
     assert info.value.length == case["length"]
     assert info.value.seq == case["seq"]
-    assert isinstance(info.value, ValueError) and isinstance(info.value, SensorlinkError)
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, SensorlinkError)
 
 
 def test_one_g_at_rest_is_standard_gravity() -> None:
@@ -92,7 +93,8 @@ def test_encode_saturates_and_flags_each_sensor() -> None:
     assert raw[0, :3].tolist() == [32767, -32768, 0]
     assert flags == ImuPacket.FLAG_ACC_SATURATED
     raw, flags = encode_samples(np.zeros((1, 3)), np.array([[0.0, 500.0, 0.0]]), config)
-    assert raw[0, 4] == 32767 and flags == ImuPacket.FLAG_GYR_SATURATED
+    assert raw[0, 4] == 32767
+    assert flags == ImuPacket.FLAG_GYR_SATURATED
 
 
 def test_encode_rejects_non_finite_and_bad_shapes() -> None:
@@ -129,7 +131,7 @@ def test_sample_times_follow_the_sample_rate() -> None:
     )
 
 
-# --- configuration -------------------------------------------------------------------------------------------
+# --- configuration ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", _cases("configurations"))
@@ -148,7 +150,7 @@ def test_golden_configuration(case: dict[str, Any]) -> None:
 
 
 def test_default_config_and_scales() -> None:
-    assert DEFAULT_CONFIG == SensorConfig(208, 16, 1000, 8)
+    assert SensorConfig(208, 16, 1000, 8) == DEFAULT_CONFIG
     assert DEFAULT_CONFIG.acc_mps2_per_lsb == pytest.approx(16 * 9.80665 / 32768)
     assert DEFAULT_CONFIG.gyr_dps_per_lsb == pytest.approx(1000 / 32768)
 
@@ -167,7 +169,7 @@ def test_invalid_config_message_lists_the_choices() -> None:
         SensorConfig(sample_rate_hz=100)
 
 
-# --- control point, status, advertising ----------------------------------------------------------------------
+# --- control point, status, advertising ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", _cases("control_requests"))
@@ -227,7 +229,8 @@ def test_golden_status(case: dict[str, Any]) -> None:
         return
     status = StatusReport.from_bytes(data)
     assert (status.battery_pct, status.flags) == (case["battery_pct"], case["flags"])
-    assert status.streaming is case["streaming"] and status.low_battery is case["low_battery"]
+    assert status.streaming is case["streaming"]
+    assert status.low_battery is case["low_battery"]
     assert status.buffer_overflow is case.get("buffer_overflow", False)
     assert bytes(status) == data
 
@@ -265,7 +268,7 @@ def test_local_name_uses_the_last_two_address_bytes() -> None:
         local_name_for("C45E")
 
 
-# --- receiver rules and firmware -----------------------------------------------------------------------------
+# --- receiver rules and firmware ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", _cases("receiver_rules"))

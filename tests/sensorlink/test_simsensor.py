@@ -1,13 +1,14 @@
 """The simulated sensor behaves as firmware_specs/posture_sensor_v1.md says, seen by a raw Bumble central.
 
-Each test puts the sensor and a central on one `bumble.link.LocalLink`, time-scaled so that seconds of streaming
-take a fraction of a second.
+Each test puts the sensor and a central on one `bumble.link.LocalLink`, time-scaled so that seconds of
+streaming take a fraction of a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -166,7 +167,7 @@ async def _stop_and_settle(link: CentralLink) -> None:
     await asyncio.sleep(0.02)
 
 
-# --- streaming -----------------------------------------------------------------------------------------------
+# --- streaming ----------------------------------------------------------------------------------------------
 
 
 async def test_streams_paced_packets_that_decode_to_exactly_the_sent_samples() -> None:
@@ -186,8 +187,9 @@ async def test_streams_paced_packets_that_decode_to_exactly_the_sent_samples() -
         assert [p.seq for p in received] == list(range(len(received)))
         assert received[0].flags & ImuPacket.FLAG_SESSION_START
         assert not any(p.flags & ImuPacket.FLAG_SESSION_START for p in received[1:])
-        # Paced at 208 Hz of simulated time: no packet arrives before its last sample is taken, nor is held back
-        # (median delay under 2 s of simulated time = 100 ms of wall-clock time, generous for a loaded 2-core CI).
+        # Paced at 208 Hz of simulated time: no packet arrives before its last sample is taken, nor is held
+        # back (median delay under 2 s of simulated time = 100 ms of wall-clock time, generous for a loaded
+        # 2-core CI).
         ready_true_s = np.array([r.ready_true_s for r in sensor.log.records])
         lateness_s = np.array(link.arrivals_true_s) - ready_true_s
         assert lateness_s.min() >= 0
@@ -321,7 +323,8 @@ async def test_default_mtu_carries_one_sample_per_packet() -> None:
         assert (await link.start()).samples_per_packet == 1
         await _stream_for(sensor, 1.0)
         await _stop_and_settle(link)
-        assert link.packets() and all(len(data) == 20 for data in link.notifications)
+        assert link.packets()
+        assert all(len(data) == 20 for data in link.notifications)
 
 
 async def test_control_point_answers_time_sync_identify_and_unknown_opcodes() -> None:
@@ -355,11 +358,13 @@ async def test_stop_then_start_begins_a_new_session_with_the_running_seq() -> No
         await _stop_and_settle(link)
         first_session = link.packets()
         info = await link.start()
-        assert info.resumed is False and info.next_seq == first_session[-1].seq + 1
+        assert info.resumed is False
+        assert info.next_seq == first_session[-1].seq + 1
         await _stream_for(sensor, 1.0)
         await _stop_and_settle(link)
         second = link.packets()[len(first_session) :]
-        assert second[0].seq == info.next_seq and second[0].flags & ImuPacket.FLAG_SESSION_START
+        assert second[0].seq == info.next_seq
+        assert second[0].flags & ImuPacket.FLAG_SESSION_START
         assert link.packets() == sensor.log.packets()
 
 
@@ -373,20 +378,23 @@ async def test_status_reports_streaming_and_low_battery() -> None:
         await link.start()
         await _stream_for(sensor, 2.0)
         status = StatusReport.from_bytes(await link.status.read_value())
-        assert status.streaming and status.low_battery and status.battery_pct == 12
+        assert status.streaming
+        assert status.low_battery
+        assert status.battery_pct == 12
         notified = [StatusReport.from_bytes(s) for s in link.statuses]
-        assert notified[0].streaming and not notified[0].low_battery
+        assert notified[0].streaming
+        assert not notified[0].low_battery
         assert notified[-1].low_battery
         await _stop_and_settle(link)
 
 
-# --- faults --------------------------------------------------------------------------------------------------
+# --- faults -------------------------------------------------------------------------------------------------
 
 
 async def _reconnect(central: Device, sensor: SimulatedSensor, timeout_s: float) -> CentralLink:
     """Scan until the sensor advertises again, then connect, re-encrypt with the bond and re-subscribe."""
     async with asyncio.timeout(timeout_s):
-        while not sensor.device.is_advertising:
+        while not sensor.device.is_advertising:  # noqa: ASYNC110 - bumble offers no event for this
             await asyncio.sleep(0.01)
     link = await _connect(central, sensor, pair=False)
     await link.connection.encrypt()
@@ -407,7 +415,8 @@ async def test_link_drop_disconnects_and_seq_continues_with_exact_loss() -> None
         before = link.packets()
         # While out of range the sensor neither advertises nor stops its session.
         await asyncio.sleep(1.0 / TIME_SCALE)
-        assert not sensor.device.is_advertising and sensor.core.streaming
+        assert not sensor.device.is_advertising
+        assert sensor.core.streaming
 
         again = await _reconnect(central, sensor, timeout_s=5)
         info = await again.start()
@@ -483,11 +492,12 @@ async def test_seq_and_sensor_time_wrap_without_a_gap() -> None:
         await _stream_for(sensor, 6.0)
         await _stop_and_settle(link)
         packets = link.packets()
-        assert packets[0].seq == 65530 and any(p.seq == 0 for p in packets)
+        assert packets[0].seq == 65530
+        assert any(p.seq == 0 for p in packets)
         assert any(p.sensor_time_us < packets[0].sensor_time_us for p in packets)  # the clock wrapped
         steps = [
             packets_since(a.seq, a.sensor_time_us, b.seq, b.sensor_time_us, sensor.config)
-            for a, b in zip(packets, packets[1:], strict=False)
+            for a, b in itertools.pairwise(packets)
         ]
         assert set(steps) == {1}
 
