@@ -52,12 +52,15 @@ class Mounting:
     forward_strength : float, in [0, 1]
         How consistently the braking/propulsion pattern gave the same forward sign, second by second (1: every
         second agreed); values below ~0.3 mean the sign of the forward axis is uncertain.
+    gyr_bias_dps : (3,) array, deg/s, or None
+        Mean angular rate over the standing period (the gyroscope's zero-rate offset), if there was one.
     """
 
     rotation: FloatArray
     calibration: Calibration
     standing_s: tuple[float, float] | None
     forward_strength: float
+    gyr_bias_dps: FloatArray | None = None
 
     def __post_init__(self) -> None:
         r = np.asarray(self.rotation, dtype=np.float64)
@@ -271,6 +274,11 @@ class MountingEstimator:
         if standing is not None:
             up = acc_mps2[standing[0] : standing[1]].mean(axis=0)
             calibration: Calibration = "standing"
+        elif quat is not None:
+            # The mean direction of gravity as VQF sees it: unlike the mean specific force, it is not pulled
+            # by the runner speeding up at the start.
+            up = quat_to_matrix(quat[use])[:, 2, :].mean(axis=0) * STANDARD_GRAVITY_MPS2
+            calibration = "running_mean"
         else:
             up = acc_mps2[use].mean(axis=0)
             calibration = "running_mean"
@@ -299,5 +307,8 @@ class MountingEstimator:
         left = np.cross(up, forward)
         rotation = np.stack([forward, left, up])
         standing_s = None if standing is None else (standing[0] / fs, standing[1] / fs)
-        self.mounting_ = Mounting(rotation, calibration, standing_s, strength)
+        bias = None
+        if standing is not None and gyr_dps is not None:
+            bias = gyr_dps[standing[0] : standing[1]].mean(axis=0)
+        self.mounting_ = Mounting(rotation, calibration, standing_s, strength, bias)
         return self

@@ -12,14 +12,18 @@ magnetometer), which is why the pelvic rotation is taken relative to the directi
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from vqf import VQF
 
 from processing.errors import InvalidSamplesError
 from processing.samples import FloatArray
+
+BoolArray = npt.NDArray[np.bool_]
 
 __all__ = ["OrientationEstimator", "OrientationParams"]
 
@@ -35,10 +39,22 @@ class OrientationParams:
         accelerations average out over a few strides, while gyroscope drift needs minutes to matter.
     motion_bias_estimation : bool
         Estimate the gyroscope bias during motion as well as at rest (VQF's default).
+    bias_clip_dps : float, deg/s
+        Largest gyroscope bias VQF may estimate; above it VQF also refuses to detect rest. VQF's default
+        (2 deg/s) suits calibrated research IMUs; the zero-rate offset of uncalibrated consumer MEMS
+        gyroscopes reaches several deg/s, and with a 3 deg/s offset VQF would never see rest at all.
+    tau_acc_hold_s : float, s
+        Accelerometer time constant while the specific force is known not to point along gravity on average:
+        in turns (centripetal acceleration) and while speeding up after standing. Deviation from VQF: VQF
+        keeps one time constant; the running sacrum sees sustained horizontal accelerations of 0.5 to 3 m/s^2
+        there, which would tilt the estimated vertical by 3 to 17 deg, whereas the gyroscope (bias known from
+        standing) drifts by a fraction of a degree over such a segment.
     """
 
     tau_acc_s: float = 3.0
     motion_bias_estimation: bool = True
+    bias_clip_dps: float = 8.0
+    tau_acc_hold_s: float = 20.0
 
     def __post_init__(self) -> None:
         if not self.tau_acc_s > 0:
@@ -72,7 +88,9 @@ class OrientationEstimator:
             1.0 / self.sampling_rate_hz,
             tauAcc=self.params.tau_acc_s,
             motionBiasEstEnabled=self.params.motion_bias_estimation,
+            biasClip=self.params.bias_clip_dps,
         )
+        self._holding = False
 
     @property
     def state(self) -> dict[str, object]:
@@ -83,13 +101,23 @@ class OrientationEstimator:
     def state(self, value: dict[str, object]) -> None:
         self._vqf.state = value
 
-    def update(self, gyr_dps: FloatArray, acc_mps2: FloatArray) -> FloatArray:
+    def set_bias(self, bias_dps: FloatArray, *, sigma_dps: float = 0.1) -> None:
+        """Start from a known gyroscope bias (e.g. the mean rate while standing still), deg/s."""
+        bias = np.asarray(bias_dps, dtype=np.float64) * (math.pi / 180.0)
+        self._vqf.setBiasEstimate(np.ascontiguousarray(bias), sigma_dps * math.pi / 180.0)
+
+    def update(
+        self, gyr_dps: FloatArray, acc_mps2: FloatArray, *, hold: BoolArray | None = None
+    ) -> FloatArray:
         """Feed one block; returns the (n, 4) sensor-to-earth quaternions [w, x, y, z] of its samples.
 
         Parameters
         ----------
         gyr_dps : (n, 3) array, deg/s
         acc_mps2 : (n, 3) array, m/s^2, gravity included
+        hold : (n,) bool array or None
+            Samples during which the accelerometer correction uses `tau_acc_hold_s` (turns, speeding up).
+            The filter switches at the same samples however the stream is split, so results stay equal.
         """
         if gyr_dps.shape != acc_mps2.shape or acc_mps2.ndim != 2 or acc_mps2.shape[1] != 3:
             raise InvalidSamplesError(
@@ -99,5 +127,17 @@ class OrientationEstimator:
             return np.empty((0, 4))
         gyr_rps = np.ascontiguousarray(gyr_dps, dtype=np.float64) * (math.pi / 180.0)
         acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
-        out = self._vqf.updateBatch(gyr_rps, acc)
-        return np.asarray(out["quat6D"], dtype=np.float64)
+        if hold is None:
+            hold = np.zeros(acc.shape[0], dtype=bool)
+        # Runs of constant mode: [edges[i], edges[i + 1]).
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(hold.astype(np.int8))) + 1, [acc.shape[0]]])
+        out = np.empty((acc.shape[0], 4))
+        for a, b in itertools.pairwise(edges.tolist()):
+            holding = bool(hold[a])
+            if holding != self._holding:
+                self._vqf.setTauAcc(self.params.tau_acc_hold_s if holding else self.params.tau_acc_s)
+                self._holding = holding
+            out[a:b] = self._vqf.updateBatch(
+                np.ascontiguousarray(gyr_rps[a:b]), np.ascontiguousarray(acc[a:b])
+            )["quat6D"]
+        return out
