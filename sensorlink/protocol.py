@@ -269,9 +269,9 @@ class ImuPacket:
             Specific force, gravity included.
         gyr_dps : (n, 3) array, deg/s
         """
-        raw = self.raw.astype(np.float64)
-        acc: FloatArray = raw[:, :3] * config.acc_mps2_per_lsb
-        gyr: FloatArray = raw[:, 3:] * config.gyr_dps_per_lsb
+        # int16 x Python float promotes to float64 in one pass (no intermediate float copy of raw).
+        acc: FloatArray = np.multiply(self.raw[:, :3], config.acc_mps2_per_lsb, dtype=np.float64)
+        gyr: FloatArray = np.multiply(self.raw[:, 3:], config.gyr_dps_per_lsb, dtype=np.float64)
         return acc, gyr
 
     def sample_times_us(self, config: SensorConfig) -> FloatArray:
