@@ -55,12 +55,16 @@ class ForceResult:
     ----------
     grf_mps2 : (n, 3) array, m/s^2
         Sum of all contacts' forces divided by body mass, heading frame, on the simulation grid.
+    impact_mps2 : (n, 3) array, m/s^2
+        The heel-strike transient part of `grf_mps2` (vertical spike and its braking share): mostly the foot
+        and shank being stopped, so it reaches the pelvis only through the leg (`sensor.leg_transmission`).
     peak_vertical_bw, impact_bw, peak_braking_bw, peak_propulsion_bw : (k,) arrays, body weights
         Per contact: maximum of its own vertical force, the size of its impact transient (0 for none), and
         the peaks of its braking and propulsive force (both positive numbers).
     """
 
     grf_mps2: FloatArray
+    impact_mps2: FloatArray
     peak_vertical_bw: FloatArray
     impact_bw: FloatArray
     peak_braking_bw: FloatArray
@@ -84,6 +88,7 @@ def ground_reaction_forces(
     n = t_s.shape[0]
     dt = float(t_s[1] - t_s[0])
     grf = np.zeros((n, 3))
+    impact_part = np.zeros((n, 3))
     k = len(contacts)
     peak_v = np.zeros(k)
     impact = np.zeros(k)
@@ -91,7 +96,7 @@ def ground_reaction_forces(
     peak_p = np.zeros(k)
     if k == 0:
         grf[:, 2] = G
-        return ForceResult(grf, peak_v, impact, peak_b, peak_p)
+        return ForceResult(grf, impact_part, peak_v, impact, peak_b, peak_p)
 
     first_ic = contacts.t_ic_s[0]
     if scenario.standing_s > 0:
@@ -156,7 +161,9 @@ def ground_reaction_forces(
         grf[a:b, 0] += fx
         grf[a:b, 1] += fy
         grf[a:b, 2] += fz
+        impact_part[a:b, 0] -= IMPACT_BRAKING_SHARE * G * impact[i] * bump
+        impact_part[a:b, 2] += G * impact[i] * bump
         peak_v[i] = fz.max() / G
         peak_b[i] = -fx.min() / G
         peak_p[i] = fx.max() / G
-    return ForceResult(grf, peak_v, impact, peak_b, peak_p)
+    return ForceResult(grf, impact_part, peak_v, impact, peak_b, peak_p)

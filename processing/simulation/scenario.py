@@ -113,6 +113,12 @@ class Scenario:
     mount_resonance_hz, mount_damping_ratio : float
         The strap and soft tissue between pelvis and sensor act as a damped spring: the accelerometer rings
         at this frequency after each heel strike (sacral sensors: about 15 to 30 Hz, lightly damped).
+    mount_wobble_deg : float, deg
+        Amplitude of the clip rocking on the waistband at the step frequency (the sensor turns against the
+        pelvis; the truth is the pelvis).
+    mount_slip_deg : float, deg
+        How far the clip slips (rotates on the waistband) by the end of the recording, smoothly from the end
+        of standing, in a direction drawn from the seed; the calibration at standing cannot know it.
     acc_noise_mps2, gyr_noise_dps : float
         White noise standard deviation per output sample.
     acc_bias_mps2, gyr_bias_dps : (3,) tuple
@@ -170,6 +176,8 @@ class Scenario:
     sensor_offset_m: tuple[float, float, float] = (-0.10, 0.0, 0.0)
     mount_resonance_hz: float = 22.0
     mount_damping_ratio: float = 0.3
+    mount_wobble_deg: float = 0.5
+    mount_slip_deg: float = 0.5
     acc_noise_mps2: float = 0.02
     gyr_noise_dps: float = 0.1
     acc_bias_mps2: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -285,6 +293,8 @@ def _validate(s: Scenario) -> None:
     _check(all(abs(float(v)) <= 2.0 for v in s.sensor_offset_m), "sensor_offset_m", "must be within +-2 m")
     _check(8.0 <= s.mount_resonance_hz <= 100.0, "mount_resonance_hz", "must be in [8, 100] Hz")
     _check(0.05 <= s.mount_damping_ratio <= 2.0, "mount_damping_ratio", "must be in [0.05, 2]")
+    _check(0.0 <= s.mount_wobble_deg <= 5.0, "mount_wobble_deg", "must be in [0, 5] deg")
+    _check(0.0 <= s.mount_slip_deg <= 20.0, "mount_slip_deg", "must be in [0, 20] deg")
     _check(s.acc_noise_mps2 >= 0.0 and s.gyr_noise_dps >= 0.0, "acc_noise_mps2", "noise must be >= 0")
     _check(s.gyr_bias_walk_dps_per_sqrt_s >= 0.0, "gyr_bias_walk_dps_per_sqrt_s", "must be >= 0")
     _check(2.0 <= s.acc_range_g <= 64.0, "acc_range_g", f"must be in [2, 64] g, got {s.acc_range_g}")

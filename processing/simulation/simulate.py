@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from processing import STANDARD_GRAVITY_MPS2, ImuSamples
+from processing.simulation.body import (
+    gait_envelope,
+    gait_phase,
+    mount_motion,
+    sacrum_relative_acceleration_mps2,
+)
 from processing.simulation.forces import ground_reaction_forces
 from processing.simulation.gait import PRE_ROLL_S, generate_contacts, speed_mps
 from processing.simulation.pelvis import heading_deg, pelvis_angles
@@ -16,6 +23,7 @@ from processing.simulation.sensor import (
     acc_full_scale_mps2,
     corrupt,
     decimate,
+    leg_transmission,
     pelvis_specific_force_mps2,
     soft_mount_response,
     to_sensor_frame,
@@ -65,9 +73,14 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     angles = pelvis_angles(s, contacts, t, rng)
     heading = heading_deg(s, t, rng)
 
-    # Centre-of-mass specific force, heading frame: GRF/m plus the centripetal term of turns (v * dpsi/dt).
-    f_heading = forces.grf_mps2.copy()
+    phase = gait_phase(t, contacts)
+    envelope = gait_envelope(s, contacts, t)
+
+    # Specific force of the sacrum, heading frame: GRF/m with the heel-strike transient passed through the
+    # leg, the centripetal term of turns (v * dpsi/dt), and the sacrum's motion relative to the body's COM.
+    f_heading = forces.grf_mps2 - forces.impact_mps2 + leg_transmission(forces.impact_mps2, FINE_RATE_HZ)
     f_heading[:, 1] += speed * np.gradient(np.deg2rad(heading), 1.0 / FINE_RATE_HZ)
+    f_heading += sacrum_relative_acceleration_mps2(s, t, phase, envelope, speed, rng)
     r_pelvis = pelvis_orientation(angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg)
     omega = body_angular_velocity_rps(
         angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg + heading, FINE_RATE_HZ
@@ -76,9 +89,16 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         f_heading, r_pelvis, omega, FINE_RATE_HZ, np.asarray(s.sensor_offset_m, dtype=float)
     )
     f_pelvis = soft_mount_response(f_pelvis, FINE_RATE_HZ, s.mount_resonance_hz, s.mount_damping_ratio)
+    # The clip rocks and slips on the waistband: sensor-to-body is w(t) @ M, so the sensor reads
+    # (w M)^T f and (w M)^T omega + M^T omega_w.
     mounting = s.mounting_rotation
-    acc_sensor = to_sensor_frame(f_pelvis, mounting)
-    gyr_sensor = np.rad2deg(to_sensor_frame(omega, mounting))
+    w, omega_w = mount_motion(s, t, phase, envelope, rng)
+    sensor_to_body = w @ mounting
+    acc_sensor = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis)
+    gyr_sensor = np.rad2deg(
+        np.einsum("nji,nj->ni", sensor_to_body, omega) + to_sensor_frame(omega_w, mounting)
+    )
+    mount_error_deg = np.rad2deg(Rotation.from_matrix(w).magnitude())
 
     n_out = int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1
     t_true = np.arange(n_out) / s.sampling_rate_hz
@@ -154,6 +174,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         activity=activity,
         speed_mps=np.interp(t_true, t, speed),
         mounting_rotation=mounting,
+        mount_error_deg=np.interp(t_true, t, mount_error_deg),
         standing_s=s.standing_s,
     )
     return SimulatedRun(

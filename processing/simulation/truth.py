@@ -104,7 +104,10 @@ class GaitTruth:
     speed_mps : (n,) array, m/s
         Step-averaged forward speed.
     mounting_rotation : (3, 3) array
-        Maps sensor-frame vectors into the body frame: v_body = R @ v_sensor.
+        Maps sensor-frame vectors into the body frame at standing: v_body = R @ v_sensor.
+    mount_error_deg : (n,) array, deg
+        How far the clip has turned against the pelvis at each sample (rocking plus slip): the part of any
+        orientation error that no processing of this sensor can remove.
     standing_s : float, s
         Length of the standing period at the start.
     """
@@ -118,6 +121,7 @@ class GaitTruth:
     activity: StrArray
     speed_mps: FloatArray
     mounting_rotation: FloatArray
+    mount_error_deg: FloatArray
     standing_s: float
 
 

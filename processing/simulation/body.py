@@ -1,0 +1,131 @@
+"""How the sacrum moves relative to the centre of mass, and how the sensor moves relative to the pelvis.
+
+A sacral sensor is not at the centre of mass and not bolted to the bone:
+- The legs and arms swing, so the whole-body centre of mass and the pelvis move against each other by a few
+  millimetres to a centimetre each step (sacral markers overestimate vertical oscillation for that reason).
+  We add a smooth, gait-locked relative displacement (vertical and fore-aft at the step frequency,
+  sideways at the stride frequency, phases drawn per scenario) and differentiate it twice: in flight the
+  sacrum does not read a perfect free fall, and the stride means stay unchanged (the displacement is
+  periodic).
+- The clip rocks on the waistband (a small rotation at the step frequency) and slowly slips over the run.
+  The truth is the pelvis; the sensor measures pelvis plus clip, which is what limits any real device.
+The gait phase is a C2 spline through the initial contacts, so nothing here has a kink at a contact that a
+detector could latch on to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.spatial.transform import Rotation
+
+from processing.simulation.gait import Contacts
+from processing.simulation.rotations import FloatArray
+from processing.simulation.scenario import Scenario
+
+#: Running: amplitudes of the sacrum's displacement relative to the centre of mass, m (vertical at the step
+#: frequency and its second harmonic, fore-aft at the step frequency, sideways at the stride frequency).
+REL_VERTICAL_M = 0.005
+REL_VERTICAL_2ND_M = 0.002
+REL_FORE_AFT_M = 0.008
+REL_SIDEWAYS_M = 0.006
+#: Walking uses this share of the running amplitudes.
+REL_WALK_SCALE = 0.5
+#: Everything gait-driven fades in over this long after the first contact, s.
+FADE_IN_S = 1.0
+
+
+def gait_phase(t_s: FloatArray, contacts: Contacts) -> FloatArray:
+    """Smooth step phase: k at the k-th IC, a C2 cubic spline through the contacts (held flat outside)."""
+    k = len(contacts)
+    if k < 2:
+        return np.zeros_like(t_s)
+    ic = contacts.t_ic_s
+    spline = CubicSpline(ic, np.arange(k, dtype=float), bc_type="natural")
+    inside = np.clip(t_s, ic[0], ic[-1])
+    phase = np.asarray(spline(inside), dtype=float)
+    # Continue linearly beyond the last IC at the last step's rate so the motion does not freeze.
+    after = t_s > ic[-1]
+    phase[after] = (k - 1) + (t_s[after] - ic[-1]) / contacts.step_time_s[-1]
+    return phase
+
+
+def gait_envelope(scenario: Scenario, contacts: Contacts, t_s: FloatArray) -> FloatArray:
+    """0 while standing, a smoothstep to 1 over `FADE_IN_S` after the first contact (1 if never standing)."""
+    if scenario.standing_s <= 0 or len(contacts) == 0:
+        return np.ones_like(t_s)
+    x = np.clip((t_s - contacts.t_ic_s[0]) / FADE_IN_S, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def sacrum_relative_acceleration_mps2(
+    scenario: Scenario,
+    t_s: FloatArray,
+    phase: FloatArray,
+    envelope: FloatArray,
+    speed_mps: FloatArray,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """Acceleration of the sacrum relative to the centre of mass, heading frame, (n, 3), m/s^2."""
+    span = max(scenario.speed_mps - scenario.walk_speed_mps, 0.1)
+    run_share = np.clip((speed_mps - scenario.walk_speed_mps) / span, 0.0, 1.0)
+    scale = envelope * (REL_WALK_SCALE + (1.0 - REL_WALK_SCALE) * run_share)
+    p = rng.uniform(0.0, 2.0 * np.pi, 4)
+    two_pi_phase = 2.0 * np.pi * phase
+    d = (
+        np.stack(
+            [
+                REL_FORE_AFT_M * np.sin(two_pi_phase + p[0]),
+                REL_SIDEWAYS_M * np.sin(0.5 * two_pi_phase + p[1]),
+                REL_VERTICAL_M * np.sin(two_pi_phase + p[2])
+                + REL_VERTICAL_2ND_M * np.sin(2 * two_pi_phase + p[3]),
+            ],
+            axis=1,
+        )
+        * scale[:, None]
+    )
+    dt = float(t_s[1] - t_s[0])
+    return np.asarray(np.gradient(np.gradient(d, dt, axis=0), dt, axis=0), dtype=float)
+
+
+def mount_motion(
+    scenario: Scenario,
+    t_s: FloatArray,
+    phase: FloatArray,
+    envelope: FloatArray,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """Rotation of the clip on the pelvis over time and its angular rate.
+
+    Returns
+    -------
+    w : (n, 3, 3) array
+        Body-frame rotation of the clip relative to its standing pose: the sensor-to-body rotation at time t
+        is w(t) @ mounting_rotation.
+    omega_w_rps : (n, 3) array, rad/s
+        Angular velocity of w in its own frame (w^T dw/dt).
+    """
+    p = rng.uniform(0.0, 2.0 * np.pi, 3)
+    wobble_rad = np.deg2rad(scenario.mount_wobble_deg)
+    # Rocking mostly about the left-right axis (the clip pivots on the waistband), less about the others.
+    axis_share = np.array([0.5, 1.0, 0.5])
+    rotvec = (
+        wobble_rad
+        * axis_share[None, :]
+        * np.sin(2.0 * np.pi * phase[:, None] + p[None, :])
+        * envelope[:, None]
+    )
+    if scenario.mount_slip_deg > 0:
+        direction = rng.normal(size=3)
+        direction /= np.linalg.norm(direction)
+        start = scenario.standing_s
+        x = np.clip((t_s - start) / max(scenario.total_s - start, 1.0), 0.0, 1.0)
+        slip = np.deg2rad(scenario.mount_slip_deg) * x * x * (3.0 - 2.0 * x)
+        rotvec = rotvec + slip[:, None] * direction[None, :]
+    w = Rotation.from_rotvec(rotvec).as_matrix()
+    dw = np.gradient(w, float(t_s[1] - t_s[0]), axis=0)
+    skew = np.einsum("nji,njk->nik", w, dw)
+    omega = np.stack(
+        [skew[:, 2, 1] - skew[:, 1, 2], skew[:, 0, 2] - skew[:, 2, 0], skew[:, 1, 0] - skew[:, 0, 1]], 1
+    )
+    return np.asarray(w, dtype=float), 0.5 * omega
