@@ -369,8 +369,9 @@ class StreamingProcessor:
             # removed sample by sample for the forward axis. The orientation continues from there.
             self._set_mounting(first)
             self._run_orientation(final=final)
-            quat = buf.quat[: min(checkpoint, buf.quat.shape[0])]
-            n = quat.shape[0]
+            # VQF has run at least to checkpoint - lookahead, whatever the blocks were: use exactly that much.
+            n = max(0, checkpoint - self._lookahead)
+            quat = buf.quat[:n]
             try:
                 second = estimator.estimate(
                     acc[:n], gyr[:n], sampling_rate_hz=self.sampling_rate_hz, quat=quat

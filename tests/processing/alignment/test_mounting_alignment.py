@@ -1,0 +1,109 @@
+"""Mounting: up from gravity at rest, forward from the direction of travel, any orientation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from processing.alignment import MountingEstimator, find_still_periods
+from processing.errors import CalibrationError, ProcessingError
+from processing.orientation import OrientationEstimator
+from processing.simulation import Scenario, simulate
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "mobgap-HA002"
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), -1, 1))))
+
+
+def rotation_error_deg(r_est: np.ndarray, r_true: np.ndarray) -> float:
+    return float(np.degrees(Rotation.from_matrix(r_est @ r_true.T).magnitude()))
+
+
+@pytest.mark.parametrize(
+    "mounting_zyx_deg",
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, -90.0, 0.0),
+        (0.0, 0.0, 180.0),
+        (0.0, 90.0, 0.0),
+        (37.0, -62.0, 121.0),
+        (-140, 25, -75),
+    ],
+)
+def test_any_mounting_is_recovered_from_standing_and_running(
+    mounting_zyx_deg: tuple[float, float, float],
+) -> None:
+    run = simulate(Scenario(duration_s=20.0, seed=7, mounting_zyx_deg=mounting_zyx_deg))
+    s = run.samples
+    quat = OrientationEstimator(run.sampling_rate_hz).update(s.gyr_dps, s.acc_mps2)  # type: ignore[arg-type]
+    m = MountingEstimator().estimate(s.acc_mps2, s.gyr_dps, sampling_rate_hz=run.sampling_rate_hz, quat=quat)
+    assert m.mounting_.calibration == "standing"
+    assert rotation_error_deg(m.mounting_.rotation, run.truth.mounting_rotation) < 2.0
+    assert m.mounting_.forward_strength > 0.8
+
+
+def test_accelerometer_only_mounting_is_recovered() -> None:
+    run = simulate(Scenario(duration_s=20.0, seed=8, mounting_zyx_deg=(60.0, -30.0, 150.0)))
+    m = MountingEstimator().estimate(run.samples.acc_mps2, None, sampling_rate_hz=run.sampling_rate_hz)
+    assert rotation_error_deg(m.mounting_.rotation, run.truth.mounting_rotation) < 3.0
+
+
+def test_forward_from_walking_only_points_the_right_way() -> None:
+    # Walking reverses the braking/loading relation (inverted pendulum); the sign must follow.
+    run = simulate(Scenario(duration_s=0.0, warmup_walk_s=30.0, seed=9, mounting_zyx_deg=(40.0, 10.0, 170.0)))
+    m = MountingEstimator().estimate(
+        run.samples.acc_mps2, run.samples.gyr_dps, sampling_rate_hz=run.sampling_rate_hz
+    )
+    assert angle_deg(m.mounting_.rotation[0], run.truth.mounting_rotation[0]) < 5.0
+
+
+def test_forward_on_a_real_walking_recording_points_along_the_sensor_z_axis() -> None:
+    # mobgap HA002 (McRoberts MM+ at L5): sensor x up, y right, z forward (the recording's JSON).
+    data = np.loadtxt(DATA / "HA_002_TimeMeasure1_Test5_Trial1.csv", delimiter=",", skiprows=1)
+    acc, gyr = data[:, 1:4], data[:, 4:7]
+    quat = OrientationEstimator(100.0).update(gyr, acc)
+    m = MountingEstimator().estimate(acc, gyr, sampling_rate_hz=100.0, quat=quat).mounting_
+    assert angle_deg(m.up_sensor, np.array([1.0, 0.0, 0.0])) < 25.0
+    forward_true = np.array([0.0, 0.0, 1.0])
+    forward_true -= (forward_true @ m.up_sensor) * m.up_sensor
+    assert angle_deg(m.rotation[0], forward_true) < 15.0
+
+
+def test_without_standing_the_mean_posture_defines_up() -> None:
+    run = simulate(Scenario(duration_s=20.0, standing_s=0.0, seed=10))
+    m = MountingEstimator().estimate(
+        run.samples.acc_mps2, run.samples.gyr_dps, sampling_rate_hz=run.sampling_rate_hz
+    )
+    assert m.mounting_.calibration == "running_mean"
+    assert m.mounting_.standing_s is None
+    with pytest.raises(CalibrationError):
+        MountingEstimator(require_standing=True).estimate(
+            run.samples.acc_mps2, run.samples.gyr_dps, sampling_rate_hz=run.sampling_rate_hz
+        )
+
+
+def test_standing_only_cannot_give_a_direction_of_travel() -> None:
+    acc = np.tile([0.0, 9.81, 0.0], (2000, 1))
+    with pytest.raises(CalibrationError) as err:
+        MountingEstimator().estimate(acc, None, sampling_rate_hz=100.0)
+    assert isinstance(err.value, ValueError)
+    assert isinstance(err.value, ProcessingError)
+    assert "motion" in str(err.value)
+
+
+def test_still_periods_need_the_minimum_duration() -> None:
+    fs = 100.0
+    rng = np.random.default_rng(0)
+    acc = np.tile([0.0, 0.0, 9.81], (1500, 1)) + rng.normal(0, 0.02, (1500, 3))
+    acc[500:800] += rng.normal(0, 3.0, (300, 3))  # moving in the middle
+    periods = find_still_periods(acc, None, sampling_rate_hz=fs, min_duration_s=2.0)
+    assert len(periods) == 2
+    assert periods[0][0] == 0
+    assert 440 <= periods[0][1] <= 500
+    assert periods[1][1] == 1500
+    assert find_still_periods(acc, None, sampling_rate_hz=fs, min_duration_s=8.0) == []

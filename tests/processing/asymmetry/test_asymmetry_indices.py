@@ -1,0 +1,101 @@
+"""Symmetry index, the worse side, rolling windows of strides, drift against the first minutes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from processing.asymmetry import (
+    ASYMMETRY_METRICS,
+    drift_against_baseline,
+    rolling_asymmetry,
+    summarize_asymmetry,
+    symmetry_index_pct,
+)
+from processing.steps import StepMetrics
+
+
+def make_steps(
+    n: int,
+    *,
+    contact_l: float = 0.25,
+    contact_r: float = 0.25,
+    drop_l: float = 5.0,
+    drop_r: float = 5.0,
+    t0: float = 0.0,
+    is_running: bool = True,
+) -> list[StepMetrics]:
+    steps = []
+    for k in range(n):
+        left = k % 2 == 0
+        contact = contact_l if left else contact_r
+        steps.append(
+            StepMetrics(
+                t_ic_s=t0 + 0.35 * k,
+                side="L" if left else "R",
+                t_to_s=t0 + 0.35 * k + contact,
+                step_time_s=0.35,
+                contact_time_s=contact,
+                flight_time_s=0.35 - contact,
+                cadence_spm=60 / 0.35,
+                pelvic_tilt_deg=4.0,
+                pelvic_drop_deg=drop_l if left else drop_r,
+                pelvic_rotation_deg=12.0,
+                vertical_oscillation_m=0.08,
+                braking_peak_mps2=6.0,
+                braking_dv_mps=0.3,
+                impact_peak_g=2.5,
+                is_running=is_running,
+            )
+        )
+    return steps
+
+
+def test_symmetry_index_formula() -> None:
+    assert symmetry_index_pct(1.1, 0.9) == pytest.approx(20.0)
+    assert symmetry_index_pct(0.9, 1.1) == pytest.approx(-20.0)
+    assert math.isnan(symmetry_index_pct(math.nan, 1.0))
+    assert math.isnan(symmetry_index_pct(0.0, 0.0))
+
+
+def test_summary_reports_si_difference_and_the_worse_side() -> None:
+    by_metric = {a.metric: a for a in summarize_asymmetry(make_steps(40, contact_r=0.275, drop_l=8.0))}
+    assert set(by_metric) == set(ASYMMETRY_METRICS)
+    contact = by_metric["contact_time_s"]
+    assert contact.si_pct == pytest.approx(100 * 0.025 / 0.2625)
+    assert contact.worse_side == "R"  # longer contact on the right
+    drop = by_metric["pelvic_drop_deg"]
+    assert drop.right_minus_left == pytest.approx(-3.0)
+    assert drop.worse_side == "L"  # larger drop during left stance: the left hip lets the right side sag
+    assert math.isnan(drop.si_pct)  # angles get a difference, not a ratio
+    assert by_metric["pelvic_tilt_deg"].worse_side is None
+    assert drop.n_left == drop.n_right == 20
+
+
+def test_rolling_windows_count_strides_from_the_first_step() -> None:
+    windows = rolling_asymmetry(make_steps(100), window_strides=20, hop_strides=10)
+    assert len(windows) == 4  # windows start at steps 0, 20, 40, 60
+    assert windows[1].t_start_s == pytest.approx(0.35 * 20)
+    assert rolling_asymmetry(make_steps(30), window_strides=20) == ()
+    with pytest.raises(ValueError, match="at least 1"):
+        rolling_asymmetry(make_steps(10), window_strides=0)
+
+
+def test_drift_compares_each_window_with_the_first_minutes() -> None:
+    early = make_steps(600, drop_l=5.0, drop_r=5.0)  # 210 s
+    late = make_steps(200, drop_l=7.0, drop_r=7.0, t0=210.0)
+    drift = [
+        d for d in drift_against_baseline(early + late, baseline_s=180.0) if d.metric == "pelvic_drop_deg"
+    ]
+    assert drift[0].change == pytest.approx(0.0)
+    assert drift[-1].baseline == pytest.approx(5.0)
+    assert drift[-1].change == pytest.approx(2.0)
+    assert drift[-1].change_pct == pytest.approx(40.0)
+
+
+def test_drift_ignores_a_walking_warm_up() -> None:
+    walk = make_steps(100, drop_l=2.0, drop_r=2.0, is_running=False)
+    run = make_steps(200, t0=40.0)
+    drift = [d for d in drift_against_baseline(walk + run) if d.metric == "pelvic_drop_deg"]
+    assert drift[0].baseline == pytest.approx(5.0)

@@ -1,0 +1,92 @@
+"""Streaming equals batch: any split of a recording into blocks gives the batch steps, bit for bit."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processing.pipeline import analyze, default_event_detector
+from processing.pipeline.streaming import StreamingProcessor
+from processing.samples import ImuSamples
+from processing.simulation import Scenario, SimulatedRun, simulate
+from processing.steps import STEP_METRIC_COLUMNS, StepMetrics
+
+
+@cache
+def recording() -> SimulatedRun:
+    # A turn, a walking warm-up and a poor gyroscope exercise every switch of the pipeline.
+    return simulate(
+        Scenario(
+            name="split",
+            seed=11,
+            sampling_rate_hz=52.0,
+            duration_s=30.0,
+            warmup_walk_s=8.0,
+            gyr_bias_dps=(1.5, -1.0, 2.0),
+            gyr_noise_dps=0.3,
+        )
+    )
+
+
+@cache
+def batch(acc_only: bool) -> tuple[StepMetrics, ...]:
+    samples = without_gyro(recording().samples) if acc_only else recording().samples
+    return analyze(samples, sampling_rate_hz=recording().sampling_rate_hz).steps
+
+
+def without_gyro(s: ImuSamples) -> ImuSamples:
+    return ImuSamples(s.t_s, s.acc_mps2, None)
+
+
+def as_columns(steps: tuple[StepMetrics, ...] | list[StepMetrics]) -> dict[str, np.ndarray]:
+    return {c: np.array([getattr(s, c) for s in steps]) for c in STEP_METRIC_COLUMNS}
+
+
+def stream(samples: ImuSamples, cuts: list[int]) -> list[StepMetrics]:
+    processor = StreamingProcessor(
+        recording().sampling_rate_hz,
+        has_gyroscope=samples.has_gyroscope,
+        event_detector=default_event_detector(),
+    )
+    edges = [0, *sorted(set(cuts)), len(samples)]
+    out: list[StepMetrics] = []
+    for a, b in itertools.pairwise(edges):
+        out.extend(processor.update(samples.slice(a, b)))
+    out.extend(processor.finish())
+    return out
+
+
+cut_lists = st.lists(st.integers(min_value=1, max_value=len(recording().samples) - 1), max_size=40)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=cut_lists)
+def test_any_split_gives_the_batch_steps(cuts: list[int]) -> None:
+    expected = as_columns(batch(acc_only=False))
+    assert len(expected["t_ic_s"]) > 60
+    got = as_columns(stream(recording().samples, cuts))
+    for c in STEP_METRIC_COLUMNS:
+        np.testing.assert_array_equal(got[c], expected[c], err_msg=c)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=cut_lists)
+def test_any_split_gives_the_batch_steps_without_gyroscope(cuts: list[int]) -> None:
+    expected = as_columns(batch(acc_only=True))
+    got = as_columns(stream(without_gyro(recording().samples), cuts))
+    for c in STEP_METRIC_COLUMNS:
+        np.testing.assert_array_equal(got[c], expected[c], err_msg=c)
+
+
+def test_sample_by_sample_over_the_calibration_gives_the_batch_steps() -> None:
+    samples = recording().samples
+    fs = recording().sampling_rate_hz
+    cuts = list(range(1, int(20 * fs)))  # one sample per block for the first 20 s, then one block
+    expected = as_columns(batch(acc_only=False))
+    got = as_columns(stream(samples, cuts))
+    for c in STEP_METRIC_COLUMNS:
+        np.testing.assert_array_equal(got[c], expected[c], err_msg=c)
