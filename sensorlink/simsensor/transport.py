@@ -24,15 +24,13 @@ __all__ = ["run_on_transport"]
 
 logger = logging.getLogger(__name__)
 
-_HOST_POLL_S = 0.2
+_HOST_POLL_S = 0.05
 
 
-def _host_attached(transport: object) -> bool | None:
-    """Whether a remote host is attached to a server transport (None if the transport cannot tell)."""
+def _host_session(transport: object) -> object:
+    """An identity of the remote host's current TCP session (None when detached or not a server transport)."""
     sink = getattr(transport, "sink", None)
-    if sink is None or not hasattr(sink, "transport"):
-        return None
-    return sink.transport is not None
+    return getattr(sink, "transport", None)
 
 
 async def run_on_transport(
@@ -62,12 +60,17 @@ async def run_on_transport(
             on_ready(sensor)
         try:
             stop_event = stop or asyncio.Event()
+            session = _host_session(transport)
             while not stop_event.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop_event.wait(), timeout=_HOST_POLL_S)
-                if _host_attached(transport) is False and sensor.connection is not None:
-                    logger.info("remote host detached: dropping its connection")
-                    await sensor.drop_connection()
+                current = _host_session(transport)
+                if current is not session:
+                    # The host that held the connection left (and maybe another one attached already).
+                    session = current
+                    if sensor.connection is not None:
+                        logger.info("remote host changed: dropping the previous host's connection")
+                        await sensor.drop_connection()
         finally:
             await sensor.stop()
         return sensor
