@@ -80,7 +80,8 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     # leg, the centripetal term of turns (v * dpsi/dt), and the sacrum's motion relative to the body's COM.
     f_heading = forces.grf_mps2 - forces.impact_mps2 + leg_transmission(forces.impact_mps2, FINE_RATE_HZ)
     f_heading[:, 1] += speed * np.gradient(np.deg2rad(heading), 1.0 / FINE_RATE_HZ)
-    f_heading += sacrum_relative_acceleration_mps2(s, t, phase, envelope, speed, rng)
+    mid_stance = 0.5 * s.run_contact_time_s * s.cadence_spm / 60.0
+    f_heading += sacrum_relative_acceleration_mps2(s, t, phase, envelope, speed, mid_stance, rng)
     r_pelvis = pelvis_orientation(angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg)
     omega = body_angular_velocity_rps(
         angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg + heading, FINE_RATE_HZ

@@ -258,6 +258,17 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         **_MID_IMU,
     ),
     Scenario(
+        name="loose_clip",
+        seed=33,
+        mount_wobble_deg=1.5,
+        mount_slip_deg=2.0,
+        mount_resonance_hz=14.0,
+        mount_damping_ratio=0.2,
+        mounting_zyx_deg=(8.0, -100.0, 5.0),
+        speed_mps=3.6,
+        cadence_spm=172.0,
+    ),
+    Scenario(
         name="forefoot_striker_right_first",
         seed=32,
         impact_peak_bw=0.0,

@@ -140,7 +140,7 @@ def test_the_body_is_airborne_between_toe_off_and_the_next_contact(clean_run: Si
     assert in_flight.sum() > 500
     # Free fall reads ~0: only the sacrum's motion against the centre of mass (legs swinging) and the
     # lever-arm terms of pelvic rotation remain, a fraction of g.
-    assert np.percentile(magnitude[in_flight], 99) < 0.35 * G
+    assert np.percentile(magnitude[in_flight], 99) < 0.4 * G
     assert magnitude[mid_stance].min() > 1.5 * G
     np.testing.assert_allclose(steps.flight_time_s, steps.step_time_s - steps.contact_time_s)
     assert np.all(steps.flight_time_s > 0.03)
