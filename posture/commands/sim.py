@@ -38,8 +38,13 @@ _SCENARIO_SAMPLING_RATE_HZ = 416.0
 BUILTIN_SCENARIO = "stand-then-run"
 
 
-def motion_for_scenario(name: str | None, seed: int | None = None) -> MotionSource:
-    """The motion source for `--scenario`: a `processing.simulation` scenario, or the built-in motion."""
+def motion_for_scenario(
+    name: str | None, seed: int | None = None, duration_s: float | None = None
+) -> MotionSource:
+    """The motion source for `--scenario`: a `processing.simulation` scenario, or the built-in motion.
+
+    After a scenario's end the sensor rests (the runner stands still again).
+    """
     if name is None or name == BUILTIN_SCENARIO:
         return StandThenRunMotion(seed=seed or 0)
     from processing.simulation import scenario_by_name, simulate  # heavy: only when a scenario is asked for
@@ -48,8 +53,10 @@ def motion_for_scenario(name: str | None, seed: int | None = None) -> MotionSour
     changes: dict[str, object] = {"sampling_rate_hz": _SCENARIO_SAMPLING_RATE_HZ}
     if seed is not None:
         changes["seed"] = seed
+    if duration_s is not None:
+        changes["duration_s"] = duration_s
     run = simulate(dataclasses.replace(scenario, **changes))  # type: ignore[arg-type]
-    return ArrayMotionSource.from_samples(run.samples, at_end="hold")
+    return ArrayMotionSource.from_samples(run.samples, at_end="rest")
 
 
 def _parse_seqs(values: list[int] | None) -> frozenset[int]:
@@ -97,6 +104,9 @@ def sim(
         help=f"Named scenario of processing.simulation; default: built-in {BUILTIN_SCENARIO!r}.",
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the simulated run."),
+    run_s: float | None = typer.Option(
+        None, "--run-s", help="Length of the scenario, simulated seconds (default: the scenario's own)."
+    ),
     time_scale: float = typer.Option(1.0, "--time-scale", help="Simulated seconds per wall-clock second."),
     drift_ppm: float = typer.Option(
         0.0, "--drift-ppm", help="Sensor oscillator error (its clock and sampling)."
@@ -139,7 +149,7 @@ def sim(
             battery_pct=battery_pct,
             keystore_file=keystore,
         )
-        motion = motion_for_scenario(scenario, seed)
+        motion = motion_for_scenario(scenario, seed, run_s)
     except (ValueError, KeyError) as exc:  # bad option values; KeyError: unknown scenario name
         raise typer.BadParameter(str(exc).strip("'\"")) from exc
     asyncio.run(_serve(transport, options, motion, duration_s))

@@ -102,7 +102,9 @@ class ArrayMotionSource:
     """Reads recorded or simulated arrays sequentially, resampled to the rate the sensor asks for.
 
     Linear interpolation on the source's time axis; the sensor's rate (its oscillator's true rate, with drift)
-    rarely equals the source's. Past the end the source either holds its last sample or starts over.
+    rarely equals the source's. Past the end the source holds its last sample ("hold"), starts over ("loop"),
+    or rests ("rest": the mean specific force of its first second, zero rotation, as a runner standing still
+    again).
 
     Parameters
     ----------
@@ -110,13 +112,13 @@ class ArrayMotionSource:
         Strictly increasing sample times of the source.
     acc_mps2 : (n, 3) array, m/s^2
     gyr_dps : (n, 3) array, deg/s
-    at_end : {"hold", "loop"}
+    at_end : {"hold", "loop", "rest"}
     """
 
     t_s: FloatArray
     acc_mps2: FloatArray
     gyr_dps: FloatArray
-    at_end: Literal["hold", "loop"] = "hold"
+    at_end: Literal["hold", "loop", "rest"] = "rest"
     _sampling_rate_hz: float = field(default=0.0, init=False, repr=False)
     _index: int = field(default=0, init=False, repr=False)
 
@@ -126,9 +128,13 @@ class ArrayMotionSource:
             raise ValueError("t_s must be 1-D, strictly increasing, with at least two samples")
         if self.acc_mps2.shape != (n, 3) or self.gyr_dps.shape != (n, 3):
             raise ValueError(f"acc_mps2 and gyr_dps must have shape ({n}, 3)")
+        if self.at_end not in ("hold", "loop", "rest"):
+            raise ValueError(f"at_end must be 'hold', 'loop' or 'rest', got {self.at_end!r}")
 
     @classmethod
-    def from_samples(cls, samples: ImuSamples, at_end: Literal["hold", "loop"] = "hold") -> ArrayMotionSource:
+    def from_samples(
+        cls, samples: ImuSamples, at_end: Literal["hold", "loop", "rest"] = "rest"
+    ) -> ArrayMotionSource:
         """Adapter for `processing.simulation.simulate(...).samples` (or any recording with a gyroscope)."""
         if samples.gyr_dps is None:
             raise ValueError("the simulated sensor needs gyroscope data; this recording has none")
@@ -146,9 +152,14 @@ class ArrayMotionSource:
         t0 = self.t_s[0]
         t_s = t0 + (self._index + np.arange(n_samples)) / self._sampling_rate_hz
         self._index += n_samples
-        span = self.t_s[-1] - t0
         if self.at_end == "loop":
-            t_s = t0 + np.mod(t_s - t0, span)
+            t_s = t0 + np.mod(t_s - t0, self.t_s[-1] - t0)
         acc = np.column_stack([np.interp(t_s, self.t_s, self.acc_mps2[:, k]) for k in range(3)])
         gyr = np.column_stack([np.interp(t_s, self.t_s, self.gyr_dps[:, k]) for k in range(3)])
+        if self.at_end == "rest":
+            after = t_s > self.t_s[-1]
+            if after.any():
+                first_second = self.t_s <= t0 + 1.0
+                acc[after] = self.acc_mps2[first_second].mean(axis=0)
+                gyr[after] = 0.0
         return acc, gyr
