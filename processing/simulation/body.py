@@ -98,7 +98,7 @@ def mount_motion(
     phase: FloatArray,
     envelope: FloatArray,
     rng: np.random.Generator,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rotation of the clip on the pelvis over time and its angular rate.
 
     Returns
@@ -108,6 +108,8 @@ def mount_motion(
         is w(t) @ mounting_rotation.
     omega_w_rps : (n, 3) array, rad/s
         Angular velocity of w in its own frame (w^T dw/dt).
+    angle_deg : (n,) array, deg
+        Rotation angle of w (how far the clip has turned against the pelvis).
     """
     p = rng.uniform(0.0, 2.0 * np.pi, 3)
     wobble_rad = np.deg2rad(scenario.mount_wobble_deg)
@@ -132,4 +134,4 @@ def mount_motion(
     omega = np.stack(
         [skew[:, 2, 1] - skew[:, 1, 2], skew[:, 0, 2] - skew[:, 2, 0], skew[:, 1, 0] - skew[:, 0, 1]], 1
     )
-    return np.asarray(w, dtype=float), 0.5 * omega
+    return np.asarray(w, dtype=float), 0.5 * omega, np.rad2deg(np.linalg.norm(rotvec, axis=1))

@@ -39,6 +39,9 @@ BRAKING_VARIABILITY = 0.1
 #: Walking: braking peak and medio-lateral peak in body weights (Winter, Biomechanics of Human Movement).
 WALK_BRAKING_PEAK_BW = 0.18
 WALK_LATERAL_PEAK_BW = 0.05
+#: Walking heel strike: a small transient (about 0.15 BW, shorter than in running; Whittle 1999).
+WALK_IMPACT_BW = 0.15
+WALK_IMPACT_DURATION_S = 0.03
 #: Share of the heel-strike transient that also appears as a braking spike.
 IMPACT_BRAKING_SHARE = 0.3
 #: After standing, the trailing foot unloads over this time while the first contact loads, s.
@@ -142,8 +145,14 @@ def ground_reaction_forces(
             impact[i] = impact_i
         else:
             active = np.sin(np.pi * u) + WALK_HUMP_HARMONIC * np.sin(3.0 * np.pi * u)
-            fz = target_z / active.sum() * active
-            bump = np.zeros_like(u)
+            impact_i = max(0.0, WALK_IMPACT_BW * (1.0 + rng.normal(0.0, IMPACT_VARIABILITY)))
+            bump = np.where(
+                tau < WALK_IMPACT_DURATION_S,
+                np.sin(np.pi * np.clip(tau / WALK_IMPACT_DURATION_S, 0.0, 1.0)) ** 2,
+                0.0,
+            )
+            fz = (target_z - G * impact_i * bump.sum()) / active.sum() * active + G * impact_i * bump
+            impact[i] = impact_i
             braking_bw = WALK_BRAKING_PEAK_BW * (1.0 + rng.normal(0.0, BRAKING_VARIABILITY))
             brake_fraction = 0.5
             lateral_bw = WALK_LATERAL_PEAK_BW * walk_contact / tc

@@ -19,6 +19,7 @@ from functools import cache
 
 import numpy as np
 
+from processing import STANDARD_GRAVITY_MPS2
 from processing.simulation.gait import Contacts
 from processing.simulation.rotations import FloatArray
 from processing.simulation.scenario import Scenario
@@ -94,6 +95,15 @@ def cosine_interpolate(t_s: FloatArray, t_knots_s: FloatArray, values: FloatArra
     x = np.clip((t_s - t_knots_s[i]) / span, 0.0, 1.0)
     blend = 0.5 * (1.0 - np.cos(np.pi * x))
     return np.asarray(values[i] + (values[i + 1] - values[i]) * blend, dtype=float)
+
+
+def turn_lean_deg(speed_mps: FloatArray, heading_deg: FloatArray, sampling_rate_hz: float) -> FloatArray:
+    """Lean into a turn, as obliquity (deg): the body tilts towards the centre until the specific force
+    (gravity plus the centripetal acceleration v * dpsi/dt) lies along it. A left turn (dpsi/dt > 0) lowers
+    the left side, i.e. negative obliquity.
+    """
+    centripetal = speed_mps * np.gradient(np.deg2rad(heading_deg), 1.0 / sampling_rate_hz)
+    return np.asarray(-np.rad2deg(np.arctan2(centripetal, STANDARD_GRAVITY_MPS2)), dtype=float)
 
 
 def _hump(u: FloatArray, peak: FloatArray) -> FloatArray:

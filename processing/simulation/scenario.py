@@ -104,6 +104,10 @@ class Scenario:
         Peak medio-lateral force, pushing the centre of mass towards the other side.
     turns : tuple of Turn
         Heading changes; the whole pelvis turns in the world, the rotation angle stays relative to travel.
+    lean_into_turns : bool
+        Lean into turns (towards the centre, until gravity plus the centripetal acceleration lies along the
+        body); the lean is a real pelvic roll and appears in the truth obliquity (a left turn lowers the left
+        side). A 180 deg track bend at 4 m/s leans about 3 deg.
     mounting_zyx_deg : (3,) tuple, deg
         Sensor mounting as intrinsic z-y-x Euler angles: R = Rz(a) Ry(b) Rx(c) maps sensor-frame vectors into
         the body frame (v_body = R @ v_sensor). (0, 0, 180) is upside down; see `mounting_rotation`.
@@ -172,6 +176,7 @@ class Scenario:
     impact_peak_bw: float = 0.6
     lateral_peak_bw: float = 0.08
     turns: tuple[Turn, ...] = ()
+    lean_into_turns: bool = True
     mounting_zyx_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     sensor_offset_m: tuple[float, float, float] = (-0.10, 0.0, 0.0)
     mount_resonance_hz: float = 22.0
@@ -285,6 +290,7 @@ def _validate(s: Scenario) -> None:
     _check(0.0 <= s.impact_peak_bw <= 2.0, "impact_peak_bw", "must be in [0, 2] body weights")
     _check(0.0 <= s.lateral_peak_bw <= 0.5, "lateral_peak_bw", "must be in [0, 0.5] body weights")
     _check(all(isinstance(t, Turn) for t in s.turns), "turns", "must be a tuple of Turn")
+    _check(isinstance(s.lean_into_turns, bool), "lean_into_turns", "must be True or False")
     _check(
         all(t.t_start_s >= s.standing_s for t in s.turns),
         "turns",

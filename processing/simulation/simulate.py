@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from processing import STANDARD_GRAVITY_MPS2, ImuSamples
 from processing.simulation.body import (
@@ -16,7 +15,7 @@ from processing.simulation.body import (
 )
 from processing.simulation.forces import ground_reaction_forces
 from processing.simulation.gait import PRE_ROLL_S, generate_contacts, speed_mps
-from processing.simulation.pelvis import heading_deg, pelvis_angles
+from processing.simulation.pelvis import PelvisAngles, heading_deg, pelvis_angles, turn_lean_deg
 from processing.simulation.rotations import body_angular_velocity_rps, pelvis_orientation
 from processing.simulation.scenario import Scenario
 from processing.simulation.sensor import (
@@ -72,6 +71,10 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
     heading = heading_deg(s, t, rng)
+    if s.lean_into_turns:
+        # Leaning into turns is a real pelvic roll, so the truth obliquity carries it.
+        lean = turn_lean_deg(speed, heading, FINE_RATE_HZ)
+        angles = PelvisAngles(angles.tilt_deg, angles.obliquity_deg + lean, angles.rotation_deg)
 
     phase = gait_phase(t, contacts)
     envelope = gait_envelope(s, contacts, t)
@@ -93,13 +96,12 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     # The clip rocks and slips on the waistband: sensor-to-body is w(t) @ M, so the sensor reads
     # (w M)^T f and (w M)^T omega + M^T omega_w.
     mounting = s.mounting_rotation
-    w, omega_w = mount_motion(s, t, phase, envelope, rng)
+    w, omega_w, mount_error_deg = mount_motion(s, t, phase, envelope, rng)
     sensor_to_body = w @ mounting
     acc_sensor = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis)
     gyr_sensor = np.rad2deg(
         np.einsum("nji,nj->ni", sensor_to_body, omega) + to_sensor_frame(omega_w, mounting)
     )
-    mount_error_deg = np.rad2deg(Rotation.from_matrix(w).magnitude())
 
     n_out = int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1
     t_true = np.arange(n_out) / s.sampling_rate_hz
