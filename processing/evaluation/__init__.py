@@ -13,11 +13,31 @@ from processing.evaluation.scores import (
     score_events,
     symmetry_index,
 )
+from processing.evaluation.suite import (
+    REAL_TOLERANCE_S,
+    SIM_TOLERANCE_S,
+    EvaluationRow,
+    ReferenceRecording,
+    evaluate_recording,
+    evaluate_recording_detector,
+    evaluate_scenario,
+    evaluate_suite,
+    level_with_gravity,
+)
 
 __all__ = [
+    "REAL_TOLERANCE_S",
+    "SIM_TOLERANCE_S",
+    "EvaluationRow",
     "EventMatch",
     "EventScores",
     "ReferenceEvents",
+    "ReferenceRecording",
+    "evaluate_recording",
+    "evaluate_recording_detector",
+    "evaluate_scenario",
+    "evaluate_suite",
+    "level_with_gravity",
     "match_events",
     "matched_rmse",
     "right_minus_left",

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from processing.errors import InvalidSamplesError
 from processing.gait_events.events import GaitEvents
 from processing.gait_events.running import running_contacts
-from processing.gait_events.signals import lowpass
+from processing.gait_events.signals import lowpass, rising_crossing
 from processing.gait_events.walking import sharpest_loading_onset, walking_contacts, walking_toe_offs
 from processing.laterality.assign import AlternatingLaterality
 from processing.samples import STANDARD_GRAVITY_MPS2
@@ -41,6 +41,9 @@ __all__ = ["MAX_SAMPLING_RATE_HZ", "MIN_SAMPLING_RATE_HZ", "GaitEventDetector", 
 FloatArray = npt.NDArray[np.float64]
 
 MIN_SAMPLING_RATE_HZ = 50.0
+# How far before a walking candidate a flight still makes it a landing from a run (about one flight plus the
+# rise to 1 g), s.
+_LANDING_SEARCH_S = 0.2
 MAX_SAMPLING_RATE_HZ = 500.0
 
 
@@ -95,7 +98,7 @@ class GaitEventDetector:
         trend_cutoff_hz: float = 0.5,
         hysteresis_mps2: float = 0.5,
         kink_lowpass_hz: float = 10.0,
-        kink_before_s: float = 0.1,
+        kink_before_s: float = 0.03,
         kink_after_s: float = 0.2,
         contact_level_mps2: float = 0.5 * STANDARD_GRAVITY_MPS2,
         flight_level_mps2: float = 0.3 * STANDARD_GRAVITY_MPS2,
@@ -160,8 +163,17 @@ class GaitEventDetector:
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
         walk_ic = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
         v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
-        walk_ic = sharpest_loading_onset(
+        refined = sharpest_loading_onset(
             v_kink, walk_ic, before_samples=self.kink_before_s * fs, after_samples=self.kink_after_s * fs
+        )
+        # the first walking contact after running lands from a flight: its onset is the rise out of the
+        # flight, before the mean-crossing and outside the bend search
+        walk_ic = np.array(
+            [
+                _landing_from_flight(v_fast, c, r, self.flight_level_mps2, self.contact_level_mps2, fs)
+                for c, r in zip(walk_ic, refined, strict=True)
+            ],
+            dtype=np.float64,
         )
         # a walking candidate inside (or just before) a running contact is that contact seen through a slower
         # filter: drop it
@@ -200,6 +212,29 @@ class GaitEventDetector:
             activity=np.where(running, "running", "walking").astype("<U7"),
         )
         return self
+
+
+def _landing_from_flight(
+    v_fast: FloatArray, crossing: float, refined: float, flight_level: float, contact_level: float, fs: float
+) -> float:
+    """Onset of a landing when a flight (below `flight_level`) precedes `crossing` by < 0.2 s, else `refined`.
+
+    The rise out of the flight is extended as a straight line through its crossings of the flight and contact
+    levels down to the flight baseline (the median of the flight samples), as for running contacts.
+    """
+    lo = max(0, int(crossing - _LANDING_SEARCH_S * fs))
+    hi = int(np.ceil(crossing))
+    if hi <= lo:
+        return refined
+    flight = v_fast[lo:hi] < flight_level
+    if not flight.any():
+        return refined
+    base = float(np.median(v_fast[lo:hi][flight]))
+    t_hi = rising_crossing(v_fast, contact_level, lo, hi)
+    t_lo = rising_crossing(v_fast, flight_level, lo, int(np.floor(t_hi)) + 1) if np.isfinite(t_hi) else np.nan
+    if not (np.isfinite(t_lo) and t_hi > t_lo):
+        return refined
+    return float(t_lo - (t_hi - t_lo) * (flight_level - base) / (contact_level - flight_level))
 
 
 def _enforce_min_step(

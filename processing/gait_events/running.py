@@ -1,27 +1,29 @@
 """Initial contact and toe-off in running, from the flight phases of the vertical specific force.
 
-Physics: in flight the pelvis is in free fall, so the vertical specific force is near 0; during contact it is
+Physics: in flight the pelvis is close to free fall, so the vertical specific force is near 0 (not exactly:
 the
-vertical ground reaction force over body mass, a smooth hump (well described by a half-sine: the spring-mass
-model, Morin et al. 2005, J Appl Biomech 21:167) that carries 1 g on average over a step, plus an impact
-transient
-at IC for heel strikers. A contact is a stretch above `contact_level` between two flights.
+sacrum moves against the centre of mass as the legs swing, and the clip rocks on the waistband); during
+contact
+it is the vertical ground reaction force over body mass, a hump of 2-3 g (a half-sine in the spring-mass
+model,
+Morin et al. 2005, J Appl Biomech 21:167), with an impact transient at IC for heel strikers. A contact is a
+stretch above `contact_level` with a flight (below `flight_level`) before or after it.
 
-Timing with sub-sample precision: the low part of each edge of the hump is nearly straight (a half-sine rises
-linearly from its onset; sin x differs from x by 2 % at x = 0.2 pi), and a symmetric zero-phase filter (ours
-and
-the IMU's delay-compensated anti-aliasing filter) leaves a straight segment straight. So we take the two
-crossings
-of 20 % and 50 % of the hump height on each edge, interpolated between samples, and extend the line through
-them
-down to the flight baseline: that is the instant the force starts (IC) or ends (TO). For an ideal half-sine
-the
-bias is -0.005 contact times (about -1 ms); sample-picking would instead be off by up to one sample (19 ms at
-52 Hz).
+Timing with sub-sample precision: the force switches on at IC and off at TO, so the vertical specific force
+bends
+upward sharply at both instants (at IC its slope jumps up as the force starts; at TO its falling slope stops
+as
+the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the largest upward bend (the
+maximum second difference, located between samples with a parabola) between the lowest point of the preceding
+flight and the half-height crossing of the rising edge, and TO the largest upward bend between the half-height
+crossing of the falling edge and the lowest point of the following flight. The lowest point of a flight
+separates
+the two bends that a short flight holds. Sample picking would be off by up to one sample (19 ms at 52 Hz); on
+a
+half-sine sampled at 52 Hz the bend is within 4 ms of the true onset.
 
-Deviation from threshold-only running detectors (e.g. a fixed 1 g crossing): those report the instant the
-force
-exceeds body weight, tens of ms after the true contact.
+Deviation from threshold-only running detectors (a 1 g or 0.5 g crossing): those report the instant the force
+exceeds a level, tens of ms after the true contact and dependent on the force's size.
 """
 
 from __future__ import annotations
@@ -33,15 +35,12 @@ import numpy.typing as npt
 
 from processing.gait_events.signals import falling_crossing, rising_crossing
 
-__all__ = ["RunningContacts", "running_contacts"]
+__all__ = ["RunningContacts", "running_contacts", "upward_bend"]
 
 FloatArray = npt.NDArray[np.float64]
 
-# Levels on each edge, as fractions of the hump height above the flight baseline (see module docstring).
-_EDGE_LOW_FRACTION = 0.2
-_EDGE_HIGH_FRACTION = 0.5
-# The hump height is read over the middle of the contact, where the active peak is and the impact transient is
-# not (the transient sits in the first ~15 % of contact).
+# The half-height of a hump is read over the middle of the contact, where the active peak is and the impact
+# transient is not (the transient sits in the first ~15 % of contact).
 _PEAK_WINDOW_FRACTION = (0.3, 0.7)
 
 
@@ -52,18 +51,37 @@ class RunningContacts:
     Attributes
     ----------
     ic_idx, to_idx : (k,) arrays
-        Extrapolated onset and end of each contact, in (fractional) samples.
+        Onset and end of each contact, in (fractional) samples.
     """
 
     ic_idx: FloatArray
     to_idx: FloatArray
 
 
-def _baseline(v: FloatArray, start: int, stop: int, default: float) -> float:
-    """Flight level: the median of the flight samples (robust to the rounded corners of a filtered edge)."""
-    if stop - start < 1:
-        return default
-    return float(np.median(v[start:stop]))
+def _second_difference(v: FloatArray, a: int, b: int) -> FloatArray:
+    """d2[i] = v[i+1] - 2 v[i] + v[i-1] for i in [a, b] (caller keeps 1 <= a <= b <= n-2)."""
+    return v[a + 1 : b + 2] - 2.0 * v[a : b + 1] + v[a - 1 : b]
+
+
+def _refine(v: FloatArray, i: int) -> float:
+    """Locate a second-difference peak at sample i between samples with a parabola through its neighbours."""
+    n = v.shape[0]
+    if not 2 <= i <= n - 3:
+        return float(i)
+    y0, y1, y2 = _second_difference(v, i - 1, i + 1)
+    curvature = y0 - 2.0 * y1 + y2
+    if curvature >= 0:
+        return float(i)
+    return i + float(np.clip(0.5 * (y0 - y2) / curvature, -0.5, 0.5))
+
+
+def upward_bend(v: FloatArray, lo: float, hi: float) -> float:
+    """Fractional index of the largest second difference of v in [lo, hi]; NaN if the range is empty."""
+    a = max(1, int(np.ceil(lo)))
+    b = min(v.shape[0] - 2, int(np.floor(hi)))
+    if b < a:
+        return float("nan")
+    return _refine(v, a + int(np.argmax(_second_difference(v, a, b))))
 
 
 def running_contacts(
@@ -78,10 +96,12 @@ def running_contacts(
 ) -> RunningContacts:
     """Contacts of a running gait in a vertical specific force (m/s^2, gravity included, lightly low-passed).
 
-    A contact is a stretch above `contact_level_mps2` whose neighbourhood on both sides dips below
-    `flight_level_mps2` within `max_flight_search_s` (a flight: this is what makes it running and not
-    walking),
-    lasting `min_contact_s` to `max_contact_s` at the contact level.
+    A contact is a stretch above `contact_level_mps2` lasting `min_contact_s` to `max_contact_s` at that
+    level,
+    with a flight (a dip below `flight_level_mps2`) within `max_flight_search_s` before or after it: that is
+    what makes it running and not walking. Its IC is the strongest upward bend between the lowest point before
+    it and its half-height crossing, its TO the strongest between its falling half-height crossing and the
+    lowest point after it.
     """
     v = vertical_mps2
     n = v.shape[0]
@@ -92,97 +112,52 @@ def running_contacts(
     edges = np.diff(above.astype(np.int8))
     starts = np.flatnonzero(edges == 1) + 1
     stops = np.flatnonzero(edges == -1) + 1
-    # keep only complete stretches inside the input; a stretch already under way at the start (standing,
-    # walking)
-    # still bounds the search for the flight before the first complete one
-    prev_stop = 0
+    # keep only complete stretches; one already under way at the start (standing, walking) still bounds the
+    # search for the flight before the first complete one
+    first_lo = 0
     if stops.size and (not starts.size or stops[0] <= starts[0]):
-        prev_stop = int(stops[0])
+        first_lo = int(stops[0])
         stops = stops[1:]
     k = min(starts.size, stops.size)
     starts, stops = starts[:k], stops[:k]
     search = max(1, round(max_flight_search_s * fs))
     flight = v < flight_level_mps2
-    ic: list[float] = []
-    to: list[float] = []
-    for j, (a_np, b_np) in enumerate(zip(starts, stops, strict=True)):
-        a, b = int(a_np), int(b_np)
-        duration_s = (b - a) / fs
-        next_start = int(starts[j + 1]) if j + 1 < k else n
-        lo = max(a - search, prev_stop)
-        hi = min(b + search, next_start)
-        prev_stop = int(b)
-        if not (min_contact_s <= duration_s <= max_contact_s):
+    gap_lo = np.concatenate([[first_lo], stops])
+    gap_hi = np.concatenate([starts, [n]])
+    # pass 1: which stretches are running contacts, their half-height crossings and the lowest points around
+    rise = np.full(k, np.nan)
+    fall = np.full(k, np.nan)
+    low_before = np.zeros(k, dtype=np.int64)
+    low_after = np.zeros(k, dtype=np.int64)
+    for j in range(k):
+        a, b = int(starts[j]), int(stops[j])
+        lo = max(a - search, int(gap_lo[j]))
+        hi = min(b + search, int(gap_hi[j + 1]))
+        if not (min_contact_s <= (b - a) / fs <= max_contact_s):
             continue
-        if not (flight[lo:a].any() and flight[b:hi].any()):
+        if not (flight[lo:a].any() or flight[b:hi].any()):
             continue
-        base_before = _baseline(v, lo, a, default=float(v[lo:a].min()))
-        base_after = _baseline(v, b, hi, default=float(v[b:hi].min()))
         mid_lo = a + int(_PEAK_WINDOW_FRACTION[0] * (b - a))
         mid_hi = max(mid_lo + 1, a + int(np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a))))
-        peak = float(np.median(v[mid_lo:mid_hi]))
         peak_idx = mid_lo + int(np.argmax(v[mid_lo:mid_hi]))
-        t_ic = _edge_onset(v, lo, peak_idx, base_before, peak, int(a), rising=True)
-        t_to = _edge_onset(v, peak_idx, hi - 1, base_after, peak, int(b), rising=False)
-        if np.isnan(t_ic) or np.isnan(t_to):
-            continue
-        ic.append(t_ic)
-        to.append(t_to)
-    return RunningContacts(np.asarray(ic), np.asarray(to))
-
-
-def _flight_line(v: FloatArray, lo: int, hi: int, ceiling: float, *, near_end: bool) -> tuple[float, float]:
-    """Least-squares line (slope per sample, value at index 0) through the flight samples in [lo, hi) below
-    `ceiling`, using the half of the flight next to the edge (`near_end`: the later half); flat at their
-    median
-    when fewer than 3 (a flight of one or two samples at 50 Hz)."""
-    idx = lo + np.flatnonzero(v[lo:hi] < ceiling)
-    if idx.size >= 6:
-        idx = idx[idx.size // 2 :] if near_end else idx[: (idx.size + 1) // 2]
-    if idx.size == 0:
-        return 0.0, float(np.min(v[lo:hi])) if hi > lo else 0.0
-    if idx.size < 3:
-        return 0.0, float(np.median(v[idx]))
-    slope, intercept = np.polyfit(idx.astype(np.float64), v[idx], 1)
-    return float(slope), float(intercept)
-
-
-def _edge_onset(
-    v: FloatArray, lo: int, hi: int, base: float, peak: float, flight_hi: int, *, rising: bool
-) -> float:
-    """Where the straight low part of an edge, extended, meets the flight line (fractional sample index).
-
-    The flight line is fitted to the flight samples next to the edge (`lo`..`flight_hi` before a rising edge,
-    `flight_hi`..`hi` after a falling one): in flight the specific force is not exactly flat (the pelvis
-    rotates
-    and the sensor sits off its centre), so a median baseline would move the intersection by several ms.
-    """
-    height = peak - base
-    if height <= 0:
-        return float("nan")
-    low = base + _EDGE_LOW_FRACTION * height
-    high = base + _EDGE_HIGH_FRACTION * height
-    if rising:
-        t_high = rising_crossing(v, high, lo, hi)
-        t_low = (
-            rising_crossing(v, low, lo, int(np.floor(t_high)) + 1) if np.isfinite(t_high) else float("nan")
-        )
-        if not np.isfinite(t_low):
-            return float("nan")
-        f_slope, f_icpt = _flight_line(
-            v, lo, min(flight_hi, int(np.floor(t_low)) + 1), base + 0.1 * height, near_end=True
-        )
-    else:
-        t_high = falling_crossing(v, high, lo, hi)
-        t_low = falling_crossing(v, low, int(np.floor(t_high)), hi) if np.isfinite(t_high) else float("nan")
-        if not np.isfinite(t_low):
-            return float("nan")
-        f_slope, f_icpt = _flight_line(
-            v, max(flight_hi, int(np.ceil(t_low))), hi + 1, base + 0.1 * height, near_end=False
-        )
-    # edge line: value = low + e_slope * (t - t_low); its meeting point with the flight line
-    e_slope = (high - low) / (t_high - t_low)
-    denominator = e_slope - f_slope
-    if denominator == 0 or not np.isfinite(denominator):
-        return float("nan")
-    return float((f_icpt - low + e_slope * t_low) / denominator)
+        top = float(np.median(v[mid_lo:mid_hi]))
+        low_before[j] = lo + int(np.argmin(v[lo:a])) if a > lo else a
+        low_after[j] = b + int(np.argmin(v[b:hi])) if hi > b else b - 1
+        rise[j] = rising_crossing(v, 0.5 * (top + float(v[low_before[j]])), int(low_before[j]), peak_idx)
+        fall[j] = falling_crossing(v, 0.5 * (top + float(v[low_after[j]])), peak_idx, int(low_after[j]))
+    valid = np.isfinite(rise) & np.isfinite(fall)
+    # pass 2: a flight between two contacts holds two bends, the toe-off near its start and the contact near
+    # its end; the middle between the two half-height crossings separates them (the lowest point does not:
+    # the sacrum's own motion in flight can put it at either end). Next to walking, the lowest point bounds
+    # the search, and the contact search starts after it (at low rates the sample after a toe-off is both).
+    ic = np.full(k, np.nan)
+    to = np.full(k, np.nan)
+    for j in (int(x) for x in np.flatnonzero(valid)):
+        prev_ok = j > 0 and bool(valid[j - 1]) and int(starts[j]) - int(stops[j - 1]) <= search
+        next_ok = j + 1 < k and bool(valid[j + 1]) and int(starts[j + 1]) - int(stops[j]) <= search
+        ic_lo = 0.5 * (fall[j - 1] + rise[j]) if prev_ok else float(low_before[j] + 1)
+        to_hi = 0.5 * (fall[j] + rise[j + 1]) if next_ok else float(low_after[j])
+        ic[j] = upward_bend(v, ic_lo, rise[j])
+        to[j] = upward_bend(v, fall[j], to_hi)
+    keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
+    return RunningContacts(ic[keep], to[keep])

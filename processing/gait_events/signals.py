@@ -85,17 +85,23 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     d = x - level
     below = d < -hysteresis
     above = d > hysteresis
+    # The input's first sample counts as "below" (armed): a first step out of standing, where the force never
+    # dipped before it, is still found.
+    below = below.copy()
+    below[0] = not above[0]
     idx = np.flatnonzero(below | above)
     if idx.size < 2:
         return np.empty(0)
     state_above = above[idx]
     confirm = np.flatnonzero(state_above[1:] & ~state_above[:-1]) + 1
-    out = np.empty(confirm.size)
+    out = np.full(confirm.size, np.nan)
     for k, c in enumerate(confirm):
         last_below, i = int(idx[c - 1]), int(idx[c])
+        if not (d[last_below:i] < 0).any():
+            continue
         # inside the band between them x may wiggle around the level: take the last crossing before
         # confirmation
         j = last_below + int(np.flatnonzero(d[last_below:i] < 0)[-1])
         d0, d1 = d[j], d[j + 1]
         out[k] = j + d0 / (d0 - d1)
-    return out
+    return out[np.isfinite(out)]

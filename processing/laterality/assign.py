@@ -46,8 +46,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from processing.gait_events.signals import lowpass
-
 __all__ = ["AlternatingLaterality", "alternate_by_bout", "side_scores"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -187,6 +185,9 @@ class AlternatingLaterality:
         acc_mps2 : (n, 3) array, m/s^2, and gyr_dps : (n, 3) array, deg/s, or None, in the levelled body
         frame.
         """
+        # imported here: gait_events imports this module for its default assigner
+        from processing.gait_events.signals import lowpass
+
         typical = float(np.median(np.diff(ic_idx))) if ic_idx.shape[0] > 1 else 0.5 * sampling_rate_hz
         ml = lowpass(acc_mps2[:, 1], self.lowpass_hz, sampling_rate_hz)
         yaw = None if gyr_dps is None else lowpass(gyr_dps[:, 2], self.lowpass_hz, sampling_rate_hz)

@@ -1,0 +1,281 @@
+"""The suite runner behind `posture evaluate`: the whole pipeline over simulated scenarios and real
+recordings.
+
+Each scenario is simulated and its raw sensor-frame samples go through `processing.pipeline.analyze` exactly
+as a
+recording would (mounting calibration, orientation, events, per-step metrics): nothing is levelled with the
+truth. The rows compare the steps it emits with the simulator's truth (50 ms tolerance) or with a real
+recording's reference system (0.5 s, inside its walking bouts, as mobgap scores it). Pure: the caller reads
+the
+real recordings from disk and hands them in as `ReferenceRecording`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.evaluation.matching import match_events
+from processing.evaluation.scores import (
+    EventScores,
+    ReferenceEvents,
+    matched_rmse,
+    right_minus_left,
+    score_events,
+    symmetry_index,
+)
+from processing.samples import ImuSamples
+from processing.steps import StepMetrics
+
+__all__ = [
+    "REAL_TOLERANCE_S",
+    "SIM_TOLERANCE_S",
+    "EvaluationRow",
+    "ReferenceRecording",
+    "evaluate_recording",
+    "evaluate_recording_detector",
+    "evaluate_scenario",
+    "evaluate_suite",
+    "level_with_gravity",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Matching tolerance on the simulator (issue 3) and on the real walking recordings (mobgap's choice).
+SIM_TOLERANCE_S = 0.05
+REAL_TOLERANCE_S = 0.5
+
+Analyzer = Callable[[ImuSamples, float], tuple[StepMetrics, ...]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReferenceRecording:
+    """A real recording with reference events, read by the caller.
+
+    Attributes
+    ----------
+    name : str
+    samples : ImuSamples
+        Sensor frame, as recorded (the pipeline calibrates the mounting itself).
+    sampling_rate_hz : float
+    reference : ReferenceEvents
+        Reference contacts and the bouts they cover (times on the samples' axis).
+    reference_system : str
+        E.g. "INDIP" or "Stereophoto".
+    sensor_to_body : (3, 3) array or None
+        The recording's documented axis convention as a rotation, v_body = R @ v_sensor (body: x forward, y
+        left,
+        z up); lets the gait-event detector be scored on its own, apart from the pipeline's calibration.
+    """
+
+    name: str
+    samples: ImuSamples
+    sampling_rate_hz: float
+    reference: ReferenceEvents
+    reference_system: str
+    sensor_to_body: FloatArray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRow:
+    """One line of the evaluation table; NaN where a figure does not apply (e.g. angles without truth).
+
+    Attributes
+    ----------
+    name, source : str
+        Scenario or recording name; "sim" or "real:<reference system>".
+    sampling_rate_hz : float
+    events : EventScores
+        IC detection, timing, contact time, sides, cadence.
+    tilt_rmse_deg, drop_rmse_deg, rotation_rmse_deg : float
+        Per-step RMSE of the pelvic angles over matched running steps.
+    step_time_si_error_pp, contact_time_si_error_pp : float
+        |SI(detected) - SI(truth)| in percentage points, running steps.
+    tilt_rl_error_deg, drop_rl_error_deg, rotation_rl_error_deg : float
+        |(R - L)(detected) - (R - L)(truth)| of the per-side means, running steps.
+    """
+
+    name: str
+    source: str
+    sampling_rate_hz: float
+    events: EventScores
+    tilt_rmse_deg: float = float("nan")
+    drop_rmse_deg: float = float("nan")
+    rotation_rmse_deg: float = float("nan")
+    step_time_si_error_pp: float = float("nan")
+    contact_time_si_error_pp: float = float("nan")
+    tilt_rl_error_deg: float = float("nan")
+    drop_rl_error_deg: float = float("nan")
+    rotation_rl_error_deg: float = float("nan")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _StepArrays:
+    t_ic_s: FloatArray
+    side: npt.NDArray[np.str_]
+    t_to_s: FloatArray
+    step_time_s: FloatArray
+    contact_time_s: FloatArray
+    tilt_deg: FloatArray
+    drop_deg: FloatArray
+    rotation_deg: FloatArray
+    is_running: npt.NDArray[np.bool_]
+
+
+def _arrays(steps: tuple[StepMetrics, ...]) -> _StepArrays:
+    def col(name: str) -> FloatArray:
+        return np.array([getattr(s, name) for s in steps], dtype=np.float64)
+
+    return _StepArrays(
+        t_ic_s=col("t_ic_s"),
+        side=np.array([s.side for s in steps], dtype="<U1"),
+        t_to_s=col("t_to_s"),
+        step_time_s=col("step_time_s"),
+        contact_time_s=col("contact_time_s"),
+        tilt_deg=col("pelvic_tilt_deg"),
+        drop_deg=col("pelvic_drop_deg"),
+        rotation_deg=col("pelvic_rotation_deg"),
+        is_running=np.array([s.is_running for s in steps], dtype=bool),
+    )
+
+
+def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[StepMetrics, ...]:
+    from processing.pipeline import analyze
+
+    return analyze(samples, sampling_rate_hz=sampling_rate_hz).steps
+
+
+def _abs_diff(a: float, b: float) -> float:
+    return abs(a - b)
+
+
+def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> EvaluationRow:
+    """Simulate `scenario` (a `processing.simulation.Scenario`), run the pipeline, score against the truth."""
+    from processing.simulation import Scenario, simulate
+
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"expected a processing.simulation.Scenario, got {type(scenario).__name__}")
+    run = simulate(scenario)
+    steps = (analyzer or _default_analyzer)(run.samples, run.sampling_rate_hz)
+    det = _arrays(steps)
+    truth = run.truth.steps
+    ref = ReferenceEvents(
+        ic_s=np.asarray(truth.t_ic_s, dtype=np.float64),
+        side=np.asarray(truth.side, dtype="<U1"),
+        to_s=np.asarray(truth.t_to_s, dtype=np.float64),
+        is_running=np.asarray(truth.is_running, dtype=bool),
+    )
+    events = score_events(det.t_ic_s, det.side, det.t_to_s, ref, tolerance_s=SIM_TOLERANCE_S)
+    m = match_events(det.t_ic_s, ref.ic_s, tolerance_s=SIM_TOLERANCE_S)
+    running = ref.is_running[m.reference_idx]
+    di, ri = m.detected_idx[running], m.reference_idx[running]
+    t_run = ref.is_running
+    d_run = det.is_running
+    t_side = ref.side
+    tilt_t = np.asarray(truth.pelvic_tilt_deg, dtype=np.float64)
+    drop_t = np.asarray(truth.pelvic_drop_deg, dtype=np.float64)
+    rot_t = np.asarray(truth.pelvic_rotation_deg, dtype=np.float64)
+    step_t = np.asarray(truth.step_time_s, dtype=np.float64)
+    contact_t = np.asarray(truth.contact_time_s, dtype=np.float64)
+    return EvaluationRow(
+        name=scenario.name,
+        source="sim",
+        sampling_rate_hz=float(run.sampling_rate_hz),
+        events=events,
+        tilt_rmse_deg=matched_rmse(det.tilt_deg[di], tilt_t[ri]),
+        drop_rmse_deg=matched_rmse(det.drop_deg[di], drop_t[ri]),
+        rotation_rmse_deg=matched_rmse(det.rotation_deg[di], rot_t[ri]),
+        step_time_si_error_pp=_abs_diff(
+            symmetry_index(det.step_time_s[d_run], det.side[d_run]),
+            symmetry_index(step_t[t_run], t_side[t_run]),
+        ),
+        contact_time_si_error_pp=_abs_diff(
+            symmetry_index(det.contact_time_s[d_run], det.side[d_run]),
+            symmetry_index(contact_t[t_run], t_side[t_run]),
+        ),
+        tilt_rl_error_deg=_abs_diff(
+            right_minus_left(det.tilt_deg[d_run], det.side[d_run]),
+            right_minus_left(tilt_t[t_run], t_side[t_run]),
+        ),
+        drop_rl_error_deg=_abs_diff(
+            right_minus_left(det.drop_deg[d_run], det.side[d_run]),
+            right_minus_left(drop_t[t_run], t_side[t_run]),
+        ),
+        rotation_rl_error_deg=_abs_diff(
+            right_minus_left(det.rotation_deg[d_run], det.side[d_run]),
+            right_minus_left(rot_t[t_run], t_side[t_run]),
+        ),
+    )
+
+
+def evaluate_recording(recording: ReferenceRecording, *, analyzer: Analyzer | None = None) -> EvaluationRow:
+    """Run the pipeline on a real recording and score its contacts against the reference inside its bouts."""
+    steps = (analyzer or _default_analyzer)(recording.samples, recording.sampling_rate_hz)
+    det = _arrays(steps)
+    events = score_events(det.t_ic_s, det.side, det.t_to_s, recording.reference, tolerance_s=REAL_TOLERANCE_S)
+    return EvaluationRow(
+        name=recording.name,
+        source=f"real:{recording.reference_system}",
+        sampling_rate_hz=recording.sampling_rate_hz,
+        events=events,
+    )
+
+
+def level_with_gravity(
+    acc_mps2: FloatArray, gyr_dps: FloatArray | None, sensor_to_body: FloatArray
+) -> tuple[FloatArray, FloatArray | None]:
+    """Rotate sensor-frame samples into a levelled body frame: the documented axes, then the smallest rotation
+    that takes the mean specific force (gravity, over the whole recording) onto +z."""
+    acc = acc_mps2 @ sensor_to_body.T
+    up = acc.mean(axis=0)
+    up = up / np.linalg.norm(up)
+    axis = np.cross(up, np.array([0.0, 0.0, 1.0]))
+    s, c = float(np.linalg.norm(axis)), float(up[2])
+    rot = sensor_to_body
+    if s > 1e-12:
+        k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+        level = np.eye(3) + k + k @ k * ((1.0 - c) / s**2)
+        rot = level @ sensor_to_body
+    gyr = None if gyr_dps is None else gyr_dps @ rot.T
+    return acc_mps2 @ rot.T, gyr
+
+
+def evaluate_recording_detector(recording: ReferenceRecording) -> EvaluationRow:
+    """Score the gait-event detector alone on a real recording, levelled from its documented axes.
+
+    Separates the detector's share of the error from the pipeline's calibration (which has no standing period
+    and no running to calibrate from on these walking recordings).
+    """
+    from processing.gait_events import GaitEventDetector
+
+    if recording.sensor_to_body is None:
+        raise ValueError(f"{recording.name}: no documented sensor axes; use evaluate_recording instead")
+    s = recording.samples
+    acc, gyr = level_with_gravity(s.acc_mps2, s.gyr_dps, recording.sensor_to_body)
+    ev = GaitEventDetector().detect(acc, gyr, sampling_rate_hz=recording.sampling_rate_hz).events_
+    ev = ev.shifted(float(s.t_s[0]))
+    events = score_events(ev.ic_s, ev.side, ev.to_s, recording.reference, tolerance_s=REAL_TOLERANCE_S)
+    return EvaluationRow(
+        name=recording.name,
+        source=f"real:{recording.reference_system} (detector, documented axes)",
+        sampling_rate_hz=recording.sampling_rate_hz,
+        events=events,
+    )
+
+
+def evaluate_suite(
+    scenarios: Iterable[object] = (),
+    recordings: Iterable[ReferenceRecording] = (),
+    *,
+    analyzer: Analyzer | None = None,
+) -> Iterator[EvaluationRow]:
+    """Rows for every scenario, then every recording, one at a time (so a caller can show progress)."""
+    for scenario in scenarios:
+        yield evaluate_scenario(scenario, analyzer=analyzer)
+    for recording in recordings:
+        yield evaluate_recording(recording, analyzer=analyzer)
+        if recording.sensor_to_body is not None:
+            yield evaluate_recording_detector(recording)

@@ -1,0 +1,63 @@
+"""Scores: timing, contact time, sides, cadence, bouts, symmetry index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.evaluation import ReferenceEvents, right_minus_left, score_events, symmetry_index
+
+
+def _reference(n: int = 10, step_s: float = 0.35, bouts: np.ndarray | None = None) -> ReferenceEvents:
+    ic = 1.0 + step_s * np.arange(n)
+    return ReferenceEvents(
+        ic_s=ic,
+        side=np.array(["L", "R"] * (n // 2)),
+        to_s=ic + 0.2,
+        is_running=np.ones(n, dtype=bool),
+        bouts_s=bouts,
+    )
+
+
+def test_perfect_detection_scores_perfectly() -> None:
+    ref = _reference()
+    s = score_events(ref.ic_s, ref.side, ref.to_s, ref, tolerance_s=0.05)
+    assert (s.ic_f1, s.side_accuracy, s.side_accuracy_running) == (1.0, 1.0, 1.0)
+    assert s.median_abs_ic_error_s == 0.0
+    assert s.contact_time_mae_s == 0.0
+    assert s.cadence_error_spm == pytest.approx(0.0)
+
+
+def test_timing_contact_and_cadence_errors_are_measured() -> None:
+    ref = _reference()
+    det_ic = ref.ic_s + 0.008
+    det_to = ref.to_s - 0.002  # contact 10 ms short
+    s = score_events(det_ic, ref.side, det_to, ref, tolerance_s=0.05)
+    assert s.median_abs_ic_error_s == pytest.approx(0.008)
+    assert s.mean_ic_error_s == pytest.approx(0.008)
+    assert s.contact_time_mae_s == pytest.approx(0.010)
+    assert s.cadence_error_spm == pytest.approx(0.0, abs=1e-9)
+
+
+def test_swapped_sides_score_zero() -> None:
+    ref = _reference()
+    swapped = np.where(ref.side == "L", "R", "L")
+    assert score_events(ref.ic_s, swapped, ref.to_s, ref, tolerance_s=0.05).side_accuracy == 0.0
+
+
+def test_only_contacts_inside_the_reference_bouts_count() -> None:
+    # detections outside the bouts (unlabelled walking) neither help nor hurt, as mobgap scores it
+    ref = _reference(bouts=np.array([[1.0, 2.1]]))
+    det = np.concatenate([ref.ic_s, [5.0, 6.0]])
+    side = np.concatenate([ref.side, ["L", "R"]])
+    s = score_events(det, side, det + 0.2, ref, tolerance_s=0.5)
+    assert s.n_reference == 4
+    assert s.ic_f1 == 1.0
+
+
+def test_symmetry_index_follows_the_design_definition() -> None:
+    values = np.array([0.30, 0.33, 0.30, 0.33])
+    side = np.array(["L", "R", "L", "R"])
+    assert symmetry_index(values, side) == pytest.approx(100 * 0.03 / 0.315)
+    assert right_minus_left(values, side) == pytest.approx(0.03)
+    assert np.isnan(symmetry_index(values[::2], side[::2]))

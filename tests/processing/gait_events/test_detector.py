@@ -1,0 +1,122 @@
+"""GaitEventDetector: the contract, known answers on hand-made signals, and the issue-3 targets on
+simulations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.errors import InvalidSamplesError
+from processing.evaluation import ReferenceEvents, score_events
+from processing.gait_events import GaitEventDetector, GaitEvents
+from processing.samples import STANDARD_GRAVITY_MPS2
+
+from .conftest import LevelledRun, half_sine_running
+
+
+def _score(run: LevelledRun, events: GaitEvents):
+    steps = run.truth.steps  # type: ignore[attr-defined]
+    ref = ReferenceEvents(
+        ic_s=np.asarray(steps.t_ic_s) - run.t0_s,
+        side=np.asarray(steps.side),
+        to_s=np.asarray(steps.t_to_s) - run.t0_s,
+        is_running=np.asarray(steps.is_running),
+    )
+    return score_events(events.ic_s, events.side, events.to_s, ref, tolerance_s=0.05)
+
+
+def test_detect_returns_self_with_events() -> None:
+    run = half_sine_running(104.0)
+    det = GaitEventDetector()
+    assert det.detect(run.acc_mps2, None, sampling_rate_hz=104.0) is det
+    assert isinstance(det.events_, GaitEvents)
+
+
+def test_standing_still_has_no_steps() -> None:
+    rng = np.random.default_rng(1)
+    acc = np.tile([0.0, 0.0, STANDARD_GRAVITY_MPS2], (1000, 1)) + rng.normal(0, 0.05, (1000, 3))
+    events = GaitEventDetector().detect(acc, np.zeros((1000, 3)), sampling_rate_hz=100.0).events_
+    assert len(events) == 0
+
+
+@pytest.mark.parametrize("rate", [20.0, 1000.0])
+def test_rate_outside_50_to_500_hz_is_refused(rate: float) -> None:
+    with pytest.raises(InvalidSamplesError, match="resample"):
+        GaitEventDetector().detect(np.zeros((100, 3)), None, sampling_rate_hz=rate)
+
+
+def test_nan_samples_are_refused_as_value_error() -> None:
+    acc = np.zeros((100, 3))
+    acc[5, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GaitEventDetector().detect(acc, None, sampling_rate_hz=100.0)
+
+
+@pytest.mark.parametrize("rate", [52.0, 104.0, 416.0])
+def test_half_sine_contacts_are_timed_between_samples(rate: float) -> None:
+    # Spring-mass running: the straight-edge extrapolation is within 4 ms of the true onset and end at any
+    # rate, while picking samples would be off by up to 19 ms at 52 Hz.
+    run = half_sine_running(rate)
+    events = GaitEventDetector().detect(run.acc_mps2, None, sampling_rate_hz=rate).events_
+    assert len(events) == len(run.ic_s)
+    np.testing.assert_allclose(events.ic_s, run.ic_s, atol=0.004)
+    np.testing.assert_allclose(events.to_s, run.to_s, atol=0.004)
+    assert set(events.activity.tolist()) == {"running"}
+
+
+def test_contacts_alternate_sides_within_a_bout() -> None:
+    run = half_sine_running(104.0)
+    events = GaitEventDetector().detect(run.acc_mps2, None, sampling_rate_hz=104.0).events_
+    assert np.all(events.side[1:] != events.side[:-1])
+    assert np.unique(events.bout_id).size == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["slow_jog_52hz", "fast_6mps_416hz", "walk_warmup_cooldown", "upside_down_clip", "track_turns"]
+)
+def test_issue_targets_on_representative_scenarios(short_suite: dict[str, LevelledRun], name: str) -> None:
+    run = short_suite[name]
+    events = (
+        GaitEventDetector().detect(run.acc_mps2, run.gyr_dps, sampling_rate_hz=run.sampling_rate_hz).events_
+    )
+    s = _score(run, events)
+    assert s.ic_f1 >= 0.99
+    assert s.median_abs_ic_error_s <= 0.010
+    assert s.contact_time_mae_s <= 0.015
+    assert s.side_accuracy_running >= 0.99
+    assert s.cadence_error_spm <= 1.0
+
+
+def test_walking_and_running_are_told_apart(short_suite: dict[str, LevelledRun]) -> None:
+    run = short_suite["walk_warmup_cooldown"]
+    events = (
+        GaitEventDetector().detect(run.acc_mps2, run.gyr_dps, sampling_rate_hz=run.sampling_rate_hz).events_
+    )
+    truth = run.truth.steps  # type: ignore[attr-defined]
+    t_ic = np.asarray(truth.t_ic_s) - run.t0_s
+    nearest = np.abs(events.ic_s[:, None] - t_ic[None, :]).argmin(axis=1)
+    agree = (events.activity == "running") == np.asarray(truth.is_running)[nearest]
+    assert agree.mean() >= 0.98
+
+
+def test_accelerometer_only_still_gives_events_and_sides(short_suite: dict[str, LevelledRun]) -> None:
+    run = short_suite["upside_down_clip"]
+    events = GaitEventDetector().detect(run.acc_mps2, None, sampling_rate_hz=run.sampling_rate_hz).events_
+    s = _score(run, events)
+    assert s.ic_f1 >= 0.99
+    assert s.side_accuracy_running >= 0.95
+
+
+def test_a_window_gives_the_batch_events_away_from_its_edges(short_suite: dict[str, LevelledRun]) -> None:
+    # What the streaming pipeline relies on: the detector needs only local context.
+    run = short_suite["fast_6mps_416hz"]
+    fs = run.sampling_rate_hz
+    batch = GaitEventDetector().detect(run.acc_mps2, run.gyr_dps, sampling_rate_hz=fs).events_
+    a, b = int(12.0 * fs), int(20.0 * fs)
+    window = GaitEventDetector().detect(run.acc_mps2[a:b], run.gyr_dps[a:b], sampling_rate_hz=fs).events_
+    window = window.shifted(a / fs)
+    inner_w = (window.ic_s > 14.0) & (window.ic_s < 18.0)
+    inner_b = (batch.ic_s > 14.0) & (batch.ic_s < 18.0)
+    np.testing.assert_allclose(window.ic_s[inner_w], batch.ic_s[inner_b], atol=1e-4)
+    np.testing.assert_allclose(window.to_s[inner_w], batch.to_s[inner_b], atol=1e-4)
+    assert np.array_equal(window.side[inner_w], batch.side[inner_b])

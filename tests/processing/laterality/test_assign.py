@@ -1,0 +1,88 @@
+"""Left/right: local evidence from the yaw rate or the medio-lateral force, strict alternation per bout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.laterality import AlternatingLaterality, alternate_by_bout, side_scores
+
+
+def test_a_bout_alternates_with_the_parity_most_contacts_support() -> None:
+    # one contact's evidence points the wrong way; the bout's majority decides its label
+    score = np.array([1.0, -1.0, 1.0, 0.5, 1.0, -1.0])
+    side = alternate_by_bout(score, np.zeros(6, dtype=np.int64), min_bout_steps=4)
+    assert side.tolist() == ["L", "R", "L", "R", "L", "R"]
+
+
+def test_short_bouts_keep_each_contacts_own_evidence() -> None:
+    score = np.array([1.0, 2.0, -1.0])
+    side = alternate_by_bout(score, np.array([0, 0, 1]), min_bout_steps=4)
+    assert side.tolist() == ["L", "L", "R"]
+
+
+def test_bouts_decide_their_parity_independently() -> None:
+    score = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0])
+    side = alternate_by_bout(score, np.array([0, 0, 0, 0, 1, 1, 1, 1]), min_bout_steps=4)
+    assert side.tolist() == ["L", "R", "L", "R", "R", "L", "R", "L"]
+
+
+def _turning_pelvis(n_steps: int, fs: float, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Contacts, and a yaw rate that turns the pelvis right before each left contact and left before each
+    right one (the hip is carried forward with the swinging leg), on top of a steady 30 deg/s turn."""
+    t = np.arange(int((n_steps + 1) * step_s * fs)) / fs
+    ic = 0.5 + step_s * np.arange(n_steps)
+    # left contacts at even indices: yaw rate -sin over the stride with its trough just before them
+    stride = 2 * step_s
+    yaw = -40.0 * np.sin(2 * np.pi * (t - 0.5 + step_s / 2) / stride) + 30.0
+    return ic * fs, yaw
+
+
+def test_yaw_rate_before_a_contact_gives_its_side_despite_a_turn() -> None:
+    fs, step_s = 100.0, 0.35
+    ic_idx, yaw = _turning_pelvis(20, fs, step_s)
+    score = side_scores(
+        ic_idx, np.zeros(20, dtype=bool), np.zeros_like(yaw), yaw, typical_step_samples=step_s * fs
+    )
+    assert np.all(score[0::2] > 0)
+    assert np.all(score[1::2] < 0)
+
+
+def test_accelerometer_only_running_reads_the_lean_toward_the_stance_side() -> None:
+    # a_y > 0 over the first half of left steps (stance side up, vertical force leaning left in the pelvis
+    # frame)
+    fs, step_s, n = 100.0, 0.35, 20
+    t = np.arange(int((n + 1) * step_s * fs)) / fs
+    ic = 0.5 + step_s * np.arange(n)
+    ml = np.zeros_like(t)
+    for k, c in enumerate(ic):
+        inside = (t >= c) & (t < c + step_s / 2)
+        ml[inside] = 1.5 if k % 2 == 0 else -1.5
+    score = side_scores(ic * fs, np.ones(n, dtype=bool), ml, None, typical_step_samples=step_s * fs)
+    assert np.all(score[0::2] > 0)
+    assert np.all(score[1::2] < 0)
+
+
+def test_assigner_labels_every_contact_and_keeps_the_scores() -> None:
+    fs, step_s = 100.0, 0.35
+    ic_idx, yaw = _turning_pelvis(12, fs, step_s)
+    gyr = np.zeros((yaw.size, 3))
+    gyr[:, 2] = yaw
+    lat = AlternatingLaterality().assign(
+        ic_idx,
+        np.zeros(12, dtype=np.int64),
+        np.zeros(12, dtype=bool),
+        np.zeros((yaw.size, 3)),
+        gyr,
+        sampling_rate_hz=fs,
+    )
+    assert lat.side_.tolist() == ["L", "R"] * 6
+    assert lat.side_score_.shape == (12,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"lowpass_hz": 0.0}, "lowpass"), ({"min_bout_steps": 1}, "bout")]
+)
+def test_bad_parameters_are_refused(kwargs: dict[str, float], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        AlternatingLaterality(**kwargs)  # type: ignore[arg-type]
