@@ -58,7 +58,9 @@ def gait_phase(t_s: FloatArray, contacts: Contacts) -> FloatArray:
 
 def gait_envelope(scenario: Scenario, contacts: Contacts, t_s: FloatArray) -> FloatArray:
     """0 while standing, a smoothstep to 1 over `FADE_IN_S` after the first contact (1 if never standing)."""
-    if scenario.standing_s <= 0 or len(contacts) == 0:
+    if len(contacts) == 0:
+        return np.zeros_like(t_s)
+    if scenario.standing_s <= 0:
         return np.ones_like(t_s)
     x = np.clip((t_s - contacts.t_ic_s[0]) / FADE_IN_S, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)

@@ -252,7 +252,11 @@ def _validate(s: Scenario) -> None:
             _check(len(value) == 3, f.name, f"needs three components, got {value!r}")
             _check(all(math.isfinite(float(v)) for v in value), f.name, f"must be finite, got {value!r}")
     _check(isinstance(s.name, str) and bool(s.name), "name", "give the scenario a non-empty name")
-    _check(isinstance(s.seed, int) and s.seed >= 0, "seed", f"must be a non-negative int, got {s.seed!r}")
+    _check(
+        isinstance(s.seed, int | np.integer) and not isinstance(s.seed, bool) and s.seed >= 0,
+        "seed",
+        f"must be a non-negative int, got {s.seed!r}",
+    )
     _check(
         MIN_SAMPLING_RATE_HZ <= s.sampling_rate_hz <= MAX_SAMPLING_RATE_HZ,
         "sampling_rate_hz",

@@ -166,7 +166,10 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     )
     step_of_sample = np.searchsorted(contacts.t_ic_s, t_true, side="right") - 1
     mode = np.where(contacts.is_running, "run", "walk")
-    activity = np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
+    if len(contacts) == 0:
+        activity = np.full(n_out, "stand", dtype="<U5")
+    else:
+        activity = np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
     truth = GaitTruth(
         steps=steps,
         t_true_s=t_true,

@@ -33,6 +33,13 @@ def clean_run() -> SimulatedRun:
     return simulate(_clean(warmup_walk_s=8.0, cooldown_walk_s=6.0))
 
 
+def test_a_standing_only_recording_reads_exactly_gravity() -> None:
+    run = simulate(Scenario(duration_s=0.0, standing_s=5.0, acc_noise_mps2=0.0, gyr_noise_dps=0.0))
+    np.testing.assert_allclose(run.samples.acc_mps2, np.tile([0.0, 0.0, G], (len(run.samples), 1)), atol=3e-3)
+    assert len(run.truth.steps) == 0
+    assert set(run.truth.activity) == {"stand"}
+
+
 @pytest.mark.parametrize(
     "mounting_zyx_deg",
     [(0.0, 0.0, 0.0), (0.0, -90.0, 0.0), (0.0, 0.0, 180.0), (90.0, 0.0, 0.0), (37.0, -62.0, 121.0)],
