@@ -5,6 +5,17 @@ over our Bumble backend) runs against it unchanged. Everything on the air is bui
 the same codec the receiver uses. The firmware logic (clock, session, packets) is `SensorCore`; this module
 adds the Bluetooth side and maps true time to the event loop's clock: `true_s = (loop.time() - t0) *
 time_scale`.
+
+Limits of Bumble's virtual link, seen through this simulator:
+
+- The virtual controller answers an active scan with the advertising data again, not with the scan response,
+  so a central on it never sees the local name in advertisements; it reads it from the GAP Device Name.
+- No radio timing: a packet arrives as soon as the event loop carries it through both stacks (about 1 ms of
+  wall-clock time, more on a loaded machine). Bumble formats every HCI packet for its debug log even when that
+  log is off, which caps the link near 1,000 notifications per wall second on a 2-core machine: keep
+  `time_scale * sample_rate_hz / samples_per_packet` below that. Host arrival jitter is multiplied by the
+  time scale in simulated time, which bounds how precisely a host can estimate clock drift from arrival times
+  (benchmarks/bench_simsensor.py).
 """
 
 from __future__ import annotations
