@@ -50,9 +50,10 @@ def gait_phase(t_s: FloatArray, contacts: Contacts) -> FloatArray:
     spline = CubicSpline(ic, np.arange(k, dtype=float), bc_type="natural")
     inside = np.clip(t_s, ic[0], ic[-1])
     phase = np.asarray(spline(inside), dtype=float)
-    # Continue linearly beyond the last IC at the last step's rate so the motion does not freeze.
+    # Continue linearly beyond the last IC at the spline's own end rate (natural spline: zero curvature
+    # there), so the phase stays C2 and the motion does not freeze.
     after = t_s > ic[-1]
-    phase[after] = (k - 1) + (t_s[after] - ic[-1]) / contacts.step_time_s[-1]
+    phase[after] = (k - 1) + (t_s[after] - ic[-1]) * float(spline(ic[-1], 1))
     return phase
 
 

@@ -20,6 +20,7 @@ from functools import cache
 import numpy as np
 
 from processing import STANDARD_GRAVITY_MPS2
+from processing.simulation.body import gait_envelope, gait_phase
 from processing.simulation.gait import Contacts
 from processing.simulation.rotations import FloatArray
 from processing.simulation.scenario import Scenario
@@ -35,8 +36,6 @@ RUN_DROP_PEAK_OF_STANCE = 0.45
 WALK_DROP_PEAK_OF_STEP = 0.3
 #: Where in the step the rotation overshoot peaks, as a fraction of the step.
 ROTATION_OVERSHOOT_PEAK = 0.85
-#: Pelvis angles fade in from neutral over this long after the first IC, s.
-FADE_IN_S = 1.0
 #: Step-to-step standard deviation of the mean tilt, deg.
 TILT_MEAN_JITTER_DEG = 0.3
 
@@ -182,14 +181,15 @@ def pelvis_angles(
     standing = idx < 0
     j = np.clip(idx, 0, k - 1)
     u = np.clip((t_s - contacts.t_ic_s[j]) / step[j], 0.0, 1.0)
-    phase = j + u
     sign = contacts.side_sign
 
-    # Tilt: per-step mean and half range interpolated between step centres; continuous phase.
+    # Tilt: per-step mean, half range and peak phase blended (C1) between step centres, on the smooth gait
+    # phase, so the tilt rate has no step at any contact.
     centres = contacts.t_ic_s + 0.5 * step
     peak = np.where(run, np.clip(contact_fraction, 0.3, 0.95), 0.5)
-    tilt = np.interp(t_s, centres, tilt_mean) + np.interp(t_s, centres, tilt_half) * np.cos(
-        2.0 * np.pi * (phase - np.interp(t_s, centres, peak))
+    smooth_phase = gait_phase(t_s, contacts)
+    tilt = cosine_interpolate(t_s, centres, tilt_mean) + cosine_interpolate(t_s, centres, tilt_half) * np.cos(
+        2.0 * np.pi * (smooth_phase - cosine_interpolate(t_s, centres, peak))
     )
 
     # Obliquity: one hump per step, signed by side; peak inside stance so max over [IC, TO] is the drop.
@@ -207,10 +207,6 @@ def pelvis_angles(
     )
     rotation = rotation + sign[j] * bump[j] * _hump(u, np.full(u.shape, ROTATION_OVERSHOOT_PEAK))
 
-    if s.standing_s > 0:
-        fade = np.clip((t_s - contacts.t_ic_s[0]) / FADE_IN_S, 0.0, 1.0)
-        fade = fade * fade * (3.0 - 2.0 * fade)
-    else:
-        fade = np.ones_like(t_s)
+    fade = gait_envelope(s, contacts, t_s)
     fade[standing] = 0.0
     return PelvisAngles(tilt * fade, obliquity * fade, rotation * fade)

@@ -270,3 +270,19 @@ def test_the_clip_rocks_and_slips_against_the_pelvis_and_the_gyroscope_sees_it()
     np.testing.assert_allclose(deviation, expected, atol=0.3)
     assert max(expected) > 3.5
     assert tr.mount_error_deg[tr.t_true_s < scenario.standing_s].max() == 0.0
+
+
+def test_nothing_but_physics_marks_a_contact_in_the_angular_rate() -> None:
+    # The pelvis angles are smooth through every contact (C1 blends on a C2 gait phase): the gyroscope's
+    # second difference around initial contacts is no larger than elsewhere in the run.
+    run = simulate(
+        _clean(step_time_asymmetry_pct=5.0, drop_left_deg=8.0, tilt_range_left_deg=9.0, mount_wobble_deg=0.5)
+    )
+    assert run.samples.gyr_dps is not None
+    t = run.truth.t_true_s[1:-1]
+    curvature = np.linalg.norm(np.diff(run.samples.gyr_dps, 2, axis=0), axis=1)
+    running = t > run.scenario.standing_s + 3.0
+    near_ic = np.zeros(t.shape, dtype=bool)
+    for ic in run.truth.steps.t_ic_s:
+        near_ic |= np.abs(t - ic) < 0.006
+    assert curvature[running & near_ic].max() < 1.5 * np.percentile(curvature[running], 99)
