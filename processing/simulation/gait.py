@@ -107,7 +107,8 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
         sign = 1.0 if side == "R" else -1.0  # symmetry index: R = mean (1 + SI/200)
         if is_run:
             cadence = s.cadence_spm + frac * s.fatigue_cadence_spm
-            mean_step = 60.0 / cadence * (1.0 + sign * s.step_time_asymmetry_pct / 200.0)
+            asymmetry = s.step_time_asymmetry_pct + frac * s.fatigue_step_time_asymmetry_pct
+            mean_step = 60.0 / cadence * (1.0 + sign * asymmetry / 200.0)
             mean_contact = (s.run_contact_time_s + frac * s.fatigue_contact_time_s) * (
                 1.0 + sign * s.contact_time_asymmetry_pct / 200.0
             )

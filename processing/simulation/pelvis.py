@@ -159,11 +159,14 @@ def pelvis_angles(
     def walk_or_run(walk_scale: float) -> FloatArray:
         return np.where(run, 1.0, walk_scale)
 
-    tilt_mean = (s.tilt_mean_deg + frac * s.fatigue_tilt_mean_deg) * walk_or_run(WALK_TILT_MEAN_SCALE)
+    tilt_mean = s.tilt_mean_deg + frac * s.fatigue_tilt_mean_deg
+    # The C1 blend between step centres averages an alternating +-a to 2a/pi over a step: scale by pi/2 so
+    # the per-step means differ by the asked-for amount.
+    tilt_mean = tilt_mean + per_side(-0.5, 0.5) * s.tilt_mean_asymmetry_deg * (0.5 * np.pi)
+    tilt_mean = tilt_mean * walk_or_run(WALK_TILT_MEAN_SCALE)
     tilt_mean = tilt_mean + rng.normal(0.0, TILT_MEAN_JITTER_DEG, k)
-    tilt_half = vary(0.5 * per_side(s.tilt_range_left_deg, s.tilt_range_right_deg)) * walk_or_run(
-        WALK_TILT_RANGE_SCALE
-    )
+    tilt_range = per_side(s.tilt_range_left_deg, s.tilt_range_right_deg) + frac * s.fatigue_tilt_range_deg
+    tilt_half = vary(0.5 * np.maximum(tilt_range, 0.0)) * walk_or_run(WALK_TILT_RANGE_SCALE)
     drop = per_side(s.drop_left_deg, s.drop_right_deg) + frac * per_side(
         s.fatigue_drop_left_deg, s.fatigue_drop_right_deg
     )

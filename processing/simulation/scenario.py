@@ -84,6 +84,8 @@ class Scenario:
         Coefficient of variation of stride time and of contact time from stride to stride.
     tilt_mean_deg : float, deg
         Mean anterior pelvic tilt while running, relative to standing.
+    tilt_mean_asymmetry_deg : float, deg
+        Difference (right - left) of the mean tilt of right and left steps.
     tilt_range_left_deg, tilt_range_right_deg : float, deg
         Peak-to-peak tilt oscillation within left and right steps (about 5 to 10 deg in running).
     drop_left_deg, drop_right_deg : float, deg
@@ -92,8 +94,13 @@ class Scenario:
         Transverse-plane rotation range within left and right steps (running: about 8 to 20 deg).
     angle_variability_pct : float, %
         Step-to-step coefficient of variation of the pelvic angle amplitudes.
-    fatigue_tilt_mean_deg, fatigue_drop_left_deg, fatigue_drop_right_deg, fatigue_rotation_range_deg : float
-        Linear change of the matching pelvis parameter from the start to the end of the run (deg).
+    fatigue_tilt_mean_deg, fatigue_tilt_range_deg : float, deg
+        Linear change of the mean tilt and of the tilt range (both sides) from the start to the end of the
+        run.
+    fatigue_drop_left_deg, fatigue_drop_right_deg, fatigue_rotation_range_deg : float, deg
+        Linear change of the drop per stance side and of the rotation range over the run.
+    fatigue_step_time_asymmetry_pct : float, %
+        Linear change of the step-time symmetry index over the run (asymmetry that appears with fatigue).
     fatigue_cadence_spm, fatigue_contact_time_s : float
         Linear change of cadence (steps/min) and contact time (s) from the start to the end of the run.
     braking_peak_bw : float, body weights
@@ -159,6 +166,7 @@ class Scenario:
     contact_time_asymmetry_pct: float = 0.0
     stride_variability_pct: float = 1.5
     tilt_mean_deg: float = 4.0
+    tilt_mean_asymmetry_deg: float = 0.0
     tilt_range_left_deg: float = 7.0
     tilt_range_right_deg: float = 7.0
     drop_left_deg: float = 6.0
@@ -167,6 +175,8 @@ class Scenario:
     rotation_range_right_deg: float = 12.0
     angle_variability_pct: float = 6.0
     fatigue_tilt_mean_deg: float = 0.0
+    fatigue_tilt_range_deg: float = 0.0
+    fatigue_step_time_asymmetry_pct: float = 0.0
     fatigue_drop_left_deg: float = 0.0
     fatigue_drop_right_deg: float = 0.0
     fatigue_rotation_range_deg: float = 0.0
@@ -275,6 +285,18 @@ def _validate(s: Scenario) -> None:
         f"must be in [80, 135], got {s.walk_cadence_spm}",
     )
     _check(abs(s.step_time_asymmetry_pct) <= 20.0, "step_time_asymmetry_pct", "must be within +-20 %")
+    _check(
+        abs(s.step_time_asymmetry_pct + s.fatigue_step_time_asymmetry_pct) <= 20.0,
+        "fatigue_step_time_asymmetry_pct",
+        "the step-time asymmetry at the end of the run must stay within +-20 %",
+    )
+    _check(abs(s.tilt_mean_asymmetry_deg) <= 10.0, "tilt_mean_asymmetry_deg", "must be within +-10 deg")
+    for name in ("fatigue_tilt_mean_deg", "fatigue_tilt_range_deg", "fatigue_rotation_range_deg"):
+        _check(abs(getattr(s, name)) <= 20.0, name, "must be within +-20 deg")
+    for name in ("fatigue_drop_left_deg", "fatigue_drop_right_deg"):
+        _check(abs(getattr(s, name)) <= 15.0, name, "must be within +-15 deg")
+    _check(abs(s.fatigue_cadence_spm) <= 40.0, "fatigue_cadence_spm", "must be within +-40 steps/min")
+    _check(abs(s.fatigue_contact_time_s) <= 0.1, "fatigue_contact_time_s", "must be within +-0.1 s")
     _check(abs(s.contact_time_asymmetry_pct) <= 20.0, "contact_time_asymmetry_pct", "must be within +-20 %")
     _check(0.0 <= s.stride_variability_pct <= 6.0, "stride_variability_pct", "must be in [0, 6] %")
     _check(0.0 <= s.angle_variability_pct <= 25.0, "angle_variability_pct", "must be in [0, 25] %")
@@ -329,7 +351,10 @@ def _validate(s: Scenario) -> None:
     worst_contact_s = (s.run_contact_time_s + max(0.0, s.fatigue_contact_time_s)) * (
         1.0 + abs(s.contact_time_asymmetry_pct) / 200.0
     )
-    shortest_step_s = min(step_s, end_step_s) * (1.0 - abs(s.step_time_asymmetry_pct) / 200.0)
+    worst_asymmetry = max(
+        abs(s.step_time_asymmetry_pct), abs(s.step_time_asymmetry_pct + s.fatigue_step_time_asymmetry_pct)
+    )
+    shortest_step_s = min(step_s, end_step_s) * (1.0 - worst_asymmetry / 200.0)
     _check(
         s.run_contact_time_s >= 0.08 and worst_contact_s <= 0.85 * shortest_step_s,
         "contact_time_s",

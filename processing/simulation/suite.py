@@ -258,6 +258,17 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         **_MID_IMU,
     ),
     Scenario(
+        name="emerging_asymmetry",
+        seed=34,
+        duration_s=120.0,
+        sampling_rate_hz=208.0,
+        tilt_mean_asymmetry_deg=2.5,
+        fatigue_step_time_asymmetry_pct=7.0,
+        fatigue_tilt_range_deg=3.0,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+        **_MID_IMU,
+    ),
+    Scenario(
         name="loose_clip",
         seed=33,
         mount_wobble_deg=1.5,

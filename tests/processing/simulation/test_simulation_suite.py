@@ -158,6 +158,17 @@ def test_planted_excessive_rotation_and_fatigue_drift(suite_runs: dict) -> None:
     assert fatigue.step_time_s[last].mean() > fatigue.step_time_s[first].mean()
 
 
+def test_planted_tilt_asymmetry_and_emerging_step_time_asymmetry(suite_runs: dict) -> None:
+    steps = suite_runs["emerging_asymmetry"].truth.steps
+    steps = steps.select(steps.is_running)
+    left, right = _by_side(steps, "pelvic_tilt_deg")
+    assert right - left == pytest.approx(2.5, abs=0.5)
+    early = steps.select(steps.t_ic_s < steps.t_ic_s[0] + 20)
+    late = steps.select(steps.t_ic_s > steps.t_ic_s[-1] - 20)
+    assert abs(_si(*_by_side(early, "step_time_s")[::-1])) < 2.0
+    assert _si(*_by_side(late, "step_time_s")[::-1]) == pytest.approx(7.0 * 0.92, abs=1.5)
+
+
 def test_walking_warmup_and_cooldown_are_labelled_and_slower(suite_runs: dict) -> None:
     run = suite_runs["walk_warmup_cooldown"]
     scenario = run.scenario
