@@ -2,7 +2,8 @@
 
 Definitions (the project's acceptance criteria, issue 3):
 - IC F1 with a tolerance (50 ms on the simulator, 0.5 s on the real walking recordings as mobgap scores them),
-  counted inside the reference bouts when the reference only covers bouts.
+  counted inside the reference bouts when the reference only covers bouts (a detection within the tolerance
+  outside a bout may match the bout's first or last contact, but is never a false positive).
 - Timing: the median of |detected IC - reference IC| over matched contacts; the contact-time MAE over matched
   running contacts where both toe-offs are known.
 - Side accuracy: share of matched contacts with the reference side (also over running contacts only).
@@ -111,9 +112,16 @@ def score_events(
 
     Consecutive contacts more than `max_step_time_s` apart do not form a step for the cadence.
     """
-    d_keep = np.flatnonzero(_in_bouts(detected_ic_s, reference.bouts_s))
+    # A detection just outside a bout may be the bout's first or last contact (the reference bout starts at
+    # its first contact): it is matched if it can be, and counts as a false positive only inside the bout,
+    # since the reference does not cover the time outside.
+    widened = None if reference.bouts_s is None else reference.bouts_s + np.array([-tolerance_s, tolerance_s])
+    d_keep = np.flatnonzero(_in_bouts(detected_ic_s, widened))
     r_keep = np.flatnonzero(_in_bouts(reference.ic_s, reference.bouts_s))
-    m: EventMatch = match_events(detected_ic_s[d_keep], reference.ic_s[r_keep], tolerance_s=tolerance_s)
+    m0: EventMatch = match_events(detected_ic_s[d_keep], reference.ic_s[r_keep], tolerance_s=tolerance_s)
+    unmatched = np.setdiff1d(np.arange(d_keep.size), m0.detected_idx)
+    n_detected = m0.n_matched + int(_in_bouts(detected_ic_s[d_keep[unmatched]], reference.bouts_s).sum())
+    m = EventMatch(m0.detected_idx, m0.reference_idx, n_detected, m0.n_reference)
     di = d_keep[m.detected_idx]
     ri = r_keep[m.reference_idx]
     err = detected_ic_s[di] - reference.ic_s[ri]

@@ -61,3 +61,12 @@ def test_symmetry_index_follows_the_design_definition() -> None:
     assert symmetry_index(values, side) == pytest.approx(100 * 0.03 / 0.315)
     assert right_minus_left(values, side) == pytest.approx(0.03)
     assert np.isnan(symmetry_index(values[::2], side[::2]))
+
+
+def test_a_detection_just_before_a_bout_can_match_its_first_contact() -> None:
+    # the reference bout starts at its first contact; a detection 20 ms earlier is that contact
+    ref = _reference(bouts=np.array([[1.0, 2.05]]))
+    det = ref.ic_s - 0.02
+    s = score_events(det, ref.side, det + 0.2, ref, tolerance_s=0.5)
+    assert s.n_matched == 4
+    assert s.ic_f1 == 1.0

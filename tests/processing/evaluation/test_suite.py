@@ -1,0 +1,108 @@
+"""The suite runner and `posture evaluate`: the pipeline on a simulated run and on the real recordings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from posture.commands.evaluation import load_reference_recordings, register, render_markdown
+from processing.evaluation import ReferenceRecording, evaluate_recording_detector, evaluate_scenario
+from processing.simulation import scenario_by_name
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "mobgap-HA002"
+
+
+@pytest.fixture(scope="module")
+def recordings() -> dict[str, ReferenceRecording]:
+    return {r.name: r for r in load_reference_recordings(DATA)}
+
+
+def test_a_simulated_run_through_the_whole_pipeline_meets_the_event_targets() -> None:
+    row = evaluate_scenario(replace(scenario_by_name("arbitrary_mount_b"), duration_s=30.0))
+    assert row.source == "sim"
+    e = row.events
+    assert e.ic_f1 >= 0.99
+    assert e.median_abs_ic_error_s <= 0.010
+    assert e.contact_time_mae_s <= 0.015
+    assert e.side_accuracy_running >= 0.99
+    assert e.cadence_error_spm <= 1.0
+    assert np.isfinite([row.tilt_rmse_deg, row.drop_rmse_deg, row.rotation_rmse_deg]).all()
+
+
+def test_the_real_recordings_load_with_their_reference_and_axes(
+    recordings: dict[str, ReferenceRecording],
+) -> None:
+    # Test5_Trial1 has no reference contacts in either system, so it is not scored
+    assert set(recordings) == {"HA_002_TimeMeasure1_Test11_Trial1", "HA_002_TimeMeasure1_Test5_Trial2"}
+    rec = recordings["HA_002_TimeMeasure1_Test11_Trial1"]
+    assert rec.reference_system == "INDIP"
+    assert rec.reference.ic_s.size == 46
+    # sensor x up, y right, z forward -> body x forward, y left, z up
+    np.testing.assert_array_equal(
+        rec.sensor_to_body,
+        [[0, 0, 1], [0, -1, 0], [1, 0, 0]],
+    )
+
+
+# Issue 3 asks for IC F1 >= 0.90 and side accuracy >= 0.90 on the real walking recordings (0.5 s tolerance,
+# inside the INDIP walking bouts). Measured for the detector alone on the documented axes: F1 0.81, side 0.82
+# on
+# the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns with
+# non-alternating sides); mobgap's best published detectors reach 0.84-0.86 and 0.91 on this kind of data.
+# Not met yet: strict
+# xfail, so the test turns red the day it is met and the threshold can be enforced.
+@pytest.mark.xfail(strict=True, reason="measured IC F1 0.81 / side 0.82 on Test11 (INDIP); target 0.90")
+def test_real_walking_meets_the_issue_targets(recordings: dict[str, ReferenceRecording]) -> None:
+    row = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test11_Trial1"])
+    assert row.events.ic_f1 >= 0.90
+    assert row.events.side_accuracy >= 0.90
+
+
+def test_real_walking_does_not_regress(recordings: dict[str, ReferenceRecording]) -> None:
+    # the levels reached today, so that a change that loses contacts or sides on real data shows up
+    daily = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test11_Trial1"])
+    assert daily.events.ic_f1 >= 0.80
+    assert daily.events.side_accuracy >= 0.80
+    straight = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test5_Trial2"])
+    assert straight.events.ic_f1 >= 0.90
+    assert straight.events.side_accuracy >= 0.90
+
+
+def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("other")
+    def _other() -> None:  # a second command keeps typer from collapsing the app into one command
+        pass
+
+    out = tmp_path / "evaluation.md"
+    result = CliRunner().invoke(app, ["evaluate", "--suite", "real", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:INDIP |" in text
+    assert "IC F1" in text
+
+
+def test_unknown_suite_is_a_usage_error() -> None:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("other")
+    def _other() -> None:
+        pass
+
+    result = CliRunner().invoke(app, ["evaluate", "--suite", "everything"])
+    assert result.exit_code != 0
+
+
+def test_markdown_marks_missed_targets() -> None:
+    row = evaluate_scenario(replace(scenario_by_name("clean_run"), duration_s=20.0))
+    text = render_markdown([row], command="posture evaluate --suite sim")
+    assert "| clean_run | sim | 104 |" in text
+    assert "worst over the suite" in text
