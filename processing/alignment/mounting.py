@@ -17,6 +17,7 @@ frame (x forward, y left, z up; DESIGN.md "Body frame and definitions"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +36,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Free fall reads 0 g; the sacrum in a running flight phase reads well below this, walking never does.
 FLIGHT_LEVEL_G = 0.35
+# The stride-band angular rate must be this many times stronger along its principal axis than across it.
+GYRO_AXIS_MIN_RATIO = 5.0
+# ... and agree with the acceleration axis within this angle, deg.
+GYRO_AXIS_MAX_DISAGREEMENT_DEG = 10.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -142,7 +147,7 @@ def _running_samples(acc_mps2: FloatArray, fs: float, *, chunk_s: float = 1.0) -
 
 
 def _forward_in_plane(
-    a_v: FloatArray, a_h: FloatArray, fs: float, *, running: bool
+    a_v: FloatArray, a_h: FloatArray, fs: float, *, running: bool, axis: FloatArray | None = None
 ) -> tuple[FloatArray, float]:
     """Unit forward direction in the horizontal plane (2 components) and the consistency of its sign.
 
@@ -152,10 +157,31 @@ def _forward_in_plane(
     running, where a braking contact loads the spring (vertical force rising while the body decelerates); in
     walking the inverted pendulum reverses the relation (the centre of mass slows while it rises), so
     forward = +E[a_h d(a_v)/dt]. Checked on the simulator and on the real walking recordings in tests/data.
+    A given `axis` (from the gyroscope, `_gyro_axis_in_plane`, preferred when there is one) is only signed.
     """
     n = a_v.shape[0]
     a_v = a_v - a_v.mean()
     a_h = a_h - a_h.mean(axis=0)
+    acc_axis = _acc_axis_in_plane(a_v, a_h, fs)
+    # The gyroscope axis refines the acceleration axis only where both agree: on real walking recordings
+    # (tests/data) trunk motion can put the stride-band rotation far off the forward axis.
+    if axis is None or abs(float(axis @ acc_axis)) < math.cos(math.radians(GYRO_AXIS_MAX_DISAGREEMENT_DEG)):
+        axis = acc_axis
+    da_v = np.gradient(a_v) * fs
+    proj = (a_h @ axis) * da_v * (-1.0 if running else 1.0)
+    sign = 1.0 if proj.sum() >= 0 else -1.0
+    chunk = max(1, round(fs))
+    m = n // chunk
+    strength = 0.0
+    if m > 0:
+        per = np.sign(proj[: m * chunk].reshape(m, chunk).sum(axis=1))
+        strength = float(abs(per.mean()))
+    return sign * axis, strength
+
+
+def _acc_axis_in_plane(a_v: FloatArray, a_h: FloatArray, fs: float) -> FloatArray:
+    """The forward/backward axis from the lagged cross-covariances of horizontal and vertical acceleration."""
+    n = a_v.shape[0]
     max_lag = min(round(0.4 * fs), n // 4)
     lag_step = max(1, round(0.01 * fs))
     cov = np.zeros((2, 2))
@@ -167,16 +193,34 @@ def _forward_in_plane(
     axis = eigvec[:, -1]
     if not eigval[-1] > 0:
         raise CalibrationError("the motion shows no braking/propulsion pattern: record some running")
-    da_v = np.gradient(a_v) * fs
-    proj = (a_h @ axis) * da_v * (-1.0 if running else 1.0)
-    sign = 1.0 if proj.sum() >= 0 else -1.0
-    chunk = max(1, round(fs))
-    m = n // chunk
-    strength = 0.0
-    if m > 0:
-        per = np.sign(proj[: m * chunk].reshape(m, chunk).sum(axis=1))
-        strength = float(abs(per.mean()))
-    return sign * axis, strength
+    return np.asarray(axis)
+
+
+def _gyro_axis_in_plane(
+    gyr_h_dps: FloatArray, a_v: FloatArray, use: BoolArray, fs: float
+) -> FloatArray | None:
+    """The forward axis from the pelvic obliquity: the horizontal angular rate at the stride frequency.
+
+    Pelvic obliquity (about the forward axis) completes one cycle per stride, pelvic tilt (about the left
+    axis) two; so the principal axis of the horizontal angular rate, band-passed around the stride frequency
+    (half the step frequency, read from the vertical acceleration's spectrum), is the forward axis, up to its
+    sign. Unlike the acceleration pattern, it does not lean when left and right steps differ. None when the
+    band holds no clear principal axis (too little motion).
+    """
+    a = a_v[use] - a_v[use].mean()
+    if a.shape[0] < round(4 * fs):
+        return None
+    freq, power = signal.welch(a, fs=fs, nperseg=min(a.shape[0], round(8 * fs)))
+    band = (freq > 1.5) & (freq < 4.5)  # step frequency of running and brisk walking: 90 to 270 steps/min
+    if not band.any():
+        return None
+    stride_hz = 0.5 * float(freq[band][np.argmax(power[band])])
+    sos = signal.butter(2, [0.6 * stride_hz, 1.4 * stride_hz], btype="band", fs=fs, output="sos")
+    g = signal.sosfiltfilt(sos, gyr_h_dps, axis=0)[use]
+    eigval, eigvec = np.linalg.eigh(g.T @ g)
+    if not eigval[-1] > GYRO_AXIS_MIN_RATIO * max(eigval[0], 1e-12):
+        return None
+    return np.asarray(eigvec[:, -1])
 
 
 class MountingEstimator:
@@ -302,7 +346,12 @@ class MountingEstimator:
         h1, h2 = _orthonormal_basis(up)
         a_v = free @ up
         a_h = np.stack([free @ h1, free @ h2], axis=1)
-        fwd2, strength = _forward_in_plane(a_v[use], a_h[use], fs, running=bool(use_running))
+        gyro_axis = None
+        if gyr_dps is not None:
+            bias = gyr_dps[standing[0] : standing[1]].mean(axis=0) if standing is not None else np.zeros(3)
+            gyr_h = np.stack([(gyr_dps - bias) @ h1, (gyr_dps - bias) @ h2], axis=1)
+            gyro_axis = _gyro_axis_in_plane(gyr_h, a_v, use, fs)
+        fwd2, strength = _forward_in_plane(a_v[use], a_h[use], fs, running=bool(use_running), axis=gyro_axis)
         forward = fwd2[0] * h1 + fwd2[1] * h2
         left = np.cross(up, forward)
         rotation = np.stack([forward, left, up])

@@ -33,4 +33,5 @@ class TruthEvents:
 
 @pytest.fixture
 def truth_events() -> type[TruthEvents]:
+    """The `TruthEvents` class (construct it with a simulated run)."""
     return TruthEvents
