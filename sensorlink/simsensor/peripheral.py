@@ -11,11 +11,11 @@ Limits of Bumble's virtual link, seen through this simulator:
 - The virtual controller answers an active scan with the advertising data again, not with the scan response,
   so a central on it never sees the local name in advertisements; it reads it from the GAP Device Name.
 - No radio timing: a packet arrives as soon as the event loop carries it through both stacks (about 1 ms of
-  wall-clock time, more on a loaded machine). Bumble formats every HCI packet for its debug log even when that
-  log is off, which caps the link near 1,000 notifications per wall second on a 2-core machine: keep
-  `time_scale * sample_rate_hz / samples_per_packet` below that. Host arrival jitter is multiplied by the
-  time scale in simulated time, which bounds how precisely a host can estimate clock drift from arrival times
-  (benchmarks/bench_simsensor.py).
+  wall-clock time, more on a loaded machine). Host arrival jitter is multiplied by the time scale in simulated
+  time, which bounds how precisely a host can estimate clock drift from arrival times, and the event loop
+  bounds the notification rate (`time_scale * sample_rate_hz / samples_per_packet`): see
+  benchmarks/bench_simsensor.py. The sensor's controller and host are the `quiet` variants, which skip
+  Bumble's per-packet debug formatting (half the CPU time otherwise).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from bumble.gatt import (
     Descriptor,
     Service,
 )
-from bumble.host import Host
 from bumble.keys import JsonKeyStore, MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
@@ -62,6 +61,7 @@ from sensorlink.protocol import (
 )
 from sensorlink.simsensor.core import FaultPlan, PacketFate, ProducedPacket, SensorCore, SentLog
 from sensorlink.simsensor.motion import MotionSource, StandThenRunMotion
+from sensorlink.simsensor.quiet import QuietController, QuietHost
 
 __all__ = ["SimulatedSensor", "SimulatedSensorOptions", "start_simulated_sensor"]
 
@@ -574,7 +574,7 @@ class SimulatedSensor:
 
 
 def _build_device(controller: Controller, options: SimulatedSensorOptions) -> Device:
-    host = Host(controller, AsyncPipeSink(controller))
+    host = QuietHost(controller, AsyncPipeSink(controller))
     address = hci.Address(options.address, hci.Address.RANDOM_DEVICE_ADDRESS)
     device = Device(name=local_name_for(options.address), address=address, host=host)
     device.keystore = (
@@ -610,7 +610,7 @@ async def start_simulated_sensor(
         What the IMU measures; `StandThenRunMotion()` if not given.
     """
     options = options or SimulatedSensorOptions()
-    controller = Controller("posture-sensor", link=link)
+    controller = QuietController("posture-sensor", link=link)
     device = _build_device(controller, options)
     sensor = SimulatedSensor(device, options, motion or StandThenRunMotion())
     await sensor.power_on()

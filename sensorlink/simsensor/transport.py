@@ -13,12 +13,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from bumble.controller import Controller
 from bumble.link import LocalLink
 from bumble.transport import open_transport
 
 from sensorlink.simsensor.motion import MotionSource
 from sensorlink.simsensor.peripheral import SimulatedSensor, SimulatedSensorOptions, start_simulated_sensor
+from sensorlink.simsensor.quiet import QuietController
 
 __all__ = ["run_on_transport"]
 
@@ -54,7 +54,7 @@ async def run_on_transport(
     link = LocalLink()
     transport = await open_transport(transport_name)
     try:
-        Controller("host-bridge", host_source=transport.source, host_sink=transport.sink, link=link)
+        QuietController("host-bridge", host_source=transport.source, host_sink=transport.sink, link=link)
         sensor = await start_simulated_sensor(link, options, motion)
         if on_ready is not None:
             on_ready(sensor)

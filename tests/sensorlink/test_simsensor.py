@@ -16,12 +16,10 @@ import numpy as np
 import pytest
 from bumble import hci
 from bumble.att import ATT_Error
-from bumble.controller import Controller
 from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.gatt import GATT_BATTERY_LEVEL_CHARACTERISTIC, GATT_FIRMWARE_REVISION_STRING_CHARACTERISTIC
 from bumble.gatt_client import CharacteristicProxy
-from bumble.host import Host
 from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
@@ -49,6 +47,7 @@ from sensorlink.simsensor import (
     SimulatedSensorOptions,
     start_simulated_sensor,
 )
+from sensorlink.simsensor.quiet import QuietController, QuietHost
 
 TIME_SCALE = 20.0
 CENTRAL_ADDRESS = "F0:F1:F2:F3:F4:F5"
@@ -103,9 +102,11 @@ def _pairing_config(_connection: Connection) -> PairingConfig:
 
 
 async def _central(link: LocalLink) -> Device:
-    controller = Controller("test-central", link=link)
+    controller = QuietController("test-central", link=link)
     device = Device(
-        name="central", address=hci.Address(CENTRAL_ADDRESS), host=Host(controller, AsyncPipeSink(controller))
+        name="central",
+        address=hci.Address(CENTRAL_ADDRESS),
+        host=QuietHost(controller, AsyncPipeSink(controller)),
     )
     device.keystore = MemoryKeyStore()
     device.pairing_config_factory = _pairing_config
