@@ -126,6 +126,9 @@ def sim(
     initial_seq: int = typer.Option(0, "--initial-seq", help="Seq of the first packet after power-on."),
     address: str = typer.Option("C4:5E:00:00:00:01", "--address", help="The sensor's random static address."),
     keystore: Path | None = typer.Option(None, "--keystore", help="JSON file for the sensor's bonds."),  # noqa: B008
+    pairing_mode: bool = typer.Option(
+        True, "--pairing-mode/--no-pairing-mode", help="Accept new bonds (bonded centrals always reconnect)."
+    ),
     duration_s: float | None = typer.Option(
         None, "--duration", help="Stop after this many wall-clock seconds."
     ),
@@ -148,6 +151,7 @@ def sim(
             initial_seq=initial_seq,
             battery_pct=battery_pct,
             keystore_file=keystore,
+            pairing_mode=pairing_mode,
         )
         motion = motion_for_scenario(scenario, seed, run_s)
     except (ValueError, KeyError) as exc:  # bad option values; KeyError: unknown scenario name

@@ -96,6 +96,9 @@ class SimulatedSensorOptions:
     keystore_file : Path or None
         Where the sensor keeps its bonds (JSON); None keeps them in memory for the sensor's lifetime.
     serial_number : str
+    pairing_mode : bool
+        Whether the sensor accepts a new bond (advertised in the manufacturer data flags). Out of pairing mode
+        it refuses pairing; a central bonded earlier still re-encrypts with its key.
     """
 
     address: str = "C4:5E:00:00:00:01"
@@ -107,6 +110,7 @@ class SimulatedSensorOptions:
     max_mtu: int = 247
     keystore_file: Path | None = None
     serial_number: str = "SIM-0001"
+    pairing_mode: bool = True
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
@@ -515,7 +519,7 @@ class SimulatedSensor:
     def advertising_data(self) -> bytes:
         """Flags, the posture service UUID and manufacturer data (28 of 31 bytes; the name is in the scan
         response)."""
-        flags = PROFILE.advertising.flag_pairing_mode  # a simulated sensor is always ready for a new bond
+        flags = PROFILE.advertising.flag_pairing_mode if self.options.pairing_mode else 0
         info = AdvertisementInfo(self.advertised_major, self.core.battery_pct, flags)
         return (
             _ad(_AD_FLAGS, bytes([_FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED]))
@@ -573,6 +577,22 @@ class SimulatedSensor:
         await self.device.power_off()
 
 
+class _SensorPairingDelegate(PairingDelegate):
+    """Just Works (no input, no output) that accepts a new bond only in pairing mode."""
+
+    def __init__(self, pairing_mode: bool) -> None:
+        super().__init__(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT)
+        self.pairing_mode = pairing_mode
+
+    async def accept(self) -> bool:
+        if not self.pairing_mode:
+            logger.info("pairing refused: not in pairing mode")
+        return self.pairing_mode
+
+    async def confirm(self, auto: bool = False) -> bool:
+        return self.pairing_mode
+
+
 def _build_device(controller: Controller, options: SimulatedSensorOptions) -> Device:
     host = QuietHost(controller, AsyncPipeSink(controller))
     address = hci.Address(options.address, hci.Address.RANDOM_DEVICE_ADDRESS)
@@ -587,7 +607,7 @@ def _build_device(controller: Controller, options: SimulatedSensorOptions) -> De
         sc=security.secure_connections,
         mitm=security.mitm,
         bonding=security.bonding,
-        delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
+        delegate=_SensorPairingDelegate(options.pairing_mode),
     )
     return device
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from bumble import hci
 from bumble.att import ATT_Error
-from bumble.core import UUID
+from bumble.core import UUID, ProtocolError
 from bumble.device import Connection, Device, Peer
 from bumble.gatt import GATT_BATTERY_LEVEL_CHARACTERISTIC, GATT_FIRMWARE_REVISION_STRING_CHARACTERISTIC
 from bumble.gatt_client import CharacteristicProxy
@@ -261,6 +261,15 @@ async def test_bonded_central_re_encrypts_without_pairing_again() -> None:
         assert again.connection.is_encrypted
         await again.subscribe()
         assert (await again.start()).resumed is False
+
+
+async def test_out_of_pairing_mode_the_sensor_refuses_a_new_bond() -> None:
+    async with _setup(SimulatedSensorOptions(time_scale=TIME_SCALE, pairing_mode=False)) as (sensor, central):
+        assert not AdvertisementInfo.from_bytes(sensor.advertising_data()[-3:]).pairing_mode
+        link = await _connect(central, sensor, pair=False)
+        with pytest.raises(ProtocolError, match="PAIRING_NOT_SUPPORTED"):
+            await link.connection.pair()
+        assert not link.connection.is_encrypted
 
 
 async def test_config_write_changes_rate_ranges_and_packet_size() -> None:
