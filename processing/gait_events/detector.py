@@ -162,6 +162,13 @@ class GaitEventDetector:
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
         walk_ic = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
+        # a walking candidate inside (or just before) a running contact is that contact seen through a slower
+        # filter: drop it (before the refinement, which is the costly part)
+        min_step = self.min_step_time_s * fs
+        if run.ic_idx.size and walk_ic.size:
+            pos = np.clip(np.searchsorted(run.ic_idx, walk_ic + min_step / 2, side="right") - 1, 0, None)
+            inside = (run.ic_idx[pos] - min_step / 2 <= walk_ic) & (walk_ic <= run.to_idx[pos])
+            walk_ic = walk_ic[~inside]
         v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
         refined = sharpest_loading_onset(
             v_kink, walk_ic, before_samples=self.kink_before_s * fs, after_samples=self.kink_after_s * fs
@@ -175,17 +182,6 @@ class GaitEventDetector:
             ],
             dtype=np.float64,
         )
-        # a walking candidate inside (or just before) a running contact is that contact seen through a slower
-        # filter: drop it
-        min_step = self.min_step_time_s * fs
-        keep = np.ones(walk_ic.shape[0], dtype=bool)
-        if run.ic_idx.size:
-            pos = np.searchsorted(run.ic_idx, walk_ic, side="right")
-            for j, w in enumerate(walk_ic):
-                for p in (pos[j] - 1, pos[j]):
-                    if 0 <= p < run.ic_idx.size and run.ic_idx[p] - min_step / 2 <= w <= run.to_idx[p]:
-                        keep[j] = False
-        walk_ic = walk_ic[keep]
         walk_to = walking_toe_offs(v_slow, trend, walk_ic, max_step_samples=self.max_step_time_s * fs)
         ic = np.concatenate([run.ic_idx, walk_ic])
         to = np.concatenate([run.to_idx, walk_to])
@@ -198,7 +194,9 @@ class GaitEventDetector:
         # step followed by a running contact gets the running neighbour
         walk_mask = ~running
         if walk_mask.any():
-            to_w = walking_toe_offs(v_slow, trend, ic, max_step_samples=self.max_step_time_s * fs)
+            to_w = walking_toe_offs(
+                v_slow, trend, ic, max_step_samples=self.max_step_time_s * fs, only=np.flatnonzero(walk_mask)
+            )
             to = np.where(walk_mask, to_w, to)
         ic_s = ic / fs
         bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_step_time_s)

@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from processing.gait_events.signals import falling_crossing, rising_crossing
 
-__all__ = ["RunningContacts", "running_contacts", "upward_bend"]
+__all__ = ["RunningContacts", "running_contacts", "second_difference", "upward_bend"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -58,30 +58,33 @@ class RunningContacts:
     to_idx: FloatArray
 
 
-def _second_difference(v: FloatArray, a: int, b: int) -> FloatArray:
-    """d2[i] = v[i+1] - 2 v[i] + v[i-1] for i in [a, b] (caller keeps 1 <= a <= b <= n-2)."""
-    return v[a + 1 : b + 2] - 2.0 * v[a : b + 1] + v[a - 1 : b]
+def second_difference(v: FloatArray) -> FloatArray:
+    """d2[i] = v[i+1] - 2 v[i] + v[i-1], 0 at both ends (same length as v)."""
+    d2 = np.zeros_like(v)
+    if v.shape[0] >= 3:
+        d2[1:-1] = v[2:] - 2.0 * v[1:-1] + v[:-2]
+    return d2
 
 
-def _refine(v: FloatArray, i: int) -> float:
+def _refine(d2: FloatArray, i: int) -> float:
     """Locate a second-difference peak at sample i between samples with a parabola through its neighbours."""
-    n = v.shape[0]
-    if not 2 <= i <= n - 3:
+    if not 1 <= i <= d2.shape[0] - 2:
         return float(i)
-    y0, y1, y2 = _second_difference(v, i - 1, i + 1)
+    y0, y1, y2 = float(d2[i - 1]), float(d2[i]), float(d2[i + 1])
     curvature = y0 - 2.0 * y1 + y2
     if curvature >= 0:
         return float(i)
-    return i + float(np.clip(0.5 * (y0 - y2) / curvature, -0.5, 0.5))
+    return i + min(0.5, max(-0.5, 0.5 * (y0 - y2) / curvature))
 
 
-def upward_bend(v: FloatArray, lo: float, hi: float) -> float:
-    """Fractional index of the largest second difference of v in [lo, hi]; NaN if the range is empty."""
+def upward_bend(d2: FloatArray, lo: float, hi: float) -> float:
+    """Fractional index of the largest second difference `d2` (see `second_difference`) in [lo, hi]; NaN if
+    the range is empty."""
     a = max(1, int(np.ceil(lo)))
-    b = min(v.shape[0] - 2, int(np.floor(hi)))
+    b = min(d2.shape[0] - 2, int(np.floor(hi)))
     if b < a:
         return float("nan")
-    return _refine(v, a + int(np.argmax(_second_difference(v, a, b))))
+    return _refine(d2, a + int(np.argmax(d2[a : b + 1])))
 
 
 def running_contacts(
@@ -140,12 +143,13 @@ def running_contacts(
         mid_lo = a + int(_PEAK_WINDOW_FRACTION[0] * (b - a))
         mid_hi = max(mid_lo + 1, a + int(np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a))))
         peak_idx = mid_lo + int(np.argmax(v[mid_lo:mid_hi]))
-        top = float(np.median(v[mid_lo:mid_hi]))
+        top = float(v[mid_lo:mid_hi].mean())
         low_before[j] = lo + int(np.argmin(v[lo:a])) if a > lo else a
         low_after[j] = b + int(np.argmin(v[b:hi])) if hi > b else b - 1
         rise[j] = rising_crossing(v, 0.5 * (top + float(v[low_before[j]])), int(low_before[j]), peak_idx)
         fall[j] = falling_crossing(v, 0.5 * (top + float(v[low_after[j]])), peak_idx, int(low_after[j]))
     valid = np.isfinite(rise) & np.isfinite(fall)
+    d2 = second_difference(v)
     # pass 2: a flight between two contacts holds two bends, the toe-off near its start and the contact near
     # its end; the middle between the two half-height crossings separates them (the lowest point does not:
     # the sacrum's own motion in flight can put it at either end). Next to walking, the lowest point bounds
@@ -157,7 +161,7 @@ def running_contacts(
         next_ok = j + 1 < k and bool(valid[j + 1]) and int(starts[j + 1]) - int(stops[j]) <= search
         ic_lo = 0.5 * (fall[j - 1] + rise[j]) if prev_ok else float(low_before[j] + 1)
         to_hi = 0.5 * (fall[j] + rise[j + 1]) if next_ok else float(low_after[j])
-        ic[j] = upward_bend(v, ic_lo, rise[j])
-        to[j] = upward_bend(v, fall[j], to_hi)
+        ic[j] = upward_bend(d2, ic_lo, rise[j])
+        to[j] = upward_bend(d2, fall[j], to_hi)
     keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
     return RunningContacts(ic[keep], to[keep])

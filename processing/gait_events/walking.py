@@ -50,14 +50,19 @@ def walking_toe_offs(
     ic_idx: FloatArray,
     *,
     max_step_samples: float,
+    only: npt.NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """Toe-off of each step's foot: the end of the double support that follows the *next* initial contact.
 
-    NaN for the last contact and where the next contact is more than `max_step_samples` away (a pause).
+    NaN for the last contact, where the next contact is more than `max_step_samples` away (a pause), and for
+    contacts not listed in `only` (when given).
     """
     d = vertical_lp_mps2 - trend_mps2
     out = np.full(ic_idx.shape[0], np.nan)
-    for k in range(ic_idx.shape[0] - 1):
+    which = range(ic_idx.shape[0]) if only is None else only
+    for k in which:
+        if k + 1 >= ic_idx.shape[0]:
+            continue
         nxt = ic_idx[k + 1]
         if nxt - ic_idx[k] > max_step_samples:
             continue
