@@ -386,7 +386,7 @@ async def test_status_reports_streaming_and_low_battery() -> None:
         battery = link.peer.get_characteristics_by_uuid(GATT_BATTERY_LEVEL_CHARACTERISTIC)[0]
         assert (await battery.read_value()) == bytes([87])
         await link.start()
-        await _stream_for(sensor, 2.0)
+        await _stream_for(sensor, 3.0)  # the battery falls 1 s after START
         status = StatusReport.from_bytes(await link.status.read_value())
         assert status.streaming
         assert status.low_battery
@@ -490,21 +490,22 @@ async def test_unknown_firmware_is_reported_and_refused_by_the_client_check() ->
 
 
 async def test_seq_and_sensor_time_wrap_without_a_gap() -> None:
+    wrap_in_us = 20_000_000  # the sensor clock wraps 20 s of sensor time after power-on (1 s of wall time)
     options = SimulatedSensorOptions(
-        time_scale=TIME_SCALE, initial_seq=65530, initial_sensor_time_us=2**32 - 5_000_000
+        time_scale=TIME_SCALE, initial_seq=65530, initial_sensor_time_us=2**32 - wrap_in_us
     )
     async with _setup(options) as (sensor, central):
         link = await _connect(central, sensor)
         await link.subscribe()
-        assert (
-            await link.start()
-        ).sensor_time_us > 2**32 - 5_000_000  # setup took less than 5 s of sensor time
-        await _stream_for(sensor, 6.0)
+        start = await link.start()
+        assert start.sensor_time_us > 2**32 - wrap_in_us  # set up before the wrap
+        async with asyncio.timeout(2 * wrap_in_us / 1e6 / TIME_SCALE):
+            while not any(p.sensor_time_us < start.sensor_time_us for p in link.packets()):
+                await _stream_for(sensor, 1.0)
         await _stop_and_settle(link)
         packets = link.packets()
         assert packets[0].seq == 65530
         assert any(p.seq == 0 for p in packets)
-        assert any(p.sensor_time_us < packets[0].sensor_time_us for p in packets)  # the clock wrapped
         steps = [
             packets_since(a.seq, a.sensor_time_us, b.seq, b.sensor_time_us, sensor.config)
             for a, b in itertools.pairwise(packets)
