@@ -89,6 +89,10 @@ class _VirtualCentralController(Controller):
     (sensor out of range) hangs in `Device.connect` and every later attempt is refused as Command Disallowed.
     """
 
+    # LE Data Length Extension (Core Spec Vol 6 Part B 4.5.10): a 251-byte link-layer payload, as any BLE 4.2+
+    # adapter has; with Bumble's default of 27 a 244-byte notification travels as 9 HCI fragments.
+    le_acl_data_packet_length = 251
+
     def on_hci_le_create_connection_cancel_command(
         self, command: hci.HCI_LE_Create_Connection_Cancel_Command
     ) -> hci.HCI_StatusReturnParameters:
@@ -110,6 +114,47 @@ class _VirtualCentralController(Controller):
             # After the Command Complete that the caller is about to send.
             asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
         return result
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _bumble_controller_logger.isEnabledFor(logging.DEBUG):
+            super().on_hci_packet(packet)
+        elif isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Command):
+            self.on_hci_command_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _bumble_controller_logger.isEnabledFor(logging.DEBUG):
+            super().send_hci_packet(packet)
+        elif self.host:
+            asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+
+
+# Bumble's controller and host format every HCI packet into a colored string for a debug log line, even when
+# debug logging is off (eager f-strings): about half the CPU time of streaming at high time scales. The two
+# classes below skip that formatting unless debug logging is on, and otherwise behave exactly as Bumble's.
+_bumble_controller_logger = logging.getLogger("bumble.controller")
+_bumble_host_logger = logging.getLogger("bumble.host")
+
+
+class _QuietHost(Host):
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _bumble_host_logger.isEnabledFor(logging.DEBUG) or self.snooper:
+            super().send_hci_packet(packet)
+        elif self.hci_sink:
+            self.hci_sink.on_packet(bytes(packet))
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _bumble_host_logger.isEnabledFor(logging.DEBUG) or self.snooper:
+            super().on_hci_packet(packet)
+        elif isinstance(packet, hci.HCI_Event):
+            self.on_hci_event_packet(packet)
+        elif isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        else:
+            super().on_hci_packet(packet)
 
 
 def _configure_security(device: Device, key_store_path: Path | None) -> None:
@@ -153,7 +198,7 @@ async def open_adapter(
         if spec == SIM_ADAPTER:
             link = LocalLink()
             controller = _VirtualCentralController("posture-central", link=link)
-            host = Host(controller, AsyncPipeSink(controller))
+            host = _QuietHost(controller, AsyncPipeSink(controller))
             device = Device(config=_central_config(), host=host)
         else:
             try:
@@ -161,7 +206,8 @@ async def open_adapter(
             except (BaseBumbleError, OSError, ValueError, ImportError) as exc:
                 raise AdapterUnavailable(spec, f"cannot open the Bumble transport ({exc})") from exc
             stack.push_async_callback(transport.close)
-            device = Device.from_config_with_hci(_central_config(), transport.source, transport.sink)
+            host = _QuietHost(transport.source, transport.sink)
+            device = Device(config=_central_config(), host=host)
         _configure_security(device, key_store_path)
         try:
             await device.power_on()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlink.clock import ClockMapper, lower_envelope_fit
+from sensorlink.clock import ClockEstimate, ClockMapper, SlewedTimeline, min_filtered_fit
 
 RATE_HZ = 208.0
 SAMPLES_PER_PACKET = 19
@@ -27,16 +27,18 @@ def stream(
         mapper.observe(mapper.unwrap(raw_us), host_start_ns + round(a * 1e9))
 
 
-def test_the_lower_envelope_of_points_on_a_line_is_that_line() -> None:
+def test_points_on_a_line_give_that_line() -> None:
     x = np.linspace(0, 10, 50)
-    assert lower_envelope_fit(x, 3.0 + 0.5 * x) == pytest.approx((3.0, 0.5))
+    assert min_filtered_fit(x, 3.0 + 0.5 * x) == pytest.approx((3.0, 0.5))
 
 
-def test_the_lower_envelope_ignores_points_above_it() -> None:
-    x = np.linspace(0, 10, 200)
-    y = 1.0 + 2.0 * x + np.abs(np.random.default_rng(0).normal(0, 1, 200))
-    y[::20] = 1.0 + 2.0 * x[::20]
-    assert lower_envelope_fit(x, y) == pytest.approx((1.0, 2.0))
+def test_congested_points_above_the_line_are_trimmed_and_the_line_passes_under_the_lowest() -> None:
+    x = np.linspace(0, 100, 200)
+    y = 1.0 + 2.0 * x + np.random.default_rng(0).uniform(0, 0.001, 200)
+    y[50:60] += 0.5  # ten bins where every packet was held up
+    intercept, slope = min_filtered_fit(x, y)
+    assert slope == pytest.approx(2.0, abs=2e-5)
+    assert np.all(y - (intercept + slope * x) >= -1e-12)
 
 
 @pytest.mark.parametrize("drift_ppm", [50.0, -50.0, 0.0])
@@ -80,3 +82,19 @@ def test_unwrap_extends_the_32_bit_microsecond_clock() -> None:
 
 def test_no_estimate_before_the_first_packet() -> None:
     assert ClockMapper().estimate() is None
+
+
+def test_refits_never_make_host_times_step_backwards() -> None:
+    timeline = SlewedTimeline(max_slew_ppm=500)
+    first = ClockEstimate(0, 0, 0.0, 1.0, 0.0, 0.0, False)
+    refit = ClockEstimate(0, 0, -0.020, 1.0, 0.0, 60.0, False)  # the offset found a 20 ms lower delay
+    period_us = 1e6 / 208
+    a = timeline.host_times_s(first, np.arange(19) * period_us)
+    b = timeline.host_times_s(refit, np.arange(19, 38) * period_us)
+    times = np.concatenate([a, b])
+    assert np.all(np.diff(times) > 0)
+    assert timeline.correction_s == pytest.approx(0.020 - 19 * period_us * 1e-6 * 500e-6)
+    # Long after, the correction is gone and the refit mapping holds exactly.
+    later = timeline.host_times_s(refit, np.array([100e6]))
+    assert later[0] == pytest.approx(100.0 - 0.020)
+    assert timeline.correction_s == 0.0

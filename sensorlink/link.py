@@ -1,0 +1,554 @@
+"""The async link to one posture sensor: connect, configure, stream, decode, and survive link drops.
+
+Shape (aiomqtt's)::
+
+    async with Link(device, client_factory=factory) as link:
+        async for block in link.blocks():
+            ...
+
+- The notify callback only stamps the arrival time and puts the bytes on a bounded queue; a full queue drops
+  the packet and counts it (`LinkCounters.queue_overflows`).
+- Connecting retries with `sensorlink.backoff`; every half-done setup is unwound with an `AsyncExitStack`.
+- After an unexpected disconnect a supervisor task reconnects, re-subscribes and sends START; the sensor
+  resumes its
+  session (firmware spec, "Link drops"), so the next block's `lost_samples_before` is exactly the number of
+  samples it took while the link was down. If the sensor does not come back within `reconnect_budget_s`, the
+  iterator raises `LinkLost`.
+- A firmware whose protocol major version we do not know is refused with `UnsupportedFirmware`, never retried.
+- Every malformed, duplicate, late or lost packet is counted and logged.
+
+The link takes its BLE client as an argument (bleak-retry-connector's `client_class`): `client_factory` builds
+a `bleak.BleakClient` for a device and a disconnect callback; only the CLI wires the real backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+from bleak import BleakClient
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+from bleak.uuids import normalize_uuid_16
+
+from processing.samples import ImuSamples
+from sensorlink.backoff import backoff_delay_s
+from sensorlink.blocks import LinkCounters, LinkStatus, SampleBlock
+from sensorlink.clock import ClockMapper, SlewedTimeline
+from sensorlink.errors import (
+    ConnectFailed,
+    ControlCommandFailed,
+    LinkLost,
+    MalformedPacket,
+    SensorlinkError,
+    UnsupportedFirmware,
+)
+from sensorlink.protocol import (
+    DEFAULT_CONFIG,
+    PROFILE,
+    ControlRequest,
+    ControlResponse,
+    ImuPacket,
+    SensorConfig,
+    StartInfo,
+    StatusReport,
+    check_firmware_revision,
+)
+from sensorlink.sequence import PacketVerdict, SequenceTracker
+
+logger = logging.getLogger(__name__)
+
+# Bluetooth SIG assigned numbers (Assigned Numbers 3.8): standard services every sensor shares, not our
+# profile.
+FIRMWARE_REVISION_UUID = normalize_uuid_16(0x2A26)
+BATTERY_LEVEL_UUID = normalize_uuid_16(0x2A19)
+
+ClientFactory = Callable[[BLEDevice | str, Callable[[BleakClient], None]], BleakClient]
+"""Builds a (not yet connected) BleakClient for a device with the given disconnect callback."""
+RssiReader = Callable[[BleakClient], Awaitable[int | None]]
+HostClock = Callable[[], int]
+
+# Errors that mean "this attempt failed, another may work"; anything else propagates.
+_RETRYABLE = (BleakError, TimeoutError, OSError, ControlCommandFailed, MalformedPacket)
+
+
+# The spec's default configuration with the most samples per packet an MTU of 247 allows: 2.4 times fewer
+# notifications than the default 8, which matters on a busy host; `fitted_to_mtu` lowers it on smaller MTUs.
+STREAMING_CONFIG = replace(DEFAULT_CONFIG, samples_per_packet=PROFILE.configuration.max_samples_per_packet)
+
+
+def epoch_clock_ns() -> HostClock:
+    """Wall-clock nanoseconds since the epoch that never jump: monotonic time plus the epoch offset at start.
+
+    NTP steps of the wall clock during a run would otherwise show up as clock drift of the sensor.
+    """
+    offset_ns = time.time_ns() - time.monotonic_ns()
+    return lambda: time.monotonic_ns() + offset_ns
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOptions:
+    """How the link connects and streams.
+
+    Attributes
+    ----------
+    config : SensorConfig
+        Requested sensor configuration; samples per packet is lowered to fit the negotiated ATT MTU.
+    connect_timeout_s : float
+        Budget for one connection attempt including setup (seconds of real time).
+    connect_attempts : int
+        Attempts before `Link.__aenter__` gives up with `ConnectFailed`.
+    reconnect_budget_s : float
+        How long the link may stay down mid-run before `blocks()` raises `LinkLost` (seconds of real time).
+    command_timeout_s : float
+        Wait for a control-point response.
+    queue_packets : int
+        Notifications buffered between the BLE callback and the consumer.
+    housekeeping_interval_s : float
+        How often battery, RSSI and a TIME_SYNC round trip are refreshed (seconds of real time).
+    """
+
+    config: SensorConfig = STREAMING_CONFIG
+    connect_timeout_s: float = 15.0
+    connect_attempts: int = 4
+    reconnect_budget_s: float = 30.0
+    command_timeout_s: float = 5.0
+    queue_packets: int = 8192
+    housekeeping_interval_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.connect_attempts < 1:
+            raise ValueError("connect_attempts must be >= 1")
+        for name in (
+            "connect_timeout_s",
+            "reconnect_budget_s",
+            "command_timeout_s",
+            "housekeeping_interval_s",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        if self.queue_packets < 1:
+            raise ValueError("queue_packets must be >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Queue sentinel: the supervisor gave up; `blocks()` raises the error."""
+
+    error: BaseException
+
+
+@dataclass(slots=True)
+class _Session:
+    """What the sensor told us when streaming (re)started."""
+
+    config: SensorConfig
+    firmware_revision: str
+    start: StartInfo
+
+
+@dataclass(slots=True)
+class _Counts:
+    """Mutable counters behind the frozen `LinkCounters` snapshots."""
+
+    received: int = 0
+    malformed: int = 0
+    overflows: int = 0
+    reconnects: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Link:
+    """A streaming connection to one sensor (see the module docstring).
+
+    Parameters
+    ----------
+    device : BLEDevice or str
+        The sensor (from a scan) or its address.
+    client_factory : ClientFactory
+        Builds the BleakClient (the CLI passes one with the Bumble or the platform backend).
+    options : LinkOptions
+    host_clock_ns : callable returning int, optional
+        The host time base for sample times (ns). Defaults to `epoch_clock_ns()`; time-scaled tests pass a
+        scaled clock so the clock mapper sees the simulated time base.
+    rssi_reader : callable, optional
+        Reads the connection RSSI from a client when the backend can (e.g. `bumble_backend.read_rssi_dbm`).
+    sleep, jitter : callables, optional
+        Injected for tests: the backoff sleep and the source of backoff jitter in [0, 1).
+    """
+
+    def __init__(
+        self,
+        device: BLEDevice | str,
+        *,
+        client_factory: ClientFactory,
+        options: LinkOptions | None = None,
+        host_clock_ns: HostClock | None = None,
+        rssi_reader: RssiReader | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._device = device
+        self._address = device.address if isinstance(device, BLEDevice) else device
+        self._client_factory = client_factory
+        self._options = options or LinkOptions()
+        self._host_clock_ns = host_clock_ns or epoch_clock_ns()
+        self._rssi_reader = rssi_reader
+        self._sleep = sleep
+        self._jitter = jitter
+        self._queue: asyncio.Queue[tuple[int, bytes] | _Failure] = asyncio.Queue(self._options.queue_packets)
+        self._client: BleakClient | None = None
+        self._session: _Session | None = None
+        self._tracker: SequenceTracker | None = None
+        self._clock = ClockMapper()
+        self._timeline = SlewedTimeline()
+        self._counts = _Counts()
+        self._samples_delivered = 0
+        self._battery_pct: int | None = None
+        self._rssi_dbm: int | None = None
+        self._sensor_flags = 0
+        self._link_down = asyncio.Event()
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._control_lock = asyncio.Lock()
+        self._control_waiter: asyncio.Future[ControlResponse] | None = None
+
+    # --- public API -----------------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def config(self) -> SensorConfig:
+        """The configuration streaming runs with (after MTU fitting)."""
+        if self._session is None:
+            raise RuntimeError("the link is not connected yet")
+        return self._session.config
+
+    @property
+    def firmware_revision(self) -> str | None:
+        return None if self._session is None else self._session.firmware_revision
+
+    @property
+    def counters(self) -> LinkCounters:
+        counts = self._tracker.counts if self._tracker is not None else None
+        spp = self._session.config.samples_per_packet if self._session is not None else 0
+        return LinkCounters(
+            packets_received=self._counts.received,
+            packets_accepted=counts.accepted if counts else 0,
+            packets_malformed=self._counts.malformed,
+            packets_duplicate=counts.duplicate if counts else 0,
+            packets_late=counts.late if counts else 0,
+            packets_lost=counts.lost_packets if counts else 0,
+            samples_lost=(counts.lost_packets if counts else 0) * spp,
+            queue_overflows=self._counts.overflows,
+            reconnects=self._counts.reconnects,
+        )
+
+    @property
+    def status(self) -> LinkStatus:
+        estimate = self._clock.estimate()
+        return LinkStatus(
+            battery_pct=self._battery_pct,
+            rssi_dbm=self._rssi_dbm,
+            connected=self._client is not None and not self._link_down.is_set(),
+            packet_loss_rate=self.counters.packet_loss_rate,
+            drift_ppm=estimate.drift_ppm if estimate is not None and estimate.span_s > 0 else None,
+            sensor_flags=self._sensor_flags,
+        )
+
+    @property
+    def clock(self) -> ClockMapper:
+        return self._clock
+
+    async def __aenter__(self) -> Self:
+        await self._connect_with_retries()
+        self._spawn(self._supervise(), "supervisor")
+        self._spawn(self._housekeeping(), "housekeeping")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(*_RETRYABLE):
+                async with asyncio.timeout(self._options.command_timeout_s):
+                    await self._command(client, ControlRequest.stop())
+            await _disconnect_quietly(client)
+
+    async def blocks(self) -> AsyncIterator[SampleBlock]:
+        """Sample blocks in sensor order, forever (until the caller stops or the link is lost for good).
+
+        Raises
+        ------
+        LinkLost
+            The sensor stayed away longer than the reconnect budget.
+        """
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Failure):
+                raise item.error
+            block = self._process(*item)
+            if block is not None:
+                yield block
+
+    # --- the notification path ------------------------------------------------------------------------------
+
+    def _on_imu_data(self, data: bytearray) -> None:
+        try:
+            self._queue.put_nowait((self._host_clock_ns(), bytes(data)))
+        except asyncio.QueueFull:
+            self._counts.overflows += 1
+            logger.warning("receive queue full (%d packets): packet dropped", self._queue.maxsize)
+
+    def _process(self, host_ns: int, data: bytes) -> SampleBlock | None:
+        """Decode one notification into a block, or count and skip it."""
+        self._counts.received += 1
+        session, tracker = self._session, self._tracker
+        if session is None or tracker is None:
+            return None
+        try:
+            packet = ImuPacket.from_bytes(data)
+        except MalformedPacket as exc:
+            self._counts.malformed += 1
+            logger.warning("skipped packet: %s", exc)
+            return None
+        config = session.config
+        decision = tracker.observe(packet.seq, packet.sensor_time_us)
+        if decision.verdict is PacketVerdict.DUPLICATE:
+            logger.warning("dropped duplicate packet seq %d", packet.seq)
+            return None
+        if decision.verdict is PacketVerdict.LATE:
+            logger.warning("dropped late packet seq %d (already counted as lost)", packet.seq)
+            return None
+        if packet.sample_count != config.samples_per_packet:
+            self._counts.malformed += 1
+            logger.warning(
+                "packet seq %d has %d samples, the session has %d per packet; skipped",
+                packet.seq,
+                packet.sample_count,
+                config.samples_per_packet,
+            )
+            return None
+        lost_samples = decision.packets_lost_before * config.samples_per_packet
+        if lost_samples:
+            logger.warning(
+                "%d packets (%d samples) lost before seq %d",
+                decision.packets_lost_before,
+                lost_samples,
+                packet.seq,
+            )
+        first_us = self._clock.unwrap(packet.sensor_time_us)
+        sample_us = first_us + np.arange(packet.sample_count) * config.sample_period_us
+        # The packet leaves the sensor after its last sample: pair the arrival with that instant.
+        self._clock.observe(round(sample_us[-1]), host_ns)
+        estimate = self._clock.estimate()
+        if estimate is None:  # cannot happen after observe(); keeps the type checker honest
+            return None
+        acc_mps2, gyr_dps = packet.decode(config)
+        samples = ImuSamples(self._timeline.host_times_s(estimate, sample_us), acc_mps2, gyr_dps)
+        block = SampleBlock(
+            samples=samples,
+            first_sample_index=decision.packet_index * config.samples_per_packet,
+            lost_samples_before=lost_samples,
+            sensor_time_us=first_us,
+            sampling_rate_hz=float(config.sample_rate_hz),
+            counters=self.counters,
+        )
+        self._samples_delivered += len(samples)
+        return block
+
+    def _on_control(self, data: bytearray) -> None:
+        try:
+            response = ControlResponse.from_bytes(bytes(data))
+        except MalformedPacket as exc:
+            logger.warning("ignored control response: %s", exc)
+            return
+        waiter = self._control_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+        else:
+            logger.warning("unexpected control response %s", response)
+
+    def _on_status(self, data: bytearray) -> None:
+        try:
+            report = StatusReport.from_bytes(bytes(data))
+        except MalformedPacket as exc:
+            logger.warning("ignored status: %s", exc)
+            return
+        self._battery_pct, self._sensor_flags = report.battery_pct, report.flags
+        if report.buffer_overflow:
+            logger.warning("sensor reports a FIFO overflow: samples were lost inside the sensor")
+        if report.sensor_fault:
+            logger.error("sensor reports an IMU fault")
+
+    def _on_disconnect(self, client: BleakClient) -> None:
+        if self._closing or client is not self._client:
+            return
+        logger.warning("link to %s lost; reconnecting", self._address)
+        self._link_down.set()
+
+    # --- connection and session setup -----------------------------------------------------------------------
+
+    async def _command(self, client: BleakClient, request: ControlRequest) -> ControlResponse:
+        """Write a control-point request and wait for its indication."""
+        async with self._control_lock:
+            loop = asyncio.get_running_loop()
+            self._control_waiter = loop.create_future()
+            try:
+                await client.write_gatt_char(PROFILE.gatt.control_point_uuid, bytes(request), response=True)
+                async with asyncio.timeout(self._options.command_timeout_s):
+                    response = await self._control_waiter
+            finally:
+                self._control_waiter = None
+        if response.opcode != request.opcode:
+            raise ControlCommandFailed(request.opcode.name, f"answer was for {response.opcode.name}")
+        if not response.ok:
+            raise ControlCommandFailed(request.opcode.name, response.result.name)
+        return response
+
+    async def _time_sync(self, client: BleakClient) -> None:
+        send_ns = self._host_clock_ns()
+        response = await self._command(client, ControlRequest.time_sync())
+        receive_ns = self._host_clock_ns()
+        sensor_us = self._clock.unwrap(response.time_sync_sensor_time_us())
+        self._clock.observe_time_sync(sensor_us, send_ns, receive_ns)
+
+    async def _start_session(self, client: BleakClient, *, resume: bool) -> None:
+        revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID)).decode(
+            "utf-8", errors="replace"
+        )
+        check_firmware_revision(revision)
+        config = self._options.config.fitted_to_mtu(client.mtu_size)
+        if not resume:
+            await client.write_gatt_char(PROFILE.gatt.configuration_uuid, bytes(config), response=True)
+        await client.start_notify(PROFILE.gatt.status_uuid, lambda _c, d: self._on_status(d))
+        await client.start_notify(PROFILE.gatt.control_point_uuid, lambda _c, d: self._on_control(d))
+        await client.start_notify(PROFILE.gatt.imu_data_uuid, lambda _c, d: self._on_imu_data(d))
+        self._on_status(await client.read_gatt_char(PROFILE.gatt.status_uuid))
+        await self._time_sync(client)
+        start = (await self._command(client, ControlRequest.start())).start_info()
+        if resume and not start.resumed:
+            logger.warning(
+                "sensor started a new session after the reconnect (it restarted?): loss is unknown"
+            )
+        if not start.resumed or self._tracker is None:
+            self._tracker = SequenceTracker(start.samples_per_packet * 1e6 / config.sample_rate_hz)
+        config = replace(config, samples_per_packet=start.samples_per_packet)
+        self._session = _Session(config=config, firmware_revision=revision, start=start)
+        logger.info(
+            "streaming from %s (firmware %s): %d Hz, %d samples per packet, MTU %d, %s",
+            self._address,
+            revision,
+            config.sample_rate_hz,
+            config.samples_per_packet,
+            client.mtu_size,
+            "resumed" if start.resumed else "new session",
+        )
+
+    async def _connect_once(self, *, resume: bool) -> None:
+        async with AsyncExitStack() as stack:
+            client = self._client_factory(self._device, self._on_disconnect)
+            async with asyncio.timeout(self._options.connect_timeout_s):
+                await client.connect()
+                stack.push_async_callback(_disconnect_quietly, client)
+                self._client = client
+                await self._start_session(client, resume=resume)
+            stack.pop_all()
+
+    async def _connect_with_retries(self) -> None:
+        attempts = self._options.connect_attempts
+        for attempt in range(attempts):
+            try:
+                await self._connect_once(resume=False)
+                return
+            except UnsupportedFirmware:
+                raise
+            except _RETRYABLE as exc:
+                self._client = None
+                logger.warning(
+                    "connection attempt %d/%d to %s failed: %s", attempt + 1, attempts, self._address, exc
+                )
+                if attempt + 1 == attempts:
+                    raise ConnectFailed(self._address, attempts, str(exc) or type(exc).__name__) from exc
+                await self._sleep(backoff_delay_s(attempt, jitter_unit=self._jitter()))
+
+    # --- background tasks -----------------------------------------------------------------------------------
+
+    def _spawn(self, coroutine: Awaitable[None], name: str) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        task.set_name(f"link-{name}-{self._address}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _supervise(self) -> None:
+        """Reconnect after every unexpected disconnect, until the reconnect budget runs out."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._link_down.wait()
+            old, self._client = self._client, None
+            if old is not None:
+                await _disconnect_quietly(old)
+            down_since = loop.time()
+            attempt = 0
+            while True:
+                remaining_s = self._options.reconnect_budget_s - (loop.time() - down_since)
+                if remaining_s <= 0:
+                    error = LinkLost(self._address, loop.time() - down_since, self._samples_delivered)
+                    logger.error("%s", error)
+                    await self._queue.put(_Failure(error))
+                    return
+                try:
+                    async with asyncio.timeout(remaining_s):
+                        await self._connect_once(resume=True)
+                    break
+                except UnsupportedFirmware as exc:
+                    await self._queue.put(_Failure(exc))
+                    return
+                except _RETRYABLE as exc:
+                    self._client = None
+                    logger.warning("reconnect attempt %d to %s failed: %s", attempt + 1, self._address, exc)
+                    await self._sleep(backoff_delay_s(attempt, jitter_unit=self._jitter()))
+                    attempt += 1
+            self._counts.reconnects += 1
+            self._link_down.clear()
+            logger.info("reconnected to %s after %.2f s", self._address, loop.time() - down_since)
+
+    async def _housekeeping(self) -> None:
+        """Refresh battery, RSSI and the clock offset now and then; failures here never end the stream."""
+        while True:
+            await asyncio.sleep(self._options.housekeeping_interval_s)
+            client = self._client
+            if client is None or self._link_down.is_set():
+                continue
+            try:
+                battery = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+                if battery:
+                    self._battery_pct = int(battery[0])
+                await self._time_sync(client)
+                if self._rssi_reader is not None:
+                    self._rssi_dbm = await self._rssi_reader(client)
+            except (*_RETRYABLE, SensorlinkError) as exc:
+                logger.info("housekeeping skipped: %s", exc)
+
+
+async def _disconnect_quietly(client: BleakClient) -> None:
+    with contextlib.suppress(*_RETRYABLE):
+        await client.disconnect()
