@@ -30,6 +30,8 @@ from processing.simulation.scenario import Scenario
 G = STANDARD_GRAVITY_MPS2
 #: Running vertical force peaks at about 45 % of contact (Cavanagh & Lafortune 1980; Dorn et al. 2012).
 RUN_VERTICAL_PEAK_FRACTION = 0.45
+#: Exponent growth that softens the end of the running vertical force (see `_skewed_half_sine`).
+RUN_TOE_OFF_TAIL = 0.5
 #: The heel-strike impact transient lasts about 40-50 ms; we use 45 ms, shortened to 30 % of short contacts.
 IMPACT_DURATION_S = 0.045
 #: Step-to-step coefficient of variation of the impact transient (impacts vary far more than active peaks).
@@ -75,9 +77,15 @@ class ForceResult:
 
 
 def _skewed_half_sine(u: FloatArray, peak: float) -> FloatArray:
-    """sin(pi u^b) on [0, 1] with b chosen so the peak falls at `peak`; zero at both ends."""
+    """sin(pi u^b)^(1 + k u^2) on [0, 1]: peak near `peak`, a steep rise and a soft toe-off tail.
+
+    b puts the peak of the sine at `peak`; the growing exponent (k = `RUN_TOE_OFF_TAIL`) leaves the loading
+    edge as it is but lets the force fade out over the last 10 to 20 ms as the toes roll off, as force-plate
+    curves do (the last 10 ms carry less than 0.1 body weight), instead of ending on a sharp corner.
+    """
+    x = np.clip(u, 0.0, 1.0)
     b = np.log(0.5) / np.log(peak)
-    return np.sin(np.pi * np.clip(u, 0.0, 1.0) ** b)
+    return np.asarray(np.sin(np.pi * x**b) ** (1.0 + RUN_TOE_OFF_TAIL * x * x), dtype=float)
 
 
 def ground_reaction_forces(
