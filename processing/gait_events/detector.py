@@ -182,7 +182,9 @@ class GaitEventDetector:
             ],
             dtype=np.float64,
         )
-        walk_to = walking_toe_offs(v_slow, trend, walk_ic, max_step_samples=self.max_step_time_s * fs)
+        walk_to = walking_toe_offs(
+            v_kink, walk_ic, max_step_samples=self.max_step_time_s * fs, gap_samples=self.kink_before_s * fs
+        )
         ic = np.concatenate([run.ic_idx, walk_ic])
         to = np.concatenate([run.to_idx, walk_to])
         running = np.concatenate([np.ones(run.ic_idx.size, bool), np.zeros(walk_ic.size, bool)])
@@ -195,7 +197,11 @@ class GaitEventDetector:
         walk_mask = ~running
         if walk_mask.any():
             to_w = walking_toe_offs(
-                v_slow, trend, ic, max_step_samples=self.max_step_time_s * fs, only=np.flatnonzero(walk_mask)
+                v_kink,
+                ic,
+                max_step_samples=self.max_step_time_s * fs,
+                gap_samples=self.kink_before_s * fs,
+                only=np.flatnonzero(walk_mask),
             )
             to = np.where(walk_mask, to_w, to)
         ic_s = ic / fs

@@ -3,9 +3,10 @@ back.
 
 Physics (the inverted-pendulum view of walking, Zijlstra & Hof 2003, Gait Posture 18:1): during single support
 the trunk vaults over the stance leg and its vertical acceleration is negative (specific force below 1 g); in
-double support both legs redirect it upward (above 1 g). So each initial contact is the instant the low-passed
-vertical specific force rises through its mean (1 g), and the end of the following double support, i.e. the
-toe-off of the *previous* foot, is where it falls back through it. This follows the same family as McCamley et
+double support both legs redirect it upward (above 1 g). So each initial contact lies where the low-passed
+vertical specific force rises through its mean (1 g), refined to the first sharp upward bend there (the new
+foot's force switching on); the toe-off of the *previous* foot ends the double support with a second upward
+bend (its falling force stops). This follows the same family as McCamley et
 al. 2012 (Gait Posture 36:316; mobgap's `IcdIonescu`): a smoothed vertical acceleration marks the contacts.
 
 Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
@@ -25,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from processing.gait_events.signals import falling_crossing, rising_crossings_with_hysteresis
+from processing.gait_events.signals import rising_crossings_with_hysteresis
 
 __all__ = ["sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
 
@@ -45,30 +46,34 @@ def walking_contacts(
 
 
 def walking_toe_offs(
-    vertical_lp_mps2: FloatArray,
-    trend_mps2: FloatArray,
+    vertical_mps2: FloatArray,
     ic_idx: FloatArray,
     *,
     max_step_samples: float,
+    gap_samples: float,
     only: npt.NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """Toe-off of each step's foot: the end of the double support that follows the *next* initial contact.
 
-    NaN for the last contact, where the next contact is more than `max_step_samples` away (a pause), and for
-    contacts not listed in `only` (when given).
+    When the trailing foot leaves the ground its falling force stops pulling the total down, so the vertical
+    force bends upward a second time after the next contact: the strongest upward bend (second difference of
+    `vertical_mps2`, a moderately low-passed vertical force) between `gap_samples` after the next contact
+    (clear of that contact's own bend) and half a step later. NaN for the last contact, where the next contact
+    is more than `max_step_samples` away (a pause), and for contacts not listed in `only` (when given).
     """
-    d = vertical_lp_mps2 - trend_mps2
+    from processing.gait_events.running import second_difference, upward_bend
+
+    d2 = second_difference(vertical_mps2)
     out = np.full(ic_idx.shape[0], np.nan)
     which = range(ic_idx.shape[0]) if only is None else only
     for k in which:
         if k + 1 >= ic_idx.shape[0]:
             continue
         nxt = ic_idx[k + 1]
-        if nxt - ic_idx[k] > max_step_samples:
+        step = nxt - ic_idx[k]
+        if step > max_step_samples:
             continue
-        start = int(np.ceil(nxt))
-        stop = int(nxt + 0.8 * (nxt - ic_idx[k]))
-        out[k] = falling_crossing(d, 0.0, start, stop)
+        out[k] = upward_bend(d2, nxt + gap_samples, nxt + 0.5 * step)
     return out
 
 

@@ -120,3 +120,20 @@ def test_a_window_gives_the_batch_events_away_from_its_edges(short_suite: dict[s
     np.testing.assert_allclose(window.ic_s[inner_w], batch.ic_s[inner_b], atol=1e-4)
     np.testing.assert_allclose(window.to_s[inner_w], batch.to_s[inner_b], atol=1e-4)
     assert np.array_equal(window.side[inner_w], batch.side[inner_b])
+
+
+def test_walking_toe_off_ends_the_next_double_support(short_suite: dict[str, LevelledRun]) -> None:
+    run = short_suite["walk_warmup_cooldown"]
+    events = (
+        GaitEventDetector().detect(run.acc_mps2, run.gyr_dps, sampling_rate_hz=run.sampling_rate_hz).events_
+    )
+    truth = run.truth.steps  # type: ignore[attr-defined]
+    walking = ~np.asarray(truth.is_running)
+    ref = ReferenceEvents(
+        ic_s=np.asarray(truth.t_ic_s)[walking] - run.t0_s,
+        side=np.asarray(truth.side)[walking],
+        to_s=np.asarray(truth.t_to_s)[walking] - run.t0_s,
+        is_running=np.ones(int(walking.sum()), dtype=bool),  # score contact time on these steps
+    )
+    s = score_events(events.ic_s, events.side, events.to_s, ref, tolerance_s=0.05)
+    assert s.contact_time_mae_s <= 0.015
