@@ -1,6 +1,12 @@
 """Pelvic tilt, obliquity and rotation in the body frame, continuous and per step."""
 
-from processing.pelvis.angles import levelled_body_frame, pelvis_euler_deg, rotation_relative_to_travel
+from processing.pelvis.angles import (
+    BODY_SIGNAL_COLUMNS,
+    body_signals,
+    levelled_body_frame,
+    pelvis_euler_deg,
+    rotation_relative_to_travel,
+)
 from processing.pelvis.per_step import (
     PelvicStepAngles,
     sample_ranges,
@@ -10,7 +16,9 @@ from processing.pelvis.per_step import (
 )
 
 __all__ = [
+    "BODY_SIGNAL_COLUMNS",
     "PelvicStepAngles",
+    "body_signals",
     "levelled_body_frame",
     "pelvis_euler_deg",
     "rotation_relative_to_travel",

@@ -16,7 +16,16 @@ import numpy as np
 from processing.orientation import quat_to_matrix
 from processing.samples import FloatArray
 
-__all__ = ["levelled_body_frame", "pelvis_euler_deg", "rotation_relative_to_travel"]
+__all__ = [
+    "BODY_SIGNAL_COLUMNS",
+    "body_signals",
+    "levelled_body_frame",
+    "pelvis_euler_deg",
+    "rotation_relative_to_travel",
+]
+
+#: Columns of `body_signals`: levelled acc (3), levelled gyr (3), tilt, obliquity, wrapped heading.
+BODY_SIGNAL_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z", "tilt", "obliquity", "heading")
 
 
 def pelvis_euler_deg(
@@ -86,6 +95,42 @@ def levelled_body_frame(
     acc = np.einsum("nij,nj->ni", levelled_from_sensor, acc_mps2)
     gyr = None if gyr_dps is None else np.einsum("nij,nj->ni", levelled_from_sensor, gyr_dps)
     return acc, gyr
+
+
+def body_signals(
+    quat: FloatArray, mounting_rotation: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray
+) -> FloatArray:
+    """Everything the per-step metrics need from a sample, from one rotation matrix per sample.
+
+    Sample by sample and element by element (no reductions), so computing it in chunks gives the same bits as
+    computing it at once; the streaming pipeline does it once per sample, not once per overlapping window.
+
+    Returns
+    -------
+    (n, 9) array
+        Levelled acc (m/s^2) and gyr (deg/s) as `levelled_body_frame`, then tilt, obliquity and the wrapped
+        heading (deg) as `pelvis_euler_deg` (`BODY_SIGNAL_COLUMNS`).
+    """
+    es = quat_to_matrix(quat)  # earth from sensor
+    m = mounting_rotation
+    # Earth-from-body columns 0..2 = es @ m[k] (the body axes in sensor coordinates are the rows of m).
+    ex = es[:, :, 0] * m[0, 0] + es[:, :, 1] * m[0, 1] + es[:, :, 2] * m[0, 2]
+    ey = es[:, :, 0] * m[1, 0] + es[:, :, 1] * m[1, 1] + es[:, :, 2] * m[1, 2]
+    ez2 = es[:, 2, 0] * m[2, 0] + es[:, 2, 1] * m[2, 1] + es[:, 2, 2] * m[2, 2]
+    out = np.empty((quat.shape[0], 9))
+    out[:, 6] = np.degrees(np.arctan2(-ex[:, 2], ez2))
+    out[:, 7] = np.degrees(np.arcsin(np.clip(ey[:, 2], -1.0, 1.0)))
+    heading = np.arctan2(-ey[:, 0], ey[:, 1])
+    out[:, 8] = np.degrees(heading)
+    c, s = np.cos(heading), np.sin(heading)
+    for vec, col in ((acc_mps2, 0), (gyr_dps, 3)):
+        e0 = es[:, 0, 0] * vec[:, 0] + es[:, 0, 1] * vec[:, 1] + es[:, 0, 2] * vec[:, 2]
+        e1 = es[:, 1, 0] * vec[:, 0] + es[:, 1, 1] * vec[:, 1] + es[:, 1, 2] * vec[:, 2]
+        e2 = es[:, 2, 0] * vec[:, 0] + es[:, 2, 1] * vec[:, 1] + es[:, 2, 2] * vec[:, 2]
+        out[:, col] = c * e0 + s * e1
+        out[:, col + 1] = -s * e0 + c * e1
+        out[:, col + 2] = e2
+    return out
 
 
 def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s: FloatArray) -> FloatArray:

@@ -34,7 +34,7 @@ from processing.alignment import Mounting, MountingEstimator
 from processing.errors import CalibrationError, InvalidSamplesError
 from processing.gait_events.events import GaitEvents
 from processing.orientation import OrientationEstimator, OrientationParams
-from processing.pelvis import levelled_body_frame, pelvis_euler_deg, rotation_relative_to_travel
+from processing.pelvis import body_signals, levelled_body_frame, rotation_relative_to_travel
 from processing.pipeline.detectors import WindowEventDetector
 from processing.pipeline.step_metrics import compute_step_metrics
 from processing.samples import FloatArray, ImuSamples
@@ -107,7 +107,8 @@ class PipelineParams:
 class _Buffer:
     """Samples from absolute index `start` on (pending blocks joined lazily), and their quaternions.
 
-    `quat` covers [start, start + len(quat)): VQF runs behind the newest sample.
+    `quat` covers [start, start + len(quat)): VQF runs behind the newest sample. `body` holds, for the same
+    samples, what the windows read (`processing.pelvis.body_signals`), computed once per sample.
     """
 
     start: int = 0
@@ -115,6 +116,7 @@ class _Buffer:
     acc_mps2: FloatArray = field(default_factory=lambda: np.empty((0, 3)))
     gyr_dps: FloatArray | None = None
     quat: FloatArray = field(default_factory=lambda: np.empty((0, 4)))
+    body: FloatArray = field(default_factory=lambda: np.empty((0, 9)))
     pending: list[tuple[FloatArray, FloatArray, FloatArray | None]] = field(default_factory=list)
 
     def consolidate(self) -> None:
@@ -136,6 +138,7 @@ class _Buffer:
         if self.gyr_dps is not None:
             self.gyr_dps = self.gyr_dps[k:]
             self.quat = self.quat[k:]
+            self.body = self.body[k:]
         self.start += k
 
 
@@ -334,12 +337,12 @@ class StreamingProcessor:
         if target <= lo or buf.gyr_dps is None:
             return
         hold = self._hold_mask(lo, target)
-        quat = self._orientation.update(
-            buf.gyr_dps[lo - buf.start : target - buf.start],
-            buf.acc_mps2[lo - buf.start : target - buf.start],
-            hold=hold,
-        )
+        gyr = buf.gyr_dps[lo - buf.start : target - buf.start]
+        acc = buf.acc_mps2[lo - buf.start : target - buf.start]
+        quat = self._orientation.update(gyr, acc, hold=hold)
         buf.quat = np.concatenate([buf.quat, quat])
+        if self.mounting_ is not None:
+            buf.body = np.concatenate([buf.body, body_signals(quat, self.mounting_.rotation, acc, gyr)])
         self._vqf_done = target
 
     def _try_calibration(self, *, final: bool) -> None:
@@ -379,8 +382,11 @@ class StreamingProcessor:
             except CalibrationError:
                 return
             # Same up axis and standing period; refined forward axis. The orientation filter is sensor-frame
-            # and does not depend on the mounting, so it carries on unchanged.
+            # and does not depend on the mounting, so it carries on unchanged; the body signals are redone.
             self.mounting_ = second
+            k = buf.quat.shape[0]
+            if buf.gyr_dps is not None:
+                buf.body = body_signals(buf.quat, second.rotation, buf.acc_mps2[:k], buf.gyr_dps[:k])
             return
 
     def _process_window(self, k: int) -> list[StepMetrics]:
@@ -395,9 +401,12 @@ class StreamingProcessor:
         t = buf.t_s[lo:hi]
         acc = buf.acc_mps2[lo:hi]
         gyr = None if buf.gyr_dps is None else buf.gyr_dps[lo:hi]
-        quat = buf.quat[lo:hi] if self.has_gyroscope else None
         fs = self.sampling_rate_hz
-        acc_lev, gyr_lev = levelled_body_frame(quat, mounting.rotation, acc, gyr)
+        if self.has_gyroscope:
+            body = buf.body[lo:hi]
+            acc_lev, gyr_lev = body[:, 0:3], body[:, 3:6]
+        else:
+            acc_lev, gyr_lev = levelled_body_frame(None, mounting.rotation, acc, gyr)
         events = self.event_detector.detect_window(t, acc_lev, gyr_lev, sampling_rate_hz=fs)
 
         core_t0 = float(t[k * self._hop - a])
@@ -419,8 +428,9 @@ class StreamingProcessor:
                 to = float("nan")
             steps.append(Step(ic, sides[j], to, nxt, bool(events.activity[i] == "running")))
 
-        if quat is not None:
-            tilt, obliquity, heading = pelvis_euler_deg(quat, mounting.rotation)
+        if self.has_gyroscope:
+            tilt, obliquity = body[:, 6], body[:, 7]
+            heading = np.unwrap(body[:, 8], period=360.0)
             rotation = rotation_relative_to_travel(t, heading, events.ic_s)
             if mounting.standing_s is None:
                 # No standing period: VQF starts from no prior; its first seconds are not angles to report.
