@@ -13,10 +13,10 @@ from processing.simulation.body import (
     mount_motion,
     sacrum_relative_acceleration_mps2,
 )
-from processing.simulation.forces import ground_reaction_forces
-from processing.simulation.gait import PRE_ROLL_S, generate_contacts, speed_mps
+from processing.simulation.forces import ForceResult, ground_reaction_forces
+from processing.simulation.gait import PRE_ROLL_S, Contacts, generate_contacts, speed_mps
 from processing.simulation.pelvis import PelvisAngles, heading_deg, pelvis_angles, turn_lean_deg
-from processing.simulation.rotations import body_angular_velocity_rps, pelvis_orientation
+from processing.simulation.rotations import FloatArray, body_angular_velocity_rps, pelvis_orientation
 from processing.simulation.scenario import Scenario
 from processing.simulation.sensor import (
     acc_full_scale_mps2,
@@ -27,7 +27,13 @@ from processing.simulation.sensor import (
     soft_mount_response,
     to_sensor_frame,
 )
-from processing.simulation.truth import GaitTruth, StepTruth, step_metrics, vertical_oscillation_m
+from processing.simulation.truth import (
+    GaitTruth,
+    StepTruth,
+    StrArray,
+    step_metrics,
+    vertical_oscillation_m,
+)
 
 #: Internal simulation rate, Hz: well above every output rate and the ~50 Hz content of impacts.
 FINE_RATE_HZ = 1000.0
@@ -76,9 +82,39 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         lean = turn_lean_deg(speed, heading, FINE_RATE_HZ)
         angles = PelvisAngles(angles.tilt_deg, angles.obliquity_deg + lean, angles.rotation_deg)
 
+    acc_fine, gyr_fine, mount_error_deg = _sensor_signals(s, t, contacts, forces, angles, heading, speed, rng)
+    t_true = np.arange(int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1) / s.sampling_rate_hz
+    samples = _imu_output(s, t, acc_fine, gyr_fine, t_true, rng)
+    truth = GaitTruth(
+        steps=_step_truth(s, t, contacts, forces, angles, speed),
+        t_true_s=t_true,
+        tilt_deg=np.interp(t_true, t, angles.tilt_deg),
+        obliquity_deg=np.interp(t_true, t, angles.obliquity_deg),
+        rotation_deg=np.interp(t_true, t, angles.rotation_deg),
+        heading_deg=np.interp(t_true, t, heading),
+        activity=_activity(contacts, t_true),
+        speed_mps=np.interp(t_true, t, speed),
+        mounting_rotation=s.mounting_rotation,
+        mount_error_deg=np.interp(t_true, t, mount_error_deg),
+        standing_s=s.standing_s,
+    )
+    return SimulatedRun(scenario=s, samples=samples, sampling_rate_hz=s.sampling_rate_hz, truth=truth)
+
+
+def _sensor_signals(
+    s: Scenario,
+    t: FloatArray,
+    contacts: Contacts,
+    forces: ForceResult,
+    angles: PelvisAngles,
+    heading: FloatArray,
+    speed: FloatArray,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Ideal sensor-frame specific force (m/s^2) and angular rate (deg/s) on the fine grid, and the clip's
+    rotation against the pelvis (deg)."""
     phase = gait_phase(t, contacts)
     envelope = gait_envelope(s, contacts, t)
-
     # Specific force of the sacrum, heading frame: GRF/m with the heel-strike transient passed through the
     # leg, the centripetal term of turns (v * dpsi/dt), and the sacrum's motion relative to the body's COM.
     f_heading = forces.grf_mps2 - forces.impact_mps2 + leg_transmission(forces.impact_mps2, FINE_RATE_HZ)
@@ -98,15 +134,22 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     mounting = s.mounting_rotation
     w, omega_w, mount_error_deg = mount_motion(s, t, phase, envelope, rng)
     sensor_to_body = w @ mounting
-    acc_sensor = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis)
-    gyr_sensor = np.rad2deg(
-        np.einsum("nji,nj->ni", sensor_to_body, omega) + to_sensor_frame(omega_w, mounting)
-    )
+    acc = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis)
+    gyr = np.rad2deg(np.einsum("nji,nj->ni", sensor_to_body, omega) + to_sensor_frame(omega_w, mounting))
+    return acc, gyr, mount_error_deg
 
-    n_out = int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1
-    t_true = np.arange(n_out) / s.sampling_rate_hz
-    acc = decimate(acc_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
-    gyr = decimate(gyr_sensor, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
+
+def _imu_output(
+    s: Scenario,
+    t: FloatArray,
+    acc_fine: FloatArray,
+    gyr_fine: FloatArray,
+    t_true: FloatArray,
+    rng: np.random.Generator,
+) -> ImuSamples:
+    """What the IMU reports: filtered, sampled at the true instants, corrupted, with jittered timestamps."""
+    acc = decimate(acc_fine, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
+    gyr = decimate(gyr_fine, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
     acc = corrupt(
         acc * (1.0 + np.asarray(s.acc_scale_error, dtype=float)),
         sampling_rate_hz=s.sampling_rate_hz,
@@ -127,12 +170,20 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     )
     t_reported = t_true.copy()
     if s.timestamp_jitter_s > 0:
-        jitter = np.clip(
-            rng.normal(0.0, s.timestamp_jitter_s, n_out), -2 * s.timestamp_jitter_s, 2 * s.timestamp_jitter_s
-        )
-        t_reported = t_true + jitter
+        limit = 2.0 * s.timestamp_jitter_s  # clipped so that reported times stay increasing
+        t_reported = t_true + np.clip(rng.normal(0.0, s.timestamp_jitter_s, t_true.shape[0]), -limit, limit)
+    return ImuSamples(t_reported, acc, gyr)
 
-    # ---- truth ------------------------------------------------------------------------------------------
+
+def _step_truth(
+    s: Scenario,
+    t: FloatArray,
+    contacts: Contacts,
+    forces: ForceResult,
+    angles: PelvisAngles,
+    speed: FloatArray,
+) -> StepTruth:
+    """Every complete step inside the recording (IC at or after 0, next IC and TO before the end)."""
     t_next = contacts.t_ic_s + contacts.step_time_s
     complete = (contacts.t_ic_s >= 0.0) & (t_next < s.total_s) & (contacts.t_to_s < s.total_s)
     idx = np.flatnonzero(complete)
@@ -140,13 +191,11 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     tilt, drop, rot = step_metrics(
         t, angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg, ic, nxt, to, side
     )
-    vo = vertical_oscillation_m(t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt)
     step_time = nxt - ic
     contact_time = to - ic
     a = np.searchsorted(t, ic)
     e = np.searchsorted(t, nxt)
-    step_speed = np.array([speed[i:j].mean() for i, j in zip(a, e, strict=True)])
-    steps = StepTruth(
+    return StepTruth(
         t_ic_s=ic,
         side=side,
         t_to_s=to,
@@ -156,36 +205,22 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         pelvic_tilt_deg=tilt,
         pelvic_drop_deg=drop,
         pelvic_rotation_deg=rot,
-        vertical_oscillation_m=vo,
+        vertical_oscillation_m=vertical_oscillation_m(
+            t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt
+        ),
         is_running=contacts.is_running[idx],
-        speed_mps=step_speed,
+        speed_mps=np.array([speed[i:j].mean() for i, j in zip(a, e, strict=True)]),
         peak_vertical_force_bw=forces.peak_vertical_bw[idx],
         impact_force_bw=forces.impact_bw[idx],
         peak_braking_force_bw=forces.peak_braking_bw[idx],
         peak_propulsion_force_bw=forces.peak_propulsion_bw[idx],
     )
+
+
+def _activity(contacts: Contacts, t_true: FloatArray) -> StrArray:
+    """ "stand" before the first contact, else the gait mode of the step that contains the sample."""
+    if len(contacts) == 0:
+        return np.full(t_true.shape[0], "stand", dtype="<U5")
     step_of_sample = np.searchsorted(contacts.t_ic_s, t_true, side="right") - 1
     mode = np.where(contacts.is_running, "run", "walk")
-    if len(contacts) == 0:
-        activity = np.full(n_out, "stand", dtype="<U5")
-    else:
-        activity = np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
-    truth = GaitTruth(
-        steps=steps,
-        t_true_s=t_true,
-        tilt_deg=np.interp(t_true, t, angles.tilt_deg),
-        obliquity_deg=np.interp(t_true, t, angles.obliquity_deg),
-        rotation_deg=np.interp(t_true, t, angles.rotation_deg),
-        heading_deg=np.interp(t_true, t, heading),
-        activity=activity,
-        speed_mps=np.interp(t_true, t, speed),
-        mounting_rotation=mounting,
-        mount_error_deg=np.interp(t_true, t, mount_error_deg),
-        standing_s=s.standing_s,
-    )
-    return SimulatedRun(
-        scenario=s,
-        samples=ImuSamples(t_reported, acc, gyr),
-        sampling_rate_hz=s.sampling_rate_hz,
-        truth=truth,
-    )
+    return np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
