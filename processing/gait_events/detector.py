@@ -204,6 +204,10 @@ class GaitEventDetector:
                 only=np.flatnonzero(walk_mask),
             )
             to = np.where(walk_mask, to_w, to)
+        # extrapolated edges can land just outside the input at its ends: an event must lie inside it
+        inside = (ic >= 0) & (ic <= vertical.shape[0] - 1)
+        ic, to, running = ic[inside], to[inside], running[inside]
+        to = np.where(to <= vertical.shape[0] - 1, to, np.nan)
         ic_s = ic / fs
         bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_step_time_s)
         lat = copy.copy(self.laterality).assign(ic, bout_id, running, acc, gyr, sampling_rate_hz=fs)
@@ -238,7 +242,8 @@ def _landing_from_flight(
     t_lo = rising_crossing(v_fast, flight_level, lo, int(np.floor(t_hi)) + 1) if np.isfinite(t_hi) else np.nan
     if not (np.isfinite(t_lo) and t_hi > t_lo):
         return refined
-    return float(t_lo - (t_hi - t_lo) * (flight_level - base) / (contact_level - flight_level))
+    onset = float(t_lo - (t_hi - t_lo) * (flight_level - base) / (contact_level - flight_level))
+    return max(onset, float(lo))
 
 
 def _enforce_min_step(

@@ -87,6 +87,8 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     above = d > hysteresis
     # The input's first sample counts as "below" (armed): a first step out of standing, where the force never
     # dipped before it, is still found.
+    if d.shape[0] < 2:
+        return np.empty(0)
     below = below.copy()
     below[0] = not above[0]
     idx = np.flatnonzero(below | above)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processing.errors import InvalidSamplesError
 from processing.evaluation import ReferenceEvents, score_events
@@ -137,3 +139,23 @@ def test_walking_toe_off_ends_the_next_double_support(short_suite: dict[str, Lev
     )
     s = score_events(events.ic_s, events.side, events.to_s, ref, tolerance_s=0.05)
     assert s.contact_time_mae_s <= 0.015
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(0, 600),
+    rate=st.floats(50.0, 500.0),
+    noise=st.floats(0.0, 30.0),
+    seed=st.integers(0, 2**16),
+    with_gyr=st.booleans(),
+)
+def test_any_input_gives_valid_events_inside_it(
+    n: int, rate: float, noise: float, seed: int, with_gyr: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    acc = np.tile([0.0, 0.0, STANDARD_GRAVITY_MPS2], (n, 1)) + rng.normal(0.0, noise, (n, 3))
+    gyr = rng.normal(0.0, 50.0, (n, 3)) if with_gyr else None
+    events = GaitEventDetector().detect(acc, gyr, sampling_rate_hz=rate).events_
+    assert np.all((events.ic_s >= 0) & (events.ic_s <= max(n - 1, 0) / rate))
+    finite_to = np.isfinite(events.to_s)
+    assert np.all(events.to_s[finite_to] > events.ic_s[finite_to])
