@@ -34,6 +34,8 @@ WALK_ROTATION_SCALE = 0.7
 #: Peak of the obliquity hump as a fraction of stance (running) and of the step (walking).
 RUN_DROP_PEAK_OF_STANCE = 0.45
 WALK_DROP_PEAK_OF_STEP = 0.3
+#: Step-to-step standard deviation of the timing of the tilt and obliquity peaks, fraction of a step.
+PEAK_TIMING_JITTER = 0.025
 #: Where in the step the rotation overshoot peaks, as a fraction of the step.
 ROTATION_OVERSHOOT_PEAK = 0.85
 #: Step-to-step standard deviation of the mean tilt, deg.
@@ -189,7 +191,8 @@ def pelvis_angles(
     # Tilt: per-step mean, half range and peak phase blended (C1) between step centres, on the smooth gait
     # phase, so the tilt rate has no step at any contact.
     centres = contacts.t_ic_s + 0.5 * step
-    peak = np.where(run, np.clip(contact_fraction, 0.3, 0.95), 0.5)
+    # Peak timing varies a little from step to step too, so no detector can read angles at a fixed phase.
+    peak = np.where(run, np.clip(contact_fraction, 0.3, 0.95), 0.5) + rng.normal(0.0, PEAK_TIMING_JITTER, k)
     smooth_phase = gait_phase(t_s, contacts)
     tilt = cosine_interpolate(t_s, centres, tilt_mean) + cosine_interpolate(t_s, centres, tilt_half) * np.cos(
         2.0 * np.pi * (smooth_phase - cosine_interpolate(t_s, centres, peak))
@@ -197,6 +200,7 @@ def pelvis_angles(
 
     # Obliquity: one hump per step, signed by side; peak inside stance so max over [IC, TO] is the drop.
     drop_peak = np.where(run, RUN_DROP_PEAK_OF_STANCE * contact_fraction, WALK_DROP_PEAK_OF_STEP)
+    drop_peak = np.clip(drop_peak + rng.normal(0.0, PEAK_TIMING_JITTER, k), 0.05, 0.9 * contact_fraction)
     obliquity = cosine_interpolate(t_s, contacts.t_ic_s + drop_peak * step, sign * drop)
 
     # Rotation: from -sign*half at this IC to the next IC's value, plus an overshoot towards the next extreme.

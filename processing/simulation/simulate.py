@@ -28,6 +28,7 @@ from processing.simulation.sensor import (
     to_sensor_frame,
 )
 from processing.simulation.truth import (
+    BoolArray,
     GaitTruth,
     StepTruth,
     StrArray,
@@ -93,6 +94,8 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         rotation_deg=np.interp(t_true, t, angles.rotation_deg),
         heading_deg=np.interp(t_true, t, heading),
         activity=_activity(contacts, t_true),
+        left_contact=_on_ground(contacts, "L", t_true),
+        right_contact=_on_ground(contacts, "R", t_true),
         speed_mps=np.interp(t_true, t, speed),
         mounting_rotation=s.mounting_rotation,
         mount_error_deg=np.interp(t_true, t, mount_error_deg),
@@ -224,3 +227,13 @@ def _activity(contacts: Contacts, t_true: FloatArray) -> StrArray:
     step_of_sample = np.searchsorted(contacts.t_ic_s, t_true, side="right") - 1
     mode = np.where(contacts.is_running, "run", "walk")
     return np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
+
+
+def _on_ground(contacts: Contacts, side: str, t_true: FloatArray) -> BoolArray:
+    """Whether the foot `side` is in a contact (IC <= t < TO) at each sample."""
+    mine = contacts.side == side
+    ic, to = contacts.t_ic_s[mine], contacts.t_to_s[mine]
+    if ic.size == 0:
+        return np.zeros(t_true.shape, dtype=bool)
+    k = np.searchsorted(ic, t_true, side="right") - 1  # this foot's latest IC at or before t
+    return np.asarray((k >= 0) & (t_true < to[np.clip(k, 0, None)]), dtype=bool)

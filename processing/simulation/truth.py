@@ -101,6 +101,9 @@ class GaitTruth:
         Direction of travel, positive to the left, 0 at the start.
     activity : (n,) array of "stand"/"walk"/"run"
         What the runner is doing at each sample (by the step that contains it).
+    left_contact, right_contact : (n,) bool arrays
+        Whether that foot is on the ground at each sample (its force is non-zero: IC <= t < TO); both are
+        False while standing still (the feet carry weight but take no step) and in flight.
     speed_mps : (n,) array, m/s
         Step-averaged forward speed.
     mounting_rotation : (3, 3) array
@@ -119,6 +122,8 @@ class GaitTruth:
     rotation_deg: FloatArray
     heading_deg: FloatArray
     activity: StrArray
+    left_contact: BoolArray
+    right_contact: BoolArray
     speed_mps: FloatArray
     mounting_rotation: FloatArray
     mount_error_deg: FloatArray

@@ -153,6 +153,24 @@ def test_the_body_is_airborne_between_toe_off_and_the_next_contact(clean_run: Si
     assert np.all(steps.flight_time_s > 0.03)
 
 
+def test_foot_contact_flags_follow_the_events_and_show_flight_and_double_support(
+    clean_run: SimulatedRun,
+) -> None:
+    tr = clean_run.truth
+    t = tr.t_true_s
+    for ic, to, side in zip(tr.steps.t_ic_s, tr.steps.t_to_s, tr.steps.side, strict=True):
+        flags = tr.left_contact if side == "L" else tr.right_contact
+        inside = (t >= ic + 0.002) & (t < to - 0.002)
+        assert flags[inside].all()
+    running = tr.activity == "run"
+    walking = tr.activity == "walk"
+    neither = ~tr.left_contact & ~tr.right_contact
+    both = tr.left_contact & tr.right_contact
+    assert neither[running].mean() > 0.2  # flight
+    assert both[walking].mean() > 0.1  # double support
+    assert not both[running & (t > clean_run.scenario.run_start_s + 1.0)].any()
+
+
 def test_contact_and_step_times_follow_the_event_truth(clean_run: SimulatedRun) -> None:
     steps = clean_run.truth.steps
     np.testing.assert_allclose(steps.step_time_s[:-1], np.diff(steps.t_ic_s))
