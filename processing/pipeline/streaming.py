@@ -4,12 +4,14 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
 
 1. Orientation: from the calibration on, every sample goes through one causal VQF (`processing.orientation`),
    started at sample 0 with the gyroscope bias measured while standing. VQF runs `orientation_lookahead_s`
-   behind the newest sample so that a centred filter of the yaw rate can tell turns (and the calibration
-   the acceleration after standing) in time to hold the accelerometer correction there. Its state carries
-   over between blocks, so the quaternions do not depend on how the samples were split.
+   behind the newest sample so that a centred filter of the yaw rate can tell turns (and the calibration the
+   speeding up after standing) in time to hold the accelerometer correction there. Its state carries over
+   between blocks, and the hold switches at fixed samples, so the quaternions do not depend on the split.
+   What the windows read (levelled acc/gyr, tilt, obliquity, heading) is computed once per sample.
 2. Calibration: the mounting is decided at fixed checkpoints of the absolute sample count (every
    `calibration_check_s`), from samples [0, checkpoint) only: as soon as they hold a standing period followed
-   by `calibration_motion_s` of motion, or at `max_calibration_s` without one (the running-mean fallback).
+   by `calibration_motion_s` of running, or at `max_calibration_s` without (then from walking, or from the
+   mean running posture without a standing period: angles are then relative to that posture).
 3. Windows: window k spans samples [k H - M, (k + 1) H + M) (hop H, margin M, absolute indices) and owns the
    steps whose initial contact lies in its core [k H, (k + 1) H). It runs once all its samples are in. The
    gait event detector, the pelvic angles and the per-step metrics see exactly the window's samples, whatever
@@ -19,8 +21,9 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    a bout keeps alternating from the last labelled contact, unless the summed side evidence of the bout so far
    plus the new window says the parity is wrong (then it flips: one broken alternation, not a wrong bout).
 
-Delay: a step is emitted when its window completes, at most H + M + one step after its last sample. Memory:
-one window of samples (plus the calibration period at the start).
+Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
+H + M + look-ahead after its last sample (9 s by default; steps of the calibration period come out together
+when it is decided). Memory: one window plus the look-ahead (plus the calibration period at the start).
 """
 
 from __future__ import annotations
@@ -402,6 +405,7 @@ class StreamingProcessor:
         acc = buf.acc_mps2[lo:hi]
         gyr = None if buf.gyr_dps is None else buf.gyr_dps[lo:hi]
         fs = self.sampling_rate_hz
+        gyr_lev: FloatArray | None
         if self.has_gyroscope:
             body = buf.body[lo:hi]
             acc_lev, gyr_lev = body[:, 0:3], body[:, 3:6]
