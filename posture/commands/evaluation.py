@@ -233,7 +233,7 @@ def render_markdown(rows: list[EvaluationRow], *, command: str) -> str:
         "scores it); side accuracy over matched contacts. No running, toe-off or pelvic-angle reference.",
         "- Targets (issue 3): "
         + ", ".join(
-            f"{name} {'<=' if low else '>='} {t:g}" for name, _, _, t, low in _COLUMNS if t is not None
+            f"{name} {'<=' if low else '>='} {t:g}" for _, name, _, t, low in _COLUMNS if t is not None
         )
         + "; real recordings: IC F1 >= 0.90, side accuracy >= 0.90. A `*` marks a value that misses its "
         "target.",
