@@ -86,13 +86,18 @@ _RETRYABLE = (BleakError, TimeoutError, OSError, ControlCommandFailed, Malformed
 STREAMING_CONFIG = replace(DEFAULT_CONFIG, samples_per_packet=PROFILE.configuration.max_samples_per_packet)
 
 
-def epoch_clock_ns() -> HostClock:
-    """Wall-clock nanoseconds since the epoch that never jump: monotonic time plus the epoch offset at start.
+def epoch_clock_ns(time_scale: float = 1.0) -> HostClock:
+    """Nanoseconds since the epoch that never jump: the epoch at start plus elapsed monotonic time.
 
-    NTP steps of the wall clock during a run would otherwise show up as clock drift of the sensor.
+    NTP steps of the wall clock during a run would otherwise show up as clock drift of the sensor. With
+    `time_scale` != 1 elapsed time is scaled, to match a simulated sensor running that much faster.
     """
-    offset_ns = time.time_ns() - time.monotonic_ns()
-    return lambda: time.monotonic_ns() + offset_ns
+    if time_scale <= 0:
+        raise ValueError("time_scale must be > 0")
+    start_epoch_ns, start_mono_ns = time.time_ns(), time.monotonic_ns()
+    if time_scale == 1.0:
+        return lambda: start_epoch_ns + (time.monotonic_ns() - start_mono_ns)
+    return lambda: start_epoch_ns + int((time.monotonic_ns() - start_mono_ns) * time_scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +268,11 @@ class Link:
             rssi_dbm=self._rssi_dbm,
             connected=self._client is not None and not self._link_down.is_set(),
             packet_loss_rate=self.counters.packet_loss_rate,
-            drift_ppm=estimate.drift_ppm if estimate is not None and estimate.span_s > 0 else None,
+            drift_ppm=(
+                estimate.drift_ppm
+                if estimate is not None and estimate.span_s >= self._clock.min_drift_span_s
+                else None
+            ),
             sensor_flags=self._sensor_flags,
         )
 

@@ -1,0 +1,425 @@
+"""`posture scan`, `pair`, `record`, `doctor` and `demo`: the sensor link from the command line.
+
+Only this module wires real BLE backends (`sensorlink.scan.open_ble_backend`) to the link; everything below
+takes them as arguments. With `--adapter sim` the simulated sensor runs in this process on a virtual link; its
+bonds are kept in the config directory too, so `pair` and a later `record` in another process see the same
+sensor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from posture.settings import Settings
+from sensorlink.bonds import Bond, BondStore
+from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound
+from sensorlink.link import FIRMWARE_REVISION_UUID, Link, LinkOptions, epoch_clock_ns
+from sensorlink.protocol import check_firmware_revision, check_protocol_major
+from sensorlink.scan import (
+    AUTO_ADAPTER,
+    SIM_ADAPTER,
+    BleBackend,
+    FoundSensor,
+    HostBluetooth,
+    bumble_key_store_path,
+    find_sensor,
+    open_ble_backend,
+    scan_for_sensors,
+)
+
+logger = logging.getLogger(__name__)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+if not out.is_terminal:  # rich assumes 80 columns when piped; tables then truncate addresses
+    out.width = 120
+
+CSV_HEADER = ("t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
+SIM_SENSOR_KEYS = "sim-sensor-keys.json"
+DEMO_TIME_SCALE = 10.0
+DEMO_DURATION_S = 20.0
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj.settings
+    return settings
+
+
+def _simulated_sensors(settings: Settings, time_scale: float) -> list[Callable[[object], Awaitable[object]]]:
+    """The in-process simulated sensor for `--adapter sim`, its bonds kept in the config directory."""
+    from sensorlink.simsensor import SimulatedSensorOptions, start_simulated_sensor
+
+    keys = settings.config_dir / SIM_SENSOR_KEYS
+    options = SimulatedSensorOptions(time_scale=time_scale, keystore_file=keys)
+
+    async def start(link: object) -> object:
+        return await start_simulated_sensor(link, options)  # type: ignore[arg-type]
+
+    return [start]
+
+
+def _backend(settings: Settings, time_scale: float) -> AbstractAsyncContextManager[BleBackend]:
+    """The async context manager of the adapter in the settings."""
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    peripherals = _simulated_sensors(settings, time_scale) if settings.adapter == SIM_ADAPTER else []
+    return open_ble_backend(
+        settings.adapter,
+        key_store_path=bumble_key_store_path(settings.config_dir),
+        simulated_peripherals=peripherals,
+    )
+
+
+# --- scan
+# -------------------------------------------------------------------------------------------------------
+
+
+def _sensor_table(sensors: list[FoundSensor]) -> Table:
+    table = Table(title="posture sensors")
+    for column in ("name", "address", "RSSI dBm", "battery", "protocol", "pairing mode"):
+        table.add_column(column)
+    for s in sensors:
+        info = s.info
+        table.add_row(
+            s.name or "?",
+            s.address,
+            str(s.rssi_dbm),
+            f"{info.battery_pct} %" if info else "?",
+            (f"v{info.protocol_major}" + ("" if s.supported else " (unsupported)")) if info else "?",
+            ("yes" if info.pairing_mode else "no") if info else "?",
+        )
+    return table
+
+
+async def _scan(settings: Settings, timeout_s: float) -> list[FoundSensor]:
+    async with _backend(settings, 1.0) as backend:
+        return await scan_for_sensors(backend, timeout_s=timeout_s)
+
+
+def scan(
+    ctx: typer.Context,
+    timeout_s: float = typer.Option(5.0, "--timeout", help="Seconds to listen for sensors."),
+) -> None:
+    """List the posture sensors in range."""
+    sensors = asyncio.run(_scan(_settings(ctx), timeout_s))
+    if not sensors:
+        raise SensorNotFound(timeout_s)
+    out.print(_sensor_table(sensors))
+
+
+# --- pair
+# -------------------------------------------------------------------------------------------------------
+
+
+async def _pair_with(backend: BleBackend, sensor: FoundSensor, store: BondStore) -> Bond:
+    if sensor.info is not None:
+        check_protocol_major(sensor.info)
+    client = backend.pair_client_factory(sensor.device, lambda _client: None)
+    async with client:
+        await client.pair()
+        revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID))
+        check_firmware_revision(revision.decode("utf-8", errors="replace"))
+    bond = Bond(sensor.address, sensor.name or sensor.address, backend.adapter, time.time_ns())
+    store.add(bond)
+    return bond
+
+
+def _choose(sensors: list[FoundSensor], address: str | None, timeout_s: float) -> FoundSensor:
+    if address is not None:
+        for s in sensors:
+            if s.address.upper() == address.upper():
+                return s
+        raise SensorNotFound(timeout_s, address)
+    if not sensors:
+        raise SensorNotFound(timeout_s)
+    in_pairing_mode = [s for s in sensors if s.info is None or s.info.pairing_mode]
+    return (in_pairing_mode or sensors)[0]  # strongest signal first
+
+
+async def _pair(settings: Settings, address: str | None, timeout_s: float) -> Bond:
+    async with _backend(settings, 1.0) as backend:
+        sensors = await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address)
+        sensor = _choose(sensors, address, timeout_s)
+        out.print(f"pairing with {sensor.name or '?'} ({sensor.address}) ...")
+        return await _pair_with(backend, sensor, BondStore(settings.bonds_file))
+
+
+def pair(
+    ctx: typer.Context,
+    address: str | None = typer.Argument(None, help="The sensor's address (default: the nearest one)."),
+    timeout_s: float = typer.Option(5.0, "--timeout", help="Seconds to look for the sensor."),
+) -> None:
+    """Pair with a sensor (LE Secure Connections) and remember it for `record` and `run`."""
+    settings = _settings(ctx)
+    bond = asyncio.run(_pair(settings, address, timeout_s))
+    out.print(f"paired with {bond.name} ({bond.address}); remembered in {settings.bonds_file}")
+
+
+# --- record
+# -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """What `record` and `demo` report at the end."""
+
+    path: Path
+    samples: int
+    lost_samples: int
+    duration_s: float
+    sampling_rate_hz: float
+    drift_ppm: float | None
+    reconnects: int
+    malformed_packets: int
+    duplicate_packets: int
+    battery_pct: int | None
+    firmware_revision: str | None
+
+
+def _write_rows(writer: TextIO, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+    rows = np.column_stack([t_s, acc, gyr])
+    np.savetxt(writer, rows, fmt=["%.6f"] + ["%.6f"] * 6, delimiter=",")
+
+
+async def record_to_csv(
+    backend: BleBackend,
+    address: str,
+    out_path: Path,
+    *,
+    duration_s: float,
+    time_scale: float = 1.0,
+    scan_timeout_s: float = 10.0,
+    options: LinkOptions | None = None,
+) -> RecordSummary:
+    """Stream `duration_s` of sensor time from the sensor at `address` into the `posture analyze` CSV."""
+    device = await find_sensor(backend, address, timeout_s=scan_timeout_s)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    samples = lost = 0
+    link = Link(
+        device,
+        client_factory=backend.client_factory,
+        options=options,
+        host_clock_ns=epoch_clock_ns(time_scale),
+        rssi_reader=backend.rssi_reader,
+    )
+    progress = Progress(
+        TextColumn("[bold]recording[/bold]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%  {task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with out_path.open("w", encoding="utf-8", newline="") as handle, progress:
+        csv.writer(handle).writerow(CSV_HEADER)
+        async with link:
+            rate_hz = float(link.config.sample_rate_hz)
+            wanted = round(duration_s * rate_hz)
+            task = progress.add_task("record", total=wanted, status="")
+            async for block in link.blocks():
+                gyr = block.samples.gyr_dps
+                if gyr is None:  # our sensor always has a gyroscope; keep the type checker honest
+                    gyr = np.full_like(block.samples.acc_mps2, np.nan)
+                _write_rows(handle, block.samples.t_s, block.samples.acc_mps2, gyr)
+                samples += len(block)
+                lost += block.lost_samples_before
+                status = link.status
+                progress.update(
+                    task,
+                    completed=min(samples + lost, wanted),
+                    status=f"{samples} samples, {lost} lost, battery {status.battery_pct or '?'} %",
+                )
+                if samples + lost >= wanted:
+                    break
+            status = link.status
+            counters = link.counters
+            firmware = link.firmware_revision
+    return RecordSummary(
+        path=out_path,
+        samples=samples,
+        lost_samples=lost,
+        duration_s=(samples + lost) / rate_hz,
+        sampling_rate_hz=rate_hz,
+        drift_ppm=status.drift_ppm,
+        reconnects=counters.reconnects,
+        malformed_packets=counters.packets_malformed,
+        duplicate_packets=counters.packets_duplicate,
+        battery_pct=status.battery_pct,
+        firmware_revision=firmware,
+    )
+
+
+def _print_summary(summary: RecordSummary) -> None:
+    drift = f"{summary.drift_ppm:+.1f} ppm" if summary.drift_ppm is not None else "not yet estimated"
+    loss_pct = 100.0 * summary.lost_samples / max(1, summary.samples + summary.lost_samples)
+    battery = "?" if summary.battery_pct is None else str(summary.battery_pct)
+    out.print(
+        f"recorded {summary.samples} samples ({summary.duration_s:.1f} s at {summary.sampling_rate_hz:g} Hz) "
+        f"to {summary.path}\n"
+        f"  lost {summary.lost_samples} samples ({loss_pct:.2f} %), {summary.reconnects} reconnects, "
+        f"{summary.malformed_packets} malformed and {summary.duplicate_packets} duplicate packets skipped\n"
+        f"  sensor clock drift {drift}, battery {battery} %, firmware {summary.firmware_revision}"
+    )
+
+
+async def _record(
+    settings: Settings, duration_s: float, out_path: Path, time_scale: float, options: LinkOptions
+) -> RecordSummary:
+    async with _backend(settings, time_scale) as backend:
+        bonds = BondStore(settings.bonds_file).for_adapter(settings.adapter)
+        if not bonds:
+            raise NotPaired(settings.adapter)
+        return await record_to_csv(
+            backend,
+            bonds[-1].address,
+            out_path,
+            duration_s=duration_s,
+            time_scale=time_scale,
+            options=options,
+        )
+
+
+def record(
+    ctx: typer.Context,
+    duration_s: float = typer.Option(..., "--duration", min=0.1, help="Seconds of sensor time to record."),
+    out_path: Path = typer.Option(..., "--out", help="CSV file to write (the `posture analyze` format)."),  # noqa: B008
+    time_scale: float = typer.Option(
+        1.0,
+        "--time-scale",
+        min=0.001,
+        help="For a simulated sensor running faster than real time: its time scale (the host clock follows).",
+    ),
+    reconnect_budget_s: float = typer.Option(
+        30.0, "--reconnect-budget", min=0.1, help="Give up if the sensor stays away longer than this (s)."
+    ),
+) -> None:
+    """Stream the paired sensor into a CSV on the host's time base."""
+    options = LinkOptions(reconnect_budget_s=reconnect_budget_s)
+    summary = asyncio.run(_record(_settings(ctx), duration_s, out_path, time_scale, options))
+    _print_summary(summary)
+
+
+# --- doctor
+# -----------------------------------------------------------------------------------------------------
+
+
+async def _probe_adapter(settings: Settings) -> str | None:
+    """None if the adapter opens, else the reason in plain words."""
+    try:
+        async with asyncio.timeout(10.0), _backend(settings, 1.0):
+            return None
+    except AdapterUnavailable as exc:
+        return exc.reason
+    except TimeoutError:
+        return "the adapter did not answer within 10 s"
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Say what adapter there is, what is paired, and what would stop a run, in plain words."""
+    settings = _settings(ctx)
+    problems: list[str] = []
+    host = HostBluetooth.probe()
+    out.print(f"[bold]adapter[/bold]: --adapter {settings.adapter}")
+    dbus = "present" if host.dbus_system_bus else "absent"
+    kernel = "present" if host.kernel_bluetooth else "absent"
+    out.print(f"  this machine ({host.platform}): D-Bus system bus {dbus}, kernel Bluetooth {kernel}")
+    reason = asyncio.run(_probe_adapter(settings))
+    if reason is None:
+        out.print(f"  [green]ok[/green]: the {settings.adapter} adapter opens")
+    else:
+        out.print(f"  [red]not usable[/red]: {reason}")
+        problems.append(
+            f"no usable adapter for --adapter {settings.adapter}: use --adapter sim (simulated sensor) or "
+            "--adapter usb:0 (a USB Bluetooth dongle)"
+        )
+    out.print(f"[bold]paired sensors[/bold] ({settings.bonds_file}):")
+    try:
+        bonds = BondStore(settings.bonds_file).load()
+    except SensorlinkError as exc:
+        bonds = ()
+        problems.append(str(exc))
+    for bond in bonds:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(bond.paired_at_ns / 1e9))
+        out.print(f"  {bond.name} ({bond.address}) on adapter {bond.adapter}, paired {when}")
+    if not bonds:
+        out.print("  none")
+    if not any(b.adapter == settings.adapter for b in bonds):
+        problems.append(
+            f"no sensor is paired on adapter {settings.adapter}: "
+            f"run `posture --adapter {settings.adapter} pair`"
+        )
+    keys = bumble_key_store_path(settings.config_dir)
+    if settings.adapter != AUTO_ADAPTER:
+        out.print(f"[bold]pairing keys[/bold]: {keys} ({'present' if keys.is_file() else 'none yet'})")
+    out.print(f"[bold]recordings[/bold] go to {settings.data_dir}")
+    if problems:
+        out.print("[bold red]what would stop a run[/bold red]:")
+        for problem in problems:
+            out.print(f"  - {problem}")
+        raise typer.Exit(1)
+    out.print("[bold green]ready to record[/bold green]")
+
+
+# --- demo
+# -------------------------------------------------------------------------------------------------------
+
+
+async def _demo(settings: Settings, duration_s: float, time_scale: float, out_path: Path) -> RecordSummary:
+    async with _backend(settings, time_scale) as backend:
+        out.print(f"[bold]1. scan[/bold] on {backend.description}")
+        sensors = await scan_for_sensors(backend, timeout_s=2.0)
+        if not sensors:
+            raise SensorNotFound(2.0)
+        out.print(_sensor_table(sensors))
+        sensor = sensors[0]
+        out.print(f"[bold]2. pair[/bold] with {sensor.name} (LE Secure Connections, Just Works, bonded)")
+        bond = await _pair_with(backend, sensor, BondStore(settings.bonds_file))
+        out.print(f"   remembered in {settings.bonds_file}")
+        out.print(
+            f"[bold]3. stream and record[/bold] {duration_s:g} s of running, "
+            f"{time_scale:g}x faster than real time"
+        )
+        return await record_to_csv(
+            backend, bond.address, out_path, duration_s=duration_s, time_scale=time_scale
+        )
+
+
+def demo(
+    ctx: typer.Context,
+    duration_s: float = typer.Option(
+        DEMO_DURATION_S, "--duration", min=1.0, help="Seconds of running to stream."
+    ),
+    time_scale: float = typer.Option(
+        DEMO_TIME_SCALE, "--time-scale", min=1.0, help="How much faster than real time."
+    ),
+    out_path: Path | None = typer.Option(  # noqa: B008 - typer's idiom
+        None, "--out", help="CSV to write (default: in the data directory)."
+    ),
+) -> None:
+    """Run the whole job on a simulated sensor: scan, pair, stream, record, summarise. No hardware needed."""
+    settings = replace(_settings(ctx), adapter=SIM_ADAPTER)
+    path = out_path or settings.data_dir / "recordings" / time.strftime("demo-%Y%m%d-%H%M%S.csv")
+    summary = asyncio.run(_demo(settings, duration_s, time_scale, path))
+    out.print("[bold]4. summary[/bold]")
+    _print_summary(summary)
+
+
+def register(app: typer.Typer) -> None:
+    """Add scan, pair, record, doctor and demo to the CLI."""
+    app.command("scan")(scan)
+    app.command("pair")(pair)
+    app.command("record")(record)
+    app.command("doctor")(doctor)
+    app.command("demo")(demo)
