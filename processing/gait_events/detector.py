@@ -210,7 +210,14 @@ class GaitEventDetector:
         to = np.where(to <= vertical.shape[0] - 1, to, np.nan)
         ic_s = ic / fs
         bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_step_time_s)
-        lat = copy.copy(self.laterality).assign(ic, bout_id, running, acc, gyr, sampling_rate_hz=fs)
+        # Without a gyroscope the side evidence follows a different rule in walking and in running (see
+        # processing.laterality), so a walk-to-run transition also splits the parity decision: each part is
+        # decided on the evidence that holds for it.
+        parity_group = bout_id
+        if gyr is None and ic.size > 1:
+            changes = (np.diff(bout_id) != 0) | (running[1:] != running[:-1])
+            parity_group = np.concatenate([[0], np.cumsum(changes)]).astype(np.int64)
+        lat = copy.copy(self.laterality).assign(ic, parity_group, running, acc, gyr, sampling_rate_hz=fs)
         self.events_ = GaitEvents(
             ic_s=ic_s,
             to_s=to / fs,
