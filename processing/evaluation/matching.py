@@ -1,12 +1,9 @@
 """Match detected events to reference events one-to-one within a tolerance, and score the match.
 
-Scoring follows mobgap's initial-contact evaluation (`categorize_ic_list` and the matched metrics): a
-detected event
-is a true positive when it can be paired with a reference event no farther than `tolerance_s`, each event
-pairs at
-most once, and precision, recall and F1 follow from the counts. Pairs are formed greedily from the closest
-pair on,
-which for two sorted event streams is what a one-to-one nearest-neighbour match does.
+Scoring follows mobgap's initial-contact evaluation (`categorize_ic_list` and the matched metrics): a detected
+event is a true positive when it can be paired with a reference event no farther than `tolerance_s`, each
+event pairs at most once, and precision, recall and F1 follow from the counts. Pairs are formed greedily from
+the closest pair on, which for two sorted event streams is what a one-to-one nearest-neighbour match does.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Definitions (the project's acceptance criteria, issue 3):
   running contacts where both toe-offs are known.
 - Side accuracy: share of matched contacts with the reference side (also over running contacts only).
 - Cadence error: |60 / mean detected step time - 60 / mean reference step time| over consecutive matched
-  contacts
-  (running ones when there are any), i.e. the error of the cadence a runner is shown, not of single steps.
+  contacts (running ones when there are any), i.e. the error of the cadence a runner is shown, not of single
+  steps.
 - Per-step metrics: RMSE over matched steps; asymmetry as the error of the symmetry index
   SI = 100 (R - L) / (0.5 (R + L)) in percentage points, and for angles of the right-minus-left difference.
 """

@@ -2,12 +2,10 @@
 recordings.
 
 Each scenario is simulated and its raw sensor-frame samples go through `processing.pipeline.analyze` exactly
-as a
-recording would (mounting calibration, orientation, events, per-step metrics): nothing is levelled with the
-truth. The rows compare the steps it emits with the simulator's truth (50 ms tolerance) or with a real
+as a recording would (mounting calibration, orientation, events, per-step metrics): nothing is levelled with
+the truth. The rows compare the steps it emits with the simulator's truth (50 ms tolerance) or with a real
 recording's reference system (0.5 s, inside its walking bouts, as mobgap scores it). Pure: the caller reads
-the
-real recordings from disk and hands them in as `ReferenceRecording`s.
+the real recordings from disk and hands them in as `ReferenceRecording`s.
 """
 
 from __future__ import annotations
@@ -67,8 +65,7 @@ class ReferenceRecording:
         E.g. "INDIP" or "Stereophoto".
     sensor_to_body : (3, 3) array or None
         The recording's documented axis convention as a rotation, v_body = R @ v_sensor (body: x forward, y
-        left,
-        z up); lets the gait-event detector be scored on its own, apart from the pipeline's calibration.
+        left, z up); lets the gait-event detector be scored on its own, apart from the pipeline's calibration.
     """
 
     name: str

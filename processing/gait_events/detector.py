@@ -2,22 +2,21 @@
 
 Input is the levelled body frame (x forward, y left, z up along gravity), which the pipeline's alignment and
 orientation produce. The rules are local in time (zero-phase filters, crossings, a contact and its
-neighbours), so
-the detector needs no whole recording: the streaming pipeline runs it on overlapping windows fixed to absolute
-sample indices and keeps the events away from the window edges (results there are affected by filter padding
-within about `1 / walking_lowpass_hz` s of an edge). To keep sides consistent across windows it can read
-`GaitEvents.side_score` (the local evidence, positive = left) and `GaitEvents.bout_id`.
+neighbours), so the detector needs no whole recording: the streaming pipeline runs it on overlapping windows
+fixed to absolute sample indices and keeps the events away from the window edges (results there are affected
+by filter padding within about `1 / walking_lowpass_hz` s of an edge). To keep sides consistent across windows
+it can read `GaitEvents.side_score` (the local evidence, positive = left) and `GaitEvents.bout_id`.
 
 How it decides, per contact:
 1. Running (`running.py`): a hump of vertical specific force above `contact_level_mps2` between two flight
-   phases
-   (below `flight_level_mps2`); IC and TO by straight-edge extrapolation to the flight baseline.
-2. Walking (`walking.py`): every other upward crossing of the low-passed vertical force through its trend
-   (with
-   hysteresis) that is not part of a running contact; TO at the end of the next double support.
+   phases (below `flight_level_mps2`); IC and TO at the sharp upward bends of the force where it switches on
+   and off around each flight.
+2. Walking (`walking.py`): every upward crossing of the low-passed vertical force through its trend (with
+   hysteresis) that is not part of a running contact, refined to the first sharp upward bend next to it (a
+   landing from a run is extended from its rise out of the flight instead); TO at the bend that ends the
+   next double support.
 3. Contacts closer than `min_step_time_s` are merged (running contacts win), bouts are split where a step
-   takes
-   longer than `max_step_time_s` (the physiological cadence floor of 60 steps/min) or at a gap, and the
+   takes longer than `max_step_time_s` (the physiological cadence floor of 60 steps/min) or at a gap, and the
    laterality assigner labels the sides.
 """
 
@@ -62,25 +61,29 @@ class GaitEventDetector:
     ----------
     running_lowpass_hz : float
         Zero-phase low-pass applied before reading contact edges in running; clipped to 0.4 * fs. High enough
-        to
-        keep the edges steep, low enough to calm the impact transient's ringing.
+        to keep the edges steep, low enough to calm the impact transient's ringing.
     walking_lowpass_hz : float
         Low-pass of the vertical force for walking contacts: keeps the step frequency (up to 2.5 Hz in
-        walking)
-        and its first harmonic, removes heel-strike ringing.
+        walking) and its first harmonic, removes heel-strike ringing.
     trend_cutoff_hz : float
         The slow trend that stands for 1 g in walking (absorbs accelerometer bias and imperfect levelling).
     hysteresis_mps2 : float
         Half-width of the Schmitt trigger band for walking contacts: rejects standing noise and tremor.
+    kink_lowpass_hz : float
+        Low-pass before reading the walking bends (second differences): keeps a contact's bend within a few
+        ms, calms noise.
+    kink_before_s, kink_after_s : float
+        Where a walking contact's bend is searched around its mean-crossing (the crossing can precede the
+        contact when the trailing foot's push-off lifts the force above 1 g first); `kink_before_s` also keeps
+        the toe-off search clear of the next contact's own bend.
     contact_level_mps2, flight_level_mps2 : float
         Running: a contact rises above the first level; a flight falls below the second (free fall reads 0).
     min_step_time_s, max_step_time_s : float
         Physiological step-time bounds (240 and 60 steps/min): closer contacts are merged; a longer step ends
-        the
-        bout.
+        the bout.
     min_contact_s, max_contact_s : float
-        Plausible time above the running contact level (shorter than the true contact, which is measured from
-        the extrapolated edges).
+        Plausible time above the running contact level (shorter than the true contact, which is measured
+        between the bends).
     laterality : AlternatingLaterality
         The left/right assigner (an instance; its parameters are used, it is copied before use).
 
@@ -192,8 +195,7 @@ class GaitEventDetector:
         ic, to, running = ic[order], to[order], running[order]
         ic, to, running = _enforce_min_step(ic, to, running, min_step)
         # walking toe-offs were computed against walking neighbours only; recompute after the merge so a
-        # walking
-        # step followed by a running contact gets the running neighbour
+        # walking step followed by a running contact gets the running neighbour
         walk_mask = ~running
         if walk_mask.any():
             to_w = walking_toe_offs(

@@ -1,9 +1,8 @@
 """The detector's result type: initial contacts, toe-offs, sides and activity, one entry per step.
 
 `GaitEvents` is what crosses from `gait_events` into the pipeline (helper D2's `processing.pipeline`), so it
-is a
-frozen, slotted dataclass that validates itself; times are seconds from the first sample of the detector's
-input.
+is a frozen, slotted dataclass that validates itself; times are seconds from the first sample of the
+detector's input.
 """
 
 from __future__ import annotations
@@ -40,8 +39,7 @@ class GaitEvents:
     side_score : (k,) array
         The local, unitless evidence for "L" (positive) or "R" (negative) before bout parity is imposed. A
         streaming caller that stitches overlapping windows sums these scores over the events it keeps to
-        decide
-        the parity of a bout that crosses window borders; the label alone cannot do that.
+        decide the parity of a bout that crosses window borders; the label alone cannot do that.
     bout_id : (k,) int array
         Steps with the same id form one bout (regular step times, strict left/right alternation inside).
     activity : (k,) array of "walking" / "running"

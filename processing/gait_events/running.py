@@ -1,26 +1,23 @@
 """Initial contact and toe-off in running, from the flight phases of the vertical specific force.
 
 Physics: in flight the pelvis is close to free fall, so the vertical specific force is near 0 (not exactly:
-the
-sacrum moves against the centre of mass as the legs swing, and the clip rocks on the waistband); during
-contact
-it is the vertical ground reaction force over body mass, a hump of 2-3 g (a half-sine in the spring-mass
-model,
-Morin et al. 2005, J Appl Biomech 21:167), with an impact transient at IC for heel strikers. A contact is a
-stretch above `contact_level` with a flight (below `flight_level`) before or after it.
+the sacrum moves against the centre of mass as the legs swing, and the clip rocks on the waistband); during
+contact it is the vertical ground reaction force over body mass, a hump of 2-3 g (a half-sine in the
+spring-mass model, Morin et al. 2005, J Appl Biomech 21:167), with an impact transient at IC for heel
+strikers. A contact is a stretch above `contact_level` with a flight (below `flight_level`) before or after
+it.
 
 Timing with sub-sample precision: the force switches on at IC and off at TO, so the vertical specific force
-bends
-upward sharply at both instants (at IC its slope jumps up as the force starts; at TO its falling slope stops
-as
-the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the largest upward bend (the
-maximum second difference, located between samples with a parabola) between the lowest point of the preceding
-flight and the half-height crossing of the rising edge, and TO the largest upward bend between the half-height
-crossing of the falling edge and the lowest point of the following flight. The lowest point of a flight
-separates
-the two bends that a short flight holds. Sample picking would be off by up to one sample (19 ms at 52 Hz); on
-a
-half-sine sampled at 52 Hz the bend is within 4 ms of the true onset.
+bends upward sharply at both instants (at IC its slope jumps up as the force starts; at TO its falling slope
+stops as the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the largest upward
+bend (the maximum second difference, located between samples with a parabola) on the way up: after the middle
+of the preceding flight (between the half-height crossings of the two contacts around it) and before the
+half-height crossing of the rising edge; TO is the largest upward bend on the way down, between the falling
+half-height crossing and the middle of the following flight. The middle of a flight separates its two bends
+(its lowest point does not: the sacrum's own motion in flight can put that at either end). Next to walking,
+where there is no flight on one side, the lowest point bounds the search instead. Sample picking would be off
+by up to one sample (19 ms at 52 Hz); on a half-sine sampled at 52 Hz the bend is within 4 ms of the true
+onset.
 
 Deviation from threshold-only running detectors (a 1 g or 0.5 g crossing): those report the instant the force
 exceeds a level, tens of ms after the true contact and dependent on the force's size.
@@ -100,11 +97,9 @@ def running_contacts(
     """Contacts of a running gait in a vertical specific force (m/s^2, gravity included, lightly low-passed).
 
     A contact is a stretch above `contact_level_mps2` lasting `min_contact_s` to `max_contact_s` at that
-    level,
-    with a flight (a dip below `flight_level_mps2`) within `max_flight_search_s` before or after it: that is
-    what makes it running and not walking. Its IC is the strongest upward bend between the lowest point before
-    it and its half-height crossing, its TO the strongest between its falling half-height crossing and the
-    lowest point after it.
+    level, with a flight (a dip below `flight_level_mps2`) within `max_flight_search_s` before or after it:
+    that is what makes it running and not walking. IC and TO are the strongest upward bends on its two
+    edges, searched up to the middle of the flights around it (see the module docstring).
     """
     v = vertical_mps2
     n = v.shape[0]

@@ -2,8 +2,7 @@
 
 Every helper works in seconds and Hz, never in samples, so results do not depend on the sampling rate, and is
 deterministic on a window (zero-phase filtering with the same padding whatever the caller), which the
-streaming
-pipeline relies on when it re-runs the detector on overlapping windows.
+streaming pipeline relies on when it re-runs the detector on overlapping windows.
 """
 
 from __future__ import annotations
@@ -77,10 +76,9 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     """Fractional indices where x rises through `level`, counted once per dip below `level - hysteresis`.
 
     A Schmitt trigger: a crossing counts only after x has been below `level - hysteresis` and is confirmed
-    when x
-    exceeds `level + hysteresis`; the reported index is the last crossing of `level` itself before
-    confirmation,
-    interpolated between samples. `level` and `hysteresis` are per sample (they may follow slow trends).
+    when x exceeds `level + hysteresis`; the reported index is the last crossing of `level` itself before
+    confirmation, interpolated between samples. `level` and `hysteresis` are per sample (they may follow slow
+    trends).
     """
     d = x - level
     below = d < -hysteresis

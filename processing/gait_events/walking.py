@@ -11,12 +11,10 @@ al. 2012 (Gait Posture 36:316; mobgap's `IcdIonescu`): a smoothed vertical accel
 
 Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
 - a zero-phase Butterworth low-pass instead of integrating and differentiating with a Gaussian CWT (similar
-  band
-  limit, no scale in samples: the cutoff is in Hz, so the result does not depend on the sampling rate);
+  band limit, no scale in samples: the cutoff is in Hz, so the result does not depend on the sampling rate);
 - the IC is the upward mean-crossing with a Schmitt trigger (hysteresis) rather than a local minimum; it sits
-  at
-  the start of the steep loading rise, and hysteresis rejects standing noise without a relative peak threshold
-  that would depend on the rest of the window;
+  at the start of the steep loading rise, and hysteresis rejects standing noise without a relative peak
+  threshold that would depend on the rest of the window;
 - the mean is a slow low-pass of the signal itself, so a residual accelerometer bias does not shift the
   events.
 """

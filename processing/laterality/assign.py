@@ -4,15 +4,14 @@ medio-lateral specific force).
 Evidence per contact (the `side_score`, positive = left):
 
 - Yaw rate, when a gyroscope is present (McCamley et al. 2012, Gait Posture 36:316, used the sign of the
-  filtered
-  vertical angular rate around IC). While the left leg swings forward to its contact, the left hip is carried
-  forward with it: the pelvis turns to the right (negative yaw rate about z up) during the half step before a
-  left contact. We take the mean yaw rate over that half step, relative to the mean of the same measure at the
-  two neighbouring contacts (which removes turning and gyroscope bias), sign flipped. The window before the
-  contact matters: whether the rotation peaks at the contact (our simulator, and running descriptions) or a
-  little after it (the real walking recordings in tests/data), the yaw rate over the preceding half step has
-  the
-  same sign, while a window centred on the contact averages to zero in the first case.
+  filtered vertical angular rate around IC). While the left leg swings forward to its contact, the left hip is
+  carried forward with it: the pelvis turns to the right (negative yaw rate about z up) during the half step
+  before a left contact. We take the mean yaw rate over that half step, relative to the mean of the same
+  measure at the two neighbouring contacts (which removes turning and gyroscope bias), sign flipped. The
+  window before the contact matters: whether the rotation peaks at the contact (our simulator, and running
+  descriptions) or a little after it (the real walking recordings in tests/data), the yaw rate over the
+  preceding half step has the same sign, while a window centred on the contact averages to zero in the first
+  case.
 - Medio-lateral specific force, for accelerometer-only loggers. Without a gyroscope the frame is levelled once
   (static alignment), so it moves with the pelvis. Two effects compete in a_y during a left stance: the ground
   force pushes the body to the right (a_y < 0), and the pelvis tilts with the stance side up (the swing side
@@ -20,21 +19,16 @@ Evidence per contact (the `side_score`, positive = left):
   proportion to the vertical force). In running the vertical force is 2-3 g and the drop 4-8 deg, so the lean
   dominates; in walking the vertical force is about 1 g and the lateral force wins (as on the real walking
   recordings). So a running contact scores the mean a_y over the first half of its step, a walking contact
-  minus
-  the mean a_y over its whole step, each relative to its neighbours. This evidence is weaker than the yaw
-  rate:
-  use a gyroscope when there is one.
+  minus the mean a_y over its whole step, each relative to its neighbours. This evidence is weaker than the
+  yaw rate: use a gyroscope when there is one.
 
 Within a bout (steps at a regular pace, see `GaitEvents.bout_id`) sides must alternate, so we pick the one of
-the
-two alternating labellings that agrees best with the summed evidence (the sum of score * parity): one
+the two alternating labellings that agrees best with the summed evidence (the sum of score * parity): one
 wrong-signed step cannot flip a label, and a bout needs a majority against it to flip. Each score is divided
-by
-its median absolute value over the input (unitless, comparable between windows).
+by its median absolute value over the input (unitless, comparable between windows).
 
 Deviations from McCamley: a contact's evidence is a mean over part of a step relative to its neighbours, not
-the
-sign at one sample; parity is imposed per bout; the accelerometer-only rule above is ours.
+the sign at one sample; parity is imposed per bout; the accelerometer-only rule above is ours.
 
 Streaming: everything here is local to a contact and its two neighbours, so the score of an event far enough
 inside a window does not depend on the window; a caller that stitches windows can sum `side_score` over the
@@ -151,8 +145,7 @@ class AlternatingLaterality:
     ----------
     lowpass_hz : float
         Cutoff of the zero-phase low-pass applied to the medio-lateral force and the yaw rate before
-        averaging;
-        the evidence lives at the stride frequency (0.5 to 2 Hz) and its first harmonics.
+        averaging; the evidence lives at the stride frequency (0.5 to 2 Hz) and its first harmonics.
     min_bout_steps : int
         Bouts with fewer steps keep the per-contact sign of the evidence instead of imposing alternation.
 
