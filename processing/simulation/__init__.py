@@ -35,7 +35,7 @@ Simplifications a user of the truth should know:
 
 from processing.simulation.errors import InvalidScenarioError, SimulationError, UnknownScenarioError
 from processing.simulation.rotations import pelvis_orientation
-from processing.simulation.scenario import Scenario, Turn, mounting_rotation
+from processing.simulation.scenario import Pause, Scenario, Turn, mounting_rotation
 from processing.simulation.simulate import SimulatedRun, simulate
 from processing.simulation.suite import SCENARIO_SUITE, scenario_by_name
 from processing.simulation.truth import GaitTruth, StepTruth, step_metrics
@@ -44,6 +44,7 @@ __all__ = [
     "SCENARIO_SUITE",
     "GaitTruth",
     "InvalidScenarioError",
+    "Pause",
     "Scenario",
     "SimulatedRun",
     "SimulationError",

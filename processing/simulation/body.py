@@ -39,6 +39,8 @@ REL_VERTICAL_PHASE_SPREAD = 0.08
 REL_WALK_SCALE = 0.5
 #: Everything gait-driven fades in over this long after the first contact, s.
 FADE_IN_S = 1.0
+#: ... and out over this long from the last contact before a pause, s.
+FADE_OUT_S = 0.8
 
 
 def gait_phase(t_s: FloatArray, contacts: Contacts) -> FloatArray:
@@ -58,13 +60,28 @@ def gait_phase(t_s: FloatArray, contacts: Contacts) -> FloatArray:
 
 
 def gait_envelope(scenario: Scenario, contacts: Contacts, t_s: FloatArray) -> FloatArray:
-    """0 while standing, a smoothstep to 1 over `FADE_IN_S` after the first contact (1 if never standing)."""
+    """How much gait-driven motion there is: 0 while standing, 1 while moving, smooth in between.
+
+    A smoothstep to 1 over `FADE_IN_S` after the first contact (1 from the start if the recording opens
+    mid-run); into each pause a smoothstep to 0 over `FADE_OUT_S` from the last contact, and back in over
+    `FADE_IN_S` from the first contact after it.
+    """
     if len(contacts) == 0:
         return np.zeros_like(t_s)
-    if scenario.standing_s <= 0:
-        return np.ones_like(t_s)
-    x = np.clip((t_s - contacts.t_ic_s[0]) / FADE_IN_S, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    envelope = np.ones_like(t_s)
+    if scenario.standing_s > 0:
+        envelope *= _smoothstep((t_s - contacts.t_ic_s[0]) / FADE_IN_S)
+    for j in np.flatnonzero(contacts.ends_bout):
+        stop = contacts.t_ic_s[j]
+        restart = contacts.t_ic_s[j + 1] if j + 1 < len(contacts) else np.inf
+        fade_out = 1.0 - _smoothstep((t_s - stop) / FADE_OUT_S)
+        envelope *= np.where(t_s < restart, fade_out, _smoothstep((t_s - restart) / FADE_IN_S))
+    return envelope
+
+
+def _smoothstep(x: FloatArray) -> FloatArray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.asarray(x * x * (3.0 - 2.0 * x), dtype=float)
 
 
 def sacrum_relative_acceleration_mps2(

@@ -88,6 +88,33 @@ def _skewed_half_sine(u: FloatArray, peak: float) -> FloatArray:
     return np.asarray(np.sin(np.pi * x**b) ** (1.0 + RUN_TOE_OFF_TAIL * x * x), dtype=float)
 
 
+def standing_support_mps2(scenario: Scenario, contacts: Contacts, t_s: FloatArray) -> FloatArray:
+    """Vertical force per unit mass of both feet while standing still (at the start and in pauses).
+
+    At the start it is body weight until the first IC, then the trailing foot unloads (cos^2 over
+    `STANDING_UNLOAD_S`). Into a pause the weight shifts onto the standing feet over the last contact
+    (sin^2 from its IC to its TO) and stays until the runner sets off, then unloads the same way.
+    """
+    support = np.zeros_like(t_s)
+    if len(contacts) == 0:
+        return np.full_like(t_s, G)
+
+    def unload_after(t0: float) -> FloatArray:
+        x = np.clip((t_s - t0) / STANDING_UNLOAD_S, 0.0, 1.0)
+        return np.asarray(G * np.cos(0.5 * np.pi * x) ** 2, dtype=float)
+
+    if scenario.standing_s > 0:
+        first_ic = contacts.t_ic_s[0]
+        support += np.where(t_s < first_ic, G, unload_after(first_ic))
+    for j in np.flatnonzero(contacts.ends_bout):
+        ic, to = contacts.t_ic_s[j], contacts.t_to_s[j]
+        restart = contacts.t_ic_s[j + 1] if j + 1 < len(contacts) else np.inf
+        x = np.clip((t_s - ic) / (to - ic), 0.0, 1.0)
+        load = G * np.sin(0.5 * np.pi * x) ** 2
+        support += np.where(t_s < restart, load, unload_after(restart))
+    return support
+
+
 def ground_reaction_forces(
     scenario: Scenario,
     contacts: Contacts,
@@ -109,17 +136,9 @@ def ground_reaction_forces(
         grf[:, 2] = G
         return ForceResult(grf, impact_part, peak_v, impact, peak_b, peak_p)
 
-    first_ic = contacts.t_ic_s[0]
-    if scenario.standing_s > 0:
-        # Standing on both feet until the first IC, then the trailing foot unloads (cos^2).
-        x = np.clip((t_s - first_ic) / STANDING_UNLOAD_S, 0.0, 1.0)
-        support = G * np.cos(0.5 * np.pi * x) ** 2
-        grf[:, 2] += support
-        # The trailing foot's unloading carries part of the first step's weight: the first contact makes up
-        # only the rest, so the first stride balances body weight too.
-        support_after_ic = float(support[t_s >= first_ic].sum())
-    else:
-        support_after_ic = 0.0
+    support = standing_support_mps2(scenario, contacts, t_s)
+    grf[:, 2] += support
+    support_cumulative = np.concatenate([[0.0], np.cumsum(support)])
 
     ic_idx = np.searchsorted(t_s, contacts.t_ic_s)
     to_idx = np.searchsorted(t_s, contacts.t_to_s)
@@ -138,7 +157,10 @@ def ground_reaction_forces(
         # Vertical impulse over the step: g times the number of grid samples from this IC to the next one.
         next_ic = contacts.t_ic_s[i] + contacts.step_time_s[i]
         n_step = int(np.searchsorted(t_s, next_ic) - a)
-        target_z = G * n_step - (support_after_ic if i == 0 else 0.0)
+        # Standing support inside this step (the stance after a pause, or the trailing foot at the start)
+        # carries part of the weight: the contact makes up only the rest, so the step still balances.
+        supported = support_cumulative[min(a + n_step, n)] - support_cumulative[a]
+        target_z = max(G * n_step - supported, 0.0)
         if contacts.is_running[i]:
             active = _skewed_half_sine(u, RUN_VERTICAL_PEAK_FRACTION)
             impact_i = max(0.0, scenario.impact_peak_bw * (1.0 + rng.normal(0.0, IMPACT_VARIABILITY)))

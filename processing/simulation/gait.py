@@ -23,6 +23,10 @@ SPEED_RAMP_S = 4.0
 #: Without a standing period the runner is already moving when the recording starts: the gait is simulated
 #: from this long before the first sample so that the recording opens mid-stride, s.
 PRE_ROLL_S = 1.5
+#: Slowing down into a pause and setting off again take this long, s.
+PAUSE_RAMP_S = 3.0
+#: Below this share of the running speed around a pause, the runner walks.
+PAUSE_WALK_BELOW = 0.5
 #: Lag-one autocorrelation of step-time fluctuations (stride times show persistent, not white, variation).
 STEP_TIME_AR1 = 0.5
 
@@ -42,6 +46,8 @@ class Contacts:
         Time to the next contact's IC; for the last contact, the step time it was generated with.
     fatigue_fraction : (k,) array
         0 at the start of the run rising linearly to 1 at its end (0 before, 1 after).
+    ends_bout : (k,) bool array
+        True for the last contact before a pause: its "next IC" comes only after standing, so it is no step.
     """
 
     t_ic_s: FloatArray
@@ -50,6 +56,7 @@ class Contacts:
     is_running: npt.NDArray[np.bool_]
     step_time_s: FloatArray
     fatigue_fraction: FloatArray
+    ends_bout: npt.NDArray[np.bool_]
 
     def __len__(self) -> int:
         return int(self.t_ic_s.shape[0])
@@ -82,7 +89,18 @@ def speed_mps(scenario: Scenario, t_s: FloatArray) -> FloatArray:
             break
         v = v + (level - previous) * _smoothstep((t - start_s) / SPEED_RAMP_S)
         previous = level
-    return v
+    return v * pause_factor(scenario, t)
+
+
+def pause_factor(scenario: Scenario, t_s: FloatArray | float) -> FloatArray:
+    """Share of the planned speed around pauses: 1 away from them, 0 while standing, smoothstep ramps."""
+    t = np.asarray(t_s, dtype=float)
+    factor = np.ones_like(t)
+    for p in scenario.pauses:
+        down = _smoothstep((t - (p.t_start_s - PAUSE_RAMP_S)) / PAUSE_RAMP_S)
+        up = _smoothstep((t - p.t_end_s) / PAUSE_RAMP_S)
+        factor = factor * (1.0 - down + up)
+    return factor
 
 
 def fatigue_fraction(scenario: Scenario, t_s: FloatArray | float) -> FloatArray:
@@ -100,9 +118,21 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
     cv = s.stride_variability_pct / 100.0
     innovation = cv * np.sqrt(1.0 - STEP_TIME_AR1**2)
     e_step = rng.normal(0.0, cv)
-    ic, to, sides, running, steps, fatigue = [], [], [], [], [], []
+    ic: list[float] = []
+    to: list[float] = []
+    sides: list[str] = []
+    running: list[bool] = []
+    steps: list[float] = []
+    fatigue: list[float] = []
+    ends: list[bool] = []
     while t < s.total_s:
-        is_run = s.run_start_s <= max(t, 0.0) < s.run_end_s
+        pause = next((p for p in s.pauses if p.t_start_s <= t < p.t_end_s), None)
+        if pause is not None:
+            # Standing still: the step that was due lands only when the runner sets off again.
+            ends[-1] = True
+            t = pause.t_end_s
+            continue
+        is_run = s.run_start_s <= max(t, 0.0) < s.run_end_s and float(pause_factor(s, t)) >= PAUSE_WALK_BELOW
         frac = float(fatigue_fraction(s, t))
         sign = 1.0 if side == "R" else -1.0  # symmetry index: R = mean (1 + SI/200)
         if is_run:
@@ -127,6 +157,7 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
         running.append(is_run)
         steps.append(step)
         fatigue.append(frac)
+        ends.append(False)
         t += step
         side = "R" if side == "L" else "L"
     return Contacts(
@@ -136,4 +167,5 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
         is_running=np.asarray(running, dtype=bool),
         step_time_s=np.asarray(steps, dtype=float),
         fatigue_fraction=np.asarray(fatigue, dtype=float),
+        ends_bout=np.asarray(ends, dtype=bool),
     )

@@ -56,25 +56,25 @@ HEADING_WANDER_COMPONENTS = 6
 HEADING_WANDER_PERIODS_S = (8.0, 40.0)
 
 
-def heading_deg(scenario: Scenario, t_s: FloatArray, rng: np.random.Generator) -> FloatArray:
+def heading_deg(
+    scenario: Scenario, t_s: FloatArray, speed_mps: FloatArray, rng: np.random.Generator
+) -> FloatArray:
     """Direction of travel (deg, positive to the left): slow wander plus the turns (sin^2 rate profiles).
 
-    The wander is zero during standing and fades in over the first seconds of moving, so the runner sets off
-    in the direction they stood facing.
+    The wander is a function of the distance covered (wavelengths of `HEADING_WANDER_PERIODS_S` times the
+    running speed), so it stands still whenever the runner does and the runner sets off in the direction
+    they stood facing.
     """
     psi = np.zeros_like(t_s)
     if scenario.heading_wander_deg > 0:
-        periods = rng.uniform(*HEADING_WANDER_PERIODS_S, HEADING_WANDER_COMPONENTS)
+        wavelengths = rng.uniform(*HEADING_WANDER_PERIODS_S, HEADING_WANDER_COMPONENTS) * scenario.speed_mps
         phases = rng.uniform(0.0, 2.0 * np.pi, HEADING_WANDER_COMPONENTS)
         # Equal-power components whose sum has the requested standard deviation.
         amp = scenario.heading_wander_deg * np.sqrt(2.0 / HEADING_WANDER_COMPONENTS)
-        moving = t_s - scenario.standing_s
-        wander = sum(
-            amp * (np.sin(2.0 * np.pi * moving / p + ph) - np.sin(ph))
-            for p, ph in zip(periods, phases, strict=True)
-        )
-        ramp = np.clip(moving / 5.0, 0.0, 1.0)
-        psi = psi + np.asarray(wander, dtype=float) * ramp * ramp * (3.0 - 2.0 * ramp)
+        distance = np.concatenate([[0.0], np.cumsum(0.5 * (speed_mps[1:] + speed_mps[:-1]) * np.diff(t_s))])
+        distance -= np.interp(max(scenario.standing_s, float(t_s[0])), t_s, distance)
+        for wavelength, phase in zip(wavelengths, phases, strict=True):
+            psi += amp * (np.sin(2.0 * np.pi * distance / wavelength + phase) - np.sin(phase))
     for turn in scenario.turns:
         x = np.clip((t_s - turn.t_start_s) / turn.duration_s, 0.0, 1.0)
         psi = psi + turn.angle_deg * (x - np.sin(2.0 * np.pi * x) / (2.0 * np.pi))

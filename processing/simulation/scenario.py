@@ -53,6 +53,34 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """A stop during the run (a traffic light): slow down, stand still, set off again.
+
+    Attributes
+    ----------
+    t_start_s : float, s
+        When the runner stands still, on the recording's time axis; they slow down (and walk the last
+        steps) over the seconds before.
+    duration_s : float, s
+        How long they stand.
+    """
+
+    t_start_s: float
+    duration_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.t_start_s) and self.t_start_s >= 0.0):
+            raise InvalidScenarioError("pauses", f"t_start_s must be >= 0, got {self.t_start_s}")
+        if not (math.isfinite(self.duration_s) and 2.0 <= self.duration_s <= 600.0):
+            raise InvalidScenarioError("pauses", f"duration_s must be in [2, 600] s, got {self.duration_s}")
+
+    @property
+    def t_end_s(self) -> float:
+        """When the runner sets off again, s."""
+        return self.t_start_s + self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """One simulated recording: standing, optional walking warm-up, running, optional walking cool-down.
 
@@ -111,6 +139,9 @@ class Scenario:
         Peak medio-lateral force, pushing the centre of mass towards the other side.
     turns : tuple of Turn
         Heading changes; the whole pelvis turns in the world, the rotation angle stays relative to travel.
+    pauses : tuple of Pause
+        Stops inside the running segment (standing still, e.g. at a traffic light); the pause time counts as
+        part of `duration_s`.
     lean_into_turns : bool
         Lean into turns (towards the centre, until gravity plus the centripetal acceleration lies along the
         body); the lean is a real pelvic roll and appears in the truth obliquity (a left turn lowers the left
@@ -187,6 +218,7 @@ class Scenario:
     lateral_peak_bw: float = 0.08
     turns: tuple[Turn, ...] = ()
     lean_into_turns: bool = True
+    pauses: tuple[Pause, ...] = ()
     mounting_zyx_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     sensor_offset_m: tuple[float, float, float] = (-0.10, 0.0, 0.0)
     mount_resonance_hz: float = 22.0
@@ -317,6 +349,21 @@ def _validate(s: Scenario) -> None:
     _check(0.0 <= s.lateral_peak_bw <= 0.5, "lateral_peak_bw", "must be in [0, 0.5] body weights")
     _check(all(isinstance(t, Turn) for t in s.turns), "turns", "must be a tuple of Turn")
     _check(isinstance(s.lean_into_turns, bool), "lean_into_turns", "must be True or False")
+    _check(all(isinstance(p, Pause) for p in s.pauses), "pauses", "must be a tuple of Pause")
+    _check(
+        all(s.run_start_s + 8.0 <= p.t_start_s and p.t_end_s <= s.run_end_s - 8.0 for p in s.pauses),
+        "pauses",
+        "each pause must lie inside the running segment, at least 8 s from its start and end",
+    )
+    _check(
+        all(
+            q.t_start_s >= p.t_end_s + 10.0 or p.t_start_s >= q.t_end_s + 10.0
+            for i, p in enumerate(s.pauses)
+            for q in s.pauses[i + 1 :]
+        ),
+        "pauses",
+        "pauses must be at least 10 s apart",
+    )
     _check(
         all(t.t_start_s >= s.standing_s for t in s.turns),
         "turns",

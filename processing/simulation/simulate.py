@@ -77,7 +77,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     speed = speed_mps(s, t)
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
-    heading = heading_deg(s, t, rng)
+    heading = heading_deg(s, t, speed, rng)
     if s.lean_into_turns:
         # Leaning into turns is a real pelvic roll, so the truth obliquity carries it.
         lean = turn_lean_deg(speed, heading, FINE_RATE_HZ)
@@ -186,33 +186,47 @@ def _step_truth(
     angles: PelvisAngles,
     speed: FloatArray,
 ) -> StepTruth:
-    """Every complete step inside the recording (IC at or after 0, next IC and TO before the end)."""
+    """Every complete step inside the recording (IC at or after 0, next IC and TO before the end).
+
+    The last contact before a pause is a real contact (its IC and TO are events a detector must find) but no
+    step: the runner stands before the other foot takes over. It is listed with its IC, TO, contact time and
+    drop, and NaN for everything measured to the next IC (step and flight time, tilt, rotation, vertical
+    oscillation, speed).
+    """
     t_next = contacts.t_ic_s + contacts.step_time_s
-    complete = (contacts.t_ic_s >= 0.0) & (t_next < s.total_s) & (contacts.t_to_s < s.total_s)
-    idx = np.flatnonzero(complete)
-    ic, to, nxt, side = contacts.t_ic_s[idx], contacts.t_to_s[idx], t_next[idx], contacts.side[idx]
+    inside = (contacts.t_ic_s >= 0.0) & (contacts.t_to_s < s.total_s)
+    idx = np.flatnonzero(inside & ((t_next < s.total_s) | contacts.ends_bout))
+    stops = contacts.ends_bout[idx]
+    ic, to, side = contacts.t_ic_s[idx], contacts.t_to_s[idx], contacts.side[idx]
+    nxt = np.where(
+        stops, np.maximum(to, ic + 1e-3), t_next[idx]
+    )  # windows up to TO where there is no next IC
     tilt, drop, rot = step_metrics(
         t, angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg, ic, nxt, to, side
     )
-    step_time = nxt - ic
-    contact_time = to - ic
     a = np.searchsorted(t, ic)
     e = np.searchsorted(t, nxt)
+    step_time = np.where(stops, np.nan, nxt - ic)
+    contact_time = to - ic
+
+    def no_step(values: FloatArray) -> FloatArray:
+        return np.where(stops, np.nan, values)
+
     return StepTruth(
         t_ic_s=ic,
         side=side,
         t_to_s=to,
         step_time_s=step_time,
         contact_time_s=contact_time,
-        flight_time_s=np.maximum(step_time - contact_time, 0.0),
-        pelvic_tilt_deg=tilt,
+        flight_time_s=no_step(np.maximum(step_time - contact_time, 0.0)),
+        pelvic_tilt_deg=no_step(tilt),
         pelvic_drop_deg=drop,
-        pelvic_rotation_deg=rot,
-        vertical_oscillation_m=vertical_oscillation_m(
-            t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt
+        pelvic_rotation_deg=no_step(rot),
+        vertical_oscillation_m=no_step(
+            vertical_oscillation_m(t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt)
         ),
         is_running=contacts.is_running[idx],
-        speed_mps=np.array([speed[i:j].mean() for i, j in zip(a, e, strict=True)]),
+        speed_mps=no_step(np.array([speed[i:j].mean() for i, j in zip(a, e, strict=True)])),
         peak_vertical_force_bw=forces.peak_vertical_bw[idx],
         impact_force_bw=forces.impact_bw[idx],
         peak_braking_force_bw=forces.peak_braking_bw[idx],
@@ -221,12 +235,18 @@ def _step_truth(
 
 
 def _activity(contacts: Contacts, t_true: FloatArray) -> StrArray:
-    """ "stand" before the first contact, else the gait mode of the step that contains the sample."""
+    """Per sample: "stand" before the first contact and in pauses (from the last toe-off to the next IC),
+    else the gait mode of the step that contains the sample."""
     if len(contacts) == 0:
         return np.full(t_true.shape[0], "stand", dtype="<U5")
     step_of_sample = np.searchsorted(contacts.t_ic_s, t_true, side="right") - 1
     mode = np.where(contacts.is_running, "run", "walk")
-    return np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
+    activity = np.where(step_of_sample < 0, "stand", mode[np.clip(step_of_sample, 0, None)]).astype("<U5")
+    for j in np.flatnonzero(contacts.ends_bout):
+        last_off = contacts.t_to_s[max(j - 1, 0) : j + 1].max()
+        restart = contacts.t_ic_s[j + 1] if j + 1 < len(contacts) else np.inf
+        activity[(t_true >= last_off) & (t_true < restart)] = "stand"
+    return np.asarray(activity)
 
 
 def _on_ground(contacts: Contacts, side: str, t_true: FloatArray) -> BoolArray:

@@ -4,7 +4,8 @@ They span running speeds 2.5 to 6 m/s, cadences 150 to 200 steps/min, output rat
 odd rates, mountings from aligned to upside down, sideways and arbitrary 3-D rotations, IMUs good to poor,
 asymmetry on either side, walking warm-up and cool-down, turns, and the planted faults: a clean run, the right
 hip dropping more and more during left stance, step-time asymmetry, overstriding with high braking, excessive
-rotation and fatigue drift. Each has 60 to 120 s of running, so the whole suite simulates in a few seconds.
+rotation and fatigue drift; and a stop at a traffic light. Each has 60 to 120 s of running, so the whole
+suite simulates in a few seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from processing.simulation.errors import UnknownScenarioError
-from processing.simulation.scenario import Scenario, Turn
+from processing.simulation.scenario import Pause, Scenario, Turn
 
 
 class _ImuErrors(TypedDict, total=False):
@@ -267,6 +268,16 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         fatigue_tilt_range_deg=3.0,
         mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
         **_MID_IMU,
+    ),
+    Scenario(
+        name="traffic_light_pause",
+        seed=35,
+        duration_s=110.0,
+        pauses=(Pause(45.0, 25.0),),
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+        sampling_rate_hz=104.0,
+        speed_mps=3.4,
+        cadence_spm=168.0,
     ),
     Scenario(
         name="loose_clip",

@@ -30,7 +30,8 @@ class StepTruth:
     t_to_s : array, s
         Toe-off of the same foot: the instant its force ends (in walking, after the next IC).
     step_time_s, contact_time_s : array, s
-        Next IC - IC, and TO - IC.
+        Next IC - IC, and TO - IC. The last contact before a pause has no next IC: NaN step time, flight
+        time, tilt, rotation, vertical oscillation and speed (its IC, TO, contact time and drop are real).
     flight_time_s : array, s
         Time with no foot on the ground in this step, max(0, step - contact) (0 in walking).
     pelvic_tilt_deg : array, deg

@@ -107,7 +107,8 @@ def test_every_suite_scenario_simulates_with_consistent_truth(suite_runs: dict) 
         assert truth.activity.shape == (n,), name
         steps = truth.steps
         running = steps.select(steps.is_running)
-        assert running.t_ic_s.size >= scenario.duration_s * scenario.cadence_spm / 60 * 0.9, name
+        running_s = scenario.duration_s - sum(p.duration_s + 6.0 for p in scenario.pauses)
+        assert running.t_ic_s.size >= running_s * scenario.cadence_spm / 60 * 0.9, name
         assert np.all(np.isfinite(steps.pelvic_drop_deg)), name
         assert np.all((steps.t_ic_s >= 0) & (steps.t_to_s < scenario.total_s)), name
         assert np.all(np.abs(samples.acc_mps2) <= scenario.acc_range_g * 9.80665), name
@@ -167,6 +168,29 @@ def test_planted_tilt_asymmetry_and_emerging_step_time_asymmetry(suite_runs: dic
     late = steps.select(steps.t_ic_s > steps.t_ic_s[-1] - 20)
     assert abs(_si(*_by_side(early, "step_time_s")[::-1])) < 2.0
     assert _si(*_by_side(late, "step_time_s")[::-1]) == pytest.approx(7.0 * 0.92, abs=1.5)
+
+
+def test_a_pause_slows_to_a_walk_stands_still_and_sets_off_again(suite_runs: dict) -> None:
+    run = suite_runs["traffic_light_pause"]
+    (pause,) = run.scenario.pauses
+    tr = run.truth
+    t = tr.t_true_s
+    still = (t > pause.t_start_s + 1.5) & (t < pause.t_end_s - 0.5)  # the last landing rings out first
+    assert set(tr.activity[still]) == {"stand"}
+    assert "walk" in set(tr.activity[(t > pause.t_start_s - 3.0) & (t < pause.t_start_s)])
+    assert set(tr.activity[(t > pause.t_end_s + 4.0) & (t < pause.t_end_s + 10.0)]) == {"run"}
+    # Standing still reads gravity only, whatever the clip has slipped to, and no rotation.
+    assert run.samples.gyr_dps is not None
+    np.testing.assert_allclose(np.linalg.norm(run.samples.acc_mps2[still], axis=1), 9.80665, atol=0.1)
+    assert np.abs(run.samples.gyr_dps[still].mean(axis=0)).max() < 0.05
+    # The last contact before the stop is an event but no step; everything else is a complete step.
+    steps = tr.steps
+    stop = np.isnan(steps.step_time_s)
+    assert stop.sum() == 1
+    assert steps.t_ic_s[stop][0] < pause.t_start_s < steps.t_to_s[stop][0] + 0.5
+    assert np.isfinite(steps.pelvic_drop_deg).all()
+    assert np.isfinite(steps.pelvic_tilt_deg[~stop]).all()
+    assert not np.any((steps.t_ic_s > steps.t_to_s[stop][0]) & (steps.t_ic_s < pause.t_end_s))
 
 
 def test_walking_warmup_and_cooldown_are_labelled_and_slower(suite_runs: dict) -> None:
