@@ -44,6 +44,7 @@ from processing.samples import FloatArray, ImuSamples
 from processing.steps import Side, Step, StepMetrics
 
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 __all__ = ["PipelineParams", "StreamingProcessor"]
 
@@ -145,6 +146,16 @@ class _Buffer:
         self.start += k
 
 
+def _centred_sums(values: IntArray, counts: IntArray, half: int) -> tuple[IntArray, IntArray]:
+    """Sums of values and counts over [i - half, i + half], clipped to the array (exact integer sums)."""
+    n = values.shape[0]
+    cv = np.concatenate([[0], np.cumsum(values)])
+    cc = np.concatenate([[0], np.cumsum(counts)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return cv[hi] - cv[lo], cc[hi] - cc[lo]
+
+
 class StreamingProcessor:
     """Turn sample blocks into per-step metrics, with bounded delay and memory.
 
@@ -194,12 +205,9 @@ class StreamingProcessor:
         self._lookahead = max(1, round(self.params.orientation_lookahead_s * fs))
         # Turn detection: a centred cascade of two moving averages (2 s, then 1.5 s), which removes the
         # stride-periodic pelvic rotation (about 1.2 to 1.7 Hz) from the yaw rate; it fits in the look-ahead.
-        w1, w2 = round(2.0 * fs) | 1, round(1.5 * fs) | 1
-        kernel = np.convolve(np.full(w1, 1.0 / w1), np.full(w2, 1.0 / w2))
-        half = min((kernel.shape[0] - 1) // 2, self._lookahead)
-        mid = (kernel.shape[0] - 1) // 2
-        self._turn_kernel = kernel[mid - half : mid + half + 1]
-        self._turn_half = half
+        self._turn_h1 = round(1.0 * fs)
+        self._turn_h2 = min(round(0.75 * fs), self._lookahead - self._turn_h1)
+        self._turn_half = self._turn_h1 + self._turn_h2
         self._orientation: OrientationEstimator | None = None
         self._vqf_done = 0  # absolute index of the first sample VQF has not seen
         self._hold_until = 0  # accelerometer correction held on [.., _hold_until) after standing
@@ -317,14 +325,19 @@ class StreamingProcessor:
         mounting, buf = self.mounting_, self._buf
         if mounting is None or buf.gyr_dps is None:
             return np.zeros(hi - lo, dtype=bool)
-        half = self._turn_half
+        half, h1, h2 = self._turn_half, self._turn_h1, self._turn_h2
         a, b = max(buf.start, lo - half), min(self._n_total, hi + half)
         bias = mounting.gyr_bias_dps if mounting.gyr_bias_dps is not None else np.zeros(3)
-        yaw_rate = (buf.gyr_dps[a - buf.start : b - buf.start] - bias) @ mounting.up_sensor
-        # Centred and normalised by the kernel mass inside the data (only the recording's ends are short).
-        smooth = np.convolve(yaw_rate, self._turn_kernel, mode="same")
-        mass = np.convolve(np.ones(b - a), self._turn_kernel, mode="same")
-        turning = np.abs(smooth / mass)[lo - a : hi - a] > self.params.turn_rate_dps
+        g, up = buf.gyr_dps[a - buf.start : b - buf.start] - bias, mounting.up_sensor
+        yaw_rate = g[:, 0] * up[0] + g[:, 1] * up[1] + g[:, 2] * up[2]  # element-wise: same bits in any chunk
+        # Integer arithmetic (milli-deg/s) makes the moving sums exact, so the decision cannot depend on where
+        # the stream was split; sums are normalised by their sample counts (short only at the recording ends).
+        q = np.round(yaw_rate * 1000.0).astype(np.int64)
+        n = q.shape[0]
+        sum1, cnt1 = _centred_sums(q, np.ones(n, dtype=np.int64), h1)
+        sum2, cnt2 = _centred_sums(sum1, cnt1, h2)
+        sel = slice(lo - a, hi - a)
+        turning = np.abs(sum2[sel]) > self.params.turn_rate_dps * 1000.0 * cnt2[sel]
         idx = np.arange(lo, hi)
         starting = (idx >= self._hold_from) & (idx < self._hold_until)
         return np.asarray(turning | starting)
