@@ -70,3 +70,16 @@ def test_a_detection_just_before_a_bout_can_match_its_first_contact() -> None:
     s = score_events(det, ref.side, det + 0.2, ref, tolerance_s=0.5)
     assert s.n_matched == 4
     assert s.ic_f1 == 1.0
+
+
+def test_levelling_puts_gravity_on_z_after_the_documented_axes() -> None:
+    from processing.evaluation import level_with_gravity
+
+    # sensor x up, y right, z forward, tilted 15 deg about its y axis
+    c, s = np.cos(np.radians(15)), np.sin(np.radians(15))
+    tilt = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    acc_sensor = np.tile(tilt @ np.array([9.81, 0.0, 0.0]), (50, 1))
+    axes = np.array([[0.0, 0, 1], [0, -1, 0], [1, 0, 0]])
+    acc, gyr = level_with_gravity(acc_sensor, np.zeros((50, 3)), axes)
+    np.testing.assert_allclose(acc.mean(axis=0), [0.0, 0.0, 9.81], atol=1e-9)
+    assert gyr is not None
