@@ -205,7 +205,7 @@ class StreamingProcessor:
         self._lookahead = max(1, round(self.params.orientation_lookahead_s * fs))
         # Turn detection: a centred cascade of two moving averages (2 s, then 1.5 s), which removes the
         # stride-periodic pelvic rotation (about 1.2 to 1.7 Hz) from the yaw rate; it fits in the look-ahead.
-        self._turn_h1 = round(1.0 * fs)
+        self._turn_h1 = min(round(1.0 * fs), self._lookahead // 2)
         self._turn_h2 = min(round(0.75 * fs), self._lookahead - self._turn_h1)
         self._turn_half = self._turn_h1 + self._turn_h2
         self._orientation: OrientationEstimator | None = None
