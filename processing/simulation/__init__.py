@@ -8,7 +8,8 @@ pipeline is validated against, including a clean run and planted faults; `scenar
 The model, in the order it is computed (internal grid 1 kHz, one seeded `numpy.random.Generator`):
 
 1. `gait`: the contact timeline; step and contact times per segment, per-side asymmetry, fatigue drift, AR(1)
-   stride-to-stride variability; the step-averaged speed profile.
+   stride-to-stride variability, pauses (slow to a walk, stand, set off again); the step-averaged speed
+   profile with a slow pace fluctuation.
 2. `forces`: each foot's ground reaction force (vertical active peak and heel-strike transient, or the walking
    double hump; braking then propulsion; medio-lateral push), summed. Each contact's vertical impulse is body
    weight times its step time and the net fore-aft impulse is the speed change, exactly on the grid.

@@ -30,6 +30,8 @@ from processing.simulation.scenario import Scenario
 G = STANDARD_GRAVITY_MPS2
 #: Running vertical force peaks at about 45 % of contact (Cavanagh & Lafortune 1980; Dorn et al. 2012).
 RUN_VERTICAL_PEAK_FRACTION = 0.45
+#: Step-to-step standard deviation of where the vertical peak falls, fraction of contact.
+RUN_VERTICAL_PEAK_JITTER = 0.02
 #: Exponent growth that softens the end of the running vertical force (see `_skewed_half_sine`).
 RUN_TOE_OFF_TAIL = 0.5
 #: The heel-strike impact transient lasts about 40-50 ms; we use 45 ms, shortened to 30 % of short contacts.
@@ -162,7 +164,8 @@ def ground_reaction_forces(
         supported = support_cumulative[min(a + n_step, n)] - support_cumulative[a]
         target_z = max(G * n_step - supported, 0.0)
         if contacts.is_running[i]:
-            active = _skewed_half_sine(u, RUN_VERTICAL_PEAK_FRACTION)
+            peak_at = RUN_VERTICAL_PEAK_FRACTION + rng.normal(0.0, RUN_VERTICAL_PEAK_JITTER)
+            active = _skewed_half_sine(u, float(np.clip(peak_at, 0.35, 0.55)))
             impact_i = max(0.0, scenario.impact_peak_bw * (1.0 + rng.normal(0.0, IMPACT_VARIABILITY)))
             t_imp = min(IMPACT_DURATION_S, 0.3 * tc)
             bump = np.where(tau < t_imp, np.sin(np.pi * np.clip(tau / t_imp, 0.0, 1.0)) ** 2, 0.0)

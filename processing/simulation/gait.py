@@ -23,6 +23,9 @@ SPEED_RAMP_S = 4.0
 #: Without a standing period the runner is already moving when the recording starts: the gait is simulated
 #: from this long before the first sample so that the recording opens mid-stride, s.
 PRE_ROLL_S = 1.5
+#: Pace fluctuation: this many random sinusoids with periods between these bounds, s.
+PACE_COMPONENTS = 4
+PACE_PERIODS_S = (20.0, 90.0)
 #: Slowing down into a pause and setting off again take this long, s.
 PAUSE_RAMP_S = 3.0
 #: Below this share of the running speed around a pause, the runner walks.
@@ -72,8 +75,13 @@ def _smoothstep(x: FloatArray) -> FloatArray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def speed_mps(scenario: Scenario, t_s: FloatArray) -> FloatArray:
-    """Forward speed of the centre of mass averaged over a step, m/s, with smooth segment transitions."""
+def speed_mps(scenario: Scenario, t_s: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Forward speed of the centre of mass averaged over a step, m/s.
+
+    Smooth transitions between segments and into and out of pauses, and a slow pace fluctuation (runners
+    hold a pace only to a few per cent; `pace_variability_pct`, periods of `PACE_PERIODS_S`), which the
+    fore-aft impulses of the steps then carry.
+    """
     t = np.asarray(t_s, dtype=float)
     v = np.zeros_like(t)
     first = scenario.walk_speed_mps if scenario.warmup_walk_s > 0 else scenario.speed_mps
@@ -89,6 +97,12 @@ def speed_mps(scenario: Scenario, t_s: FloatArray) -> FloatArray:
             break
         v = v + (level - previous) * _smoothstep((t - start_s) / SPEED_RAMP_S)
         previous = level
+    if scenario.pace_variability_pct > 0:
+        periods = rng.uniform(*PACE_PERIODS_S, PACE_COMPONENTS)
+        phases = rng.uniform(0.0, 2.0 * np.pi, PACE_COMPONENTS)
+        amp = scenario.pace_variability_pct / 100.0 * np.sqrt(2.0 / PACE_COMPONENTS)
+        for period, phase in zip(periods, phases, strict=True):
+            v = v * (1.0 + amp * np.sin(2.0 * np.pi * t / period + phase))
     return v * pause_factor(scenario, t)
 
 

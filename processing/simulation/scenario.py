@@ -105,6 +105,8 @@ class Scenario:
         0.30 s at 2.5 m/s and 0.18 s at 6 m/s, inside published ranges for recreational runners).
     walk_speed_mps, walk_cadence_spm : float
         Walking speed and cadence for the warm-up and cool-down.
+    pace_variability_pct : float, %
+        Standard deviation of the slow fluctuation of speed around its planned value.
     step_time_asymmetry_pct, contact_time_asymmetry_pct : float, %
         Symmetry index 100 * (R - L) / mean of step time and contact time; positive means right steps last
         longer. Step time belongs to the step's side (from its IC to the other foot's IC).
@@ -193,6 +195,7 @@ class Scenario:
     contact_time_s: float | None = None
     walk_speed_mps: float = 1.4
     walk_cadence_spm: float = 112.0
+    pace_variability_pct: float = 2.0
     step_time_asymmetry_pct: float = 0.0
     contact_time_asymmetry_pct: float = 0.0
     stride_variability_pct: float = 1.5
@@ -316,6 +319,7 @@ def _validate(s: Scenario) -> None:
         "walk_cadence_spm",
         f"must be in [80, 135], got {s.walk_cadence_spm}",
     )
+    _check(0.0 <= s.pace_variability_pct <= 10.0, "pace_variability_pct", "must be in [0, 10] %")
     _check(abs(s.step_time_asymmetry_pct) <= 20.0, "step_time_asymmetry_pct", "must be within +-20 %")
     _check(
         abs(s.step_time_asymmetry_pct + s.fatigue_step_time_asymmetry_pct) <= 20.0,

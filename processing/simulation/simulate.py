@@ -74,7 +74,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     t = np.arange(n_fine) / FINE_RATE_HZ - pre_s
 
     contacts = generate_contacts(s, rng)
-    speed = speed_mps(s, t)
+    speed = speed_mps(s, t, rng)
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
     heading = heading_deg(s, t, speed, rng)
