@@ -493,10 +493,14 @@ class Link:
             except _RETRYABLE as exc:
                 self._client = None
                 logger.warning(
-                    "connection attempt %d/%d to %s failed: %s", attempt + 1, attempts, self._address, exc
+                    "connection attempt %d/%d to %s failed: %s",
+                    attempt + 1,
+                    attempts,
+                    self._address,
+                    _reason(exc),
                 )
                 if attempt + 1 == attempts:
-                    raise ConnectFailed(self._address, attempts, str(exc) or type(exc).__name__) from exc
+                    raise ConnectFailed(self._address, attempts, _reason(exc)) from exc
                 await self._sleep(backoff_delay_s(attempt, jitter_unit=self._jitter()))
 
     # --- background tasks -----------------------------------------------------------------------------------
@@ -533,7 +537,9 @@ class Link:
                     return
                 except _RETRYABLE as exc:
                     self._client = None
-                    logger.warning("reconnect attempt %d to %s failed: %s", attempt + 1, self._address, exc)
+                    logger.warning(
+                        "reconnect attempt %d to %s failed: %s", attempt + 1, self._address, _reason(exc)
+                    )
                     await self._sleep(backoff_delay_s(attempt, jitter_unit=self._jitter()))
                     attempt += 1
             self._counts.reconnects += 1
@@ -556,6 +562,11 @@ class Link:
                     self._rssi_dbm = await self._rssi_reader(client)
             except (*_RETRYABLE, SensorlinkError) as exc:
                 logger.info("housekeeping skipped: %s", exc)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in words for a log line (timeouts have no message of their own)."""
+    return str(exc) or type(exc).__name__
 
 
 async def _disconnect_quietly(client: BleakClient) -> None:

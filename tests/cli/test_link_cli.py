@@ -1,0 +1,227 @@
+"""`posture scan / pair / record / doctor / demo` as a user runs them: processes, exit codes, messages.
+
+Cross-process behaviour runs `python -m posture` in subprocesses sharing one POSTURE_CONFIG_DIR (the
+isolated_user_dirs fixture), so "remembered across processes" means exactly that.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HEADER = ["t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps"]
+
+
+def posture(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "posture", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+def run_in_process(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
+    """`posture ARGS` through `posture.cli.main` in this process (no start-up cost): (exit code, out, err)."""
+    from posture.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["posture", *args])
+    with pytest.raises(SystemExit) as info:
+        main()
+    captured = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def one_line(text: str) -> str:
+    """stderr with rich's line wrapping undone."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def assert_clear_error(code: int, stderr: str, *fragments: str) -> None:
+    """Exit code 1, no traceback, and the last thing on stderr is one `error:` message with the fragments.
+
+    Log lines (warnings of the link) may come before it; rich may wrap the message, so whitespace is folded.
+    """
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    text = one_line(stderr)
+    assert "error:" in text, text
+    message = text[text.rindex("error:") :]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def tcp_sensor(request: pytest.FixtureRequest) -> Iterator[str]:
+    """`posture sim` in its own process on a TCP transport; yields the central's adapter spec."""
+    port = free_port()
+    extra: list[str] = getattr(request, "param", [])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "posture", "sim", "--transport", f"tcp-server:127.0.0.1:{port}", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"posture sim did not start: {process.stdout.read() if process.stdout else ''}"
+                )
+            time.sleep(0.1)
+        yield f"tcp-client:127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_scan_lists_the_simulated_sensor(cli: Cli) -> None:
+    code, out, err = run_in_process(*cli, "--adapter", "sim", "scan", "--timeout", "1")
+    assert code == 0, err
+    assert "PostureSensor-0001" in out
+    assert "C4:5E:00:00:00:01" in out
+
+
+def test_pair_is_remembered_by_the_next_processes(tmp_path: Path, cli: Cli) -> None:
+    paired = posture("--adapter", "sim", "pair", "--timeout", "1")
+    assert paired.returncode == 0, paired.stderr
+    assert "paired with PostureSensor-0001" in one_line(paired.stdout)
+
+    code, out, _ = run_in_process(*cli, "--adapter", "sim", "doctor")
+    assert code == 0, out
+    assert "PostureSensor-0001 (C4:5E:00:00:00:01) on adapter sim" in out
+    assert "ready to record" in out
+
+    out = tmp_path / "run.csv"
+    recorded = posture(
+        "--adapter", "sim", "record", "--duration", "2", "--time-scale", "5", "--out", str(out)
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0] == HEADER
+    assert len(rows) - 1 >= 2 * 208
+    times = [float(r[0]) for r in rows[1:]]
+    assert all(b > a for a, b in itertools.pairwise(times))
+
+
+Cli = tuple[pytest.CaptureFixture[str], pytest.MonkeyPatch]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return capsys, monkeypatch
+
+
+def test_record_without_pairing_says_to_pair_first(cli: Cli) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", "sim", "record", "--duration", "1", "--out", "x.csv")
+    assert_clear_error(code, err, "posture --adapter sim pair")
+
+
+def test_no_adapter_on_this_machine_is_one_clear_line(cli: Cli) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", "auto", "scan")
+    assert_clear_error(code, err, "no usable Bluetooth adapter for --adapter auto", "--adapter sim")
+
+
+def test_a_transport_with_nothing_behind_it_is_one_clear_line(cli: Cli) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", f"tcp-client:127.0.0.1:{free_port()}", "scan")
+    assert_clear_error(code, err, "cannot open the Bumble transport", "posture doctor")
+
+
+def test_a_sensor_that_is_not_there_is_one_clear_line(cli: Cli) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", "sim", "pair", "D0:D0:D0:D0:D0:D0", "--timeout", "0.5")
+    assert_clear_error(code, err, "no sensor D0:D0:D0:D0:D0:D0 found", "posture scan")
+
+
+def test_doctor_explains_what_would_stop_a_run(cli: Cli) -> None:
+    code, out, err = run_in_process(*cli, "--adapter", "auto", "doctor")
+    assert code == 1
+    assert "no BlueZ Bluetooth service" in out
+    assert "what would stop a run" in one_line(out)
+    assert "Traceback" not in err
+
+
+def test_a_separate_process_sensor_is_found_paired_and_recorded(
+    tcp_sensor: str, tmp_path: Path, cli: Cli
+) -> None:
+    code, out, err = run_in_process(*cli, "--adapter", tcp_sensor, "pair", "--timeout", "2")
+    assert code == 0, err
+    assert "paired with PostureSensor-0001" in one_line(out)
+    csv_path = tmp_path / "tcp.csv"
+    code, out, err = run_in_process(
+        *cli, "--adapter", tcp_sensor, "record", "--duration", "2", "--out", str(csv_path)
+    )
+    assert code == 0, err
+    rows = list(csv.reader(csv_path.read_text().splitlines()))
+    assert rows[0] == HEADER
+    assert len(rows) - 1 >= 2 * 208
+    assert "lost 0 samples" in out
+
+
+@pytest.mark.parametrize("tcp_sensor", [["--firmware", "2.0.0"]], indirect=True)
+def test_unknown_firmware_is_one_clear_line(tcp_sensor: str, cli: Cli) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", tcp_sensor, "pair", "--timeout", "2")
+    assert_clear_error(code, err, "posture supports 1.x", "update posture")
+
+
+@pytest.mark.parametrize(
+    "tcp_sensor", [["--time-scale", "5", "--drop-at", "3", "--drop-for", "600"]], indirect=True
+)
+def test_a_sensor_out_of_range_for_longer_than_the_budget_is_one_clear_line(
+    tcp_sensor: str, tmp_path: Path, cli: Cli
+) -> None:
+    assert run_in_process(*cli, "--adapter", tcp_sensor, "pair", "--timeout", "2")[0] == 0
+    out = tmp_path / "cut.csv"
+    code, _, err = run_in_process(
+        *cli,
+        "--adapter",
+        tcp_sensor,
+        "record",
+        "--duration",
+        "60",
+        "--time-scale",
+        "5",
+        "--reconnect-budget",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert_clear_error(code, err, "could not reconnect", "samples received so far were kept")
+    assert len(out.read_text().splitlines()) > 1  # what arrived before the loss is on disk
+
+
+def test_demo_runs_the_whole_job_on_the_simulated_sensor(isolated_user_dirs: Path, cli: Cli) -> None:
+    code, out, err = run_in_process(*cli, "demo", "--duration", "5", "--time-scale", "10")
+    assert code == 0, err
+    text = one_line(out)
+    assert "1. scan" in text
+    assert "2. pair" in text
+    assert "3. stream and record" in text
+    match = re.search(r"recorded (\d+) samples .* to (\S+\.csv)", text)
+    assert match is not None, text
+    assert int(match.group(1)) >= 5 * 208
+    assert Path(match.group(2)).is_relative_to(isolated_user_dirs / "data")
