@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processing import STANDARD_GRAVITY_MPS2 as G
-from processing.simulation import Scenario, Turn, scenario_by_name, simulate
+from processing.simulation import Pause, Scenario, Turn, scenario_by_name, simulate
 from processing.simulation.sensor import corrupt, decimate
 
 
@@ -135,6 +135,8 @@ def test_no_standing_recordings_start_mid_run() -> None:
     mounting=st.tuples(st.floats(-180, 180), st.floats(-89, 89), st.floats(-180, 180)),
     standing_s=st.sampled_from([0.0, 2.0]),
     warmup_walk_s=st.sampled_from([0.0, 4.0]),
+    with_pause=st.booleans(),
+    turn_deg=st.sampled_from([0.0, 90.0, -180.0]),
     seed=st.integers(0, 2**31),
 )
 def test_any_valid_scenario_simulates_with_consistent_truth(
@@ -144,6 +146,8 @@ def test_any_valid_scenario_simulates_with_consistent_truth(
     mounting: tuple[float, float, float],
     standing_s: float,
     warmup_walk_s: float,
+    with_pause: bool,
+    turn_deg: float,
     seed: int,
 ) -> None:
     contact_s = min(0.52 * speed_mps**-0.6, 0.8 * 60.0 / cadence_spm)
@@ -156,7 +160,9 @@ def test_any_valid_scenario_simulates_with_consistent_truth(
         mounting_zyx_deg=mounting,
         standing_s=standing_s,
         warmup_walk_s=warmup_walk_s,
-        duration_s=6.0,
+        duration_s=22.0,
+        pauses=(Pause(standing_s + warmup_walk_s + 9.0, 3.0),) if with_pause else (),
+        turns=(Turn(standing_s + warmup_walk_s + 2.0, turn_deg, 5.0),) if turn_deg else (),
     )
     run = simulate(scenario)
     steps = run.truth.steps
@@ -165,6 +171,9 @@ def test_any_valid_scenario_simulates_with_consistent_truth(
     assert np.all(np.diff(steps.t_ic_s) > 0)
     assert np.all(steps.side[1:] != steps.side[:-1])
     running = steps.select(steps.is_running)
-    assert len(running) >= 0.8 * 6.0 * cadence_spm / 60.0
+    assert len(running) >= 0.8 * (22.0 - (9.0 if with_pause else 0.0)) * cadence_spm / 60.0
     assert np.all(running.flight_time_s > 0)
     np.testing.assert_allclose(60.0 / running.step_time_s.mean(), cadence_spm, rtol=0.05)
+    assert np.isnan(steps.step_time_s).sum() == (1 if with_pause else 0)
+    assert set(run.truth.activity) >= {"run"}
+    assert ("stand" in set(run.truth.activity)) == (standing_s > 0 or with_pause)
