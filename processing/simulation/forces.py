@@ -2,18 +2,20 @@
 
 The heading frame is the body frame without the pelvis angles: x along the direction of travel, y left, z up.
 Each contact contributes
-- vertical: running, a smooth active peak (half-sine skewed to peak at 45 % of contact) plus, for heel
-  strikers, an impact transient of varying size at initial contact; walking, the double hump
-  sin(pi u) + 0.35 sin(3 pi u), humps about 1.5 times the mid-stance dip. Each contact's vertical impulse
-  equals body weight times its step time, exactly on the simulation grid, so the mean vertical force over
-  every step and stride balances body weight and flight time, contact time and vertical oscillation stay
-  mutually consistent.
+- vertical: running, a smooth active peak (skewed half-sine peaking near 45 % of contact, with a soft toe-off
+  tail) plus, for heel strikers, an impact transient of varying size at initial contact; walking, the double
+  hump sin(pi u) + 0.35 sin(3 pi u) (humps about 1.5 times the mid-stance dip) and a small heel strike. Each
+  contact's vertical impulse equals body weight times its step time (less any standing support inside the
+  step), exactly on the simulation grid, so the mean vertical force over every step and stride balances
+  body weight and flight time, contact time and vertical oscillation stay mutually consistent.
 - anterior-posterior: braking (negative) then propulsion (positive); the propulsive impulse is set so that the
   net impulse equals the speed change over the step (zero at constant speed); overstriding raises the braking
   peak, lengthens the braking phase and adds a braking spike to the heel-strike transient.
 - medio-lateral: a half-sine pushing the centre of mass towards the other side, with a constant impulse per
   contact so the body does not drift sideways when contact times differ between sides.
-The force starts at the contact's IC and ends at its TO, which is how the truth defines those instants.
+While standing (at the start and in pauses) both feet carry body weight without taking steps
+(`standing_support_mps2`). A contact's force starts at its IC and ends at its TO, which is how the truth
+defines those instants.
 """
 
 from __future__ import annotations

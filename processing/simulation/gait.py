@@ -3,7 +3,8 @@
 Steps are generated one after another: each step's duration follows the cadence of its segment (walking
 warm-up, running, walking cool-down), the per-side asymmetry, the fatigue drift and an AR(1) stride-to-stride
 variability, so that nothing is exactly periodic (real stride times vary by about 1 to 3 %, with positive
-serial correlation).
+serial correlation). Around a pause the runner slows to a walk, no contact falls inside it, and the last
+contact before it is flagged (`Contacts.ends_bout`).
 """
 
 from __future__ import annotations
