@@ -118,6 +118,32 @@ def test_every_suite_scenario_simulates_with_consistent_truth(suite_runs: dict) 
         assert np.all(running.pelvic_rotation_deg[settled] > 3), name
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "clean_run",
+        "drop_asymmetry_left_stance",
+        "drop_asymmetry_right_stance",
+        "excessive_rotation",
+        "high_anterior_tilt",
+        "small_amplitudes",
+    ],
+)
+def test_planted_pelvis_parameters_come_out_in_the_truth(suite_runs: dict, name: str) -> None:
+    run = suite_runs[name]
+    s = run.scenario
+    steps = run.truth.steps
+    settled = steps.select(steps.is_running & (steps.t_ic_s > s.run_start_s + 3.0))
+    left, right = settled.side == "L", settled.side == "R"
+    assert settled.pelvic_tilt_deg.mean() == pytest.approx(s.tilt_mean_deg, abs=0.5)
+    assert settled.pelvic_drop_deg[left].mean() == pytest.approx(s.drop_left_deg, abs=0.5)
+    assert settled.pelvic_drop_deg[right].mean() == pytest.approx(s.drop_right_deg, abs=0.5)
+    assert settled.pelvic_rotation_deg[left].mean() == pytest.approx(s.rotation_range_left_deg, abs=1.0)
+    assert settled.pelvic_rotation_deg[right].mean() == pytest.approx(s.rotation_range_right_deg, abs=1.0)
+    # Step-to-step variability: no two steps alike, but no wild outliers either.
+    assert 0.02 < settled.pelvic_drop_deg[left].std() / s.drop_left_deg < 0.15
+
+
 def test_planted_progressive_right_hip_drop_grows_during_left_stance_only(suite_runs: dict) -> None:
     steps = suite_runs["progressive_right_hip_drop"].truth.steps
     steps = steps.select(steps.is_running)
