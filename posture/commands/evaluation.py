@@ -29,9 +29,7 @@ from processing.evaluation import (
     EvaluationRow,
     ReferenceEvents,
     ReferenceRecording,
-    evaluate_recording,
-    evaluate_recording_detector,
-    evaluate_scenario,
+    evaluate_suite,
 )
 from processing.samples import ImuSamples
 
@@ -181,21 +179,16 @@ def run_evaluation(
     suite: Suite, *, data_dir: Path = DEFAULT_REAL_DATA_DIR, scenarios: Iterable[object] | None = None
 ) -> list[EvaluationRow]:
     """Evaluate the pipeline on the chosen suite (scenarios default to `SCENARIO_SUITE`)."""
-    rows: list[EvaluationRow] = []
-    if suite in ("sim", "all"):
-        if scenarios is None:
-            from processing.simulation import SCENARIO_SUITE
+    if suite in ("sim", "all") and scenarios is None:
+        from processing.simulation import SCENARIO_SUITE
 
-            scenarios = SCENARIO_SUITE
-        for scenario in scenarios:
-            logger.info("evaluating scenario %s", getattr(scenario, "name", scenario))
-            rows.append(evaluate_scenario(scenario))
-    if suite in ("real", "all"):
-        for recording in load_reference_recordings(data_dir):
-            logger.info("evaluating recording %s", recording.name)
-            rows.append(evaluate_recording(recording))
-            if recording.sensor_to_body is not None:
-                rows.append(evaluate_recording_detector(recording))
+        scenarios = SCENARIO_SUITE
+    chosen_scenarios = scenarios if suite in ("sim", "all") and scenarios is not None else ()
+    recordings = load_reference_recordings(data_dir) if suite in ("real", "all") else []
+    rows = []
+    for row in evaluate_suite(chosen_scenarios, recordings):
+        logger.info("evaluated %s (%s)", row.name, row.source)
+        rows.append(row)
     return rows
 
 
