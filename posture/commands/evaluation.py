@@ -288,12 +288,24 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[
             Path, typer.Option("--data-dir", help="Folder of real recordings (<name>.csv + <name>.json).")
         ] = DEFAULT_REAL_DATA_DIR,
+        scenario: Annotated[
+            list[str] | None,
+            typer.Option("--scenario", help="Only these suite scenarios (repeat the option); default: all."),
+        ] = None,
     ) -> None:
         """Run the pipeline over the simulated scenario suite and the real recordings; print one table."""
         if suite not in ("sim", "real", "all"):
             raise typer.BadParameter("use 'sim', 'real' or 'all'", param_hint="--suite")
+        chosen = None
+        if scenario:
+            from processing.simulation import UnknownScenarioError, scenario_by_name
+
+            try:
+                chosen = [scenario_by_name(name) for name in scenario]
+            except UnknownScenarioError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
         with console.status("evaluating ..."):
-            rows = run_evaluation(suite, data_dir=data_dir)  # type: ignore[arg-type]
+            rows = run_evaluation(suite, data_dir=data_dir, scenarios=chosen)  # type: ignore[arg-type]
         console.print(_rich_table(rows))
         if out is not None:
             command = "posture evaluate --suite " + suite + (f" --out {out}" if out else "")

@@ -104,3 +104,15 @@ def test_markdown_marks_missed_targets() -> None:
     text = render_markdown([row], command="posture evaluate --suite sim")
     assert "| clean_run | sim | 104 |" in text
     assert "worst over the suite" in text
+
+
+def test_an_unknown_scenario_is_a_usage_error() -> None:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("other")
+    def _other() -> None:
+        pass
+
+    result = CliRunner().invoke(app, ["evaluate", "--suite", "sim", "--scenario", "no_such_run"])
+    assert result.exit_code == 2
