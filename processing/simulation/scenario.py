@@ -171,6 +171,10 @@ class Scenario:
         Random walk of the gyroscope bias (bias instability).
     acc_range_g, gyr_range_dps : float
         Full-scale ranges; readings saturate there and are quantised to 16 bits over the range.
+    sample_rate_error_ppm : float, ppm
+        How far the sensor's true output rate is from `sampling_rate_hz` (MEMS oscillators: up to about
+        +-1.5 %, i.e. 15000 ppm, unless trimmed). The samples fall on the true instants and `t_s` reports
+        them (plus jitter), so a pipeline that trusts the nominal rate instead of the timestamps drifts.
     timestamp_jitter_s : float, s
         Standard deviation of the reported timestamps around the true sample instants (at most a quarter of
         the sample period, so the reported times stay increasing).
@@ -235,6 +239,7 @@ class Scenario:
     gyr_bias_walk_dps_per_sqrt_s: float = 0.0
     acc_range_g: float = 16.0
     gyr_range_dps: float = 2000.0
+    sample_rate_error_ppm: float = 0.0
     timestamp_jitter_s: float = 0.0
     first_side: Side | None = None
     heading_wander_deg: float = 1.5
@@ -384,6 +389,7 @@ def _validate(s: Scenario) -> None:
     _check(
         100.0 <= s.gyr_range_dps <= 5000.0, "gyr_range_dps", f"must be in [100, 5000], got {s.gyr_range_dps}"
     )
+    _check(abs(s.sample_rate_error_ppm) <= 30000.0, "sample_rate_error_ppm", "must be within +-30000 ppm")
     _check(
         0.0 <= s.timestamp_jitter_s <= 0.25 / s.sampling_rate_hz,
         "timestamp_jitter_s",

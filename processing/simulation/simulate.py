@@ -84,7 +84,9 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         angles = PelvisAngles(angles.tilt_deg, angles.obliquity_deg + lean, angles.rotation_deg)
 
     acc_fine, gyr_fine, mount_error_deg = _sensor_signals(s, t, contacts, forces, angles, heading, speed, rng)
-    t_true = np.arange(int(np.floor(s.total_s * s.sampling_rate_hz - 1e-9)) + 1) / s.sampling_rate_hz
+    # The sensor's own oscillator sets the true sample interval; `sampling_rate_hz` stays the nominal rate.
+    actual_rate_hz = s.sampling_rate_hz * (1.0 + 1e-6 * s.sample_rate_error_ppm)
+    t_true = np.arange(int(np.floor(s.total_s * actual_rate_hz - 1e-9)) + 1) / actual_rate_hz
     samples = _imu_output(s, t, acc_fine, gyr_fine, t_true, rng)
     truth = GaitTruth(
         steps=_step_truth(s, t, contacts, forces, angles, speed),

@@ -95,6 +95,16 @@ def test_reported_timestamps_jitter_around_the_true_sample_instants() -> None:
     np.testing.assert_allclose(np.diff(run.truth.t_true_s), 1.0 / scenario.sampling_rate_hz)
 
 
+def test_a_sample_rate_error_moves_the_samples_and_the_timestamps_report_it() -> None:
+    scenario = Scenario(duration_s=30.0, sampling_rate_hz=104.0, sample_rate_error_ppm=12000.0)
+    run = simulate(scenario)
+    np.testing.assert_allclose(np.diff(run.samples.t_s), 1.0 / (104.0 * 1.012))
+    assert run.sampling_rate_hz == 104.0
+    assert len(run.samples) == pytest.approx(scenario.total_s * 104.0 * 1.012, abs=1)
+    # The truth stays on the same time axis as the timestamps.
+    np.testing.assert_array_equal(run.samples.t_s, run.truth.t_true_s)
+
+
 def test_turns_change_the_heading_while_rotation_stays_relative_to_travel() -> None:
     run = simulate(
         Scenario(
