@@ -36,7 +36,13 @@ Simplifications a user of the truth should know:
 
 from processing.simulation.errors import InvalidScenarioError, SimulationError, UnknownScenarioError
 from processing.simulation.rotations import pelvis_orientation
-from processing.simulation.scenario import Pause, Scenario, Turn, mounting_rotation
+from processing.simulation.scenario import (
+    Pause,
+    Scenario,
+    Turn,
+    mounting_rotation,
+    mounting_zyx_deg_from_rotation,
+)
 from processing.simulation.simulate import SimulatedRun, simulate
 from processing.simulation.suite import SCENARIO_SUITE, scenario_by_name
 from processing.simulation.truth import GaitTruth, StepTruth, step_metrics
@@ -53,6 +59,7 @@ __all__ = [
     "Turn",
     "UnknownScenarioError",
     "mounting_rotation",
+    "mounting_zyx_deg_from_rotation",
     "pelvis_orientation",
     "scenario_by_name",
     "simulate",

@@ -288,6 +288,15 @@ def mounting_rotation(mounting_zyx_deg: tuple[float, float, float]) -> FloatArra
     return np.asarray(Rotation.from_euler("ZYX", mounting_zyx_deg, degrees=True).as_matrix(), dtype=float)
 
 
+def mounting_zyx_deg_from_rotation(rotation: FloatArray) -> tuple[float, float, float]:
+    """The `Scenario.mounting_zyx_deg` that gives a sensor-to-body rotation matrix (v_body = R @ v_sensor)."""
+    m = np.asarray(rotation, dtype=float)
+    if m.shape != (3, 3) or not np.allclose(m @ m.T, np.eye(3), atol=1e-6) or np.linalg.det(m) < 0:
+        raise InvalidScenarioError("mounting_zyx_deg", "the mounting must be a proper 3x3 rotation matrix")
+    a, b, c = Rotation.from_matrix(m).as_euler("ZYX", degrees=True)
+    return (float(a), float(b), float(c))
+
+
 def _check(cond: bool, name: str, message: str) -> None:
     if not cond:
         raise InvalidScenarioError(name, message)

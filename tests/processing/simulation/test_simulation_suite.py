@@ -14,6 +14,7 @@ from processing.simulation import (
     SimulationError,
     StepTruth,
     UnknownScenarioError,
+    mounting_zyx_deg_from_rotation,
     scenario_by_name,
     simulate,
 )
@@ -235,6 +236,17 @@ def test_saturating_imu_clips_at_full_scale(suite_runs: dict) -> None:
     run = suite_runs["saturating_imu"]
     full_scale = run.scenario.acc_range_g * 9.80665
     assert np.isclose(np.abs(run.samples.acc_mps2), full_scale, rtol=1e-3).any()
+
+
+def test_a_mounting_matrix_round_trips_through_the_scenario_angles() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        q, _r = np.linalg.qr(rng.normal(size=(3, 3)))
+        q = q * np.sign(np.linalg.det(q))  # a proper rotation
+        scenario = Scenario(mounting_zyx_deg=mounting_zyx_deg_from_rotation(q))
+        np.testing.assert_allclose(scenario.mounting_rotation, q, atol=1e-9)
+    with pytest.raises(InvalidScenarioError):
+        mounting_zyx_deg_from_rotation(np.diag([1.0, 1.0, -1.0]))
 
 
 @pytest.mark.parametrize(
