@@ -76,6 +76,10 @@ class GaitEventDetector:
         Where a walking contact's bend is searched around its mean-crossing (the crossing can precede the
         contact when the trailing foot's push-off lifts the force above 1 g first); `kink_before_s` also keeps
         the toe-off search clear of the next contact's own bend.
+    first_step_search_s : float
+        For the first walking contact after standing or a pause, how long after the mean-crossing its bend may
+        come: starting to walk, the weight shifts onto the stance foot (anticipatory postural adjustments,
+        a few hundred ms) before the swing foot lands, which lifts the force through 1 g early.
     contact_level_mps2, flight_level_mps2 : float
         Running: a contact rises above the first level; a flight falls below the second (free fall reads 0).
     min_step_time_s, max_step_time_s : float
@@ -103,6 +107,7 @@ class GaitEventDetector:
         kink_lowpass_hz: float = 10.0,
         kink_before_s: float = 0.03,
         kink_after_s: float = 0.2,
+        first_step_search_s: float = 0.5,
         contact_level_mps2: float = 0.5 * STANDARD_GRAVITY_MPS2,
         flight_level_mps2: float = 0.3 * STANDARD_GRAVITY_MPS2,
         min_step_time_s: float = 0.25,
@@ -118,6 +123,7 @@ class GaitEventDetector:
         self.kink_lowpass_hz = kink_lowpass_hz
         self.kink_before_s = kink_before_s
         self.kink_after_s = kink_after_s
+        self.first_step_search_s = first_step_search_s
         self.contact_level_mps2 = contact_level_mps2
         self.flight_level_mps2 = flight_level_mps2
         self.min_step_time_s = min_step_time_s
@@ -174,7 +180,12 @@ class GaitEventDetector:
             walk_ic = walk_ic[~inside]
         v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
         refined = sharpest_loading_onset(
-            v_kink, walk_ic, before_samples=self.kink_before_s * fs, after_samples=self.kink_after_s * fs
+            v_kink,
+            walk_ic,
+            before_samples=self.kink_before_s * fs,
+            after_samples=self.kink_after_s * fs,
+            first_after_samples=self.first_step_search_s * fs,
+            pause_samples=self.max_step_time_s * fs,
         )
         # the first walking contact after running lands from a flight: its onset is the rise out of the
         # flight, before the mean-crossing and outside the bend search

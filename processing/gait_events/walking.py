@@ -76,7 +76,13 @@ def walking_toe_offs(
 
 
 def sharpest_loading_onset(
-    vertical_mps2: FloatArray, candidates: FloatArray, *, before_samples: float, after_samples: float
+    vertical_mps2: FloatArray,
+    candidates: FloatArray,
+    *,
+    before_samples: float,
+    after_samples: float,
+    first_after_samples: float | None = None,
+    pause_samples: float | None = None,
 ) -> FloatArray:
     """Refine each candidate to the first strong upward bend of the vertical force nearby (fractional
     indices).
@@ -85,6 +91,10 @@ def sharpest_loading_onset(
     total vertical force bends upward abruptly: the maximum of its second derivative. The mean-crossing only
     brackets it (the push-off of the old foot can lift the force above 1 g before the contact). The peak is
     located between samples with a parabola through the three samples around it.
+
+    The first candidate of a bout (none within `pause_samples` before it) searches up to
+    `first_after_samples` after its crossing instead: starting to walk, the weight shifts onto the stance foot
+    before the swing foot lands, which lifts the force through its mean early.
     """
     n = vertical_mps2.shape[0]
     d2 = np.zeros(n)
@@ -92,8 +102,12 @@ def sharpest_loading_onset(
         d2[1:-1] = vertical_mps2[2:] - 2.0 * vertical_mps2[1:-1] + vertical_mps2[:-2]
     out = np.empty(candidates.shape[0])
     for k, c in enumerate(candidates):
+        after = after_samples
+        starts_bout = k == 0 or (pause_samples is not None and c - candidates[k - 1] > pause_samples)
+        if first_after_samples is not None and starts_bout:
+            after = max(after_samples, first_after_samples)
         lo = max(1, int(np.floor(c - before_samples)))
-        hi = min(n - 1, int(np.ceil(c + after_samples)) + 1)
+        hi = min(n - 1, int(np.ceil(c + after)) + 1)
         if hi - lo < 3:
             out[k] = c
             continue
