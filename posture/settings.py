@@ -67,13 +67,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"unknown keys {sorted(unknown)} in {settings.config_file}; known: {sorted(names)}")
         overrides.update(from_file)
     for name in names:
-        value = env.get(ENV_PREFIX + name.upper())
-        if value:
-            overrides[name] = value
-    for key in ("data_dir",):
-        if key in overrides:
-            overrides[key] = Path(str(overrides[key]))
-    for key, value in overrides.items():
-        if key != "data_dir" and not isinstance(value, str):
-            raise SettingsError(f"setting {key!r} must be a string, got {value!r}")
+        from_env = env.get(ENV_PREFIX + name.upper())
+        if from_env:
+            overrides[name] = from_env
+    for key, setting in overrides.items():
+        if not isinstance(setting, str):
+            raise SettingsError(f"setting {key!r} must be a string, got {setting!r}")
+    if "data_dir" in overrides:
+        overrides["data_dir"] = Path(str(overrides["data_dir"]))
     return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -63,7 +63,8 @@ class ImuSamples:
         with_gyr = {b.has_gyroscope for b in blocks}
         if len(with_gyr) != 1:
             raise ValueError("cannot join blocks with and without gyroscope data")
-        gyr = np.concatenate([b.gyr_dps for b in blocks]) if blocks[0].gyr_dps is not None else None  # type: ignore[misc]
+        gyr_blocks = [b.gyr_dps for b in blocks if b.gyr_dps is not None]
+        gyr = np.concatenate(gyr_blocks) if gyr_blocks else None
         return ImuSamples(
             np.concatenate([b.t_s for b in blocks]), np.concatenate([b.acc_mps2 for b in blocks]), gyr
         )
