@@ -15,7 +15,6 @@ angles leave the neutral posture smoothly. The heading (turns) is separate: it r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -33,11 +32,23 @@ WALK_DROP_SCALE = 0.65
 WALK_ROTATION_SCALE = 0.7
 #: Peak of the obliquity hump as a fraction of stance (running) and of the step (walking).
 RUN_DROP_PEAK_OF_STANCE = 0.45
+#: Running style differs between people: per scenario (drawn from the seed) the drop peak falls anywhere in
+#: this share of stance around `RUN_DROP_PEAK_OF_STANCE`, the tilt peak is offset from toe-off by up to this
+#: fraction of a step, and the rotation extremes lag or lead the contacts by up to this fraction of a step.
+STYLE_DROP_PEAK_SPREAD = 0.1
+STYLE_TILT_PEAK_SPREAD = 0.1
+STYLE_ROTATION_LAG_SPREAD = 0.12
 WALK_DROP_PEAK_OF_STEP = 0.3
 #: Step-to-step standard deviation of the timing of the tilt and obliquity peaks, fraction of a step.
 PEAK_TIMING_JITTER = 0.025
-#: Where in the step the rotation overshoot peaks, as a fraction of the step.
-ROTATION_OVERSHOOT_PEAK = 0.85
+#: Per-step rotation ranges come from a smooth swing between alternating extremes plus a wide raised-cosine
+#: bump per step (centred past mid-step, spilling into both neighbours), whose amplitude is calibrated so that
+#: every step spans its planted range; wide bumps keep the angular acceleration (and with it the lever-arm
+#: acceleration the sensor reads) physiological.
+ROTATION_BUMP_CENTRE = 0.6
+ROTATION_BUMP_HALF_WIDTH = 0.7
+ROTATION_CALIBRATION_ROUNDS = 4
+ROTATION_SWING_SHARE = 0.85
 #: Step-to-step standard deviation of the mean tilt, deg.
 TILT_MEAN_JITTER_DEG = 0.3
 
@@ -107,35 +118,31 @@ def turn_lean_deg(speed_mps: FloatArray, heading_deg: FloatArray, sampling_rate_
     return np.asarray(-np.rad2deg(np.arctan2(centripetal, STANDARD_GRAVITY_MPS2)), dtype=float)
 
 
-def _hump(u: FloatArray, peak: FloatArray) -> FloatArray:
-    """sin^2(pi u^a) on [0, 1], peaking (=1) at u = peak, zero value and zero slope at both ends."""
-    a = np.log(0.5) / np.log(np.clip(peak, 0.05, 0.95))
-    return np.sin(np.pi * np.clip(u, 0.0, 1.0) ** a) ** 2
+def _rotation_bumps(t_s: FloatArray, contacts: Contacts, amplitude_deg: FloatArray) -> FloatArray:
+    """Sum of smooth (cos^4) bumps, one per step, centred at `ROTATION_BUMP_CENTRE` of the step, half-width
+    `ROTATION_BUMP_HALF_WIDTH` steps, signed towards the side the step swings to (+ for left steps)."""
+    out = np.zeros_like(t_s)
+    centre = contacts.t_ic_s + ROTATION_BUMP_CENTRE * contacts.step_time_s
+    half = ROTATION_BUMP_HALF_WIDTH * contacts.step_time_s
+    lo = np.searchsorted(t_s, centre - half)
+    hi = np.searchsorted(t_s, centre + half)
+    for k in np.flatnonzero(amplitude_deg != 0.0):
+        x = (t_s[lo[k] : hi[k]] - centre[k]) / half[k]
+        # cos^4: value, slope and curvature vanish at the edges, so the angular acceleration stays continuous.
+        out[lo[k] : hi[k]] += contacts.side_sign[k] * amplitude_deg[k] * np.cos(0.5 * np.pi * x) ** 4
+    return out
 
 
-@cache
-def _overshoot_table() -> tuple[FloatArray, FloatArray]:
-    """(extra range / base half range, overshoot amplitude / base half range), increasing, for inversion.
-
-    A step from -A to +A with ease h(u) plus an overshoot bump B * hump(u) spans A * (2 + G(B / A)) with
-    G(beta) = max_u [2 h(u) + beta hump(u)] - 2; G is flat near 0 (small bumps stay below the end value), so
-    the table keeps only its strictly increasing part.
-    """
-    u = np.linspace(0.0, 1.0, 4001)
-    ease = 0.5 * (1.0 - np.cos(np.pi * u))
-    hump = _hump(u, np.full(u.shape, ROTATION_OVERSHOOT_PEAK))
-    beta = np.linspace(0.0, 6.0, 601)
-    extra = (2.0 * ease[None, :] + beta[:, None] * hump[None, :]).max(axis=1) - 2.0
-    keep = np.concatenate([[True], np.diff(extra) > 1e-12])  # (0, 0) first: no extra range, no overshoot
-    return extra[keep], beta[keep]
-
-
-def rotation_overshoot(half_range_deg: FloatArray, extra_range_deg: FloatArray) -> FloatArray:
-    """Overshoot bump amplitude that widens a step's rotation range from 2 * half by `extra_range_deg`."""
-    extra, beta = _overshoot_table()
-    half = np.maximum(half_range_deg, 1e-6)
-    ratio = np.clip(extra_range_deg / half, 0.0, extra[-1])
-    return np.where(extra_range_deg > 0, np.interp(ratio, extra, beta) * half, 0.0)
+def _step_ranges(t_s: FloatArray, angle_deg: FloatArray, contacts: Contacts) -> FloatArray:
+    """max - min of an angle over each [IC, next IC] window (NaN where the window is empty)."""
+    a = np.searchsorted(t_s, contacts.t_ic_s)
+    e = np.searchsorted(t_s, contacts.t_ic_s + contacts.step_time_s, side="right")
+    out = np.full(len(contacts), np.nan)
+    for k in range(len(contacts)):
+        if e[k] - a[k] > 1:
+            window = angle_deg[a[k] : e[k]]
+            out[k] = window.max() - window.min()
+    return out
 
 
 def pelvis_angles(
@@ -148,6 +155,11 @@ def pelvis_angles(
         zero = np.zeros_like(t_s)
         return PelvisAngles(zero, zero.copy(), zero.copy())
     cv = s.angle_variability_pct / 100.0
+    drop_peak_of_stance = RUN_DROP_PEAK_OF_STANCE + rng.uniform(
+        -STYLE_DROP_PEAK_SPREAD, STYLE_DROP_PEAK_SPREAD
+    )
+    tilt_peak_offset = rng.uniform(-STYLE_TILT_PEAK_SPREAD, STYLE_TILT_PEAK_SPREAD)
+    rotation_lag = rng.uniform(-STYLE_ROTATION_LAG_SPREAD, STYLE_ROTATION_LAG_SPREAD)
     run = contacts.is_running
     left = contacts.side == "L"
     frac = contacts.fatigue_fraction
@@ -176,43 +188,43 @@ def pelvis_angles(
     rot_l = np.maximum(s.rotation_range_left_deg + frac * s.fatigue_rotation_range_deg, 0.0)
     rot_r = np.maximum(s.rotation_range_right_deg + frac * s.fatigue_rotation_range_deg, 0.0)
     rot_scale = walk_or_run(WALK_ROTATION_SCALE)
-    rot_half = vary(0.5 * np.minimum(rot_l, rot_r)) * rot_scale
-    rot_over = np.maximum(np.where(left, rot_l, rot_r) - np.minimum(rot_l, rot_r), 0.0) * rot_scale
+    # The swing alone spans a little less than the smaller side's range; the calibrated bumps add the rest.
+    rot_half = vary(ROTATION_SWING_SHARE * 0.5 * np.minimum(rot_l, rot_r)) * rot_scale
+    rot_target = vary(np.where(left, rot_l, rot_r)) * rot_scale
 
     step = contacts.step_time_s
     contact_fraction = (contacts.t_to_s - contacts.t_ic_s) / step
     # Step index and phase of every grid sample; before the first IC the runner stands (angles 0).
-    idx = np.searchsorted(contacts.t_ic_s, t_s, side="right") - 1
-    standing = idx < 0
-    j = np.clip(idx, 0, k - 1)
-    u = np.clip((t_s - contacts.t_ic_s[j]) / step[j], 0.0, 1.0)
+    standing = t_s < contacts.t_ic_s[0]
     sign = contacts.side_sign
 
     # Tilt: per-step mean, half range and peak phase blended (C1) between step centres, on the smooth gait
     # phase, so the tilt rate has no step at any contact.
     centres = contacts.t_ic_s + 0.5 * step
     # Peak timing varies a little from step to step too, so no detector can read angles at a fixed phase.
-    peak = np.where(run, np.clip(contact_fraction, 0.3, 0.95), 0.5) + rng.normal(0.0, PEAK_TIMING_JITTER, k)
+    peak = np.where(run, np.clip(contact_fraction + tilt_peak_offset, 0.3, 0.95), 0.5)
+    peak = peak + rng.normal(0.0, PEAK_TIMING_JITTER, k)
     smooth_phase = gait_phase(t_s, contacts)
     tilt = cosine_interpolate(t_s, centres, tilt_mean) + cosine_interpolate(t_s, centres, tilt_half) * np.cos(
         2.0 * np.pi * (smooth_phase - cosine_interpolate(t_s, centres, peak))
     )
 
     # Obliquity: one hump per step, signed by side; peak inside stance so max over [IC, TO] is the drop.
-    drop_peak = np.where(run, RUN_DROP_PEAK_OF_STANCE * contact_fraction, WALK_DROP_PEAK_OF_STEP)
+    drop_peak = np.where(run, drop_peak_of_stance * contact_fraction, WALK_DROP_PEAK_OF_STEP)
     drop_peak = np.clip(drop_peak + rng.normal(0.0, PEAK_TIMING_JITTER, k), 0.05, 0.9 * contact_fraction)
     obliquity = cosine_interpolate(t_s, contacts.t_ic_s + drop_peak * step, sign * drop)
 
-    # Rotation: from -sign*half at this IC to the next IC's value, plus an overshoot towards the next extreme.
-    extreme = -sign * rot_half
-    nxt = np.minimum(j + 1, k - 1)
-    ease = 0.5 * (1.0 - np.cos(np.pi * u))
-    rotation = extreme[j] + (extreme[nxt] - extreme[j]) * ease
-    # Overshoot sized from the mean of the two extremes this step spans (see `_overshoot_table`).
-    bump = rotation_overshoot(
-        0.5 * (np.abs(extreme) + np.abs(extreme[np.minimum(np.arange(k) + 1, k - 1)])), rot_over
-    )
-    rotation = rotation + sign[j] * bump[j] * _hump(u, np.full(u.shape, ROTATION_OVERSHOOT_PEAK))
+    # Rotation: a smooth swing between alternating extremes (-sign * half at each IC, shifted by this
+    # runner's lag), then per-step bumps calibrated so each step's range is its planted one.
+    lag_s = rotation_lag * float(np.median(step))
+    rotation = cosine_interpolate(t_s, contacts.t_ic_s + lag_s, -sign * rot_half)
+    bumps = np.zeros(k)
+    base = rotation
+    for _ in range(ROTATION_CALIBRATION_ROUNDS):
+        rotation = base + _rotation_bumps(t_s, contacts, bumps)
+        shortfall = rot_target - _step_ranges(t_s, rotation, contacts)
+        bumps = np.maximum(bumps + np.nan_to_num(shortfall), 0.0)
+    rotation = base + _rotation_bumps(t_s, contacts, bumps)
 
     fade = gait_envelope(s, contacts, t_s)
     fade[standing] = 0.0

@@ -294,7 +294,14 @@ def test_nothing_but_physics_marks_a_contact_in_the_angular_rate() -> None:
     # The pelvis angles are smooth through every contact (C1 blends on a C2 gait phase): the gyroscope's
     # second difference around initial contacts is no larger than elsewhere in the run.
     run = simulate(
-        _clean(step_time_asymmetry_pct=5.0, drop_left_deg=8.0, tilt_range_left_deg=9.0, mount_wobble_deg=0.5)
+        _clean(
+            step_time_asymmetry_pct=5.0,
+            drop_left_deg=8.0,
+            tilt_range_left_deg=9.0,
+            rotation_range_left_deg=10.0,
+            rotation_range_right_deg=16.0,
+            mount_wobble_deg=0.5,
+        )
     )
     assert run.samples.gyr_dps is not None
     t = run.truth.t_true_s[1:-1]
