@@ -50,6 +50,8 @@ __all__ = ["PipelineParams", "StreamingProcessor"]
 
 MIN_SAMPLING_RATE_HZ = 50.0
 MAX_SAMPLING_RATE_HZ = 500.0
+#: Context kept around a window's steps for the per-step metrics: more than half the longest stride, s.
+SPAN_PAD_S = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,9 +447,19 @@ class StreamingProcessor:
                 to = float("nan")
             steps.append(Step(ic, sides[j], to, nxt, bool(events.activity[i] == "running")))
 
+        if not steps:
+            return []
+        # Only the span of the steps (plus a stride for the travel direction) is needed: a fixed span of
+        # the window, so batch and streaming still compute the same thing.
+        span = slice(
+            int(np.searchsorted(t, steps[0].t_ic_s - SPAN_PAD_S)),
+            int(np.searchsorted(t, steps[-1].t_next_ic_s + SPAN_PAD_S)),
+        )
+        t, acc_lev = t[span], acc_lev[span]
         if self.has_gyroscope:
-            tilt, obliquity = body[:, 6], body[:, 7]
-            heading = np.unwrap(body[:, 8], period=360.0)
+            part = body[span]
+            tilt, obliquity = part[:, 6], part[:, 7]
+            heading = np.unwrap(part[:, 8], period=360.0)
             rotation = rotation_relative_to_travel(t, heading, events.ic_s)
             if mounting.standing_s is None:
                 # No standing period: VQF starts from no prior; its first seconds are not angles to report.
