@@ -16,8 +16,8 @@ How it decides, per contact:
    landing from a run is extended from its rise out of the flight instead); TO at the bend that ends the
    next double support.
 3. Contacts closer than `min_step_time_s` are merged (running contacts win), bouts are split where a step
-   takes longer than `max_step_time_s` (the physiological cadence floor of 60 steps/min) or at a gap, and the
-   laterality assigner labels the sides.
+   takes longer than `max_bout_step_s` (a pause, not a slow step) or at a gap, and the laterality assigner
+   labels the sides.
 """
 
 from __future__ import annotations
@@ -83,8 +83,14 @@ class GaitEventDetector:
     contact_level_mps2, flight_level_mps2 : float
         Running: a contact rises above the first level; a flight falls below the second (free fall reads 0).
     min_step_time_s, max_step_time_s : float
-        Physiological step-time bounds (240 and 60 steps/min): closer contacts are merged; a longer step ends
-        the bout.
+        Step-time bounds of steady gait (240 and 60 steps/min): closer contacts are merged; the walking
+        toe-off and the first-step rule look no further than one `max_step_time_s`.
+    max_bout_step_s : float
+        A longer step ends the bout (sides alternate within a bout, and the pipeline builds steps only inside
+        one). Longer than `max_step_time_s`: in daily-life walking (turning on the spot, cautious or
+        hesitant steps) single steps of 1 to 2 s occur inside what gait references count as one walking
+        bout (the Mobilise-D reference bouts break only at pauses of 3 s), and splitting there loses the
+        contact before the slow step, which has no next contact in its bout.
     min_contact_s, max_contact_s : float
         Plausible time above the running contact level (shorter than the true contact, which is measured
         between the bends).
@@ -112,6 +118,7 @@ class GaitEventDetector:
         flight_level_mps2: float = 0.3 * STANDARD_GRAVITY_MPS2,
         min_step_time_s: float = 0.25,
         max_step_time_s: float = 1.0,
+        max_bout_step_s: float = 2.0,
         min_contact_s: float = 0.05,
         max_contact_s: float = 1.0,
         laterality: AlternatingLaterality | None = None,
@@ -128,11 +135,14 @@ class GaitEventDetector:
         self.flight_level_mps2 = flight_level_mps2
         self.min_step_time_s = min_step_time_s
         self.max_step_time_s = max_step_time_s
+        self.max_bout_step_s = max_bout_step_s
         self.min_contact_s = min_contact_s
         self.max_contact_s = max_contact_s
         self.laterality = laterality if laterality is not None else AlternatingLaterality()
         if not 0 < min_step_time_s < max_step_time_s:
             raise ValueError("need 0 < min_step_time_s < max_step_time_s")
+        if max_bout_step_s < max_step_time_s:
+            raise ValueError("max_bout_step_s must be at least max_step_time_s")
         if not flight_level_mps2 < contact_level_mps2:
             raise ValueError("flight_level_mps2 must be below contact_level_mps2")
 
@@ -222,7 +232,7 @@ class GaitEventDetector:
         ic, to, running = ic[inside], to[inside], running[inside]
         to = np.where(to <= vertical.shape[0] - 1, to, np.nan)
         ic_s = ic / fs
-        bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_step_time_s)
+        bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_bout_step_s)
         # Without a gyroscope the side evidence follows a different rule in walking and in running (see
         # processing.laterality), so a walk-to-run transition also splits the parity decision: each part is
         # decided on the evidence that holds for it.
