@@ -112,28 +112,20 @@ def sacrum_relative_acceleration_mps2(
     return np.asarray(np.gradient(np.gradient(d, dt, axis=0), dt, axis=0), dtype=float)
 
 
-def mount_motion(
+def mount_rotvec_rad(
     scenario: Scenario,
     t_s: FloatArray,
     phase: FloatArray,
     envelope: FloatArray,
     rng: np.random.Generator,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Rotation of the clip on the pelvis over time and its angular rate.
+) -> FloatArray:
+    """Rotation of the clip on the pelvis relative to its standing pose, as rotation vectors (n, 3), rad.
 
-    Returns
-    -------
-    w : (n, 3, 3) array
-        Body-frame rotation of the clip relative to its standing pose: the sensor-to-body rotation at time t
-        is w(t) @ mounting_rotation.
-    omega_w_rps : (n, 3) array, rad/s
-        Angular velocity of w in its own frame (w^T dw/dt).
-    angle_deg : (n,) array, deg
-        Rotation angle of w (how far the clip has turned against the pelvis).
+    Rocking at the step frequency (mostly about the left-right axis: the clip pivots on the waistband) plus a
+    smooth slip from the end of standing to the end of the recording in a direction drawn from the seed.
     """
     p = rng.uniform(0.0, 2.0 * np.pi, 3)
     wobble_rad = np.deg2rad(scenario.mount_wobble_deg)
-    # Rocking mostly about the left-right axis (the clip pivots on the waistband), less about the others.
     axis_share = np.array([0.5, 1.0, 0.5])
     rotvec = (
         wobble_rad
@@ -148,10 +140,24 @@ def mount_motion(
         x = np.clip((t_s - start) / max(scenario.total_s - start, 1.0), 0.0, 1.0)
         slip = np.deg2rad(scenario.mount_slip_deg) * x * x * (3.0 - 2.0 * x)
         rotvec = rotvec + slip[:, None] * direction[None, :]
-    w = Rotation.from_rotvec(rotvec).as_matrix()
-    dw = np.gradient(w, float(t_s[1] - t_s[0]), axis=0)
+    return np.asarray(rotvec, dtype=float)
+
+
+def mount_motion(rotvec_rad: FloatArray, sampling_rate_hz: float) -> tuple[FloatArray, FloatArray]:
+    """The clip's rotation matrices and angular rate from its rotation vectors (any contiguous block).
+
+    Returns
+    -------
+    w : (n, 3, 3) array
+        Body-frame rotation of the clip relative to its standing pose: the sensor-to-body rotation at time t
+        is w(t) @ mounting_rotation.
+    omega_w_rps : (n, 3) array, rad/s
+        Angular velocity of w in its own frame (w^T dw/dt, central differences).
+    """
+    w = Rotation.from_rotvec(rotvec_rad).as_matrix()
+    dw = np.gradient(w, 1.0 / sampling_rate_hz, axis=0)
     skew = np.einsum("nji,njk->nik", w, dw)
     omega = np.stack(
         [skew[:, 2, 1] - skew[:, 1, 2], skew[:, 0, 2] - skew[:, 2, 0], skew[:, 1, 0] - skew[:, 0, 1]], 1
     )
-    return np.asarray(w, dtype=float), 0.5 * omega, np.rad2deg(np.linalg.norm(rotvec, axis=1))
+    return np.asarray(w, dtype=float), 0.5 * omega

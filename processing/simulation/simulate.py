@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ from processing.simulation.body import (
     gait_envelope,
     gait_phase,
     mount_motion,
+    mount_rotvec_rad,
     sacrum_relative_acceleration_mps2,
 )
 from processing.simulation.forces import ForceResult, ground_reaction_forces
@@ -40,6 +42,8 @@ from processing.simulation.truth import (
 FINE_RATE_HZ = 1000.0
 #: The internal grid runs past the end so the last contacts are complete before the output is cut, s.
 TAIL_MARGIN_S = 1.5
+#: Rotation stacks are built this many fine samples at a time (60 s), so memory stays bounded on long runs.
+BLOCK_SAMPLES = 60_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -126,21 +130,33 @@ def _sensor_signals(
     f_heading[:, 1] += speed * np.gradient(np.deg2rad(heading), 1.0 / FINE_RATE_HZ)
     mid_stance = 0.5 * s.run_contact_time_s * s.cadence_spm / 60.0
     f_heading += sacrum_relative_acceleration_mps2(s, t, phase, envelope, speed, mid_stance, rng)
-    r_pelvis = pelvis_orientation(angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg)
     omega = body_angular_velocity_rps(
         angles.tilt_deg, angles.obliquity_deg, angles.rotation_deg + heading, FINE_RATE_HZ
     )
-    f_pelvis = pelvis_specific_force_mps2(
-        f_heading, r_pelvis, omega, FINE_RATE_HZ, np.asarray(s.sensor_offset_m, dtype=float)
-    )
+    offset = np.asarray(s.sensor_offset_m, dtype=float)
+
+    def pelvis_frame(block: slice) -> tuple[FloatArray, ...]:
+        r_pelvis = pelvis_orientation(
+            angles.tilt_deg[block], angles.obliquity_deg[block], angles.rotation_deg[block]
+        )
+        return (pelvis_specific_force_mps2(f_heading[block], r_pelvis, omega[block], FINE_RATE_HZ, offset),)
+
+    (f_pelvis,) = _in_blocks(t.shape[0], pelvis_frame)
     f_pelvis = soft_mount_response(f_pelvis, FINE_RATE_HZ, s.mount_resonance_hz, s.mount_damping_ratio)
     # The clip rocks and slips on the waistband: sensor-to-body is w(t) @ M, so the sensor reads
     # (w M)^T f and (w M)^T omega + M^T omega_w.
     mounting = s.mounting_rotation
-    w, omega_w, mount_error_deg = mount_motion(s, t, phase, envelope, rng)
-    sensor_to_body = w @ mounting
-    acc = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis)
-    gyr = np.rad2deg(np.einsum("nji,nj->ni", sensor_to_body, omega) + to_sensor_frame(omega_w, mounting))
+    rotvec = mount_rotvec_rad(s, t, phase, envelope, rng)
+
+    def sensor_frame(block: slice) -> tuple[FloatArray, ...]:
+        w, omega_w = mount_motion(rotvec[block], FINE_RATE_HZ)
+        sensor_to_body = w @ mounting
+        acc = np.einsum("nji,nj->ni", sensor_to_body, f_pelvis[block])
+        gyr = np.einsum("nji,nj->ni", sensor_to_body, omega[block]) + to_sensor_frame(omega_w, mounting)
+        return acc, np.rad2deg(gyr)
+
+    acc, gyr = _in_blocks(t.shape[0], sensor_frame)
+    mount_error_deg = np.rad2deg(np.linalg.norm(rotvec, axis=1))
     return acc, gyr, mount_error_deg
 
 
@@ -259,3 +275,17 @@ def _on_ground(contacts: Contacts, side: str, t_true: FloatArray) -> BoolArray:
         return np.zeros(t_true.shape, dtype=bool)
     k = np.searchsorted(ic, t_true, side="right") - 1  # this foot's latest IC at or before t
     return np.asarray((k >= 0) & (t_true < to[np.clip(k, 0, None)]), dtype=bool)
+
+
+def _in_blocks(n: int, compute: Callable[[slice], tuple[FloatArray, ...]]) -> tuple[FloatArray, ...]:
+    """Run `compute` over consecutive blocks of the fine grid and join the results, to bound the memory of
+    the (n, 3, 3) rotation stacks on long recordings. Blocks overlap by one sample on each side and are
+    trimmed, so central differences inside `compute` equal those of a single pass."""
+    parts: list[tuple[FloatArray, ...]] = []
+    block_size = BLOCK_SAMPLES
+    for start in range(0, n, block_size):
+        lo, hi = max(start - 1, 0), min(start + block_size + 1, n)
+        out = compute(slice(lo, hi))
+        keep = slice(start - lo, start - lo + min(block_size, n - start))
+        parts.append(tuple(x[keep] for x in out))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))

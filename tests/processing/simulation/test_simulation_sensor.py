@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import numpy as np
 import pytest
@@ -187,3 +188,17 @@ def test_any_valid_scenario_simulates_with_consistent_truth(
     assert np.isnan(steps.step_time_s).sum() == (1 if with_pause else 0)
     assert set(run.truth.activity) >= {"run"}
     assert ("stand" in set(run.truth.activity)) == (standing_s > 0 or with_pause)
+
+
+def test_block_wise_computation_equals_a_single_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (The package re-exports the function `simulate`, which shadows the module of the same name.)
+    simulate_module = importlib.import_module("processing.simulation.simulate")
+
+    scenario = Scenario(duration_s=12.0, mounting_zyx_deg=(30.0, -60.0, 100.0), mount_slip_deg=3.0)
+    whole = simulate(scenario)
+    monkeypatch.setattr(simulate_module, "BLOCK_SAMPLES", 1_733)
+    blocks = simulate(scenario)
+    assert whole.samples.gyr_dps is not None
+    assert blocks.samples.gyr_dps is not None
+    np.testing.assert_allclose(blocks.samples.acc_mps2, whole.samples.acc_mps2, atol=1e-9)
+    np.testing.assert_allclose(blocks.samples.gyr_dps, whole.samples.gyr_dps, atol=1e-9)
