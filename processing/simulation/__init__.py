@@ -14,8 +14,9 @@ The model, in the order it is computed (internal grid 1 kHz, one seeded `numpy.r
    double hump; braking then propulsion; medio-lateral push), summed. Each contact's vertical impulse is body
    weight times its step time and the net fore-aft impulse is the speed change, exactly on the grid.
 3. `pelvis`: tilt, obliquity and rotation relative to neutral standing and the direction of travel, with
-   per-side amplitudes, step-to-step variability, fatigue drift, and the lean into turns; the heading (turns
-   plus slow wander) turns the whole body.
+   per-side amplitudes, step-to-step variability of size and timing, a per-runner timing style, fatigue
+   drift and the lean into turns; the heading (turns plus slow wander) turns the whole body. All angles are
+   smooth through the contacts, so nothing but the forces marks an IC.
 4. `body`: the sacrum's motion against the centre of mass and the clip's rocking and slipping on the
    waistband (the truth is the pelvis; the sensor carries both).
 5. `sensor`: specific force at the sensor (rotated through pelvis and clip, with the lever arm and the soft
