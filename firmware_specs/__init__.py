@@ -9,6 +9,7 @@ two sides cannot drift apart.
 from __future__ import annotations
 
 import functools
+import struct
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,9 +58,13 @@ class AdvertisingSpec:
 
     local_name_prefix: str
     company_id: int
-    manufacturer_data_size: int
+    manufacturer_data_format: str
     interval_ms: int
     flag_pairing_mode: int
+
+    @property
+    def manufacturer_data_size(self) -> int:
+        return struct.calcsize(self.manufacturer_data_format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +82,8 @@ class GattSpec:
 class ImuPacketSpec:
     """Layout of one IMU data notification (spec section "IMU data")."""
 
-    header_size: int
-    sample_size: int
+    header_format: str
+    axis_format: str
     axes_per_sample: int
     seq_modulo: int
     sensor_time_modulo: int
@@ -86,6 +91,14 @@ class ImuPacketSpec:
     flag_acc_saturated: int
     flag_gyr_saturated: int
     flag_session_start: int
+
+    @property
+    def header_size(self) -> int:
+        return struct.calcsize(self.header_format)
+
+    @property
+    def sample_size(self) -> int:
+        return self.axes_per_sample * struct.calcsize(self.axis_format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +113,7 @@ class ScaleSpec:
 class ConfigurationSpec:
     """Allowed settings and the defaults a sensor powers up with (spec section "Configuration")."""
 
-    size: int
+    format: str
     sample_rates_hz: tuple[int, ...]
     acc_ranges_g: tuple[int, ...]
     gyr_ranges_dps: tuple[int, ...]
@@ -110,6 +123,10 @@ class ConfigurationSpec:
     default_acc_range_g: int
     default_gyr_range_dps: int
     default_samples_per_packet: int
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize(self.format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +142,25 @@ class ControlSpec:
     result_opcode_not_supported: int
     result_invalid_parameter: int
     result_invalid_state: int
+    identify_request_format: str
+    start_response_format: str
+    time_sync_response_format: str
 
 
 @dataclass(frozen=True, slots=True)
 class StatusSpec:
     """Status characteristic layout and flag bits (spec section "Status")."""
 
-    size: int
+    format: str
     flag_buffer_overflow: int
     flag_sensor_fault: int
     flag_low_battery: int
     flag_streaming: int
     low_battery_pct: int
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize(self.format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +265,31 @@ def parse_profile(text: str) -> SensorProfile:
     return profile
 
 
+def _formats(profile: SensorProfile) -> list[tuple[str, str]]:
+    return [
+        ("advertising.manufacturer_data_format", profile.advertising.manufacturer_data_format),
+        ("imu_packet.header_format", profile.imu_packet.header_format),
+        ("imu_packet.axis_format", profile.imu_packet.axis_format),
+        ("configuration.format", profile.configuration.format),
+        ("control.identify_request_format", profile.control.identify_request_format),
+        ("control.start_response_format", profile.control.start_response_format),
+        ("control.time_sync_response_format", profile.control.time_sync_response_format),
+        ("status.format", profile.status.format),
+    ]
+
+
 def _check_consistency(profile: SensorProfile) -> None:
     pkt = profile.imu_packet
     cfg = profile.configuration
-    if pkt.sample_size != 2 * pkt.axes_per_sample:
-        raise ProfileError("imu_packet.sample_size must be 2 bytes (int16) per axis")
+    for name, fmt in _formats(profile):
+        try:
+            struct.calcsize(fmt)
+        except struct.error as exc:
+            raise ProfileError(f"{name} = {fmt!r} is not a struct format: {exc}") from None
+        if not fmt.startswith("<"):
+            raise ProfileError(f"{name} must be little-endian ('<'), as every BLE field")
+    if pkt.axis_format != "<h":
+        raise ProfileError("imu_packet.axis_format must be '<h' (int16 counts)")
     if not profile.protocol.firmware_revision.startswith(f"{profile.protocol.major}."):
         raise ProfileError("protocol.firmware_revision must start with the protocol major version")
     if cfg.default_sample_rate_hz not in cfg.sample_rates_hz:

@@ -46,7 +46,7 @@ __all__ = [
 PROFILE: SensorProfile = load_profile()
 """The version-1 profile every value below is encoded with."""
 
-RAW_DTYPE = np.dtype("<i2")
+RAW_DTYPE = np.dtype(PROFILE.imu_packet.axis_format)
 """Raw sensor counts on the air: little-endian int16."""
 
 Int16Array = npt.NDArray[np.int16]
@@ -58,18 +58,17 @@ _CTL = PROFILE.control
 _STS = PROFILE.status
 _ADV = PROFILE.advertising
 
-_HEADER = struct.Struct("<HIBB")  # seq, sensor_time_us, sample_count, flags
-_CONFIG = struct.Struct("<HBHB")  # sample_rate_hz, acc_range_g, gyr_range_dps, samples_per_packet
-_STATUS = struct.Struct("<BB")  # battery_pct, flags
-_ADV_DATA = struct.Struct("<BBB")  # protocol_major, battery_pct, flags
-_START_PAYLOAD = struct.Struct("<HIBB")  # next_seq, sensor_time_us, resumed, samples_per_packet
-_TIME_SYNC_PAYLOAD = struct.Struct("<I")  # sensor_time_us at receipt
-_INT16_MIN, _INT16_MAX = -32768, 32767
-
-if _HEADER.size != _PKT.header_size or _CONFIG.size != _CFG.size or _STATUS.size != _STS.size:
-    raise ImportError("sensorlink.protocol's struct layouts disagree with firmware_specs; fix one of them")
-if _ADV_DATA.size != _ADV.manufacturer_data_size:
-    raise ImportError("advertisement layout disagrees with firmware_specs.advertising.manufacturer_data_size")
+# Layouts from the profile; the field order each one unpacks to is the spec's (see the TOML comments).
+_HEADER = struct.Struct(_PKT.header_format)  # seq, sensor_time_us, sample_count, flags
+_CONFIG = struct.Struct(_CFG.format)  # sample_rate_hz, acc_range_g, gyr_range_dps, samples_per_packet
+_STATUS = struct.Struct(_STS.format)  # battery_pct, flags
+_ADV_DATA = struct.Struct(_ADV.manufacturer_data_format)  # protocol_major, battery_pct, flags
+_IDENTIFY_PAYLOAD = struct.Struct(_CTL.identify_request_format)  # duration_s
+_START_PAYLOAD = struct.Struct(
+    _CTL.start_response_format
+)  # next_seq, sensor_time_us, resumed, samples/packet
+_TIME_SYNC_PAYLOAD = struct.Struct(_CTL.time_sync_response_format)  # sensor_time_us at receipt
+_INT16_MIN, _INT16_MAX = int(np.iinfo(RAW_DTYPE).min), int(np.iinfo(RAW_DTYPE).max)
 
 
 def _check_uint(name: str, value: int, bits: int) -> None:
@@ -373,7 +372,7 @@ _REQUEST_PAYLOAD_SIZE = {
     ControlOpcode.START: 0,
     ControlOpcode.STOP: 0,
     ControlOpcode.TIME_SYNC: 0,
-    ControlOpcode.IDENTIFY: 1,
+    ControlOpcode.IDENTIFY: _IDENTIFY_PAYLOAD.size,
 }
 _RESPONSE_PAYLOAD_SIZE = {
     ControlOpcode.START: _START_PAYLOAD.size,
@@ -419,14 +418,14 @@ class ControlRequest:
     @classmethod
     def identify(cls, duration_s: int = 3) -> ControlRequest:
         _check_uint("duration_s", duration_s, 8)
-        return cls(ControlOpcode.IDENTIFY, bytes([duration_s]))
+        return cls(ControlOpcode.IDENTIFY, _IDENTIFY_PAYLOAD.pack(duration_s))
 
     @property
     def identify_duration_s(self) -> int:
         """Blink duration of an IDENTIFY request, seconds."""
         if self.opcode != ControlOpcode.IDENTIFY:
             raise ValueError(f"{self.opcode.name} has no duration")
-        return self.payload[0]
+        return int(_IDENTIFY_PAYLOAD.unpack(self.payload)[0])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ControlRequest:
