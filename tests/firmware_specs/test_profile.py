@@ -78,3 +78,27 @@ def test_golden_vectors_are_for_this_protocol_major() -> None:
     assert golden["imu_packets"]
     assert golden["receiver_rules"]
     assert golden["malformed_imu_packets"]
+
+
+def test_layout_sizes_are_those_the_document_states() -> None:
+    profile = load_profile()
+    assert profile.imu_packet.header_size == 8
+    assert profile.imu_packet.sample_size == 12
+    assert profile.configuration.size == 6
+    assert profile.status.size == 2
+    assert profile.advertising.manufacturer_data_size == 3
+
+
+@pytest.mark.parametrize(
+    ("original", "broken", "message"),
+    [
+        ('header_format = "<HIBB"', 'header_format = "<HIZ"', "not a struct format"),
+        ('format = "<BB"', 'format = ">BB"', "little-endian"),
+        ('axis_format = "<h"', 'axis_format = "<f"', "int16"),
+    ],
+)
+def test_bad_layout_is_a_profile_error(original: str, broken: str, message: str) -> None:
+    text = _text(PROFILE_FILE)
+    assert original in text
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(text.replace(original, broken))
