@@ -44,12 +44,16 @@ IMPACT_VARIABILITY = 0.2
 BRAKING_VARIABILITY = 0.1
 #: Walking: braking peak and medio-lateral peak in body weights (Winter, Biomechanics of Human Movement).
 WALK_BRAKING_PEAK_BW = 0.18
-WALK_LATERAL_PEAK_BW = 0.05
-#: Walking heel strike: a small transient (about 0.15 BW, shorter than in running; Whittle 1999).
-WALK_IMPACT_BW = 0.15
-WALK_IMPACT_DURATION_S = 0.03
+WALK_LATERAL_PEAK_BW = 0.08
+#: Walking heel strike: a short transient (about 0.3 BW over 25 ms; shod heel strikes, Whittle 1999), which
+#: lower-back sensors show as a sharp jolt in every axis.
+WALK_IMPACT_BW = 0.3
+WALK_IMPACT_DURATION_S = 0.025
 #: Share of the heel-strike transient that also appears as a braking spike.
 IMPACT_BRAKING_SHARE = 0.3
+#: Share of the heel-strike transient that appears sideways: a brief lateral push (the heel lands outside
+#: the centre of mass) before the medial force of stance.
+IMPACT_LATERAL_SHARE = 0.15
 #: After standing, the trailing foot unloads over this time while the first contact loads, s.
 STANDING_UNLOAD_S = 0.25
 #: Relative size of the third harmonic that carves the walking double hump.
@@ -202,10 +206,12 @@ def ground_reaction_forces(
         prop_amp = max(0.0, (target_x - fx_brake.sum()) / max(prop.sum(), 1e-9))
         fx = fx_brake + prop_amp * prop
         fy = -side_sign[i] * G * lateral_bw * np.sin(np.pi * u)
+        fy = fy + side_sign[i] * IMPACT_LATERAL_SHARE * G * impact[i] * bump
         grf[a:b, 0] += fx
         grf[a:b, 1] += fy
         grf[a:b, 2] += fz
         impact_part[a:b, 0] -= IMPACT_BRAKING_SHARE * G * impact[i] * bump
+        impact_part[a:b, 1] += side_sign[i] * IMPACT_LATERAL_SHARE * G * impact[i] * bump
         impact_part[a:b, 2] += G * impact[i] * bump
         peak_v[i] = fz.max() / G
         peak_b[i] = -fx.min() / G

@@ -39,6 +39,10 @@ STYLE_DROP_PEAK_SPREAD = 0.1
 STYLE_TILT_PEAK_SPREAD = 0.1
 STYLE_ROTATION_LAG_SPREAD = 0.12
 WALK_DROP_PEAK_OF_STEP = 0.3
+#: Heel-strike jolt of the pelvis: damped wobble frequency, decay time and onset, (see `impact_jolt_deg`).
+JOLT_FREQUENCY_HZ = 9.0
+JOLT_DECAY_S = 0.04
+JOLT_ONSET_S = 0.008
 #: Step-to-step standard deviation of the timing of the tilt and obliquity peaks, fraction of a step.
 PEAK_TIMING_JITTER = 0.025
 #: Per-step rotation ranges come from a smooth swing between alternating extremes plus a wide raised-cosine
@@ -143,6 +147,31 @@ def _step_ranges(t_s: FloatArray, angle_deg: FloatArray, contacts: Contacts) -> 
             window = angle_deg[a[k] : e[k]]
             out[k] = window.max() - window.min()
     return out
+
+
+def impact_jolt_deg(
+    contacts: Contacts, impact_bw: FloatArray, t_s: FloatArray, deg_per_bw: float
+) -> tuple[FloatArray, FloatArray]:
+    """The pelvis jolted by each heel strike: a damped wobble of tilt (forwards) and obliquity (towards the
+    swing side) after the IC, sized by the impact transient, (tilt, obliquity) in deg.
+
+    Shape sin(2 pi f t) exp(-t / tau) with `JOLT_FREQUENCY_HZ` and `JOLT_DECAY_S`, with a smoothstep onset
+    over `JOLT_ONSET_S` so the rate itself does not jump. This is real pelvis motion, so it is in the truth.
+    """
+    tilt = np.zeros_like(t_s)
+    obliquity = np.zeros_like(t_s)
+    span = int(np.ceil(5.0 * JOLT_DECAY_S / float(t_s[1] - t_s[0])))
+    starts = np.searchsorted(t_s, contacts.t_ic_s)
+    for k in np.flatnonzero(impact_bw > 0):
+        a, b = starts[k], min(starts[k] + span, t_s.shape[0])
+        tau = t_s[a:b] - contacts.t_ic_s[k]
+        onset = np.clip(tau / JOLT_ONSET_S, 0.0, 1.0)
+        shape = np.sin(2.0 * np.pi * JOLT_FREQUENCY_HZ * tau) * np.exp(-tau / JOLT_DECAY_S)
+        shape *= onset * onset * (3.0 - 2.0 * onset)
+        size = deg_per_bw * impact_bw[k]
+        tilt[a:b] += size * shape
+        obliquity[a:b] += contacts.side_sign[k] * 0.7 * size * shape
+    return tilt, obliquity
 
 
 def pelvis_angles(

@@ -137,6 +137,9 @@ class Scenario:
         Peak anterior-posterior braking force in running; overstriding raises it (0.3 typical, 0.6+ high).
     impact_peak_bw : float, body weights
         Size of the heel-strike impact transient added to the vertical force (0 for forefoot strikers).
+    impact_jolt_deg_per_bw : float, deg per body weight
+        How far each heel strike jolts the pelvis (a damped wobble of tilt and obliquity) per body weight of
+        its impact transient; real pelvis motion, so it is part of the truth angles.
     lateral_peak_bw : float, body weights
         Peak medio-lateral force, pushing the centre of mass towards the other side.
     turns : tuple of Turn
@@ -223,6 +226,7 @@ class Scenario:
     braking_peak_bw: float = 0.35
     impact_peak_bw: float = 0.6
     lateral_peak_bw: float = 0.08
+    impact_jolt_deg_per_bw: float = 0.6
     turns: tuple[Turn, ...] = ()
     lean_into_turns: bool = True
     pauses: tuple[Pause, ...] = ()
@@ -364,6 +368,7 @@ def _validate(s: Scenario) -> None:
         _check(0.0 <= getattr(s, name) <= 20.0, name, f"must be in [0, 20] deg, got {getattr(s, name)}")
     _check(0.0 <= s.braking_peak_bw <= 1.5, "braking_peak_bw", "must be in [0, 1.5] body weights")
     _check(0.0 <= s.impact_peak_bw <= 2.0, "impact_peak_bw", "must be in [0, 2] body weights")
+    _check(0.0 <= s.impact_jolt_deg_per_bw <= 3.0, "impact_jolt_deg_per_bw", "must be in [0, 3] deg/BW")
     _check(0.0 <= s.lateral_peak_bw <= 0.5, "lateral_peak_bw", "must be in [0, 0.5] body weights")
     _check(all(isinstance(t, Turn) for t in s.turns), "turns", "must be a tuple of Turn")
     _check(isinstance(s.lean_into_turns, bool), "lean_into_turns", "must be True or False")

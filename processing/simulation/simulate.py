@@ -17,7 +17,13 @@ from processing.simulation.body import (
 )
 from processing.simulation.forces import ForceResult, ground_reaction_forces
 from processing.simulation.gait import PRE_ROLL_S, Contacts, generate_contacts, speed_mps
-from processing.simulation.pelvis import PelvisAngles, heading_deg, pelvis_angles, turn_lean_deg
+from processing.simulation.pelvis import (
+    PelvisAngles,
+    heading_deg,
+    impact_jolt_deg,
+    pelvis_angles,
+    turn_lean_deg,
+)
 from processing.simulation.rotations import FloatArray, body_angular_velocity_rps, pelvis_orientation
 from processing.simulation.scenario import Scenario
 from processing.simulation.sensor import (
@@ -81,6 +87,11 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     speed = speed_mps(s, t, rng)
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
+    if s.impact_jolt_deg_per_bw > 0:
+        jolt_tilt, jolt_obliquity = impact_jolt_deg(contacts, forces.impact_bw, t, s.impact_jolt_deg_per_bw)
+        angles = PelvisAngles(
+            angles.tilt_deg + jolt_tilt, angles.obliquity_deg + jolt_obliquity, angles.rotation_deg
+        )
     heading = heading_deg(s, t, speed, rng)
     if s.lean_into_turns:
         # Leaning into turns is a real pelvic roll, so the truth obliquity carries it.

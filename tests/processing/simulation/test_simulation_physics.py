@@ -292,9 +292,11 @@ def test_the_clip_rocks_and_slips_against_the_pelvis_and_the_gyroscope_sees_it()
 
 def test_nothing_but_physics_marks_a_contact_in_the_angular_rate() -> None:
     # The pelvis angles are smooth through every contact (C1 blends on a C2 gait phase): the gyroscope's
-    # second difference around initial contacts is no larger than elsewhere in the run.
+    # second difference around initial contacts is no larger than elsewhere in the run. (The heel-strike
+    # jolt is physics and does mark contacts; it is switched off here and tested on its own.)
     run = simulate(
         _clean(
+            impact_jolt_deg_per_bw=0.0,
             step_time_asymmetry_pct=5.0,
             drop_left_deg=8.0,
             tilt_range_left_deg=9.0,
@@ -311,3 +313,19 @@ def test_nothing_but_physics_marks_a_contact_in_the_angular_rate() -> None:
     for ic in run.truth.steps.t_ic_s:
         near_ic |= np.abs(t - ic) < 0.006
     assert curvature[running & near_ic].max() < 1.5 * np.percentile(curvature[running], 99)
+
+
+def test_heel_strikes_jolt_the_pelvis_and_the_truth_carries_it() -> None:
+    jolted = simulate(_clean(duration_s=20.0, impact_peak_bw=1.0, impact_jolt_deg_per_bw=1.0))
+    smooth = simulate(_clean(duration_s=20.0, impact_peak_bw=1.0, impact_jolt_deg_per_bw=0.0))
+    # Same seed, same gait: the difference is the jolt alone, starting at each IC and dying out within ~0.2 s.
+    np.testing.assert_array_equal(jolted.truth.steps.t_ic_s, smooth.truth.steps.t_ic_s)
+    t = jolted.truth.t_true_s
+    diff = jolted.truth.tilt_deg - smooth.truth.tilt_deg
+    steps = jolted.truth.steps.select(jolted.truth.steps.is_running)
+    after_ic = np.zeros(t.shape, dtype=bool)
+    for ic in steps.t_ic_s:
+        after_ic |= (t >= ic) & (t < ic + 0.2)
+    assert np.abs(diff[after_ic]).max() > 0.4
+    between = ~after_ic & (t > 6.0) & (t < steps.t_ic_s[-1])  # (the last contact has no truth step)
+    assert np.abs(diff[between]).max() < 0.05
