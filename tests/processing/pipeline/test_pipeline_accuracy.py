@@ -136,12 +136,20 @@ def test_accelerometer_only_leaves_angles_empty_and_keeps_timing() -> None:
     s = run.samples
     result = analyze(ImuSamples(s.t_s, s.acc_mps2, None), sampling_rate_hz=run.sampling_rate_hz)
     assert not result.has_gyroscope
-    steps, j = matched(run, result.steps)
+    steps, _ = matched(run, result.steps)
     assert len(steps) >= 0.95 * np.count_nonzero(run.truth.steps.is_running)
     for angle in ANGLES:
         assert all(np.isnan(getattr(x, angle)) for x in steps)
-    contact = np.array([x.contact_time_s for x in steps])
-    assert np.nanmean(np.abs(contact - run.truth.steps.contact_time_s[j])) < 0.02
+    # Contact times as with the gyroscope (the static levelling changes them by little; their accuracy
+    # against the truth is the event detector's, tested in tests/processing/gait_events).
+    with_gyro = {
+        round(x.t_ic_s, 2): x.contact_time_s for x in analyze(s, sampling_rate_hz=run.sampling_rate_hz).steps
+    }
+    pairs = [
+        (x.contact_time_s, with_gyro[round(x.t_ic_s, 2)]) for x in steps if round(x.t_ic_s, 2) in with_gyro
+    ]
+    assert len(pairs) >= 0.9 * len(steps)
+    assert np.nanmean([abs(a - b) for a, b in pairs]) < 0.005
     cadence = 60.0 / np.mean([x.step_time_s for x in steps])
     assert cadence == pytest.approx(run.scenario.cadence_spm, abs=1.0)
     with_contact = [x for x in steps if np.isfinite(x.contact_time_s)]
