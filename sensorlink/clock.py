@@ -147,6 +147,7 @@ class ClockMapper:
     _best_sync: tuple[float, float, float] | None = field(default=None, init=False)
     _cached: ClockEstimate | None = field(default=None, init=False)
     _fitted_at_x: float = field(default=-np.inf, init=False)
+    _dirty: bool = field(default=True, init=False)
     _latest_x: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +183,7 @@ class ClockMapper:
             if self._current_best is not None:
                 self._bins.append(self._current_best)
             self._current_bin, self._current_best = bin_index, (x, y)
+            self._dirty = True
             while self._bins and self._bins[0][0] < x - self.window_s:
                 self._bins.popleft()
         elif (
@@ -190,6 +192,7 @@ class ClockMapper:
             and y - x < self._current_best[1] - self._current_best[0]
         ):
             self._current_best = (x, y)
+            self._dirty = True
         # Points from an earlier bin (a late packet) are ignored: the window only moves forward.
 
     def observe_time_sync(self, sensor_us: int, host_send_ns: int, host_receive_ns: int) -> None:
@@ -201,15 +204,15 @@ class ClockMapper:
         if self._best_sync is None or rtt_s <= self._best_sync[2]:
             self._best_sync = (x, y_send + rtt_s / 2, rtt_s)
             self._cached = None
-            self._fitted_at_x = -np.inf
+            self._fitted_at_x, self._dirty = -np.inf, True
 
     def estimate(self) -> ClockEstimate | None:
         """The current mapping, or None before the first observation."""
         # Refit when due; while there are few bins a fit is cheap, so the offset is refined with every bin.
         due = self._latest_x - self._fitted_at_x >= self.refit_interval_s or len(self._bins) < _CHEAP_FIT_BINS
-        if self._cached is not None and not due:
+        if self._cached is not None and not (due and self._dirty):
             return self._cached
-        self._fitted_at_x = self._latest_x
+        self._fitted_at_x, self._dirty = self._latest_x, False
         points = list(self._bins)
         if self._current_best is not None:
             points.append(self._current_best)
