@@ -32,6 +32,7 @@ __all__ = [
     "SensorProfile",
     "StatusSpec",
     "load_profile",
+    "parse_profile",
 ]
 
 PROFILE_FILE = "posture_sensor_v1.toml"
