@@ -1,4 +1,5 @@
-"""Left/right: local evidence from the yaw rate or the medio-lateral force, strict alternation per bout."""
+"""Left/right: local evidence (running: yaw rate or lean; walking: medio-lateral force), strict alternation
+per bout."""
 
 from __future__ import annotations
 
@@ -38,11 +39,11 @@ def _turning_pelvis(n_steps: int, fs: float, step_s: float) -> tuple[np.ndarray,
     return ic * fs, yaw
 
 
-def test_yaw_rate_before_a_contact_gives_its_side_despite_a_turn() -> None:
+def test_running_yaw_rate_before_a_contact_gives_its_side_despite_a_turn() -> None:
     fs, step_s = 100.0, 0.35
     ic_idx, yaw = _turning_pelvis(20, fs, step_s)
     score = side_scores(
-        ic_idx, np.zeros(20, dtype=bool), np.zeros_like(yaw), yaw, typical_step_samples=step_s * fs
+        ic_idx, np.ones(20, dtype=bool), np.zeros_like(yaw), yaw, typical_step_samples=step_s * fs
     )
     assert np.all(score[0::2] > 0)
     assert np.all(score[1::2] < 0)
@@ -63,6 +64,23 @@ def test_accelerometer_only_running_reads_the_lean_toward_the_stance_side() -> N
     assert np.all(score[1::2] < 0)
 
 
+def test_walking_reads_the_pendulum_push_away_from_the_stance_foot_not_the_yaw_rate() -> None:
+    # inverted pendulum: a_y < 0 (to the right) over each left step, > 0 over each right step; the yaw rate
+    # says the opposite (a turn that changes within steps) and must not decide a walking contact
+    fs, step_s, n = 100.0, 0.55, 16
+    t = np.arange(int((n + 1) * step_s * fs)) / fs
+    ic = 0.5 + step_s * np.arange(n)
+    ml = np.zeros_like(t)
+    for k, c in enumerate(ic):
+        ml[(t >= c) & (t < c + step_s)] = -0.8 if k % 2 == 0 else 0.8
+    _, yaw_right_first = _turning_pelvis(n, fs, step_s)
+    score = side_scores(
+        ic * fs, np.zeros(n, dtype=bool), ml, -yaw_right_first[: t.size], typical_step_samples=step_s * fs
+    )
+    assert np.all(score[0::2] > 0)
+    assert np.all(score[1::2] < 0)
+
+
 def test_assigner_labels_every_contact_and_keeps_the_scores() -> None:
     fs, step_s = 100.0, 0.35
     ic_idx, yaw = _turning_pelvis(12, fs, step_s)
@@ -71,7 +89,7 @@ def test_assigner_labels_every_contact_and_keeps_the_scores() -> None:
     lat = AlternatingLaterality().assign(
         ic_idx,
         np.zeros(12, dtype=np.int64),
-        np.zeros(12, dtype=bool),
+        np.ones(12, dtype=bool),
         np.zeros((yaw.size, 3)),
         gyr,
         sampling_rate_hz=fs,
