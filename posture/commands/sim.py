@@ -36,6 +36,8 @@ console = Console(stderr=True)
 # twice the highest sensor rate that still fits the simulator's limit keeps the interpolation error small.
 _SCENARIO_SAMPLING_RATE_HZ = 416.0
 BUILTIN_SCENARIO = "stand-then-run"
+# A long-running process keeps only the recent sent-log records (its totals stay exact).
+_LOG_MAX_RECORDS = 10_000
 
 
 def motion_for_scenario(
@@ -85,10 +87,10 @@ async def _serve(
 
     sensor = await run_on_transport(transport, options, motion, on_ready=ready, stop=stop)
     log = sensor.log
-    sent = len(log.seqs(PacketFate.SENT))
+    produced = log.packet_count(*PacketFate)
+    sent = log.packet_count(PacketFate.SENT, PacketFate.CORRUPTED)
     console.print(
-        f"stopped: {len(log.records)} packets produced, {sent} sent, "
-        f"{log.undelivered_samples} samples undelivered"
+        f"stopped: {produced} packets produced, {sent} sent, {log.undelivered_samples} samples undelivered"
     )
 
 
@@ -152,6 +154,7 @@ def sim(
             battery_pct=battery_pct,
             keystore_file=keystore,
             pairing_mode=pairing_mode,
+            log_max_records=_LOG_MAX_RECORDS,
         )
         motion = motion_for_scenario(scenario, seed, run_s)
     except (ValueError, KeyError) as exc:  # bad option values; KeyError: unknown scenario name

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,16 +153,34 @@ class SentRecord:
 class SentLog:
     """Every packet the sensor produced and what became of it ("every sample delivered once, in order").
 
+    Parameters
+    ----------
+    max_records : int or None
+        Keep only the most recent records (a long-running `posture sim` process); None keeps all (tests).
+        The totals (`packet_count`, `sample_count`, `undelivered_samples`) always cover the whole life.
+
     Attributes
     ----------
-    records : list of SentRecord
+    records : deque of SentRecord
         In production order.
     """
 
-    records: list[SentRecord] = field(default_factory=list)
+    max_records: int | None = None
+    records: deque[SentRecord] = field(init=False)
+    _packets: dict[PacketFate, int] = field(init=False)
+    _samples: dict[PacketFate, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.max_records is not None and self.max_records < 1:
+            raise ValueError("max_records must be positive (or None to keep every record)")
+        self.records = deque(maxlen=self.max_records)
+        self._packets = dict.fromkeys(PacketFate, 0)
+        self._samples = dict.fromkeys(PacketFate, 0)
 
     def append(self, produced: ProducedPacket, fate: PacketFate, *, duplicated: bool = False) -> None:
         p = produced.packet
+        self._packets[fate] += 1
+        self._samples[fate] += p.sample_count
         self.records.append(
             SentRecord(
                 p.seq,
@@ -177,7 +196,7 @@ class SentLog:
         )
 
     def seqs(self, fate: PacketFate) -> list[int]:
-        """Sequence numbers of the packets with this fate, in production order."""
+        """Sequence numbers of the (kept) packets with this fate, in production order."""
         return [r.seq for r in self.records if r.fate is fate]
 
     def packets(self, fate: PacketFate = PacketFate.SENT) -> list[ImuPacket]:
@@ -189,9 +208,13 @@ class SentLog:
         chunks = [r.raw for r in self.records if r.fate is fate]
         return np.concatenate(chunks) if chunks else np.empty((0, 6), dtype=np.int16)
 
+    def packet_count(self, *fates: PacketFate) -> int:
+        """Packets with any of these fates, over the sensor's life."""
+        return sum(self._packets[f] for f in fates)
+
     def sample_count(self, *fates: PacketFate) -> int:
-        """Samples in the packets with any of these fates."""
-        return sum(r.raw.shape[0] for r in self.records if r.fate in fates)
+        """Samples in the packets with any of these fates, over the sensor's life."""
+        return sum(self._samples[f] for f in fates)
 
     @property
     def undelivered_samples(self) -> int:
@@ -229,6 +252,8 @@ class SensorCore:
     initial_sensor_time_us : int
         Sensor clock at power-on (tests set it near 2^32 to cross the wrap).
     battery_pct : int
+    log_max_records : int or None
+        Bound on the sent-log's kept records (its totals are never bounded).
     """
 
     def __init__(
@@ -239,6 +264,7 @@ class SensorCore:
         initial_seq: int = 0,
         initial_sensor_time_us: int = 0,
         battery_pct: int = 87,
+        log_max_records: int | None = None,
     ) -> None:
         if not 0 <= initial_seq < _SEQ_MODULO or not 0 <= initial_sensor_time_us < _TIME_MODULO:
             raise ValueError("initial_seq must be a u16 and initial_sensor_time_us a u32")
@@ -248,7 +274,7 @@ class SensorCore:
         self.battery_pct = battery_pct
         self.session: Session | None = None
         self.first_start_true_s: float | None = None
-        self.log = SentLog()
+        self.log = SentLog(log_max_records)
         self._initial_sensor_time_us = initial_sensor_time_us
         self._next_seq = initial_seq
         self._sessions_started = 0

@@ -96,6 +96,8 @@ class SimulatedSensorOptions:
     keystore_file : Path or None
         Where the sensor keeps its bonds (JSON); None keeps them in memory for the sensor's lifetime.
     serial_number : str
+    log_max_records : int or None
+        Keep only this many sent-log records (a long-running process); None keeps all (tests).
     pairing_mode : bool
         Whether the sensor accepts a new bond (advertised in the manufacturer data flags). Out of pairing mode
         it refuses pairing; a central bonded earlier still re-encrypts with its key.
@@ -111,6 +113,7 @@ class SimulatedSensorOptions:
     keystore_file: Path | None = None
     serial_number: str = "SIM-0001"
     pairing_mode: bool = True
+    log_max_records: int | None = None
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
@@ -149,6 +152,7 @@ class SimulatedSensor:
             initial_seq=options.initial_seq,
             initial_sensor_time_us=options.initial_sensor_time_us,
             battery_pct=options.battery_pct,
+            log_max_records=options.log_max_records,
         )
         self.name = local_name_for(options.address)
         revision = options.faults.firmware_revision or PROFILE.protocol.firmware_revision

@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 from posture.commands import sim as sim_command
 from processing.samples import STANDARD_GRAVITY_MPS2, ImuSamples
 from sensorlink.protocol import ImuPacket, SensorConfig
-from sensorlink.simsensor import ArrayMotionSource, FaultPlan, LinkDrop, SensorCore, StandThenRunMotion
+from sensorlink.simsensor import (
+    ArrayMotionSource,
+    FaultPlan,
+    LinkDrop,
+    PacketFate,
+    SensorCore,
+    StandThenRunMotion,
+)
 
 
 def _ramp_source(rate_hz: float = 100.0, duration_s: float = 2.0) -> ArrayMotionSource:
@@ -136,6 +143,17 @@ def test_scenario_motion_from_the_running_simulator() -> None:
 
 
 # --- fault plans and the command line -----------------------------------------------------------------------
+
+
+def test_bounded_sent_log_keeps_recent_records_and_exact_totals() -> None:
+    core = SensorCore(StandThenRunMotion(), log_max_records=5)
+    core.start_session(0.0, 8)
+    produced = core.produce_until(2.0)
+    for i, item in enumerate(produced):
+        core.log.append(item, PacketFate.SENT if i % 2 else PacketFate.SUPPRESSED)
+    assert [r.seq for r in core.log.records] == [p.packet.seq for p in produced[-5:]]
+    assert core.log.packet_count(*PacketFate) == len(produced)
+    assert core.log.undelivered_samples == 8 * len(produced[::2])
 
 
 def test_fault_plan_validates() -> None:
