@@ -121,6 +121,9 @@ def sim(
     corrupt_seq: list[int] = typer.Option([], "--corrupt-seq", help="Send this seq truncated."),  # noqa: B008
     duplicate_seq: list[int] = typer.Option([], "--duplicate-seq", help="Send this seq twice."),  # noqa: B008
     low_battery_at_s: float | None = typer.Option(None, "--low-battery-at", help="Battery falls low then."),
+    sensor_fault_at_s: float | None = typer.Option(
+        None, "--sensor-fault-at", help="Raise the sensor-fault status flag this long after the first START."
+    ),
     battery_pct: int = typer.Option(87, "--battery", help="Initial battery level, percent."),
     firmware: str | None = typer.Option(
         None, "--firmware", help="Report this firmware revision (e.g. 2.0.0)."
@@ -144,6 +147,7 @@ def sim(
             duplicated_seqs=_parse_seqs(duplicate_seq),
             drift_ppm=drift_ppm,
             low_battery_at_s=low_battery_at_s,
+            sensor_fault_at_s=sensor_fault_at_s,
             firmware_revision=firmware,
         )
         options = SimulatedSensorOptions(

@@ -82,6 +82,9 @@ class FaultPlan:
     low_battery_at_s : float or None
         Seconds after the first START when the battery falls to `low_battery_pct`.
     low_battery_pct : int
+    sensor_fault_at_s : float or None
+        Seconds after the first START when the sensor raises its sensor-fault status flag (the IMU failed its
+        self-test); streaming goes on, the flag tells the receiver not to trust the data.
     firmware_revision : str or None
         Report this firmware revision instead of the spec's (e.g. "2.0.0" to test the client's refusal); its
         major number is also advertised as the protocol major version.
@@ -94,7 +97,15 @@ class FaultPlan:
     drift_ppm: float = 0.0
     low_battery_at_s: float | None = None
     low_battery_pct: int = 10
+    sensor_fault_at_s: float | None = None
     firmware_revision: str | None = None
+
+    @property
+    def has_timed_faults(self) -> bool:
+        """Whether anything happens at a given time (drops, battery, sensor fault)."""
+        return (
+            bool(self.link_drops) or self.low_battery_at_s is not None or self.sensor_fault_at_s is not None
+        )
 
     def __post_init__(self) -> None:
         for name in ("lost_seqs", "corrupted_seqs", "duplicated_seqs"):
@@ -103,6 +114,10 @@ class FaultPlan:
                 raise ValueError(f"{name} must hold u16 sequence numbers")
         if not abs(self.drift_ppm) < 1000:
             raise ValueError(f"drift_ppm must be within +-1000, got {self.drift_ppm}")
+        for name in ("low_battery_at_s", "sensor_fault_at_s"):
+            at_s = getattr(self, name)
+            if at_s is not None and at_s < 0:
+                raise ValueError(f"{name} must not be negative, got {at_s}")
         if not 0 <= self.low_battery_pct <= 100:
             raise ValueError("low_battery_pct must be within 0..100")
         ordered = sorted(self.link_drops, key=lambda d: d.at_s)

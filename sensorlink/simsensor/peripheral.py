@@ -167,6 +167,7 @@ class SimulatedSensor:
         self._status_subscribed = False
         self._started_on_connection = False
         self._out_of_range = False
+        self._sensor_fault = False
         self._running = False
         self._t0_loop = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -276,6 +277,8 @@ class SimulatedSensor:
             flags |= StatusReport.FLAG_LOW_BATTERY
         if self.core.streaming:
             flags |= StatusReport.FLAG_STREAMING
+        if self._sensor_fault:
+            flags |= StatusReport.FLAG_SENSOR_FAULT
         return StatusReport(self.core.battery_pct, flags)
 
     def _read_configuration(self, _connection: Connection) -> bytes:
@@ -397,9 +400,7 @@ class SimulatedSensor:
     def _ensure_streaming_task(self) -> None:
         if self._stream_task is None or self._stream_task.done():
             self._stream_task = asyncio.create_task(self._stream_loop(), name="simsensor-stream")
-        if self._fault_task is None and (
-            self.options.faults.link_drops or self.options.faults.low_battery_at_s
-        ):
+        if self._fault_task is None and self.options.faults.has_timed_faults:
             self._fault_task = asyncio.create_task(self._fault_loop(), name="simsensor-faults")
 
     async def _stream_loop(self) -> None:
@@ -456,6 +457,8 @@ class SimulatedSensor:
         ]
         if faults.low_battery_at_s is not None:
             events.append((first + faults.low_battery_at_s, "battery", 0.0))
+        if faults.sensor_fault_at_s is not None:
+            events.append((first + faults.sensor_fault_at_s, "sensor_fault", 0.0))
         for at_true_s, kind, duration_s in sorted(events):
             await self._sleep_until_true(at_true_s)
             if not self._running:
@@ -466,6 +469,11 @@ class SimulatedSensor:
                 await self._notify_status()
                 if self.connection is None and not self._out_of_range:
                     await self._advertise()
+                continue
+            if kind == "sensor_fault":
+                self._sensor_fault = True
+                logger.info("sensor fault raised")
+                await self._notify_status()
                 continue
             await self._go_out_of_range(duration_s)
 

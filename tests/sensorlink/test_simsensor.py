@@ -378,8 +378,8 @@ async def test_stop_then_start_begins_a_new_session_with_the_running_seq() -> No
         assert link.packets() == sensor.log.packets()
 
 
-async def test_status_reports_streaming_and_low_battery() -> None:
-    faults = FaultPlan(low_battery_at_s=1.0, low_battery_pct=12)
+async def test_status_reports_streaming_low_battery_and_sensor_fault() -> None:
+    faults = FaultPlan(low_battery_at_s=1.0, low_battery_pct=12, sensor_fault_at_s=1.5)
     async with _setup(SimulatedSensorOptions(time_scale=TIME_SCALE, faults=faults)) as (sensor, central):
         link = await _connect(central, sensor)
         await link.subscribe()
@@ -391,6 +391,7 @@ async def test_status_reports_streaming_and_low_battery() -> None:
         assert status.streaming
         assert status.low_battery
         assert status.battery_pct == 12
+        assert status.sensor_fault
         notified = [StatusReport.from_bytes(s) for s in link.statuses]
         assert notified[0].streaming
         assert not notified[0].low_battery
