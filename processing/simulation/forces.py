@@ -45,9 +45,9 @@ BRAKING_VARIABILITY = 0.1
 #: Walking: braking peak and medio-lateral peak in body weights (Winter, Biomechanics of Human Movement).
 WALK_BRAKING_PEAK_BW = 0.18
 WALK_LATERAL_PEAK_BW = 0.08
-#: Walking heel strike: a short transient (about 0.3 BW over 25 ms; shod heel strikes, Whittle 1999), which
+#: Walking heel strike: a short transient (0.2 BW over 25 ms; shod heel strikes give 0.1-0.5 BW), which
 #: lower-back sensors show as a sharp jolt in every axis.
-WALK_IMPACT_BW = 0.3
+WALK_IMPACT_BW = 0.2
 WALK_IMPACT_DURATION_S = 0.025
 #: Share of the heel-strike transient that also appears as a braking spike.
 IMPACT_BRAKING_SHARE = 0.3

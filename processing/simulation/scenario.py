@@ -139,7 +139,9 @@ class Scenario:
         Size of the heel-strike impact transient added to the vertical force (0 for forefoot strikers).
     impact_jolt_deg_per_bw : float, deg per body weight
         How far each heel strike jolts the pelvis (a damped wobble of tilt and obliquity) per body weight of
-        its impact transient; real pelvis motion, so it is part of the truth angles.
+        its impact transient; real pelvis motion, so it is part of the truth angles. Off by default because
+        its size in running is not well documented (lower-back gyroscopes in walking suggest 0.5 to 2
+        deg/BW); the `heel_strike_jolt` scenario plants it.
     lateral_peak_bw : float, body weights
         Peak medio-lateral force, pushing the centre of mass towards the other side.
     turns : tuple of Turn
@@ -226,7 +228,7 @@ class Scenario:
     braking_peak_bw: float = 0.35
     impact_peak_bw: float = 0.6
     lateral_peak_bw: float = 0.08
-    impact_jolt_deg_per_bw: float = 0.6
+    impact_jolt_deg_per_bw: float = 0.0
     turns: tuple[Turn, ...] = ()
     lean_into_turns: bool = True
     pauses: tuple[Pause, ...] = ()

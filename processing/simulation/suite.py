@@ -280,6 +280,16 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         cadence_spm=168.0,
     ),
     Scenario(
+        name="heel_strike_jolt",
+        seed=36,
+        impact_peak_bw=0.9,
+        impact_jolt_deg_per_bw=0.8,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+        sampling_rate_hz=104.0,
+        speed_mps=3.3,
+        cadence_spm=164.0,
+    ),
+    Scenario(
         name="loose_clip",
         seed=33,
         mount_wobble_deg=1.5,

@@ -78,6 +78,8 @@ def test_suite_covers_imu_quality_and_the_walking_and_turning_cases() -> None:
     assert any(s.warmup_walk_s > 0 and s.cooldown_walk_s > 0 for s in SCENARIO_SUITE)
     assert any(s.turns for s in SCENARIO_SUITE)
     assert any(s.standing_s == 0 for s in SCENARIO_SUITE)
+    assert any(s.impact_jolt_deg_per_bw > 0 for s in SCENARIO_SUITE)
+    assert any(s.pauses for s in SCENARIO_SUITE)
     assert any(s.drop_left_deg > s.drop_right_deg + 2 for s in SCENARIO_SUITE)
     assert any(s.drop_right_deg > s.drop_left_deg + 2 for s in SCENARIO_SUITE)
 
