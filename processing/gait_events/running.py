@@ -9,15 +9,17 @@ it.
 
 Timing with sub-sample precision: the force switches on at IC and off at TO, so the vertical specific force
 bends upward sharply at both instants (at IC its slope jumps up as the force starts; at TO its falling slope
-stops as the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the largest upward
-bend (the maximum second difference, located between samples with a parabola) on the way up: after the middle
-of the preceding flight (between the half-height crossings of the two contacts around it) and before the
-half-height crossing of the rising edge; TO is the largest upward bend on the way down, between the falling
-half-height crossing and the middle of the following flight. The middle of a flight separates its two bends
-(its lowest point does not: the sacrum's own motion in flight can put that at either end). Next to walking,
-where there is no flight on one side, the lowest point bounds the search instead. Sample picking would be off
-by up to one sample (19 ms at 52 Hz); on a half-sine sampled at 52 Hz the bend is within 4 ms of the true
-onset.
+stops as the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the first strong
+upward bend (a local maximum of the second difference reaching `_FIRST_BEND_FRACTION` of the largest, located
+between samples with a parabola) on the way up, not the largest: a heel-strike transient and the jolt of the
+pelvis it sets off can bend the rise more sharply a few samples after the contact. It is searched after the
+middle of the preceding flight (between the half-height crossings of the two contacts around it) and before
+the half-height crossing of the rising edge; TO is the largest upward bend on the way down, between the
+falling half-height crossing and the middle of the following flight. The middle of a flight separates its two
+bends (its lowest point does not: the sacrum's own motion in flight can put that at either end). Next to
+walking, where there is no flight on one side, the lowest point bounds the search instead. Sample picking
+would be off by up to one sample (19 ms at 52 Hz); on a half-sine sampled at 52 Hz the bend is within 4 ms of
+the true onset.
 
 Deviation from threshold-only running detectors (a 1 g or 0.5 g crossing): those report the instant the force
 exceeds a level, tens of ms after the true contact and dependent on the force's size.
@@ -39,6 +41,8 @@ FloatArray = npt.NDArray[np.float64]
 # The half-height of a hump is read over the middle of the contact, where the active peak is and the impact
 # transient is not (the transient sits in the first ~15 % of contact).
 _PEAK_WINDOW_FRACTION = (0.3, 0.7)
+# On the way up, the contact's bend is the first one reaching this fraction of the strongest (as in walking).
+_FIRST_BEND_FRACTION = 0.3
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -82,6 +86,25 @@ def upward_bend(d2: FloatArray, lo: float, hi: float) -> float:
     if b < a:
         return float("nan")
     return _refine(d2, a + int(np.argmax(d2[a : b + 1])))
+
+
+def first_upward_bend(d2: FloatArray, lo: float, hi: float, *, fraction: float) -> float:
+    """Fractional index of the first local maximum of `d2` in [lo, hi] that reaches `fraction` of the largest
+    there; NaN if the range is empty.
+
+    At a contact the force switches on first; whatever bends it upward later on the way up (the heel-strike
+    transient and the pelvis jolt it sets off) is part of the contact, however sharp.
+    """
+    a = max(1, int(np.ceil(lo)))
+    b = min(d2.shape[0] - 2, int(np.floor(hi)))
+    if b < a:
+        return float("nan")
+    seg = d2[a - 1 : b + 2]
+    inner = seg[1:-1]
+    strong = inner >= fraction * float(inner.max())
+    peaks = np.flatnonzero(strong & (inner >= seg[:-2]) & (inner >= seg[2:]))
+    i = int(peaks[0]) if peaks.size else int(np.argmax(inner))
+    return _refine(d2, a + i)
 
 
 def running_contacts(
@@ -156,7 +179,7 @@ def running_contacts(
         next_ok = j + 1 < k and bool(valid[j + 1]) and int(starts[j + 1]) - int(stops[j]) <= search
         ic_lo = 0.5 * (fall[j - 1] + rise[j]) if prev_ok else float(low_before[j] + 1)
         to_hi = 0.5 * (fall[j] + rise[j + 1]) if next_ok else float(low_after[j])
-        ic[j] = upward_bend(d2, ic_lo, rise[j])
+        ic[j] = first_upward_bend(d2, ic_lo, rise[j], fraction=_FIRST_BEND_FRACTION)
         to[j] = upward_bend(d2, fall[j], to_hi)
     keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
     return RunningContacts(ic[keep], to[keep])
