@@ -119,7 +119,9 @@ class LinkOptions:
     queue_packets : int
         Notifications buffered between the BLE callback and the consumer.
     housekeeping_interval_s : float
-        How often battery, RSSI and a TIME_SYNC round trip are refreshed (seconds of real time).
+        How often battery and RSSI are refreshed (seconds of real time).
+    time_sync_interval_s : float
+        How often a TIME_SYNC round trip is made (seconds of real time); the fastest one pins the offset.
     """
 
     config: SensorConfig = STREAMING_CONFIG
@@ -129,6 +131,7 @@ class LinkOptions:
     command_timeout_s: float = 5.0
     queue_packets: int = 8192
     housekeeping_interval_s: float = 10.0
+    time_sync_interval_s: float = 2.0
 
     def __post_init__(self) -> None:
         if self.connect_attempts < 1:
@@ -290,11 +293,11 @@ class Link:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._closing = True
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # The tasks' own CancelledErrors become results; a cancellation of __aexit__ itself still propagates.
+        await asyncio.gather(*tasks, return_exceptions=True)
         client, self._client = self._client, None
         if client is not None and client.is_connected:
             with contextlib.suppress(*_RETRYABLE):
@@ -547,21 +550,25 @@ class Link:
             logger.info("reconnected to %s after %.2f s", self._address, loop.time() - down_since)
 
     async def _housekeeping(self) -> None:
-        """Refresh battery, RSSI and the clock offset now and then; failures here never end the stream."""
+        """TIME_SYNC now and then, battery and RSSI less often; failures here never end the stream."""
+        loop = asyncio.get_running_loop()
+        next_status_s = loop.time() + self._options.housekeeping_interval_s
         while True:
-            await asyncio.sleep(self._options.housekeeping_interval_s)
+            await asyncio.sleep(self._options.time_sync_interval_s)
             client = self._client
             if client is None or self._link_down.is_set():
                 continue
             try:
-                battery = await client.read_gatt_char(BATTERY_LEVEL_UUID)
-                if battery:
-                    self._battery_pct = int(battery[0])
                 await self._time_sync(client)
-                if self._rssi_reader is not None:
-                    self._rssi_dbm = await self._rssi_reader(client)
+                if loop.time() >= next_status_s:
+                    next_status_s = loop.time() + self._options.housekeeping_interval_s
+                    battery = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+                    if battery:
+                        self._battery_pct = int(battery[0])
+                    if self._rssi_reader is not None:
+                        self._rssi_dbm = await self._rssi_reader(client)
             except (*_RETRYABLE, SensorlinkError) as exc:
-                logger.info("housekeeping skipped: %s", exc)
+                logger.info("housekeeping skipped: %s", _reason(exc))
 
 
 def _reason(exc: BaseException) -> str:

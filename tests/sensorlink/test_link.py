@@ -16,13 +16,16 @@ import numpy as np
 import pytest
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processing.samples import ImuSamples
 from sensorlink.blocks import SampleBlock
 from sensorlink.bumble_backend import BumbleAdapter, BumbleClient, open_adapter
 from sensorlink.errors import ConnectFailed, LinkLost, SensorlinkError, UnsupportedFirmware
-from sensorlink.link import STREAMING_CONFIG, ClientFactory, Link, LinkOptions
-from sensorlink.protocol import ImuPacket
+from sensorlink.link import STREAMING_CONFIG, ClientFactory, Link, LinkOptions, _Session
+from sensorlink.protocol import ImuPacket, StartInfo
+from sensorlink.sequence import SequenceTracker
 from sensorlink.simsensor import (
     FaultPlan,
     LinkDrop,
@@ -241,3 +244,28 @@ async def test_an_absent_sensor_fails_to_connect_after_the_retries(tmp_path: Pat
             async with link:
                 pass
     assert sleeps == [0.25, 0.5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=300), min_size=1, max_size=20))
+def test_any_bytes_on_the_notification_path_are_skipped_never_raised(payloads: list[bytes]) -> None:
+    link = Link("00:00:00:00:00:01", client_factory=_never_connects)
+    config = STREAMING_CONFIG
+    link._session = _Session(config, "1.0.0", StartInfo(0, 0, False, config.samples_per_packet))
+    link._tracker = SequenceTracker(config.samples_per_packet * 1e6 / config.sample_rate_hz)
+    for i, payload in enumerate(payloads):
+        block = link._process(1_000_000 * (i + 1), payload)
+        assert block is None or len(block) == config.samples_per_packet
+    counters = link.counters
+    assert counters.packets_received == len(payloads)
+    assert (
+        counters.packets_accepted
+        + counters.packets_malformed
+        + counters.packets_duplicate
+        + counters.packets_late
+        == len(payloads)
+    )
+
+
+def _never_connects(device: BLEDevice | str, on_disconnect: Callable[[BleakClient], None]) -> BleakClient:
+    raise AssertionError("the notification path must not connect")
