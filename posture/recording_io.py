@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 TIME_COLUMN = "t_s"
 ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
 GYR_COLUMNS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
-#: Shortest recording worth analysing: a few seconds of standing plus a few strides.
-MIN_RECORDING_S = 10.0
+#: Shortest recording worth analysing: a few strides (lab trials of 6 to 8 s walking are common).
+MIN_RECORDING_S = 5.0
 #: A sample interval may deviate this much from the median (timestamp jitter) before we call it a gap.
 MAX_INTERVAL_DEVIATION = 0.5
 #: Readings stuck at a channel's extreme value this many samples in a row count as one clipping event ...
