@@ -161,7 +161,7 @@ class _Session:
 
     config: SensorConfig
     firmware_revision: str
-    start: StartInfo
+    start: StartInfo | None
 
 
 @dataclass(slots=True)
@@ -449,19 +449,26 @@ class Link:
         )
         check_firmware_revision(revision)
         config = self._options.config.fitted_to_mtu(client.mtu_size)
-        if not resume:
-            await client.write_gatt_char(PROFILE.gatt.configuration_uuid, bytes(config), response=True)
         await client.start_notify(PROFILE.gatt.status_uuid, lambda _c, d: self._on_status(d))
         await client.start_notify(PROFILE.gatt.control_point_uuid, lambda _c, d: self._on_control(d))
+        status = StatusReport.from_bytes(bytes(await client.read_gatt_char(PROFILE.gatt.status_uuid)))
+        self._on_status(bytearray(bytes(status)))
+        if not resume:
+            if status.streaming:  # left running by an earlier client that did not stop it (crash, kill)
+                logger.warning("sensor %s was still streaming an old session; stopping it", self._address)
+                await self._command(client, ControlRequest.stop())
+            await client.write_gatt_char(PROFILE.gatt.configuration_uuid, bytes(config), response=True)
+            # Ready before START: the first packet may arrive before START's response is processed.
+            self._tracker = SequenceTracker(config.samples_per_packet * 1e6 / config.sample_rate_hz)
+            self._session = _Session(config=config, firmware_revision=revision, start=None)
         await client.start_notify(PROFILE.gatt.imu_data_uuid, lambda _c, d: self._on_imu_data(d))
-        self._on_status(await client.read_gatt_char(PROFILE.gatt.status_uuid))
         await self._time_sync(client)
         start = (await self._command(client, ControlRequest.start())).start_info()
         if resume and not start.resumed:
             logger.warning(
                 "sensor started a new session after the reconnect (it restarted?): loss is unknown"
             )
-        if not start.resumed or self._tracker is None:
+        if start.resumed != resume or start.samples_per_packet != config.samples_per_packet:
             self._tracker = SequenceTracker(start.samples_per_packet * 1e6 / config.sample_rate_hz)
         config = replace(config, samples_per_packet=start.samples_per_packet)
         self._session = _Session(config=config, firmware_revision=revision, start=start)

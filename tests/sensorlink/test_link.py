@@ -24,7 +24,7 @@ from sensorlink.blocks import SampleBlock
 from sensorlink.bumble_backend import BumbleAdapter, BumbleClient, open_adapter
 from sensorlink.errors import ConnectFailed, LinkLost, SensorlinkError, UnsupportedFirmware
 from sensorlink.link import STREAMING_CONFIG, ClientFactory, Link, LinkOptions, _Session
-from sensorlink.protocol import ImuPacket, StartInfo
+from sensorlink.protocol import PROFILE, ControlRequest, ImuPacket, StartInfo
 from sensorlink.sequence import SequenceTracker
 from sensorlink.simsensor import (
     FaultPlan,
@@ -269,3 +269,23 @@ def test_any_bytes_on_the_notification_path_are_skipped_never_raised(payloads: l
 
 def _never_connects(device: BLEDevice | str, on_disconnect: Callable[[BleakClient], None]) -> BleakClient:
     raise AssertionError("the notification path must not connect")
+
+
+async def test_a_session_left_running_by_a_crashed_client_is_stopped_and_a_new_one_started(
+    tmp_path: Path,
+) -> None:
+    scale = 20.0
+    async with simulated(tmp_path, SimulatedSensorOptions(time_scale=scale)) as (_, sensor, factory):
+        crashed = factory(sensor.options.address, lambda _client: None)
+        await crashed.connect()
+        await crashed.start_notify(PROFILE.gatt.control_point_uuid, lambda _c, _d: None)
+        await crashed.write_gatt_char(
+            PROFILE.gatt.control_point_uuid, bytes(ControlRequest.start()), response=True
+        )
+        await crashed.disconnect()  # no STOP: the sensor keeps its session running
+        assert sensor.core.streaming
+        link = Link(sensor.options.address, client_factory=factory, host_clock_ns=scaled_clock(scale))
+        async with link:
+            blocks = await collect(link, samples=RATE_HZ)
+    assert blocks[0].first_sample_index == 0
+    assert sum(b.lost_samples_before for b in blocks) == 0
