@@ -11,7 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from posture.commands.evaluation import load_reference_recordings, register, render_markdown
-from processing.evaluation import ReferenceRecording, evaluate_recording_detector, evaluate_scenario
+from processing.evaluation import (
+    EvaluationRow,
+    ReferenceRecording,
+    evaluate_recording,
+    evaluate_recording_detector,
+    evaluate_scenario,
+)
 from processing.simulation import scenario_by_name
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mobgap-HA002"
@@ -49,26 +55,49 @@ def test_the_real_recordings_load_with_their_reference_and_axes(
     )
 
 
-# Issue 3 asks for IC F1 >= 0.90 and side accuracy >= 0.90 on the real walking recordings (0.5 s
-# tolerance, inside the INDIP walking bouts). Measured for the detector alone on the documented axes: F1 0.82,
-# side 0.83 on the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns with
-# non-alternating sides); mobgap's best published detectors reach 0.84-0.86 and 0.91 on this kind of data.
-# Not met yet: a strict xfail, so the test turns red the day it is met and the threshold can be enforced.
-@pytest.mark.xfail(strict=True, reason="measured IC F1 0.82 / side 0.83 on Test11 (INDIP); target 0.90")
-def test_real_walking_meets_the_issue_targets(recordings: dict[str, ReferenceRecording]) -> None:
-    row = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test11_Trial1"])
-    assert row.events.ic_f1 >= 0.90
-    assert row.events.side_accuracy >= 0.90
+@pytest.fixture(scope="module")
+def pipeline_rows(recordings: dict[str, ReferenceRecording]) -> dict[str, EvaluationRow]:
+    """Every real recording through the whole pipeline (the product path), as `posture evaluate` scores it."""
+    return {name: evaluate_recording(rec) for name, rec in recordings.items()}
 
 
-def test_real_walking_does_not_regress(recordings: dict[str, ReferenceRecording]) -> None:
+# Issue 3 asks for IC F1 >= 0.90 and side accuracy >= 0.90 on every real walking recording, through the
+# pipeline (0.5 s tolerance, inside the reference walking bouts). Sides meet it: walking contacts read the
+# medio-lateral push of the inverted pendulum (processing.laterality).
+def test_real_walking_sides_meet_the_issue_target_through_the_pipeline(
+    pipeline_rows: dict[str, EvaluationRow],
+) -> None:
+    for name, row in pipeline_rows.items():
+        assert row.events.side_accuracy >= 0.90, name
+
+
+# Contacts do not yet: F1 0.73 through the pipeline (0.82 for the detector alone on the documented axes) on
+# the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns on the spot, with
+# non-alternating sides; a bout's last contact has no next contact and so no step), 1.00 on straight walking;
+# mobgap's best published detectors reach 0.84-0.86 on this kind of data. A strict xfail, so the test turns
+# red the day it is met and the threshold can be enforced.
+@pytest.mark.xfail(
+    strict=True, reason="measured IC F1 0.73 through the pipeline on Test11 (INDIP); target 0.90"
+)
+def test_real_walking_contacts_meet_the_issue_target_through_the_pipeline(
+    pipeline_rows: dict[str, EvaluationRow],
+) -> None:
+    for name, row in pipeline_rows.items():
+        assert row.events.ic_f1 >= 0.90, name
+
+
+def test_real_walking_does_not_regress(
+    recordings: dict[str, ReferenceRecording], pipeline_rows: dict[str, EvaluationRow]
+) -> None:
     # the levels reached today, so that a change that loses contacts or sides on real data shows up
     daily = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test11_Trial1"])
     assert daily.events.ic_f1 >= 0.80
-    assert daily.events.side_accuracy >= 0.80
+    assert daily.events.side_accuracy >= 0.90
     straight = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test5_Trial2"])
     assert straight.events.ic_f1 >= 0.90
     assert straight.events.side_accuracy >= 0.90
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.70
+    assert pipeline_rows["HA_002_TimeMeasure1_Test5_Trial2"].events.ic_f1 >= 0.90
 
 
 def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
