@@ -76,8 +76,8 @@ def main() -> None:
     try:
         app()
     except SettingsError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
     except USER_FACING_ERRORS as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(1)

@@ -32,8 +32,8 @@ def short_run() -> SimulatedRun:
 
 
 def posture(*args: str) -> subprocess.CompletedProcess[str]:
-    # A wide terminal: rich wraps long lines at the terminal width (80 columns when not a TTY).
-    env = {**os.environ, "COLUMNS": "300"}
+    # COLUMNS=60: a narrow terminal must not split an error message over several lines.
+    env = {**os.environ, "COLUMNS": "60"}
     return subprocess.run(
         [sys.executable, "-m", "posture", *args],
         capture_output=True,
