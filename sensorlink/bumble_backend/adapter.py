@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -38,8 +40,11 @@ from sensorlink.errors import AdapterUnavailable
 logger = logging.getLogger(__name__)
 
 SIM_ADAPTER = "sim"
-# A fixed random static address for the central: keys the sensor stores for us stay valid across processes.
+# The central's random static address when no key store is given (tests, benchmarks). With a key store, each
+# installation draws its own once and keeps it next to the keys, so that the bond a sensor stores for us stays
+# valid across processes and two installations in one room do not share an address.
 CENTRAL_ADDRESS = "C0:5E:17:00:00:01"
+CENTRAL_IDENTITY_FILE = "bumble-central-identity.txt"
 CENTRAL_NAME = "posture-central"
 PREFERRED_MTU = 247
 
@@ -170,12 +175,48 @@ def _configure_security(device: Device, key_store_path: Path | None) -> None:
         device.keystore = JsonKeyStore(namespace=None, filename=str(key_store_path))
 
 
-def _central_config() -> DeviceConfiguration:
+@dataclass(frozen=True, slots=True)
+class CentralIdentity:
+    """The central's random static address and identity resolving key (IRK), both given to bonded sensors."""
+
+    address: str
+    irk: bytes
+
+
+def central_identity(key_store_path: Path | None) -> CentralIdentity:
+    """This installation's identity, drawn once and kept next to the pairing keys.
+
+    Core Spec Vol 6 Part B 1.3.2.1: a random static address has its two top bits set. Without a key store
+    (tests, benchmarks) a fixed address and an IRK derived from it are used.
+    """
+    if key_store_path is None:
+        return CentralIdentity(CENTRAL_ADDRESS, (bytes(hci.Address(CENTRAL_ADDRESS)) * 3)[:16])
+    path = key_store_path.parent / CENTRAL_IDENTITY_FILE
+    try:
+        lines = path.read_text(encoding="ascii").split()
+        if (
+            len(lines) == 2
+            and re.fullmatch(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}", lines[0])
+            and int(lines[0][:2], 16) >= 0xC0
+            and re.fullmatch(r"[0-9a-f]{32}", lines[1])
+        ):
+            return CentralIdentity(lines[0], bytes.fromhex(lines[1]))
+        logger.warning("ignoring unreadable %s; drawing a new central identity (pair again)", path)
+    except FileNotFoundError:
+        pass
+    octets = bytearray(secrets.token_bytes(6))
+    octets[0] |= 0xC0
+    identity = CentralIdentity(":".join(f"{o:02X}" for o in octets), secrets.token_bytes(16))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{identity.address}\n{identity.irk.hex()}\n", encoding="ascii")
+    return identity
+
+
+def _central_config(identity: CentralIdentity) -> DeviceConfiguration:
     config = DeviceConfiguration()
     config.name = CENTRAL_NAME
-    config.address = hci.Address(CENTRAL_ADDRESS)
-    config.irk = bytes(hci.Address(CENTRAL_ADDRESS)) * 3  # stable, like bumble's load_from_dict derives it
-    config.irk = config.irk[:16]
+    config.address = hci.Address(identity.address)
+    config.irk = identity.irk
     return config
 
 
@@ -199,7 +240,7 @@ async def open_adapter(
             link = LocalLink()
             controller = _VirtualCentralController("posture-central", link=link)
             host = _QuietHost(controller, AsyncPipeSink(controller))
-            device = Device(config=_central_config(), host=host)
+            device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         else:
             try:
                 transport = await open_transport(spec)
@@ -207,7 +248,7 @@ async def open_adapter(
                 raise AdapterUnavailable(spec, f"cannot open the Bumble transport ({exc})") from exc
             stack.push_async_callback(transport.close)
             host = _QuietHost(transport.source, transport.sink)
-            device = Device(config=_central_config(), host=host)
+            device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         _configure_security(device, key_store_path)
         try:
             await device.power_on()

@@ -174,3 +174,15 @@ async def test_connecting_to_an_absent_device_fails_with_a_bleak_error(tmp_path:
         client = BleakClient("E0:E0:E0:E0:E0:E0", backend=BumbleClient, bumble_adapter=adapter, timeout=0.5)
         with pytest.raises((BleakError, TimeoutError)):
             await client.connect()
+
+
+def test_each_installation_draws_one_central_identity_and_keeps_it(tmp_path: Path) -> None:
+    from sensorlink.bumble_backend.adapter import central_identity
+
+    first = central_identity(tmp_path / "keys.json")
+    again = central_identity(tmp_path / "keys.json")
+    other = central_identity(tmp_path / "elsewhere" / "keys.json")
+    assert first == again
+    assert first != other
+    assert int(first.address[:2], 16) & 0xC0 == 0xC0  # random static address
+    assert len(first.irk) == 16
