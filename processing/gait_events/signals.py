@@ -7,6 +7,8 @@ streaming pipeline relies on when it re-runs the detector on overlapping windows
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, sosfiltfilt
@@ -27,11 +29,18 @@ def lowpass(x: FloatArray, cutoff_hz: float, sampling_rate_hz: float, order: int
     window that short holds no step anyway).
     """
     cutoff = min(cutoff_hz, _MAX_CUTOFF_FRACTION_OF_FS * sampling_rate_hz)
-    sos = butter(order, cutoff, fs=sampling_rate_hz, output="sos")
+    sos = _butter_sos(order, cutoff, sampling_rate_hz)
     padlen = 3 * (2 * sos.shape[0] + 1)
     if x.shape[0] <= padlen:
         return np.asarray(x, dtype=np.float64).copy()
     return np.asarray(sosfiltfilt(sos, x, axis=0), dtype=np.float64)
+
+
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float) -> FloatArray:
+    """The filter design, computed once per (order, cutoff, rate): designing costs more than filtering a window."""
+    # Not flagged read-only: scipy's filter kernels take writable buffers. Callers never modify it.
+    return np.asarray(butter(order, cutoff_hz, fs=sampling_rate_hz, output="sos"), dtype=np.float64)
 
 
 def _interp_index(x: FloatArray, i: int, level: float) -> float:
