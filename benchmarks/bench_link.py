@@ -75,10 +75,9 @@ def link_only(rate_hz: int, packets: int = 20000) -> float:
     link = Link("00:00:00:00:00:00", client_factory=lambda _d, _c: None)  # type: ignore[arg-type,return-value]
     from sensorlink.link import _Session
     from sensorlink.protocol import StartInfo
-    from sensorlink.sequence import SequenceTracker
 
     link._session = _Session(config, "1.0.0", StartInfo(0, 0, False, spp))
-    link._tracker = SequenceTracker(period_us)
+    link._new_tracking(spp, rate_hz)
     start_s = time.perf_counter()
     for i, payload in enumerate(payloads):
         link._process(int(i * period_us * 1e3) + 5_000_000, payload)

@@ -63,7 +63,7 @@ from sensorlink.protocol import (
     StatusReport,
     check_firmware_revision,
 )
-from sensorlink.sequence import PacketVerdict, SequenceTracker
+from sensorlink.sequence import PacketVerdict, SequenceCounts, SequenceTracker
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +217,12 @@ class Link:
         self._client: BleakClient | None = None
         self._session: _Session | None = None
         self._tracker: SequenceTracker | None = None
+        self._tracker_spp = 0
+        # Earlier sessions' trackers (a session-start packet or a restarted sensor begins a new one): their
+        # counts and the sample numbering continue from them.
+        self._retired = SequenceCounts()
+        self._retired_samples_lost = 0
+        self._sample_base = 0
         self._clock = ClockMapper()
         self._timeline = SlewedTimeline()
         self._counts = _Counts()
@@ -249,16 +255,16 @@ class Link:
 
     @property
     def counters(self) -> LinkCounters:
-        counts = self._tracker.counts if self._tracker is not None else None
-        spp = self._session.config.samples_per_packet if self._session is not None else 0
+        now = self._tracker.counts if self._tracker is not None else SequenceCounts()
+        done = self._retired
         return LinkCounters(
             packets_received=self._counts.received,
-            packets_accepted=counts.accepted if counts else 0,
+            packets_accepted=done.accepted + now.accepted,
             packets_malformed=self._counts.malformed,
-            packets_duplicate=counts.duplicate if counts else 0,
-            packets_late=counts.late if counts else 0,
-            packets_lost=counts.lost_packets if counts else 0,
-            samples_lost=(counts.lost_packets if counts else 0) * spp,
+            packets_duplicate=done.duplicate + now.duplicate,
+            packets_late=done.late + now.late,
+            packets_lost=done.lost_packets + now.lost_packets,
+            samples_lost=self._retired_samples_lost + now.lost_packets * self._tracker_spp,
             queue_overflows=self._counts.overflows,
             reconnects=self._counts.reconnects,
         )
@@ -343,6 +349,13 @@ class Link:
             logger.warning("skipped packet: %s", exc)
             return None
         config = session.config
+        if packet.flags & ImuPacket.FLAG_SESSION_START and tracker.last_packet_index >= 0:
+            # Receiver rule 2: a session-start packet begins tracking afresh; no loss is counted across it.
+            logger.warning("packet seq %d starts a new sensor session: tracking restarts", packet.seq)
+            self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
+            tracker = self._tracker
+            if tracker is None:  # set just above; keeps the type checker honest
+                return None
         decision = tracker.observe(packet.seq, packet.sensor_time_us)
         if decision.verdict is PacketVerdict.DUPLICATE:
             logger.warning("dropped duplicate packet seq %d", packet.seq)
@@ -378,7 +391,7 @@ class Link:
         samples = ImuSamples(self._timeline.host_times_s(estimate, sample_us), acc_mps2, gyr_dps)
         block = SampleBlock(
             samples=samples,
-            first_sample_index=decision.packet_index * config.samples_per_packet,
+            first_sample_index=self._sample_base + decision.packet_index * config.samples_per_packet,
             lost_samples_before=lost_samples,
             sensor_time_us=first_us,
             sampling_rate_hz=float(config.sample_rate_hz),
@@ -386,6 +399,22 @@ class Link:
         )
         self._samples_delivered += len(samples)
         return block
+
+    def _new_tracking(self, samples_per_packet: int, sample_rate_hz: float) -> None:
+        """Start sequence tracking afresh (new session); sample numbering continues after the old one."""
+        old = self._tracker
+        if old is not None:
+            c = old.counts
+            self._retired = SequenceCounts(
+                self._retired.accepted + c.accepted,
+                self._retired.duplicate + c.duplicate,
+                self._retired.late + c.late,
+                self._retired.lost_packets + c.lost_packets,
+            )
+            self._retired_samples_lost += c.lost_packets * self._tracker_spp
+            self._sample_base += (old.last_packet_index + 1) * self._tracker_spp
+        self._tracker = SequenceTracker(samples_per_packet * 1e6 / sample_rate_hz)
+        self._tracker_spp = samples_per_packet
 
     def _on_control(self, data: bytearray) -> None:
         try:
@@ -459,7 +488,7 @@ class Link:
                 await self._command(client, ControlRequest.stop())
             await client.write_gatt_char(PROFILE.gatt.configuration_uuid, bytes(config), response=True)
             # Ready before START: the first packet may arrive before START's response is processed.
-            self._tracker = SequenceTracker(config.samples_per_packet * 1e6 / config.sample_rate_hz)
+            self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
             self._session = _Session(config=config, firmware_revision=revision, start=None)
         await client.start_notify(PROFILE.gatt.imu_data_uuid, lambda _c, d: self._on_imu_data(d))
         await self._time_sync(client)
@@ -469,7 +498,7 @@ class Link:
                 "sensor started a new session after the reconnect (it restarted?): loss is unknown"
             )
         if start.resumed != resume or start.samples_per_packet != config.samples_per_packet:
-            self._tracker = SequenceTracker(start.samples_per_packet * 1e6 / config.sample_rate_hz)
+            self._new_tracking(start.samples_per_packet, config.sample_rate_hz)
         config = replace(config, samples_per_packet=start.samples_per_packet)
         self._session = _Session(config=config, firmware_revision=revision, start=start)
         logger.info(

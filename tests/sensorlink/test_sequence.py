@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -70,3 +73,28 @@ def test_any_loss_pattern_is_counted_exactly(delivered: list[bool], start_seq: i
     lost = sum(tracker.observe(*packet(i, start_seq)).packets_lost_before for i in sent)
     assert lost == sent[-1] - sent[0] + 1 - len(sent)
     assert tracker.last_packet_index == sent[-1] - sent[0]
+
+
+def _receiver_cases() -> list[dict[str, object]]:
+    import json
+    from pathlib import Path
+
+    import firmware_specs
+
+    path = Path(firmware_specs.__file__).parent / "golden_vectors_v1.json"
+    cases: list[dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))["receiver_rules"]
+    return cases
+
+
+@pytest.mark.parametrize("case", _receiver_cases(), ids=lambda c: str(c["name"]))
+def test_the_tracker_follows_the_specs_receiver_rules(case: dict[str, Any]) -> None:
+    config = case["config"]
+    tracker = SequenceTracker(config["samples_per_packet"] * 1e6 / config["sample_rate_hz"])
+    tracker.observe(case["last"]["seq"], case["last"]["sensor_time_us"])
+    decision = tracker.observe(case["packet"]["seq"], case["packet"]["sensor_time_us"])
+    verdict = {"next": PacketVerdict.ACCEPTED, "gap": PacketVerdict.ACCEPTED}.get(case["verdict"])
+    expected = verdict or PacketVerdict(case["verdict"])
+    assert decision.verdict is expected
+    assert decision.packets_lost_before * config["samples_per_packet"] == case["lost_samples"]
+    if expected is PacketVerdict.ACCEPTED:
+        assert decision.packet_index == case["packets_since"]
