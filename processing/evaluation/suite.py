@@ -33,6 +33,8 @@ __all__ = [
     "SIM_TOLERANCE_S",
     "EvaluationRow",
     "ReferenceRecording",
+    "StepContacts",
+    "contacts_from_steps",
     "evaluate_recording",
     "evaluate_recording_detector",
     "evaluate_scenario",
@@ -45,6 +47,9 @@ FloatArray = npt.NDArray[np.float64]
 #: Matching tolerance on the simulator (issue 3) and on the real walking recordings (mobgap's choice).
 SIM_TOLERANCE_S = 0.05
 REAL_TOLERANCE_S = 0.5
+# A step's next contact and the following step's own contact are the same event if this close, s: well under
+# the shortest step the detector keeps (0.25 s), above the few ms by which overlapping windows can differ.
+_SAME_CONTACT_S = 0.1
 
 Analyzer = Callable[[ImuSamples, float], tuple[StepMetrics, ...]]
 
@@ -139,6 +144,62 @@ def _arrays(steps: tuple[StepMetrics, ...]) -> _StepArrays:
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class StepContacts:
+    """The initial contacts reported by a sequence of steps (see `contacts_from_steps`).
+
+    Attributes
+    ----------
+    ic_s : (k,) array, s
+    side : (k,) array of "L"/"R"
+    to_s : (k,) array, s
+        Toe-off of the contact's foot; NaN for a bout's last contact (no step of its own).
+    step_idx : (k,) int array
+        The step each contact comes from (its own, or the one it ends).
+    """
+
+    ic_s: FloatArray
+    side: npt.NDArray[np.str_]
+    to_s: FloatArray
+    step_idx: npt.NDArray[np.int64]
+
+
+def contacts_from_steps(steps: tuple[StepMetrics, ...]) -> StepContacts:
+    """Every initial contact the steps report: each step's own, plus the next contact that ends a bout's last
+    step (it has no step of its own, since no contact follows it; its foot is the other one by definition).
+
+    Scoring IC detection on step starts alone would count the last contact of every walking bout as missed
+    although the pipeline found it (in daily-life walking, with bouts of a few steps, that is a large share).
+    """
+    return _contacts(
+        np.array([st.t_ic_s for st in steps], dtype=np.float64),
+        np.array([st.side for st in steps], dtype="<U1"),
+        np.array([st.t_to_s for st in steps], dtype=np.float64),
+        np.array([st.step_time_s for st in steps], dtype=np.float64),
+    )
+
+
+def _contacts(
+    ic_s: FloatArray, side: npt.NDArray[np.str_], to_s: FloatArray, step_s: FloatArray
+) -> StepContacts:
+    """`contacts_from_steps` on arrays (also used for the simulator's truth steps, which end the same way)."""
+    if ic_s.size == 0:
+        return StepContacts(np.empty(0), np.empty(0, dtype="<U1"), np.empty(0), np.empty(0, dtype=np.int64))
+    nxt = ic_s + step_s
+    # Overlapping windows can time the same contact a few ms apart as one step's end and the next one's start.
+    followed = np.concatenate([np.abs(ic_s[1:] - nxt[:-1]) <= _SAME_CONTACT_S, [False]])
+    ends = np.flatnonzero(~followed & np.isfinite(nxt))  # the truth leaves it NaN before a pause
+    other = np.where(side[ends] == "L", "R", "L").astype("<U1")
+    all_ic = np.concatenate([ic_s, nxt[ends]])
+    order = np.argsort(all_ic, kind="stable")
+    return StepContacts(
+        all_ic[order],
+        np.concatenate([side.astype("<U1"), other])[order],
+        np.concatenate([to_s, np.full(ends.size, np.nan)])[order],
+        np.concatenate([np.arange(ic_s.size), ends]).astype(np.int64)[order],
+    )
+
+
 def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[StepMetrics, ...]:
     from processing.pipeline import analyze
 
@@ -159,19 +220,23 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     steps = (analyzer or _default_analyzer)(run.samples, run.sampling_rate_hz)
     det = _arrays(steps)
     truth = run.truth.steps
-    ref = ReferenceEvents(
-        ic_s=np.asarray(truth.t_ic_s, dtype=np.float64),
-        side=np.asarray(truth.side, dtype="<U1"),
-        to_s=np.asarray(truth.t_to_s, dtype=np.float64),
-        is_running=np.asarray(truth.is_running, dtype=bool),
+    # the truth lists steps too: its contacts include the one that ends each bout's last step
+    t = _contacts(
+        np.asarray(truth.t_ic_s, dtype=np.float64),
+        np.asarray(truth.side, dtype="<U1"),
+        np.asarray(truth.t_to_s, dtype=np.float64),
+        np.asarray(truth.step_time_s, dtype=np.float64),
     )
-    events = score_events(det.t_ic_s, det.side, det.t_to_s, ref, tolerance_s=SIM_TOLERANCE_S)
-    m = match_events(det.t_ic_s, ref.ic_s, tolerance_s=SIM_TOLERANCE_S)
-    running = ref.is_running[m.reference_idx]
+    t_run = np.asarray(truth.is_running, dtype=bool)
+    contacts_ref = ReferenceEvents(ic_s=t.ic_s, side=t.side, to_s=t.to_s, is_running=t_run[t.step_idx])
+    c = contacts_from_steps(steps)
+    events = score_events(c.ic_s, c.side, c.to_s, contacts_ref, tolerance_s=SIM_TOLERANCE_S)
+    # the per-step metrics are matched step to step
+    m = match_events(det.t_ic_s, np.asarray(truth.t_ic_s, dtype=np.float64), tolerance_s=SIM_TOLERANCE_S)
+    running = t_run[m.reference_idx]
     di, ri = m.detected_idx[running], m.reference_idx[running]
-    t_run = ref.is_running
     d_run = det.is_running
-    t_side = ref.side
+    t_side = np.asarray(truth.side, dtype="<U1")
     tilt_t = np.asarray(truth.pelvic_tilt_deg, dtype=np.float64)
     drop_t = np.asarray(truth.pelvic_drop_deg, dtype=np.float64)
     rot_t = np.asarray(truth.pelvic_rotation_deg, dtype=np.float64)
@@ -211,8 +276,8 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
 def evaluate_recording(recording: ReferenceRecording, *, analyzer: Analyzer | None = None) -> EvaluationRow:
     """Run the pipeline on a real recording and score its contacts against the reference inside its bouts."""
     steps = (analyzer or _default_analyzer)(recording.samples, recording.sampling_rate_hz)
-    det = _arrays(steps)
-    events = score_events(det.t_ic_s, det.side, det.t_to_s, recording.reference, tolerance_s=REAL_TOLERANCE_S)
+    c = contacts_from_steps(steps)
+    events = score_events(c.ic_s, c.side, c.to_s, recording.reference, tolerance_s=REAL_TOLERANCE_S)
     return EvaluationRow(
         name=recording.name,
         source=f"real:{recording.reference_system}",
