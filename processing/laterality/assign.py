@@ -17,8 +17,8 @@ Evidence per contact (the `side_score`, positive = left):
   reads a_y < 0. A contact scores minus the mean a_y over its own step, relative to its neighbours. The yaw
   rate is not used in walking: the pelvic rotation of walking is a few degrees while daily-life walking turns
   at 50 to 150 deg/s, and a turn that starts or ends within a step is not removed by the neighbours (on the
-  real daily-activity recording in tests/data the yaw evidence gave the right side for 65 % of the reference
-  contacts, the medio-lateral force for 85 %).
+  real daily-activity recording in tests/data the yaw evidence gave the right side for 67-70 % of the
+  reference contacts, the medio-lateral force for 83 %, each contact on its own).
 - Running without a gyroscope: the frame is levelled once (static alignment), so it moves with the pelvis.
   Two effects compete in a_y during a left stance: the ground force pushes the body to the right (a_y < 0),
   and the pelvis tilts with the stance side up (the swing side drops), which leans the vertical stance force
