@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from processing.errors import InvalidSamplesError
 from processing.evaluation import ReferenceEvents, score_events
-from processing.gait_events import GaitEventDetector, GaitEvents
+from processing.gait_events import GaitEventDetector, GaitEvents, bouts_from_step_times
 from processing.samples import STANDARD_GRAVITY_MPS2
 
 from .conftest import LevelledRun, half_sine_running
@@ -71,6 +71,18 @@ def test_contacts_alternate_sides_within_a_bout() -> None:
     events = GaitEventDetector().detect(run.acc_mps2, None, sampling_rate_hz=104.0).events_
     assert np.all(events.side[1:] != events.side[:-1])
     assert np.unique(events.bout_id).size == 1
+
+
+def test_a_slow_step_inside_a_walking_bout_does_not_end_it() -> None:
+    # daily-life walking: a hesitant 1.6 s step (turning on the spot) stays in the bout, a 2.5 s pause ends it
+    ic_s = np.array([0.0, 0.55, 1.1, 2.7, 3.25, 5.75, 6.3])
+    bouts = bouts_from_step_times(ic_s, max_step_time_s=GaitEventDetector().max_bout_step_s)
+    assert bouts.tolist() == [0, 0, 0, 0, 0, 1, 1]
+
+
+def test_bouts_cannot_break_at_shorter_steps_than_the_cadence_floor() -> None:
+    with pytest.raises(ValueError, match="max_bout_step_s"):
+        GaitEventDetector(max_step_time_s=1.0, max_bout_step_s=0.8)
 
 
 @pytest.mark.parametrize(
