@@ -38,7 +38,8 @@ def lowpass(x: FloatArray, cutoff_hz: float, sampling_rate_hz: float, order: int
 
 @lru_cache(maxsize=64)
 def _butter_sos(order: int, cutoff_hz: float, sampling_rate_hz: float) -> FloatArray:
-    """The filter design, computed once per (order, cutoff, rate): designing costs more than filtering a window."""
+    """The filter design, computed once per (order, cutoff, rate): designing costs more than filtering a
+    window."""
     # Not flagged read-only: scipy's filter kernels take writable buffers. Callers never modify it.
     return np.asarray(butter(order, cutoff_hz, fs=sampling_rate_hz, output="sos"), dtype=np.float64)
 
