@@ -8,8 +8,10 @@ This package is the only part of sensorlink that imports bumble (the simulated s
 from sensorlink.bumble_backend.adapter import (
     SIM_ADAPTER,
     BumbleAdapter,
+    QuietHost,
     SimulatedPeripheral,
     SimulatedPeripheralFactory,
+    VirtualController,
     open_adapter,
 )
 from sensorlink.bumble_backend.client import BumbleClient, read_rssi_dbm
@@ -20,8 +22,10 @@ __all__ = [
     "BumbleAdapter",
     "BumbleClient",
     "BumbleScanner",
+    "QuietHost",
     "SimulatedPeripheral",
     "SimulatedPeripheralFactory",
+    "VirtualController",
     "advertisement_data",
     "open_adapter",
     "read_rssi_dbm",

@@ -85,8 +85,11 @@ class BumbleAdapter:
         return PREFERRED_MTU
 
 
-class _VirtualCentralController(Controller):
+class VirtualController(Controller):
     """Bumble's virtual controller, with LE Create Connection Cancel finishing the pending connection.
+
+    Also usable for other virtual controllers of the project (the simulated sensor's, `posture sim`'s bridge):
+    it adds data length extension and skips Bumble's eager debug formatting of every HCI packet.
 
     Core Spec Vol 4 Part E 7.8.13: after a successful cancel the controller must end the pending connection
     with an LE Connection Complete event, status Unknown Connection Identifier. Bumble 0.0.236's virtual
@@ -144,7 +147,7 @@ _bumble_controller_logger = logging.getLogger("bumble.controller")
 _bumble_host_logger = logging.getLogger("bumble.host")
 
 
-class _QuietHost(Host):
+class QuietHost(Host):
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
         if _bumble_host_logger.isEnabledFor(logging.DEBUG) or self.snooper:
             super().send_hci_packet(packet)
@@ -238,8 +241,8 @@ async def open_adapter(
         link: LocalLink | None = None
         if spec == SIM_ADAPTER:
             link = LocalLink()
-            controller = _VirtualCentralController("posture-central", link=link)
-            host = _QuietHost(controller, AsyncPipeSink(controller))
+            controller = VirtualController("posture-central", link=link)
+            host = QuietHost(controller, AsyncPipeSink(controller))
             device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         else:
             try:
@@ -247,7 +250,7 @@ async def open_adapter(
             except (BaseBumbleError, OSError, ValueError, ImportError) as exc:
                 raise AdapterUnavailable(spec, f"cannot open the Bumble transport ({exc})") from exc
             stack.push_async_callback(transport.close)
-            host = _QuietHost(transport.source, transport.sink)
+            host = QuietHost(transport.source, transport.sink)
             device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         _configure_security(device, key_store_path)
         try:
