@@ -7,6 +7,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -38,22 +39,27 @@ def _sim_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         stdout=subprocess.DEVNULL,
         text=True,
     )
+    assert process.stderr is not None
+    stderr = process.stderr
+    log: list[str] = []
+    drain = threading.Thread(target=lambda: log.extend(stderr), daemon=True)
     try:
-        assert process.stderr is not None
-        banner = ""
-        while "simulated sensor" not in banner:
-            line = process.stderr.readline()
+        while not any("simulated sensor" in line for line in log):
+            line = stderr.readline()
             if not line:
-                pytest.fail(f"posture sim exited with {process.wait()}: {banner}")
-            banner += line
+                pytest.fail(f"posture sim exited with {process.wait()}: {''.join(log)}")
+            log.append(line)
+        # Keep draining its log so that a full pipe never blocks the sensor.
+        drain.start()
         yield process, f"tcp-client:127.0.0.1:{port}"
     finally:
         process.terminate()  # SIGTERM: the sensor stops streaming and powers off
         try:
-            assert process.wait(timeout=10) == 0
+            assert process.wait(timeout=10) == 0, "".join(log)
         finally:
-            if process.stderr is not None:
-                process.stderr.close()
+            if drain.is_alive():
+                drain.join(timeout=5)  # ends at EOF, now that the process is gone
+            stderr.close()
 
 
 @contextlib.asynccontextmanager
@@ -114,8 +120,9 @@ async def _stream(host: Device, advertisement: Advertisement, seconds: float) ->
 
 @pytest.mark.slow
 async def test_posture_sim_is_found_and_streams_over_tcp_and_serves_the_next_host() -> None:
+    # A hang (a host that never finishes powering on or connecting) must fail the test, not stall CI.
     with _sim_process("--time-scale", "10", "--battery", "64") as (_process, transport_name):
-        async with _host(transport_name) as host:
+        async with asyncio.timeout(30), _host(transport_name) as host:
             advertisement = await _find_sensor(host)
             info = AdvertisementInfo.from_bytes(bytes(advertisement.data.get(0xFF)[1]))
             assert info.protocol_major == 1
@@ -123,9 +130,10 @@ async def test_posture_sim_is_found_and_streams_over_tcp_and_serves_the_next_hos
             packets = await _stream(host, advertisement, seconds=0.5)
         assert len(packets) > 10
         assert [p.seq for p in packets] == list(range(len(packets)))
-        # The first host's process is gone: the sensor notices (supervision timeout), keeps its session and
-        # advertises again, so a second host finds it and resumes streaming with the running seq.
-        async with _host(transport_name) as host:
+        # The first host's process is gone and the next one attaches at once: the sensor notices (supervision
+        # timeout), keeps its session and advertises again, so the second host finds it and resumes
+        # streaming with the running seq.
+        async with asyncio.timeout(30), _host(transport_name) as host:
             advertisement = await _find_sensor(host)
             resumed = await _stream(host, advertisement, seconds=0.5)
         assert resumed
