@@ -11,18 +11,20 @@ import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from posture.recording_io import Recording, read_recording, write_steps_csv
-from processing.asymmetry import drift_against_baseline, summarize_asymmetry
-from processing.pipeline import AnalysisResult, analyze
-from processing.samples import ImuSamples
-from processing.steps import StepMetrics
+# The processing core (scipy) is imported inside the functions that run it: every `posture` invocation
+# registers this command, and `posture scan` should not wait a second or two for scipy.signal.
+if TYPE_CHECKING:
+    from posture.recording_io import Recording
+    from processing.pipeline import AnalysisResult
+    from processing.samples import ImuSamples
+    from processing.steps import StepMetrics
 
 __all__ = ["SUMMARY_SCHEMA_VERSION", "build_summary", "register", "run_analysis"]
 
@@ -57,6 +59,8 @@ def _blocks(samples: ImuSamples, block: int) -> Iterator[ImuSamples]:
 
 def run_analysis(recording: Recording, *, show_progress: bool = False) -> AnalysisResult:
     """Feed a recording through the pipeline block by block (with a progress bar if asked)."""
+    from processing.pipeline import analyze
+
     fs = recording.sampling_rate_hz
     block = max(1, round(BLOCK_S * fs))
     blocks = _blocks(recording.samples, block)
@@ -93,6 +97,8 @@ def _mean(steps: list[StepMetrics], name: str) -> float:
 
 def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, object]:
     """The summary.json document (plain JSON types; NaN becomes null)."""
+    from processing.asymmetry import drift_against_baseline, summarize_asymmetry
+
     steps = list(result.steps)
     running = [s for s in steps if s.is_running]
     basis = running or steps
@@ -173,6 +179,8 @@ def analyze_command(
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
 ) -> None:
     """Analyse a recording: steps.csv (one row per step), events.json and summary.json in --out."""
+    from posture.recording_io import read_recording, write_steps_csv
+
     recording = read_recording(input_csv)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
     result = run_analysis(recording, show_progress=duration_s >= PROGRESS_MIN_S)
