@@ -8,20 +8,20 @@ This package is the only part of sensorlink that imports bumble (the simulated s
 from sensorlink.bumble_backend.adapter import (
     SIM_ADAPTER,
     BumbleAdapter,
-    QuietHost,
     SimulatedPeripheral,
     SimulatedPeripheralFactory,
-    VirtualController,
     open_adapter,
 )
 from sensorlink.bumble_backend.client import BumbleClient, read_rssi_dbm
 from sensorlink.bumble_backend.scanner import BumbleScanner, advertisement_data
+from sensorlink.bumble_backend.virtual import QuietController, QuietHost, VirtualController
 
 __all__ = [
     "SIM_ADAPTER",
     "BumbleAdapter",
     "BumbleClient",
     "BumbleScanner",
+    "QuietController",
     "QuietHost",
     "SimulatedPeripheral",
     "SimulatedPeripheralFactory",

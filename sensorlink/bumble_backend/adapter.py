@@ -14,7 +14,6 @@ a sensor paired in one process is encrypted again, without pairing, in the next.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
@@ -25,16 +24,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bumble import hci
-from bumble.controller import Controller
 from bumble.core import BaseBumbleError
 from bumble.device import Device, DeviceConfiguration
-from bumble.host import Host
 from bumble.keys import JsonKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 
+from sensorlink.bumble_backend.virtual import QuietHost, VirtualController
 from sensorlink.errors import AdapterUnavailable
 
 logger = logging.getLogger(__name__)
@@ -83,86 +81,6 @@ class BumbleAdapter:
     @property
     def preferred_mtu(self) -> int:
         return PREFERRED_MTU
-
-
-class VirtualController(Controller):
-    """Bumble's virtual controller, with LE Create Connection Cancel finishing the pending connection.
-
-    Also usable for other virtual controllers of the project (the simulated sensor's, `posture sim`'s bridge):
-    it adds data length extension and skips Bumble's eager debug formatting of every HCI packet.
-
-    Core Spec Vol 4 Part E 7.8.13: after a successful cancel the controller must end the pending connection
-    with an LE Connection Complete event, status Unknown Connection Identifier. Bumble 0.0.236's virtual
-    controller answers the command but keeps the connection pending, so a connect attempt that times out
-    (sensor out of range) hangs in `Device.connect` and every later attempt is refused as Command Disallowed.
-    """
-
-    # LE Data Length Extension (Core Spec Vol 6 Part B 4.5.10): a 251-byte link-layer payload, as any BLE 4.2+
-    # adapter has; with Bumble's default of 27 a 244-byte notification travels as 9 HCI fragments.
-    le_acl_data_packet_length = 251
-
-    def on_hci_le_create_connection_cancel_command(
-        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
-    ) -> hci.HCI_StatusReturnParameters:
-        result = super().on_hci_le_create_connection_cancel_command(command)
-        pending = self.pending_le_connection
-        if pending is not None:
-            self.pending_le_connection = None
-            event = hci.HCI_LE_Connection_Complete_Event(
-                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
-                connection_handle=0,
-                role=hci.Role.CENTRAL,
-                peer_address_type=pending.peer_address.address_type,
-                peer_address=pending.peer_address,
-                connection_interval=0,
-                peripheral_latency=0,
-                supervision_timeout=0,
-                central_clock_accuracy=0,
-            )
-            # After the Command Complete that the caller is about to send.
-            asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
-        return result
-
-    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_controller_logger.isEnabledFor(logging.DEBUG):
-            super().on_hci_packet(packet)
-        elif isinstance(packet, hci.HCI_AclDataPacket):
-            self.on_hci_acl_data_packet(packet)
-        elif isinstance(packet, hci.HCI_Command):
-            self.on_hci_command_packet(packet)
-        else:
-            super().on_hci_packet(packet)
-
-    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_controller_logger.isEnabledFor(logging.DEBUG):
-            super().send_hci_packet(packet)
-        elif self.host:
-            asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
-
-
-# Bumble's controller and host format every HCI packet into a colored string for a debug log line, even when
-# debug logging is off (eager f-strings): about half the CPU time of streaming at high time scales. The two
-# classes below skip that formatting unless debug logging is on, and otherwise behave exactly as Bumble's.
-_bumble_controller_logger = logging.getLogger("bumble.controller")
-_bumble_host_logger = logging.getLogger("bumble.host")
-
-
-class QuietHost(Host):
-    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_host_logger.isEnabledFor(logging.DEBUG) or self.snooper:
-            super().send_hci_packet(packet)
-        elif self.hci_sink:
-            self.hci_sink.on_packet(bytes(packet))
-
-    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_host_logger.isEnabledFor(logging.DEBUG) or self.snooper:
-            super().on_hci_packet(packet)
-        elif isinstance(packet, hci.HCI_Event):
-            self.on_hci_event_packet(packet)
-        elif isinstance(packet, hci.HCI_AclDataPacket):
-            self.on_hci_acl_data_packet(packet)
-        else:
-            super().on_hci_packet(packet)
 
 
 def _configure_security(device: Device, key_store_path: Path | None) -> None:

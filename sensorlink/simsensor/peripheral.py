@@ -46,6 +46,7 @@ from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import AsyncPipeSink
 
+from sensorlink.bumble_backend.virtual import QuietController, QuietHost
 from sensorlink.errors import InvalidConfiguration, MalformedPacket
 from sensorlink.protocol import (
     PROFILE,
@@ -61,7 +62,6 @@ from sensorlink.protocol import (
 )
 from sensorlink.simsensor.core import FaultPlan, PacketFate, ProducedPacket, SensorCore, SentLog
 from sensorlink.simsensor.motion import MotionSource, StandThenRunMotion
-from sensorlink.simsensor.quiet import QuietController, QuietHost
 
 __all__ = ["SimulatedSensor", "SimulatedSensorOptions", "start_simulated_sensor"]
 

@@ -23,9 +23,9 @@ from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import StreamPacketSource
 
+from sensorlink.bumble_backend.virtual import VirtualController
 from sensorlink.simsensor.motion import MotionSource
 from sensorlink.simsensor.peripheral import SimulatedSensor, SimulatedSensorOptions, start_simulated_sensor
-from sensorlink.simsensor.quiet import QuietController
 
 __all__ = ["run_on_transport"]
 
@@ -123,11 +123,13 @@ async def run_on_transport(
             server = _HostServer()
             await server.start("" if address in ("", "_") else address, int(port))
             stack.push_async_callback(server.close)
-            QuietController("host-bridge", host_source=server.source, host_sink=server, link=link)
+            VirtualController("host-bridge", host_source=server.source, host_sink=server, link=link)
         else:
             transport = await open_transport(transport_name)
             stack.push_async_callback(transport.close)
-            QuietController("host-bridge", host_source=transport.source, host_sink=transport.sink, link=link)
+            VirtualController(
+                "host-bridge", host_source=transport.source, host_sink=transport.sink, link=link
+            )
         sensor = await start_simulated_sensor(link, options, motion)
         stack.push_async_callback(sensor.stop)
         if on_ready is not None:

@@ -25,6 +25,7 @@ from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
+from sensorlink.bumble_backend.virtual import QuietController, QuietHost
 from sensorlink.errors import MalformedPacket, UnsupportedFirmware
 from sensorlink.protocol import (
     PROFILE,
@@ -47,7 +48,6 @@ from sensorlink.simsensor import (
     SimulatedSensorOptions,
     start_simulated_sensor,
 )
-from sensorlink.simsensor.quiet import QuietController, QuietHost
 
 TIME_SCALE = 20.0
 CENTRAL_ADDRESS = "F0:F1:F2:F3:F4:F5"

@@ -1,4 +1,4 @@
-"""Bumble's virtual controller and host without the cost of formatting every HCI packet for a debug log.
+"""Bumble's virtual controller and host, fixed for our use: quiet, data length extension, connect cancel.
 
 Bumble 0.0.236 builds a colored string of every HCI packet for `logger.debug` with eager f-strings, whether or
 not debug logging is on: about half the CPU time of streaming notifications at high time scales, and the main
@@ -15,7 +15,7 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.host import Host
 
-__all__ = ["QuietController", "QuietHost"]
+__all__ = ["QuietController", "QuietHost", "VirtualController"]
 
 _controller_logger = logging.getLogger("bumble.controller")
 _host_logger = logging.getLogger("bumble.host")
@@ -46,6 +46,38 @@ class QuietController(Controller):
             super().send_hci_packet(packet)
         elif self.host:
             asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+
+
+class VirtualController(QuietController):
+    """Bumble's virtual controller, with LE Create Connection Cancel finishing the pending connection.
+
+    Core Spec Vol 4 Part E 7.8.13: after a successful cancel the controller must end the pending connection
+    with an LE Connection Complete event, status Unknown Connection Identifier. Bumble 0.0.236's virtual
+    controller answers the command but keeps the connection pending, so a connect attempt that times out
+    (sensor out of range) hangs in `Device.connect` and every later attempt is refused as Command Disallowed.
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        result = super().on_hci_le_create_connection_cancel_command(command)
+        pending = self.pending_le_connection
+        if pending is not None:
+            self.pending_le_connection = None
+            event = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            # After the Command Complete that the caller is about to send.
+            asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
+        return result
 
 
 class QuietHost(Host):
