@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import typer
@@ -41,6 +41,9 @@ from sensorlink.scan import (
     scan_for_sensors,
 )
 
+if TYPE_CHECKING:
+    from sensorlink.simsensor.motion import MotionSource
+
 logger = logging.getLogger(__name__)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -49,8 +52,10 @@ if not out.is_terminal:  # rich assumes 80 columns when piped; tables then trunc
 
 CSV_HEADER = ("t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 SIM_SENSOR_KEYS = "sim-sensor-keys.json"
-DEMO_TIME_SCALE = 10.0
-DEMO_DURATION_S = 20.0
+DEMO_TIME_SCALE = 20.0
+#: The demo's run: the issue's example fault, a right hip that drops more and more during left stance.
+DEMO_SCENARIO = "progressive_right_hip_drop"
+DEMO_RUN_S = 60.0
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -58,23 +63,30 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def _simulated_sensors(settings: Settings, time_scale: float) -> list[Callable[[object], Awaitable[object]]]:
-    """The in-process simulated sensor for `--adapter sim`, its bonds kept in the config directory."""
+def _simulated_sensors(
+    settings: Settings, time_scale: float, motion: MotionSource | None = None
+) -> list[Callable[[object], Awaitable[object]]]:
+    """The in-process simulated sensor for `--adapter sim`, its bonds kept in the config directory.
+
+    `motion` is what the sensor measures (default: the sensor's built-in stand-then-run motion).
+    """
     from sensorlink.simsensor import SimulatedSensorOptions, start_simulated_sensor
 
     keys = settings.config_dir / SIM_SENSOR_KEYS
     options = SimulatedSensorOptions(time_scale=time_scale, keystore_file=keys)
 
     async def start(link: object) -> object:
-        return await start_simulated_sensor(link, options)  # type: ignore[arg-type]
+        return await start_simulated_sensor(link, options, motion)  # type: ignore[arg-type]
 
     return [start]
 
 
-def _backend(settings: Settings, time_scale: float) -> AbstractAsyncContextManager[BleBackend]:
+def _backend(
+    settings: Settings, time_scale: float, motion: MotionSource | None = None
+) -> AbstractAsyncContextManager[BleBackend]:
     """The async context manager of the adapter in the settings."""
     settings.config_dir.mkdir(parents=True, exist_ok=True)
-    peripherals = _simulated_sensors(settings, time_scale) if settings.adapter == SIM_ADAPTER else []
+    peripherals = _simulated_sensors(settings, time_scale, motion) if settings.adapter == SIM_ADAPTER else []
     return open_ble_backend(
         settings.adapter,
         key_store_path=bumble_key_store_path(settings.config_dir),
@@ -376,8 +388,10 @@ def doctor(ctx: typer.Context) -> None:
 # -------------------------------------------------------------------------------------------------------
 
 
-async def _demo(settings: Settings, duration_s: float, time_scale: float, out_path: Path) -> RecordSummary:
-    async with _backend(settings, time_scale) as backend:
+async def _demo(
+    settings: Settings, motion: MotionSource, duration_s: float, time_scale: float, out_path: Path
+) -> RecordSummary:
+    async with _backend(settings, time_scale, motion) as backend:
         out.print(f"[bold]1. scan[/bold] on {backend.description}")
         sensors = await scan_for_sensors(backend, timeout_s=2.0)
         if not sensors:
@@ -388,7 +402,7 @@ async def _demo(settings: Settings, duration_s: float, time_scale: float, out_pa
         bond = await _pair_with(backend, sensor, BondStore(settings.bonds_file))
         out.print(f"   remembered in {settings.bonds_file}")
         out.print(
-            f"[bold]3. stream and record[/bold] {duration_s:g} s of running, "
+            f"[bold]3. stream and record[/bold] {duration_s:g} s (standing still, then running), "
             f"{time_scale:g}x faster than real time"
         )
         return await record_to_csv(
@@ -396,24 +410,84 @@ async def _demo(settings: Settings, duration_s: float, time_scale: float, out_pa
         )
 
 
+def _analysis_table(summary: dict[str, Any]) -> Table:
+    """Left/right means, symmetry index and the worse side of each metric from summary.json."""
+    table = Table(title="per-step metrics, left and right (running steps)")
+    for column in ("metric", "left", "right", "right - left", "SI %", "worse side"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+
+    def fmt(value: object) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else "-"
+
+    for name, entry in summary["metrics"].items():
+        if "left_mean" not in entry:
+            continue
+        table.add_row(
+            f"{name}",
+            fmt(entry["left_mean"]),
+            fmt(entry["right_mean"]),
+            fmt(entry["right_minus_left"]),
+            fmt(entry["si_pct"]),
+            str(entry.get("worse_side") or "-"),
+        )
+    return table
+
+
+def _analyse_demo_recording(csv_path: Path) -> None:
+    """Step 5 of the demo: the recording through the processing pipeline, as `posture analyze` does."""
+    import json
+
+    from posture.commands.analysis import build_summary, run_analysis
+    from posture.recording_io import read_recording, write_steps_csv
+
+    recording = read_recording(csv_path)
+    result = run_analysis(recording)
+    results_dir = csv_path.with_suffix("")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    n_steps = write_steps_csv(results_dir / "steps.csv", result.steps)
+    summary = build_summary(recording, result)
+    (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (results_dir / "events.json").write_text("[]\n", encoding="utf-8")
+    cadence = summary["cadence_spm"]
+    out.print(
+        f"{n_steps} steps, cadence {cadence:.0f} steps/min" if cadence is not None else f"{n_steps} steps"
+    )
+    out.print(_analysis_table(summary))
+    out.print(f"   steps.csv, summary.json and events.json in {results_dir}")
+
+
 def demo(
     ctx: typer.Context,
-    duration_s: float = typer.Option(
-        DEMO_DURATION_S, "--duration", min=1.0, help="Seconds of running to stream."
+    scenario: str = typer.Option(
+        DEMO_SCENARIO,
+        "--scenario",
+        help="The simulated run (a processing.simulation scenario; `posture evaluate` lists them).",
     ),
+    run_s: float = typer.Option(DEMO_RUN_S, "--run-s", min=5.0, help="Seconds of running to simulate."),
     time_scale: float = typer.Option(
         DEMO_TIME_SCALE, "--time-scale", min=1.0, help="How much faster than real time."
     ),
     out_path: Path | None = typer.Option(  # noqa: B008 - typer's idiom
-        None, "--out", help="CSV to write (default: in the data directory)."
+        None, "--out", help="CSV to write (default: in the data directory); results go next to it."
     ),
 ) -> None:
-    """Run the whole job on a simulated sensor: scan, pair, stream, record, summarise. No hardware needed."""
+    """Run the whole job on a simulated sensor: scan, pair, stream, record, analyse. No hardware needed."""
+    from posture.commands.sim import motion_for_scenario
+    from processing.simulation import scenario_by_name
+
     settings = replace(_settings(ctx), adapter=SIM_ADAPTER)
+    try:
+        chosen = scenario_by_name(scenario)
+    except KeyError as exc:
+        raise typer.BadParameter(f"unknown scenario {scenario!r}", param_hint="--scenario") from exc
+    total_s = chosen.standing_s + chosen.warmup_walk_s + run_s + chosen.cooldown_walk_s
+    motion = motion_for_scenario(scenario, duration_s=run_s)
     path = out_path or settings.data_dir / "recordings" / time.strftime("demo-%Y%m%d-%H%M%S.csv")
-    summary = asyncio.run(_demo(settings, duration_s, time_scale, path))
-    out.print("[bold]4. summary[/bold]")
+    summary = asyncio.run(_demo(settings, motion, total_s, time_scale, path))
+    out.print("[bold]4. recording[/bold]")
     _print_summary(summary)
+    out.print("[bold]5. analysis[/bold] (alignment, orientation, gait events, pelvic angles, asymmetry)")
+    _analyse_demo_recording(path)
 
 
 def register(app: typer.Typer) -> None:

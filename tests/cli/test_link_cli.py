@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import os
 import re
 import socket
@@ -215,13 +216,19 @@ def test_a_sensor_out_of_range_for_longer_than_the_budget_is_one_clear_line(
 
 
 def test_demo_runs_the_whole_job_on_the_simulated_sensor(isolated_user_dirs: Path, cli: Cli) -> None:
-    code, out, err = run_in_process(*cli, "demo", "--duration", "5", "--time-scale", "10")
+    code, out, err = run_in_process(*cli, "demo", "--run-s", "20", "--time-scale", "20")
     assert code == 0, err
     text = one_line(out)
-    assert "1. scan" in text
-    assert "2. pair" in text
-    assert "3. stream and record" in text
+    for stage in ("1. scan", "2. pair", "3. stream and record", "4. recording", "5. analysis"):
+        assert stage in text
     match = re.search(r"recorded (\d+) samples .* to (\S+\.csv)", text)
     assert match is not None, text
-    assert int(match.group(1)) >= 5 * 208
-    assert Path(match.group(2)).is_relative_to(isolated_user_dirs / "data")
+    assert int(match.group(1)) >= 25 * 208  # 5 s standing + 20 s running at the sensor's 208 Hz
+    csv_path = Path(match.group(2))
+    assert csv_path.is_relative_to(isolated_user_dirs / "data")
+    # The demo's run plants a right hip that drops during left stance: the analysis sees it on left steps.
+    summary = json.loads((csv_path.with_suffix("") / "summary.json").read_text())
+    assert summary["steps"]["running"] >= 50
+    drop = summary["metrics"]["pelvic_drop_deg"]
+    assert drop["left_mean"] > drop["right_mean"] + 1.0
+    assert drop["worse_side"] == "L"
