@@ -40,7 +40,9 @@ __all__ = [
     "check_protocol_major",
     "encode_samples",
     "local_name_for",
+    "packet_distance",
     "packets_since",
+    "signed_wrap",
 ]
 
 PROFILE: SensorProfile = load_profile()
@@ -338,13 +340,26 @@ def packets_since(
     Valid while the sensor clock moved less than half its wrap (2^31 us, about 35.8 minutes) between the two
     packets, and within one streaming session (a packet flagged session-start restarts tracking).
     """
-    modulo = _PKT.seq_modulo
-    dt_us = (sensor_time_us - last_sensor_time_us) % _PKT.sensor_time_modulo
-    if dt_us >= _PKT.sensor_time_modulo // 2:
-        dt_us -= _PKT.sensor_time_modulo
-    expected = dt_us / (config.packet_period_s * 1e6)
-    d = (seq - last_seq) % modulo
-    return d + modulo * round((expected - d) / modulo)
+    return packet_distance(
+        last_seq, last_sensor_time_us, seq, sensor_time_us, packet_period_us=config.packet_period_s * 1e6
+    )
+
+
+def signed_wrap(delta: int, modulo: int) -> int:
+    """A modular difference mapped to [-modulo/2, modulo/2)."""
+    half = modulo // 2
+    return (delta + half) % modulo - half
+
+
+def packet_distance(
+    last_seq: int, last_sensor_time_us: int, seq: int, sensor_time_us: int, *, packet_period_us: float | None
+) -> int:
+    """`packets_since` for a known packet period; without one, the seq difference within half its range."""
+    d = (seq - last_seq) % _PKT.seq_modulo
+    if packet_period_us is None:
+        return signed_wrap(d, _PKT.seq_modulo)
+    expected = signed_wrap(sensor_time_us - last_sensor_time_us, _PKT.sensor_time_modulo) / packet_period_us
+    return d + _PKT.seq_modulo * round((expected - d) / _PKT.seq_modulo)
 
 
 # --- control point ------------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
-SEQ_MODULUS = 1 << 16
-SENSOR_TIME_MODULUS_US = 1 << 32
+from sensorlink.protocol import PROFILE, packet_distance, signed_wrap
+
+SEQ_MODULUS = PROFILE.imu_packet.seq_modulo
+SENSOR_TIME_MODULUS_US = PROFILE.imu_packet.sensor_time_modulo
 
 
 class PacketVerdict(enum.Enum):
@@ -63,12 +65,6 @@ class SequenceCounts:
     duplicate: int = 0
     late: int = 0
     lost_packets: int = 0
-
-
-def _signed_wrap(delta: int, modulus: int) -> int:
-    """Map a modular difference to [-modulus/2, modulus/2)."""
-    half = modulus // 2
-    return (delta + half) % modulus - half
 
 
 @dataclass(slots=True)
@@ -120,14 +116,10 @@ class SequenceTracker:
             self._recent_set.discard(self._recent.popleft())
 
     def _step(self, last_seq: int, seq: int, sensor_time_us: int) -> int:
-        """Packets from the newest accepted packet to this one (negative: older)."""
-        seq_delta = (seq - last_seq) % SEQ_MODULUS
-        if self.packet_period_us is None:
-            return _signed_wrap(seq_delta, SEQ_MODULUS)
-        time_delta_us = _signed_wrap(sensor_time_us - self._last_time_us, SENSOR_TIME_MODULUS_US)
-        expected_packets = time_delta_us / self.packet_period_us
-        wraps = round((expected_packets - seq_delta) / SEQ_MODULUS)
-        return seq_delta + wraps * SEQ_MODULUS
+        """Packets from the newest accepted packet to this one (negative: older): the spec's receiver rule."""
+        return packet_distance(
+            last_seq, self._last_time_us, seq, sensor_time_us, packet_period_us=self.packet_period_us
+        )
 
     def observe(self, seq: int, sensor_time_us: int) -> SequenceDecision:
         """Classify one packet by its header fields.
@@ -152,7 +144,7 @@ class SequenceTracker:
             return SequenceDecision(PacketVerdict.ACCEPTED, 0, 0, 0)
         step = self._step(self._last_seq, seq, sensor_time_us)
         index = self._last_index + step
-        time_us = self._unwrapped_time_us + _signed_wrap(
+        time_us = self._unwrapped_time_us + signed_wrap(
             sensor_time_us - self._last_time_us, SENSOR_TIME_MODULUS_US
         )
         if step <= 0:
