@@ -165,8 +165,13 @@ async def open_adapter(
         else:
             try:
                 transport = await open_transport(spec)
-            except (BaseBumbleError, OSError, ValueError, ImportError) as exc:
-                raise AdapterUnavailable(spec, f"cannot open the Bumble transport ({exc})") from exc
+            except Exception as exc:
+                # Transports fail in their own ways (libusb's USBError is no OSError, serial and TCP raise
+                # theirs): whatever stops the transport from opening means this adapter is unavailable.
+                # CancelledError is not an Exception, so cancellation still propagates.
+                raise AdapterUnavailable(
+                    spec, f"cannot open the Bumble transport ({type(exc).__name__}: {exc})"
+                ) from exc
             stack.push_async_callback(transport.close)
             host = QuietHost(transport.source, transport.sink)
             device = Device(config=_central_config(central_identity(key_store_path)), host=host)

@@ -148,6 +148,12 @@ def test_no_adapter_on_this_machine_is_one_clear_line(cli: Cli) -> None:
     assert_clear_error(code, err, "no usable Bluetooth adapter for --adapter auto", "--adapter sim")
 
 
+@pytest.mark.parametrize("spec", ["usb:99", "tcp-client:127.0.0.1:1", "serial:/dev/posture-no-such-port"])
+def test_a_bumble_transport_that_cannot_open_is_one_clear_line(cli: Cli, spec: str) -> None:
+    code, _, err = run_in_process(*cli, "--adapter", spec, "scan")
+    assert_clear_error(code, err, f"no usable Bluetooth adapter for --adapter {spec}", "cannot open")
+
+
 def test_a_transport_with_nothing_behind_it_is_one_clear_line(cli: Cli) -> None:
     code, _, err = run_in_process(*cli, "--adapter", f"tcp-client:127.0.0.1:{free_port()}", "scan")
     assert_clear_error(code, err, "cannot open the Bumble transport", "posture doctor")
