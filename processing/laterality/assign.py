@@ -27,9 +27,16 @@ Evidence per contact (the `side_score`, positive = left):
   over the first half of its step, relative to its neighbours. This evidence is weaker than the yaw rate: use
   a gyroscope when there is one.
 
-Within a bout (steps at a regular pace, see `GaitEvents.bout_id`) sides must alternate, so we pick the one of
-the two alternating labellings that agrees best with the summed evidence (the sum of score * parity): one
-wrong-signed step cannot flip a label, and a bout needs a majority against it to flip. Each score is divided
+Within a bout (steps at a regular pace, see `GaitEvents.bout_id`) sides alternate, so we pick the labelling
+that agrees best with the summed evidence (the sum of score * parity): one wrong-signed step cannot flip a
+label, and a bout needs a majority against it to flip. The alternation may break (two contacts on the same
+side in a row) at a cost of `parity_switch_cost` in evidence units: in daily-life walking a detector misses
+a shuffling or turning step now and then, or finds one the foot did not make, and strict alternation would
+then mislabel every contact after it. Relabelling contacts whose evidence disagrees with the alternation by E
+in all gains 2 E, so with the default cost of 2 a break needs the contacts after it to disagree by more than
+one typical contact's evidence in all, and a single contact against its neighbours (which breaks the
+alternation twice) more than twice the typical evidence. The best
+labelling is found exactly by dynamic programming over the bout (Viterbi, two states). Each score is divided
 by its median absolute value over the input (unitless, comparable between windows).
 
 Deviations from McCamley: a contact's evidence is a mean over part of a step relative to its neighbours, not
@@ -133,19 +140,48 @@ def side_scores(
     return np.where(is_running, running, push)
 
 
-def alternate_by_bout(score: FloatArray, bout_id: IntArray, *, min_bout_steps: int) -> StrArray:
-    """Sides that alternate strictly within each bout of at least `min_bout_steps`, else the sign of the
-    score."""
+def alternate_by_bout(
+    score: FloatArray, bout_id: IntArray, *, min_bout_steps: int, parity_switch_cost: float = np.inf
+) -> StrArray:
+    """Sides that alternate within each bout of at least `min_bout_steps`, else the sign of the score.
+
+    Inside a bout the labelling maximises the sum of score * (+1 for L, -1 for R) minus `parity_switch_cost`
+    for every pair of consecutive contacts on the same side (infinite: strict alternation). Ties keep the
+    alternation and, between the two alternations, the one starting on the left.
+    """
     side = np.where(score >= 0, "L", "R").astype("<U1")
+    evidence = np.nan_to_num(np.asarray(score, dtype=np.float64))
     for b in np.unique(bout_id):
         members = np.flatnonzero(bout_id == b)
         if members.size < min_bout_steps:
             continue
-        parity = np.where(np.arange(members.size) % 2 == 0, 1.0, -1.0)
-        first_left = float(np.sum(score[members] * parity)) >= 0
-        labels = np.where((parity > 0) == first_left, "L", "R")
-        side[members] = labels
+        left = _best_labelling(evidence[members], parity_switch_cost)
+        side[members] = np.where(left, "L", "R")
     return side
+
+
+def _best_labelling(evidence: FloatArray, switch_cost: float) -> npt.NDArray[np.bool_]:
+    """Left (True) / right per contact maximising the evidence minus `switch_cost` per same-side pair."""
+    n = evidence.shape[0]
+    if not np.isfinite(switch_cost):
+        parity = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+        first_left = float(np.sum(evidence * parity)) >= 0
+        return (parity > 0) == first_left
+    # total[x]: the best sum so far with the current contact labelled x (0 = left, 1 = right)
+    total = np.array([evidence[0], -evidence[0]])
+    came_from = np.zeros((n, 2), dtype=np.int64)
+    for k in range(1, n):
+        gain = np.array([evidence[k], -evidence[k]])
+        alternate = total[::-1]
+        same = total - switch_cost
+        came_from[k] = np.where(alternate >= same, [1, 0], [0, 1])
+        total = np.maximum(alternate, same) + gain
+    x = 0 if total[0] >= total[1] else 1
+    labels = np.empty(n, dtype=np.int64)
+    for k in range(n - 1, -1, -1):
+        labels[k] = x
+        x = int(came_from[k, x])
+    return labels == 0
 
 
 class AlternatingLaterality:
@@ -158,6 +194,10 @@ class AlternatingLaterality:
         averaging; the evidence lives at the stride frequency (0.5 to 2 Hz) and its first harmonics.
     min_bout_steps : int
         Bouts with fewer steps keep the per-contact sign of the evidence instead of imposing alternation.
+    parity_switch_cost : float
+        Evidence (in units of the typical contact's) that two consecutive contacts on the same side cost
+        inside a bout: a missed or extra step breaks the alternation only when relabelling the contacts after
+        it gains more than this. `np.inf` gives strict alternation.
 
     Attributes
     ----------
@@ -165,13 +205,18 @@ class AlternatingLaterality:
     side_score_ : (k,) array, positive = left
     """
 
-    def __init__(self, *, lowpass_hz: float = 6.0, min_bout_steps: int = 4) -> None:
+    def __init__(
+        self, *, lowpass_hz: float = 6.0, min_bout_steps: int = 4, parity_switch_cost: float = 2.0
+    ) -> None:
         if lowpass_hz <= 0:
             raise ValueError(f"lowpass_hz must be positive, got {lowpass_hz}")
         if min_bout_steps < 2:
             raise ValueError(f"min_bout_steps must be at least 2, got {min_bout_steps}")
         self.lowpass_hz = lowpass_hz
         self.min_bout_steps = min_bout_steps
+        if not parity_switch_cost > 0:
+            raise ValueError(f"parity_switch_cost must be positive, got {parity_switch_cost}")
+        self.parity_switch_cost = parity_switch_cost
 
     def assign(
         self,
@@ -195,5 +240,10 @@ class AlternatingLaterality:
         ml = lowpass(acc_mps2[:, 1], self.lowpass_hz, sampling_rate_hz)
         yaw = None if gyr_dps is None else lowpass(gyr_dps[:, 2], self.lowpass_hz, sampling_rate_hz)
         self.side_score_ = side_scores(ic_idx, is_running, ml, yaw, typical_step_samples=typical)
-        self.side_ = alternate_by_bout(self.side_score_, bout_id, min_bout_steps=self.min_bout_steps)
+        self.side_ = alternate_by_bout(
+            self.side_score_,
+            bout_id,
+            min_bout_steps=self.min_bout_steps,
+            parity_switch_cost=self.parity_switch_cost,
+        )
         return self

@@ -1,5 +1,5 @@
-"""Left/right: local evidence (running: yaw rate or lean; walking: medio-lateral force), strict alternation
-per bout."""
+"""Left/right: local evidence (running: yaw rate or lean; walking: medio-lateral force), alternation per bout
+that breaks only where the evidence after a missed or extra step outweighs the cost of a break."""
 
 from __future__ import annotations
 
@@ -14,6 +14,30 @@ def test_a_bout_alternates_with_the_parity_most_contacts_support() -> None:
     score = np.array([1.0, -1.0, 1.0, 0.5, 1.0, -1.0])
     side = alternate_by_bout(score, np.zeros(6, dtype=np.int64), min_bout_steps=4)
     assert side.tolist() == ["L", "R", "L", "R", "L", "R"]
+
+
+def test_a_missed_step_breaks_the_alternation_where_the_evidence_turns() -> None:
+    # the foot after the fourth contact was not detected: from there on every contact's evidence is flipped
+    score = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0])
+    side = alternate_by_bout(score, np.zeros(10, dtype=np.int64), min_bout_steps=4, parity_switch_cost=2.0)
+    assert side.tolist() == ["L", "R", "L", "R", "R", "L", "R", "L", "R", "L"]
+    # strict alternation would mislabel one side of the break (here the four contacts before it)
+    strict = alternate_by_bout(score, np.zeros(10, dtype=np.int64), min_bout_steps=4)
+    assert strict.tolist() == ["R", "L"] * 5
+
+
+def test_one_contact_against_its_neighbours_does_not_break_the_alternation() -> None:
+    # a wrong-signed contact of typical strength costs two breaks, worth more than its evidence
+    score = np.array([1.0, -1.0, 1.0, 1.5, 1.0, -1.0, 1.0, -1.0])
+    side = alternate_by_bout(score, np.zeros(8, dtype=np.int64), min_bout_steps=4, parity_switch_cost=2.0)
+    assert side.tolist() == ["L", "R", "L", "R", "L", "R", "L", "R"]
+
+
+def test_a_break_needs_more_evidence_than_its_cost() -> None:
+    # two weakly flipped contacts at the end of a bout (0.4 each): relabelling them gains 1.6 < 2
+    score = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, -0.4, 0.4])
+    side = alternate_by_bout(score, np.zeros(8, dtype=np.int64), min_bout_steps=4, parity_switch_cost=2.0)
+    assert side.tolist() == ["L", "R", "L", "R", "L", "R", "L", "R"]
 
 
 def test_short_bouts_keep_each_contacts_own_evidence() -> None:
@@ -99,7 +123,12 @@ def test_assigner_labels_every_contact_and_keeps_the_scores() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"), [({"lowpass_hz": 0.0}, "lowpass"), ({"min_bout_steps": 1}, "bout")]
+    ("kwargs", "match"),
+    [
+        ({"lowpass_hz": 0.0}, "lowpass"),
+        ({"min_bout_steps": 1}, "bout"),
+        ({"parity_switch_cost": 0.0}, "switch"),
+    ],
 )
 def test_bad_parameters_are_refused(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
