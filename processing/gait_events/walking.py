@@ -16,7 +16,11 @@ Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
   at the start of the steep loading rise, and hysteresis rejects standing noise without a relative peak
   threshold that would depend on the rest of the window;
 - the mean is a slow low-pass of the signal itself, so a residual accelerometer bias does not shift the
-  events.
+  events;
+- a second, weaker band (lower hysteresis) fills gaps in the step rhythm (`fill_rhythm_gaps`): in slow,
+  shuffling or turning steps of daily life the trunk barely vaults and a contact's rise stays inside the
+  standing-noise band, but such a step still sits near the middle of a gap of about two steps between its
+  neighbours. A weak rise elsewhere (tremor, a weight shift while standing) is not kept.
 """
 
 from __future__ import annotations
@@ -26,10 +30,17 @@ import numpy.typing as npt
 
 from processing.gait_events.signals import rising_crossings_with_hysteresis
 
-__all__ = ["sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
+__all__ = ["fill_rhythm_gaps", "sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
 
 # A bend counts as the contact if it reaches this fraction of the strongest bend near the candidate.
 _FIRST_BEND_FRACTION = 0.5
+# A gap between strong contacts holds one missed step when it spans this many local steps (about two; a longer
+# gap is a pause or a stop, not a missed step) ...
+_GAP_STEPS = (1.5, 2.5)
+# ... and a weak candidate fills it when it splits the gap no more unevenly than this (0.5 = the middle).
+_GAP_CENTRE_FRACTION = 0.35
+# How many strong steps on each side of a gap define its local step time.
+_RHYTHM_NEIGHBOURS = 4
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,6 +52,39 @@ def walking_contacts(
     hysteresis."""
     h = np.full_like(vertical_lp_mps2, hysteresis_mps2)
     return rising_crossings_with_hysteresis(vertical_lp_mps2, trend_mps2, h)
+
+
+def fill_rhythm_gaps(
+    strong: FloatArray, weak: FloatArray, *, min_step_samples: float, max_step_samples: float
+) -> FloatArray:
+    """Strong candidates plus the weak ones that fill a missed step in the local rhythm (sorted indices).
+
+    A weak candidate (found with a lower hysteresis) is kept when it lies between two strong contacts whose
+    gap spans about two local step times (`_GAP_STEPS`) and splits that gap into parts no shorter than
+    `_GAP_CENTRE_FRACTION` of it: a contact that the strong band missed where the rhythm expects one. The
+    local step time is the median of the strong steps (between `min_step_samples` and `max_step_samples`)
+    among `_RHYTHM_NEIGHBOURS` contacts on each side, or `max_step_samples` without any. Weak candidates
+    closer than `min_step_samples` to a strong contact are that contact seen through the lower band.
+    """
+    if strong.size < 2 or weak.size == 0:
+        return strong
+    kept = [strong]
+    steps = np.diff(strong)
+    regular = (steps > min_step_samples) & (steps < max_step_samples)
+    pos = np.searchsorted(strong, weak)
+    for w, k in zip(weak, pos, strict=True):
+        if k == 0 or k == strong.size:
+            continue
+        a, b = strong[k - 1], strong[k]
+        gap = b - a
+        if min(w - a, b - w) < max(min_step_samples, _GAP_CENTRE_FRACTION * gap):
+            continue
+        lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
+        near = steps[lo:hi][regular[lo:hi]]
+        local_step = float(np.median(near)) if near.size else max_step_samples
+        if _GAP_STEPS[0] * local_step <= gap <= _GAP_STEPS[1] * local_step:
+            kept.append(np.array([w]))
+    return np.sort(np.concatenate(kept))
 
 
 def walking_toe_offs(

@@ -1,0 +1,65 @@
+"""Walking contacts: a weaker band fills a missed step in the local rhythm, and nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processing.gait_events.walking import fill_rhythm_gaps
+
+FS = 100.0
+MIN_STEP = 0.25 * FS
+MAX_STEP = 1.0 * FS
+
+
+def steady(step_s: float, n: int, start_s: float = 1.0) -> np.ndarray:
+    return (start_s + step_s * np.arange(n)) * FS
+
+
+def test_a_weak_contact_in_the_middle_of_a_two_step_gap_is_kept() -> None:
+    strong = np.delete(steady(0.6, 10), 5)  # the step at 4.0 s was missed
+    weak = np.array([4.03 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert out.tolist() == sorted([*strong.tolist(), 4.03 * FS])
+
+
+def test_weak_rises_inside_a_steady_rhythm_are_not_contacts() -> None:
+    # a weight shift or tremor between two regular steps: no gap for it to fill
+    strong = steady(0.6, 10)
+    weak = np.array([2.9 * FS, 4.3 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
+
+
+def test_a_weak_rise_off_the_middle_of_a_gap_is_not_kept() -> None:
+    strong = np.delete(steady(0.6, 10), 5)
+    weak = np.array([3.7 * FS, 4.4 * FS])  # 0.1 s and 0.2 s after / before the neighbours of the 1.2 s gap
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
+
+
+def test_the_strong_contacts_seen_through_the_weak_band_are_not_doubled() -> None:
+    strong = np.delete(steady(0.6, 10), 5)
+    out = fill_rhythm_gaps(strong, strong + 2.0, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
+
+
+def test_the_rule_reads_times_not_samples() -> None:
+    # the same walk at 50 and 200 Hz fills the same gap
+    for fs in (50.0, 200.0):
+        scale = fs / FS
+        strong = np.delete(steady(0.6, 10), 5) * scale
+        out = fill_rhythm_gaps(
+            strong,
+            np.array([4.03 * fs]),
+            min_step_samples=MIN_STEP * scale,
+            max_step_samples=MAX_STEP * scale,
+        )
+        assert out.size == strong.size + 1
+
+
+def test_a_pause_is_not_a_missed_step() -> None:
+    # two bouts with a weak rise in the middle of the 2.6 s pause: the gap is not about two steps
+    strong = np.concatenate([steady(0.6, 5), steady(0.6, 5, start_s=6.0)])
+    weak = np.array([4.6 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
