@@ -31,7 +31,12 @@ from processing.errors import InvalidSamplesError
 from processing.gait_events.events import GaitEvents
 from processing.gait_events.running import running_contacts
 from processing.gait_events.signals import lowpass, rising_crossing
-from processing.gait_events.walking import sharpest_loading_onset, walking_contacts, walking_toe_offs
+from processing.gait_events.walking import (
+    fill_rhythm_gaps,
+    sharpest_loading_onset,
+    walking_contacts,
+    walking_toe_offs,
+)
 from processing.laterality.assign import AlternatingLaterality
 from processing.samples import STANDARD_GRAVITY_MPS2
 
@@ -69,6 +74,9 @@ class GaitEventDetector:
         The slow trend that stands for 1 g in walking (absorbs accelerometer bias and imperfect levelling).
     hysteresis_mps2 : float
         Half-width of the Schmitt trigger band for walking contacts: rejects standing noise and tremor.
+    weak_hysteresis_mps2 : float
+        A narrower band whose contacts are kept only where they fill a missed step in the local rhythm (slow,
+        shuffling and turning steps barely lift the force; see `walking.fill_rhythm_gaps`).
     kink_lowpass_hz : float
         Low-pass before reading the walking bends (second differences): keeps a contact's bend within a few
         ms, calms noise.
@@ -110,6 +118,7 @@ class GaitEventDetector:
         walking_lowpass_hz: float = 4.0,
         trend_cutoff_hz: float = 0.5,
         hysteresis_mps2: float = 0.5,
+        weak_hysteresis_mps2: float = 0.35,
         kink_lowpass_hz: float = 10.0,
         kink_before_s: float = 0.03,
         kink_after_s: float = 0.2,
@@ -127,6 +136,7 @@ class GaitEventDetector:
         self.walking_lowpass_hz = walking_lowpass_hz
         self.trend_cutoff_hz = trend_cutoff_hz
         self.hysteresis_mps2 = hysteresis_mps2
+        self.weak_hysteresis_mps2 = weak_hysteresis_mps2
         self.kink_lowpass_hz = kink_lowpass_hz
         self.kink_before_s = kink_before_s
         self.kink_after_s = kink_after_s
@@ -143,6 +153,8 @@ class GaitEventDetector:
             raise ValueError("need 0 < min_step_time_s < max_step_time_s")
         if max_bout_step_s < max_step_time_s:
             raise ValueError("max_bout_step_s must be at least max_step_time_s")
+        if not 0 < weak_hysteresis_mps2 <= hysteresis_mps2:
+            raise ValueError("need 0 < weak_hysteresis_mps2 <= hysteresis_mps2")
         if not flight_level_mps2 < contact_level_mps2:
             raise ValueError("flight_level_mps2 must be below contact_level_mps2")
 
@@ -180,7 +192,12 @@ class GaitEventDetector:
         )
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
-        walk_ic = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
+        walk_ic = fill_rhythm_gaps(
+            walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2),
+            walking_contacts(v_slow, trend, hysteresis_mps2=self.weak_hysteresis_mps2),
+            min_step_samples=self.min_step_time_s * fs,
+            max_step_samples=self.max_step_time_s * fs,
+        )
         # a walking candidate inside (or just before) a running contact is that contact seen through a slower
         # filter: drop it (before the refinement, which is the costly part)
         min_step = self.min_step_time_s * fs
