@@ -32,11 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from processing.gait_events.signals import falling_crossing, rising_crossing
-
 __all__ = ["RunningContacts", "running_contacts", "second_difference", "upward_bend"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 # The half-height of a hump is read over the middle of the contact, where the active peak is and the impact
 # transient is not (the transient sits in the first ~15 % of contact).
@@ -145,41 +144,155 @@ def running_contacts(
     flight = v < flight_level_mps2
     gap_lo = np.concatenate([[first_lo], stops])
     gap_hi = np.concatenate([starts, [n]])
+    # Every contact at once (the same arithmetic per contact as a loop would do, so the same numbers): ranges
+    # of different lengths are gathered into padded rows, which argmin/argmax/any read row by row.
     # pass 1: which stretches are running contacts, their half-height crossings and the lowest points around
+    lo_all = np.maximum(starts - search, gap_lo[:k])
+    hi_all = np.minimum(stops + search, gap_hi[1:])
+    duration_s = (stops - starts) / fs
+    flights = np.concatenate([[0], np.cumsum(flight, dtype=np.int64)])  # exact counts of flight samples
+    has_flight = (flights[starts] - flights[lo_all] > 0) | (flights[hi_all] - flights[stops] > 0)
+    sel = np.flatnonzero((min_contact_s <= duration_s) & (duration_s <= max_contact_s) & has_flight)
+    a, b, lo, hi = starts[sel], stops[sel], lo_all[sel], hi_all[sel]
+    mid_lo = a + (_PEAK_WINDOW_FRACTION[0] * (b - a)).astype(np.int64)
+    mid_hi = np.maximum(mid_lo + 1, a + np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a)).astype(np.int64))
+    peak_idx = mid_lo + _row_argmax(*_gather(v, mid_lo, mid_hi, -np.inf))
+    top = _segment_means(v, mid_lo, mid_hi)
+    low_before = np.where(a > lo, lo + _row_argmax(*_gather(-v, lo, a, -np.inf)), a)
+    low_after = np.where(hi > b, b + _row_argmax(*_gather(-v, b, hi, -np.inf)), b - 1)
     rise = np.full(k, np.nan)
     fall = np.full(k, np.nan)
-    low_before = np.zeros(k, dtype=np.int64)
-    low_after = np.zeros(k, dtype=np.int64)
-    for j in range(k):
-        a, b = int(starts[j]), int(stops[j])
-        lo = max(a - search, int(gap_lo[j]))
-        hi = min(b + search, int(gap_hi[j + 1]))
-        if not (min_contact_s <= (b - a) / fs <= max_contact_s):
-            continue
-        if not (flight[lo:a].any() or flight[b:hi].any()):
-            continue
-        mid_lo = a + int(_PEAK_WINDOW_FRACTION[0] * (b - a))
-        mid_hi = max(mid_lo + 1, a + int(np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a))))
-        peak_idx = mid_lo + int(np.argmax(v[mid_lo:mid_hi]))
-        top = float(v[mid_lo:mid_hi].mean())
-        low_before[j] = lo + int(np.argmin(v[lo:a])) if a > lo else a
-        low_after[j] = b + int(np.argmin(v[b:hi])) if hi > b else b - 1
-        rise[j] = rising_crossing(v, 0.5 * (top + float(v[low_before[j]])), int(low_before[j]), peak_idx)
-        fall[j] = falling_crossing(v, 0.5 * (top + float(v[low_after[j]])), peak_idx, int(low_after[j]))
+    rise[sel] = _rising_crossings(v, 0.5 * (top + v[low_before]), low_before, peak_idx)
+    fall[sel] = _falling_crossings(v, 0.5 * (top + v[low_after]), peak_idx, low_after)
+    low_before_all = np.zeros(k, dtype=np.int64)
+    low_after_all = np.zeros(k, dtype=np.int64)
+    low_before_all[sel], low_after_all[sel] = low_before, low_after
     valid = np.isfinite(rise) & np.isfinite(fall)
     d2 = second_difference(v)
     # pass 2: a flight between two contacts holds two bends, the toe-off near its start and the contact near
     # its end; the middle between the two half-height crossings separates them (the lowest point does not:
     # the sacrum's own motion in flight can put it at either end). Next to walking, the lowest point bounds
     # the search, and the contact search starts after it (at low rates the sample after a toe-off is both).
+    gap = starts[1:] - stops[:-1]
+    prev_ok = np.concatenate([[False], valid[:-1] & (gap <= search)]) & valid
+    next_ok = np.concatenate([valid[1:] & (gap <= search), [False]]) & valid
+    fall_prev = np.concatenate([[np.nan], fall[:-1]])
+    rise_next = np.concatenate([rise[1:], [np.nan]])
+    ic_lo = np.where(prev_ok, 0.5 * (fall_prev + rise), low_before_all + 1.0)
+    to_hi = np.where(next_ok, 0.5 * (fall + rise_next), low_after_all.astype(np.float64))
     ic = np.full(k, np.nan)
     to = np.full(k, np.nan)
-    for j in (int(x) for x in np.flatnonzero(valid)):
-        prev_ok = j > 0 and bool(valid[j - 1]) and int(starts[j]) - int(stops[j - 1]) <= search
-        next_ok = j + 1 < k and bool(valid[j + 1]) and int(starts[j + 1]) - int(stops[j]) <= search
-        ic_lo = 0.5 * (fall[j - 1] + rise[j]) if prev_ok else float(low_before[j] + 1)
-        to_hi = 0.5 * (fall[j] + rise[j + 1]) if next_ok else float(low_after[j])
-        ic[j] = first_upward_bend(d2, ic_lo, rise[j], fraction=_FIRST_BEND_FRACTION)
-        to[j] = upward_bend(d2, fall[j], to_hi)
+    which = np.flatnonzero(valid)
+    ic[which] = _first_upward_bends(d2, ic_lo[which], rise[which], fraction=_FIRST_BEND_FRACTION)
+    to[which] = _upward_bends(d2, fall[which], to_hi[which])
     keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
     return RunningContacts(ic[keep], to[keep])
+
+
+# -- vectorised forms of the per-contact helpers above (same arithmetic, all contacts of a window at once) --
+
+
+def _gather(
+    x: FloatArray, lo: IntArray, hi: IntArray, fill: float
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Rows x[lo[j]:hi[j]] padded with `fill` to the longest, and which entries are real."""
+    length = np.maximum(hi - lo, 0)
+    width = int(length.max()) if length.size else 0
+    offsets = np.arange(width)
+    real = offsets < length[:, np.newaxis]
+    idx = np.clip(lo[:, np.newaxis] + offsets, 0, x.shape[0] - 1)
+    return np.where(real, x[idx], fill), real
+
+
+def _row_argmax(rows: FloatArray, real: npt.NDArray[np.bool_]) -> IntArray:
+    """First position of each row's maximum (0 for an empty row: callers only read non-empty ones)."""
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape[0], dtype=np.int64)
+    return np.argmax(rows, axis=1).astype(np.int64)
+
+
+def _segment_means(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
+    """Mean of x[lo[j]:hi[j]] (non-empty) for each j, with the bits of `x[lo:hi].mean()`: rows of one length
+    are summed together, along the contiguous axis, which numpy sums pairwise exactly as a 1-D slice."""
+    out = np.empty(lo.shape[0])
+    length = hi - lo
+    for m in np.unique(length).tolist():
+        rows = np.flatnonzero(length == m)
+        segments = x[lo[rows][:, np.newaxis] + np.arange(m)]
+        out[rows] = np.add.reduce(segments, axis=1) / m
+    return out
+
+
+def _interp_indices(x: FloatArray, i: IntArray, level: FloatArray) -> FloatArray:
+    """`signals._interp_index` for many (i, level) pairs."""
+    d0 = x[i] - level
+    d1 = x[i + 1] - level
+    same = d1 == d0
+    return np.where(same, i.astype(np.float64), i + d0 / np.where(same, 1.0, d0 - d1))
+
+
+def _rising_crossings(x: FloatArray, level: FloatArray, start: IntArray, stop: IntArray) -> FloatArray:
+    """`signals.rising_crossing` per row: the last sample below the level in [start, stop], not stop."""
+    n = x.shape[0]
+    s = np.maximum(start, 0)
+    e = np.minimum(stop, n - 1)
+    rows, real = _gather(x, s, e + 1, np.inf)
+    below = (rows < level[:, np.newaxis]) & real
+    found = below.any(axis=1)
+    last = s + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1].astype(np.float64), real))
+    ok = found & (last < e)
+    i = np.where(ok, last, 0)
+    return np.where(ok, _interp_indices(x, np.minimum(i, n - 2), level), np.nan)
+
+
+def _falling_crossings(x: FloatArray, level: FloatArray, start: IntArray, stop: IntArray) -> FloatArray:
+    """`signals.falling_crossing` per row: the first sample below the level in [start, stop], not start."""
+    n = x.shape[0]
+    s = np.maximum(start, 0)
+    e = np.minimum(stop, n - 1)
+    rows, real = _gather(x, s, e + 1, np.inf)
+    below = (rows < level[:, np.newaxis]) & real
+    first = s + _row_argmax(below.astype(np.float64), real)
+    ok = below.any(axis=1) & (first > s)
+    i = np.where(ok, first, 1)
+    return np.where(ok, _interp_indices(x, np.clip(i - 1, 0, n - 2), level), np.nan)
+
+
+def _bend_ranges(d2: FloatArray, lo: FloatArray, hi: FloatArray) -> tuple[IntArray, IntArray]:
+    a = np.maximum(1, np.ceil(lo)).astype(np.int64)
+    b = np.minimum(d2.shape[0] - 2, np.floor(hi)).astype(np.int64)
+    return a, b
+
+
+def _refine_many(d2: FloatArray, i: IntArray) -> FloatArray:
+    """`_refine` for indices 1 <= i <= len - 2."""
+    y0, y1, y2 = d2[i - 1], d2[i], d2[i + 1]
+    curvature = y0 - 2.0 * y1 + y2
+    bent = curvature < 0
+    shift = np.clip(0.5 * (y0 - y2) / np.where(bent, curvature, -1.0), -0.5, 0.5)
+    return np.where(bent, i + shift, i.astype(np.float64))
+
+
+def _upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """`upward_bend` per (lo, hi) pair."""
+    a, b = _bend_ranges(d2, lo, hi)
+    empty = b < a
+    rows, real = _gather(d2, a, b + 1, -np.inf)
+    i = np.where(empty, 1, a + _row_argmax(rows, real))
+    return np.where(empty, np.nan, _refine_many(d2, i))
+
+
+def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fraction: float) -> FloatArray:
+    """`first_upward_bend` per (lo, hi) pair."""
+    a, b = _bend_ranges(d2, lo, hi)
+    empty = b < a
+    rows, real = _gather(d2, a, b + 1, -np.inf)
+    if rows.shape[1] == 0:
+        return np.full(a.shape[0], np.nan)
+    left, _ = _gather(d2, a - 1, b, -np.inf)
+    right, _ = _gather(d2, a + 1, b + 2, -np.inf)
+    strong = rows >= fraction * rows.max(axis=1)[:, np.newaxis]
+    peaks = strong & (rows >= left) & (rows >= right) & real
+    pos = np.where(peaks.any(axis=1), np.argmax(peaks, axis=1), np.argmax(rows, axis=1))
+    i = np.where(empty, 1, a + pos)
+    return np.where(empty, np.nan, _refine_many(d2, i))
