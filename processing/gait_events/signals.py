@@ -141,14 +141,11 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
         return np.empty(0)
     state_above = above[idx]
     confirm = np.flatnonzero(state_above[1:] & ~state_above[:-1]) + 1
-    out = np.full(confirm.size, np.nan)
-    for k, c in enumerate(confirm):
-        last_below, i = int(idx[c - 1]), int(idx[c])
-        if not (d[last_below:i] < 0).any():
-            continue
-        # inside the band between them x may wiggle around the level: take the last crossing before
-        # confirmation
-        j = last_below + int(np.flatnonzero(d[last_below:i] < 0)[-1])
-        d0, d1 = d[j], d[j + 1]
-        out[k] = j + d0 / (d0 - d1)
-    return out[np.isfinite(out)]
+    last_below, confirmed = idx[confirm - 1], idx[confirm]
+    # inside the band between them x may wiggle around the level: take the last crossing before
+    # confirmation, i.e. the last sample below the level before it (none: no crossing)
+    last_negative = np.maximum.accumulate(np.where(d < 0, np.arange(d.shape[0]), -1))
+    j = last_negative[confirmed - 1]
+    j = j[j >= last_below]
+    d0, d1 = d[j], d[j + 1]
+    return np.asarray(j + d0 / (d0 - d1), dtype=np.float64)
