@@ -11,17 +11,25 @@ Limits of Bumble's virtual link, seen through this simulator:
 - The virtual controller answers an active scan with the advertising data again, not with the scan response,
   so a central on it never sees the local name in advertisements; it reads it from the GAP Device Name.
 - No radio timing: a packet arrives as soon as the event loop carries it through both stacks (about 1 ms of
-  wall-clock time, more on a loaded machine). Host arrival jitter is multiplied by the time scale in simulated
-  time, which bounds how precisely a host can estimate clock drift from arrival times, and the event loop
-  bounds the notification rate (`time_scale * sample_rate_hz / samples_per_packet`): see
-  benchmarks/bench_simsensor.py. The sensor's controller and host are the `quiet` variants, which skip
-  Bumble's per-packet debug formatting (half the CPU time otherwise).
+  wall-clock time, more on a loaded machine). This module therefore models it: a notification leaves only at
+  a connection event (every `connection_interval_s` of true time, Core Spec Vol 6 Part B 4.5.1), and a
+  connection event whose packet is not acknowledged (interference, body shadowing) holds it and everything
+  behind it for one more interval, with `connection_event_loss_probability`, from a seeded generator. Host
+  arrival jitter on top of that is multiplied by the time scale in simulated time, which bounds how precisely
+  a host can estimate clock drift from arrival times in real-time tests (the link tests run on a virtual
+  event-loop clock instead), and the event loop bounds the notification rate (`time_scale * sample_rate_hz /
+  samples_per_packet`): see benchmarks/bench_simsensor.py. A sensor that falls behind that rate still yields
+  to the loop after every packet, so it slows down instead of freezing the process. The sensor's controller
+  and host are the `quiet` variants, which skip Bumble's per-packet debug formatting (half the CPU time
+  otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import random
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -101,6 +109,15 @@ class SimulatedSensorOptions:
     pairing_mode : bool
         Whether the sensor accepts a new bond (advertised in the manufacturer data flags). Out of pairing mode
         it refuses pairing; a central bonded earlier still re-encrypts with its key.
+    connection_interval_s : float
+        Seconds of true time between connection events, the only instants a notification leaves (7.5 ms to
+        4 s in the Core Spec; phones grant 15 to 50 ms). 0 sends every packet the moment it is complete (no
+        radio timing, for throughput measurements).
+    connection_event_loss_probability : float
+        Chance that a connection event's packet is not acknowledged, so that it and the packets behind it wait
+        for the next event (repeatedly: delays are geometric in whole intervals).
+    radio_seed : int
+        Seed of the generator behind the event losses, so a run is reproducible.
     """
 
     address: str = "C4:5E:00:00:00:01"
@@ -114,10 +131,23 @@ class SimulatedSensorOptions:
     serial_number: str = "SIM-0001"
     pairing_mode: bool = True
     log_max_records: int | None = None
+    connection_interval_s: float = 0.015
+    connection_event_loss_probability: float = 0.02
+    radio_seed: int = 0
 
     def __post_init__(self) -> None:
         if not self.time_scale > 0:
             raise ValueError(f"time_scale must be positive, got {self.time_scale}")
+        if not (self.connection_interval_s == 0 or 0.0075 <= self.connection_interval_s <= 4.0):
+            raise ValueError(
+                f"connection_interval_s must be 0 (no radio timing) or within 0.0075..4 s (Core Spec Vol 6 "
+                f"Part B 4.5.1), got {self.connection_interval_s}"
+            )
+        if not 0 <= self.connection_event_loss_probability < 1:
+            raise ValueError(
+                "connection_event_loss_probability must be within [0, 1), got "
+                f"{self.connection_event_loss_probability}"
+            )
         if not 23 <= self.max_mtu <= 517:
             raise ValueError(f"max_mtu must be within 23..517, got {self.max_mtu}")
 
@@ -170,6 +200,8 @@ class SimulatedSensor:
         self._sensor_fault = False
         self._running = False
         self._t0_loop = 0.0
+        self._radio_rng = random.Random(options.radio_seed)
+        self._anchor_true_s = 0.0  # the current connection's first connection event
         self._tasks: set[asyncio.Task[None]] = set()
         self._stream_task: asyncio.Task[None] | None = None
         self._fault_task: asyncio.Task[None] | None = None
@@ -403,15 +435,36 @@ class SimulatedSensor:
         if self._fault_task is None and self.options.faults.has_timed_faults:
             self._fault_task = asyncio.create_task(self._fault_loop(), name="simsensor-faults")
 
+    def _connection_event_true_s(self, ready_true_s: float) -> float:
+        """True time of the connection event that carries a packet completed at `ready_true_s`.
+
+        The first connection event at or after completion, then one interval later for every event whose
+        packet is not acknowledged (the link layer resends it, in order, at the next event).
+        """
+        interval_s = self.options.connection_interval_s
+        if interval_s == 0:
+            return ready_true_s
+        events_since_anchor = max(0, math.ceil((ready_true_s - self._anchor_true_s) / interval_s))
+        event_true_s = self._anchor_true_s + events_since_anchor * interval_s
+        while self._radio_rng.random() < self.options.connection_event_loss_probability:
+            event_true_s += interval_s
+        return event_true_s
+
     async def _stream_loop(self) -> None:
-        """Produce packets at the instants the oscillator completes them, and deliver or discard each."""
+        """Produce packets at the instants the oscillator completes them, and deliver or discard each at the
+        connection event that carries it."""
         while self._running:
             ready = self.core.next_packet_ready_true_s()
             if ready is None:
                 return
-            await self._sleep_until_true(ready)
-            for produced in self.core.produce_until(self.true_time_s()):
+            event_true_s = self._connection_event_true_s(ready)
+            await self._sleep_until_true(event_true_s)
+            # Only the packets completed by this event go in it (a bounded batch even when the loop lags).
+            for produced in self.core.produce_until(event_true_s):
                 await self._deliver(produced)
+                # Bumble's notify never suspends: without this a sensor that falls behind its pacing would
+                # run this loop forever without giving the loop (and its own timers) a turn.
+                await asyncio.sleep(0)
 
     def _can_send(self) -> bool:
         connection = self.connection
@@ -505,6 +558,7 @@ class SimulatedSensor:
             return
         logger.info("central %s connected", connection.peer_address)
         self.connection = connection
+        self._anchor_true_s = self.true_time_s()
         self.connections_total += 1
         self._imu_subscribed = self._control_indications = self._status_subscribed = False
         self._started_on_connection = False
