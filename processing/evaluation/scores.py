@@ -49,6 +49,12 @@ class ReferenceEvents:
     is_running : (k,) bool array
     bouts_s : (m, 2) array, s, or None
         [start, end] of the periods the reference covers (walking bouts); None = the whole input.
+    untimed_gaps_s : (u, 2) array, s, or None
+        Where the reference system lists a contact it could not time (INDIP writes NaN for it and mobgap
+        drops it): the times of the timed contacts before and after it, one row per untimed contact. Not
+        used for matching; a detection that lands in such a gap is a false positive for the score, and
+        `EventScores.n_false_in_untimed_gaps` counts them so a reader can tell the reference's gaps from the
+        detector's errors.
     """
 
     ic_s: FloatArray
@@ -56,6 +62,7 @@ class ReferenceEvents:
     to_s: FloatArray
     is_running: BoolArray
     bouts_s: FloatArray | None = None
+    untimed_gaps_s: FloatArray | None = None
 
     def __post_init__(self) -> None:
         k = self.ic_s.shape[0]
@@ -64,11 +71,20 @@ class ReferenceEvents:
                 raise ValueError(f"ReferenceEvents.{name} must have shape ({k},)")
         if self.bouts_s is not None and (self.bouts_s.ndim != 2 or self.bouts_s.shape[1] != 2):
             raise ValueError("ReferenceEvents.bouts_s must have shape (m, 2)")
+        if self.untimed_gaps_s is not None and (
+            self.untimed_gaps_s.ndim != 2 or self.untimed_gaps_s.shape[1] != 2
+        ):
+            raise ValueError("ReferenceEvents.untimed_gaps_s must have shape (u, 2)")
 
 
 @dataclass(frozen=True, slots=True)
 class EventScores:
-    """How well detected contacts agree with the reference (NaN where a score has nothing to count)."""
+    """How well detected contacts agree with the reference (NaN where a score has nothing to count).
+
+    `n_false_in_untimed_gaps` is a diagnostic, not a correction: of the false positives, how many lie where
+    the reference lists a contact it could not time (at most one per such contact); precision, recall and
+    F1 count them as false like any other.
+    """
 
     n_reference: int
     n_detected: int
@@ -82,6 +98,7 @@ class EventScores:
     side_accuracy: float
     side_accuracy_running: float
     cadence_error_spm: float
+    n_false_in_untimed_gaps: int = 0
 
 
 def _in_bouts(t_s: FloatArray, bouts_s: FloatArray | None) -> BoolArray:
@@ -120,7 +137,9 @@ def score_events(
     r_keep = np.flatnonzero(_in_bouts(reference.ic_s, reference.bouts_s))
     m0: EventMatch = match_events(detected_ic_s[d_keep], reference.ic_s[r_keep], tolerance_s=tolerance_s)
     unmatched = np.setdiff1d(np.arange(d_keep.size), m0.detected_idx)
-    n_detected = m0.n_matched + int(_in_bouts(detected_ic_s[d_keep[unmatched]], reference.bouts_s).sum())
+    false_s = detected_ic_s[d_keep[unmatched]]
+    false_s = false_s[_in_bouts(false_s, reference.bouts_s)]
+    n_detected = m0.n_matched + false_s.size
     m = EventMatch(m0.detected_idx, m0.reference_idx, n_detected, m0.n_reference)
     di = d_keep[m.detected_idx]
     ri = r_keep[m.reference_idx]
@@ -155,7 +174,22 @@ def score_events(
         side_accuracy=_nan_if_empty(side_ok.astype(float), "mean"),
         side_accuracy_running=_nan_if_empty(side_ok[running].astype(float), "mean"),
         cadence_error_spm=cadence_error,
+        n_false_in_untimed_gaps=_n_in_gaps(false_s, reference.untimed_gaps_s),
     )
+
+
+def _n_in_gaps(t_s: FloatArray, gaps_s: FloatArray | None) -> int:
+    """How many of `t_s` lie strictly inside the gaps, each gap (one untimed contact) taking at most one."""
+    if gaps_s is None:
+        return 0
+    used = np.zeros(t_s.shape[0], dtype=bool)
+    n = 0
+    for start, end in gaps_s:
+        free = np.flatnonzero(~used & (t_s > start) & (t_s < end))
+        if free.size:
+            used[free[0]] = True
+            n += 1
+    return n
 
 
 def matched_rmse(detected: FloatArray, reference: FloatArray) -> float:

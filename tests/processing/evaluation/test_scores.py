@@ -83,3 +83,21 @@ def test_levelling_puts_gravity_on_z_after_the_documented_axes() -> None:
     acc, gyr = level_with_gravity(acc_sensor, np.zeros((50, 3)), axes)
     np.testing.assert_allclose(acc.mean(axis=0), [0.0, 0.0, 9.81], atol=1e-9)
     assert gyr is not None
+
+
+def test_false_positives_in_the_references_untimed_gaps_are_counted_apart_but_still_false() -> None:
+    ic = np.array([1.0, 2.0, 3.0, 5.0, 6.0])  # the reference lists a contact between 3 and 5 s, untimed
+    ref = ReferenceEvents(
+        ic_s=ic,
+        side=np.array(["L", "R", "L", "L", "R"]),
+        to_s=np.full(5, np.nan),
+        is_running=np.zeros(5, dtype=bool),
+        untimed_gaps_s=np.array([[3.0, 5.0]]),
+    )
+    det = np.array([1.0, 2.0, 3.0, 4.0, 4.4, 5.0, 6.0])  # 4.0 fills the gap; 4.4 is a second one in it
+    s = score_events(
+        det, np.array(["L", "R", "L", "R", "L", "L", "R"]), np.full(7, np.nan), ref, tolerance_s=0.2
+    )
+    assert (s.n_matched, s.n_detected) == (5, 7)
+    assert s.precision == pytest.approx(5 / 7)
+    assert s.n_false_in_untimed_gaps == 1

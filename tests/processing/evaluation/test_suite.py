@@ -51,6 +51,15 @@ def test_the_real_recordings_load_with_their_reference_and_axes(
     rec = recordings["HA_002_TimeMeasure1_Test11_Trial1"]
     assert rec.reference_system == "INDIP"
     assert rec.reference.ic_s.size == 46
+    # INDIP lists 8 more contacts inside Test11's bouts without a time (NaN; mobgap drops them), e.g. a left
+    # contact between the right ones at 72.28 and 74.76 s: they are kept as gaps, for the diagnostic only
+    gaps = rec.reference.untimed_gaps_s
+    assert gaps is not None
+    assert gaps.shape == (8, 2)
+    assert [72.28, 74.76] in np.round(gaps, 2).tolist()
+    straight_gaps = recordings["HA_002_TimeMeasure1_Test5_Trial2"].reference.untimed_gaps_s
+    assert straight_gaps is not None
+    assert straight_gaps.shape == (0, 2)
     # sensor x up, y right, z forward -> body x forward, y left, z up
     np.testing.assert_array_equal(
         rec.sensor_to_body,
@@ -98,15 +107,15 @@ def test_real_walking_sides_meet_the_issue_target_through_the_pipeline(
         assert row.events.side_accuracy >= 0.90, name
 
 
-# Contacts do not yet: F1 0.77 through the pipeline (0.82 for the detector alone on the documented axes) on
-# the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns on the spot, with
-# non-alternating sides), 1.00 on straight walking; mobgap's best published detectors reach 0.84-0.86 on this
-# kind of data. Note on the reference: 11 of its consecutive contact pairs inside bouts are the same foot
-# (e.g. R at 72.28, 74.76, 77.07 s), so a contact of the other foot is missing between them, and 6 of the 7
-# pipeline contacts counted as false positives lie in such gaps. A strict xfail, so the test turns
-# red the day it is met and the threshold can be enforced.
+# Contacts do not yet: F1 0.79 through the pipeline (0.81 for the detector alone on the documented axes) on
+# the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns on the spot), 1.00
+# on straight walking; mobgap's best published detectors reach 0.84-0.86 on this kind of data. Note on the
+# reference: INDIP lists 8 more contacts inside Test11's bouts without a time (NaN in its .mat, e.g. a left
+# contact between the right ones at 72.28 and 74.76 s; mobgap's parser drops them, and so do we), and 6 of
+# the pipeline's 8 false positives lie in such gaps (`EventScores.n_false_in_untimed_gaps`; the score is not
+# changed for it). A strict xfail, so the test turns red the day it is met and the threshold can be enforced.
 @pytest.mark.xfail(
-    strict=True, reason="measured IC F1 0.77 through the pipeline on Test11 (INDIP); target 0.90"
+    strict=True, reason="measured IC F1 0.79 through the pipeline on Test11 (INDIP); target 0.90"
 )
 def test_real_walking_contacts_meet_the_issue_target_through_the_pipeline(
     pipeline_rows: dict[str, EvaluationRow],
@@ -125,7 +134,8 @@ def test_real_walking_does_not_regress(
     straight = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test5_Trial2"])
     assert straight.events.ic_f1 >= 0.90
     assert straight.events.side_accuracy >= 0.90
-    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.75
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.78
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.side_accuracy >= 0.95
     assert pipeline_rows["HA_002_TimeMeasure1_Test5_Trial2"].events.ic_f1 >= 0.90
 
 
