@@ -200,7 +200,7 @@ def _gather(
     width = int(length.max()) if length.size else 0
     offsets = np.arange(width)
     real = offsets < length[:, np.newaxis]
-    idx = np.clip(lo[:, np.newaxis] + offsets, 0, x.shape[0] - 1)
+    idx = np.minimum(lo[:, np.newaxis] + offsets, x.shape[0] - 1)  # lo >= 0 at every caller
     return np.where(real, x[idx], fill), real
 
 
@@ -255,7 +255,7 @@ def _falling_crossings(x: FloatArray, level: FloatArray, start: IntArray, stop: 
     first = s + _row_argmax(below.astype(np.float64), real)
     ok = below.any(axis=1) & (first > s)
     i = np.where(ok, first, 1)
-    return np.where(ok, _interp_indices(x, np.clip(i - 1, 0, n - 2), level), np.nan)
+    return np.where(ok, _interp_indices(x, i - 1, level), np.nan)
 
 
 def _bend_ranges(d2: FloatArray, lo: FloatArray, hi: FloatArray) -> tuple[IntArray, IntArray]:
@@ -269,7 +269,7 @@ def _refine_many(d2: FloatArray, i: IntArray) -> FloatArray:
     y0, y1, y2 = d2[i - 1], d2[i], d2[i + 1]
     curvature = y0 - 2.0 * y1 + y2
     bent = curvature < 0
-    shift = np.clip(0.5 * (y0 - y2) / np.where(bent, curvature, -1.0), -0.5, 0.5)
+    shift = np.minimum(0.5, np.maximum(-0.5, 0.5 * (y0 - y2) / np.where(bent, curvature, -1.0)))
     return np.where(bent, i + shift, i.astype(np.float64))
 
 
