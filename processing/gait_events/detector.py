@@ -12,9 +12,10 @@ How it decides, per contact:
    phases (below `flight_level_mps2`); IC and TO at the sharp upward bends of the force where it switches on
    and off around each flight.
 2. Walking (`walking.py`): every upward crossing of the low-passed vertical force through its trend (with
-   hysteresis) that is not part of a running contact, refined to the first sharp upward bend next to it (a
-   landing from a run is extended from its rise out of the flight instead); TO at the bend that ends the
-   next double support.
+   hysteresis), plus the crossings of a narrower band that fill a missed step in the local rhythm (a gap of
+   about two steps, near its middle), that is not part of a running contact, refined to the first sharp
+   upward bend next to it (a landing from a run is extended from its rise out of the flight instead); TO at
+   the bend that ends the next double support.
 3. Contacts closer than `min_step_time_s` are merged (running contacts win), bouts are split where a step
    takes longer than `max_bout_step_s` (a pause, not a slow step) or at a gap, and the laterality assigner
    labels the sides.
