@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from processing.orientation import quat_to_matrix
+from processing.orientation import quat_to_matrix, quat_to_matrix_entries
 from processing.samples import FloatArray
 
 #: The direction of travel is the mean heading over this many whole strides (centred): any whole number
@@ -115,26 +115,30 @@ def body_signals(
         Levelled acc (m/s^2) and gyr (deg/s) as `levelled_body_frame`, then tilt, obliquity and the wrapped
         heading (deg) as `pelvis_euler_deg` (`BODY_SIGNAL_COLUMNS`).
     """
-    es = quat_to_matrix(quat)  # earth from sensor
+    es = quat_to_matrix_entries(quat)  # earth from sensor, es[i, j] = entry (i, j) of every sample's matrix
     m = mounting_rotation
-    # Earth-from-body columns 0..2 = es @ m[k] (the body axes in sensor coordinates are the rows of m).
-    ex = es[:, :, 0] * m[0, 0] + es[:, :, 1] * m[0, 1] + es[:, :, 2] * m[0, 2]
-    ey = es[:, :, 0] * m[1, 0] + es[:, :, 1] * m[1, 1] + es[:, :, 2] * m[1, 2]
-    ez2 = es[:, 2, 0] * m[2, 0] + es[:, 2, 1] * m[2, 1] + es[:, 2, 2] * m[2, 2]
-    out = np.empty((quat.shape[0], 9))
-    out[:, 6] = np.degrees(np.arctan2(-ex[:, 2], ez2))
-    out[:, 7] = np.degrees(np.arcsin(np.clip(ey[:, 2], -1.0, 1.0)))
-    heading = np.arctan2(-ey[:, 0], ey[:, 1])
-    out[:, 8] = np.degrees(heading)
+    # Earth-from-body columns 0..2 = es @ m[k] (the body axes in sensor coordinates are the rows of m); only
+    # the entries used below. Each sample's arithmetic is that of the (n, 3, 3) form, in contiguous rows.
+    ex2 = es[2, 0] * m[0, 0] + es[2, 1] * m[0, 1] + es[2, 2] * m[0, 2]
+    ey0 = es[0, 0] * m[1, 0] + es[0, 1] * m[1, 1] + es[0, 2] * m[1, 2]
+    ey1 = es[1, 0] * m[1, 0] + es[1, 1] * m[1, 1] + es[1, 2] * m[1, 2]
+    ey2 = es[2, 0] * m[1, 0] + es[2, 1] * m[1, 1] + es[2, 2] * m[1, 2]
+    ez2 = es[2, 0] * m[2, 0] + es[2, 1] * m[2, 1] + es[2, 2] * m[2, 2]
+    out = np.empty((9, quat.shape[0]))
+    out[6] = np.degrees(np.arctan2(-ex2, ez2))
+    out[7] = np.degrees(np.arcsin(np.clip(ey2, -1.0, 1.0)))
+    heading = np.arctan2(-ey0, ey1)
+    out[8] = np.degrees(heading)
     c, s = np.cos(heading), np.sin(heading)
     for vec, col in ((acc_mps2, 0), (gyr_dps, 3)):
-        e0 = es[:, 0, 0] * vec[:, 0] + es[:, 0, 1] * vec[:, 1] + es[:, 0, 2] * vec[:, 2]
-        e1 = es[:, 1, 0] * vec[:, 0] + es[:, 1, 1] * vec[:, 1] + es[:, 1, 2] * vec[:, 2]
-        e2 = es[:, 2, 0] * vec[:, 0] + es[:, 2, 1] * vec[:, 1] + es[:, 2, 2] * vec[:, 2]
-        out[:, col] = c * e0 + s * e1
-        out[:, col + 1] = -s * e0 + c * e1
-        out[:, col + 2] = e2
-    return out
+        v0, v1, v2 = (np.ascontiguousarray(vec[:, j]) for j in range(3))
+        e0 = es[0, 0] * v0 + es[0, 1] * v1 + es[0, 2] * v2
+        e1 = es[1, 0] * v0 + es[1, 1] * v1 + es[1, 2] * v2
+        e2 = es[2, 0] * v0 + es[2, 1] * v1 + es[2, 2] * v2
+        out[col] = c * e0 + s * e1
+        out[col + 1] = -s * e0 + c * e1
+        out[col + 2] = e2
+    return np.ascontiguousarray(out.T)
 
 
 def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s: FloatArray) -> FloatArray:
