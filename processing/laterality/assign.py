@@ -167,20 +167,22 @@ def _best_labelling(evidence: FloatArray, switch_cost: float) -> npt.NDArray[np.
         parity = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
         first_left = float(np.sum(evidence * parity)) >= 0
         return (parity > 0) == first_left
-    # total[x]: the best sum so far with the current contact labelled x (0 = left, 1 = right)
-    total = np.array([evidence[0], -evidence[0]])
-    came_from = np.zeros((n, 2), dtype=np.int64)
-    for k in range(1, n):
-        gain = np.array([evidence[k], -evidence[k]])
-        alternate = total[::-1]
-        same = total - switch_cost
-        came_from[k] = np.where(alternate >= same, [1, 0], [0, 1])
-        total = np.maximum(alternate, same) + gain
-    x = 0 if total[0] >= total[1] else 1
+    # total_x: the best sum so far with the current contact labelled x (0 = left, 1 = right). Python floats
+    # (the same IEEE arithmetic as numpy's, without its per-call cost on two-element arrays).
+    ev = evidence.tolist()
+    total_0, total_1 = ev[0], -ev[0]
+    came_from = [(0, 1)]
+    for e in ev[1:]:
+        same_0, same_1 = total_0 - switch_cost, total_1 - switch_cost
+        from_0 = 1 if total_1 >= same_0 else 0
+        from_1 = 0 if total_0 >= same_1 else 1
+        came_from.append((from_0, from_1))
+        total_0, total_1 = (total_1 if from_0 else same_0) + e, (same_1 if from_1 else total_0) + (-e)
+    x = 0 if total_0 >= total_1 else 1
     labels = np.empty(n, dtype=np.int64)
     for k in range(n - 1, -1, -1):
         labels[k] = x
-        x = int(came_from[k, x])
+        x = came_from[k][x]
     return labels == 0
 
 
