@@ -38,10 +38,17 @@ def segment_reduce(values: FloatArray, i0: IntArray, i1: IntArray, ufunc: np.ufu
     """Reduce `values[i0[k]:i1[k]]` with `ufunc` for every k (segments may overlap; each has >= 1 sample)."""
     if i0.shape[0] == 0:
         return np.empty(0)
+    idx, starts = _segment_index(i0, i1)
+    return np.asarray(ufunc.reduceat(values[idx], starts))
+
+
+def _segment_index(i0: IntArray, i1: IntArray) -> tuple[IntArray, IntArray]:
+    """Indices of the samples of all segments [i0[k], i1[k]) end to end, and where each segment starts
+    among them (for `ufunc.reduceat`); one gather serves every reduction over the same segments."""
     lengths = i1 - i0
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     idx = np.repeat(i0 - starts, lengths) + np.arange(int(lengths.sum()))
-    return np.asarray(ufunc.reduceat(values[idx], starts))
+    return idx, starts
 
 
 def segment_mean(values: FloatArray, i0: IntArray, i1: IntArray) -> FloatArray:
@@ -84,15 +91,17 @@ def step_pelvic_angles(
         empty = np.full(m, np.nan)
         return PelvicStepAngles(empty, empty.copy(), empty.copy())
     s0, s1 = sample_ranges(t_s, t_ic_s, t_next_ic_s)
-    tilt = segment_mean(tilt_deg, s0, s1)
-    rotation = segment_reduce(rotation_deg, s0, s1, np.maximum) - segment_reduce(
-        rotation_deg, s0, s1, np.minimum
-    )
+    idx, starts = _segment_index(s0, s1)
+    tilt = np.add.reduceat(tilt_deg[idx], starts) / (s1 - s0)
+    step_rotation = rotation_deg[idx]
+    rotation = np.maximum.reduceat(step_rotation, starts) - np.minimum.reduceat(step_rotation, starts)
     has_to = np.isfinite(t_to_s)
     # Stance [IC, TO]: include the toe-off sample itself.
     c0, c1 = sample_ranges(t_s, t_ic_s, np.where(has_to, t_to_s, t_ic_s) + 1e-9)
-    left_up = segment_reduce(obliquity_deg, c0, c1, np.maximum)
-    right_up = -segment_reduce(obliquity_deg, c0, c1, np.minimum)
+    idx, starts = _segment_index(c0, c1)
+    stance_obliquity = obliquity_deg[idx]
+    left_up = np.maximum.reduceat(stance_obliquity, starts)
+    right_up = -np.minimum.reduceat(stance_obliquity, starts)
     drop = np.where(is_left, left_up, right_up)
     drop = np.where(has_to, drop, np.nan)
     return PelvicStepAngles(tilt, drop, rotation)
