@@ -206,20 +206,18 @@ async def test_unknown_firmware_is_refused_with_a_message_that_says_what_to_do(t
                 pass
 
 
+@VIRTUAL_TIME
 async def test_a_sensor_out_of_range_longer_than_the_reconnect_budget_ends_the_stream_with_link_lost(
-    tmp_path: Path,
+    tmp_path: Path, loop_clock: HostClock
 ) -> None:
-    scale = 20.0
-    options = SimulatedSensorOptions(
-        time_scale=scale, faults=FaultPlan(link_drops=(LinkDrop(at_s=4, duration_s=600),))
-    )
+    options = SimulatedSensorOptions(faults=FaultPlan(link_drops=(LinkDrop(at_s=4, duration_s=600),)))
     link_options = LinkOptions(reconnect_budget_s=1.0, connect_timeout_s=0.5)
     async with simulated(tmp_path, options) as (_, sensor, factory):
         link = Link(
             sensor.options.address,
             client_factory=factory,
             options=link_options,
-            host_clock_ns=scaled_clock(scale),
+            host_clock_ns=loop_clock,
         )
         received: list[int] = []
 
