@@ -187,7 +187,8 @@ class Link:
     options : LinkOptions
     host_clock_ns : callable returning int, optional
         The host time base for sample times (ns). Defaults to `epoch_clock_ns()`; time-scaled tests pass a
-        scaled clock so the clock mapper sees the simulated time base.
+        scaled clock so the clock mapper sees the simulated time base, and tests on a virtual event-loop clock
+        pass that clock (all of the link's own waits already use the loop's clock, through asyncio).
     rssi_reader : callable, optional
         Reads the connection RSSI from a client when the backend can (e.g. `bumble_backend.read_rssi_dbm`).
     sleep, jitter : callables, optional
