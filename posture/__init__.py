@@ -1,6 +1,7 @@
-"""The `posture` application: settings, the command line, and the wiring of sensorlink, processing and dashboards.
+"""The `posture` application: settings, the command line, the wiring of sensorlink, processing, dashboards.
 
-The packages below it stay independent: `processing` is pure, `sensorlink` is the only importer of bleak, and only
+The packages below it stay independent: `processing` is pure, `sensorlink` is the only importer of bleak, and
+only
 this package (the edge) builds the real clients and passes them in.
 """
 

@@ -1,6 +1,6 @@
 """The `posture` command line: global options, then one command module per area (posture.commands.*).
 
-Errors a user can act on are `PostureCliError`-like exceptions of the packages (each has a message that says what
+Errors a user can act on are the root exceptions of the packages (posture.errors; each message says what
 to do); `main()` prints them in one line and exits non-zero, without a traceback.
 """
 
@@ -19,7 +19,8 @@ console = Console(stderr=True)
 
 app = typer.Typer(
     name="posture",
-    help="Running-posture monitor: pair a clip-on lower-back IMU, stream it, and measure pelvic tilt, drop and "
+    help="Running-posture monitor: pair a clip-on lower-back IMU, stream it, and measure pelvic tilt, drop "
+    "and "
     "rotation step by step.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -41,7 +42,8 @@ def _global_options(
     adapter: str = typer.Option(
         None,
         "--adapter",
-        help="BLE adapter: 'auto' (the operating system's Bluetooth), 'sim' (the simulated sensor on a virtual "
+        help="BLE adapter: 'auto' (the operating system's Bluetooth), 'sim' (the simulated sensor on a "
+        "virtual "
         "link) or a Bumble transport such as 'usb:0' or 'tcp-client:127.0.0.1:9000'.",
         envvar="POSTURE_ADAPTER",
     ),
@@ -58,7 +60,8 @@ def _global_options(
 
 
 def _register_commands() -> None:
-    # One module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the simulated
+    # One module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the
+    # simulated
     # sensor as its own process), analysis (analyze), evaluation (evaluate).
     from posture.commands import analysis, evaluation, link, sim
 

@@ -19,7 +19,7 @@ ENV_PREFIX = "POSTURE_"
 
 
 class SettingsError(ValueError):
-    """The configuration file or an environment variable is invalid; the message names which and how to fix it."""
+    """The config file or an environment variable is invalid; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"cannot read {settings.config_file}: {exc}; fix or delete the file") from exc
         unknown = set(from_file) - names
         if unknown:
-            raise SettingsError(f"unknown keys {sorted(unknown)} in {settings.config_file}; known: {sorted(names)}")
+            raise SettingsError(
+                f"unknown keys {sorted(unknown)} in {settings.config_file}; known: {sorted(names)}"
+            )
         overrides.update(from_file)
     for name in names:
         from_env = env.get(ENV_PREFIX + name.upper())

@@ -1,7 +1,7 @@
 """The one in-memory form of IMU samples that crosses into the processing core.
 
-Both the BLE link (live blocks) and the CSV reader (recordings) produce `ImuSamples`; the processing core accepts
-nothing else. Arrays are float64, sensor frame, accelerometer including gravity.
+Both the BLE link (live blocks) and the CSV reader (recordings) produce `ImuSamples`; the processing core
+takes nothing else. Arrays are float64, sensor frame, accelerometer including gravity.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point POSTURE_CONFIG_DIR / POSTURE_DATA_DIR at a per-test folder (bonds, keys and sessions land there)."""
+    """Point POSTURE_CONFIG_DIR and POSTURE_DATA_DIR at a per-test folder (bonds, keys, sessions go there)."""
     home = tmp_path / "posture-home"
     monkeypatch.setenv("POSTURE_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("POSTURE_DATA_DIR", str(home / "data"))
