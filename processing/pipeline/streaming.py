@@ -28,6 +28,7 @@ when it is decided). Memory: one window plus the look-ahead (plus the calibratio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -436,16 +437,21 @@ class StreamingProcessor:
             return []
         sides = self._stitch_sides(events, in_core)
         steps: list[Step] = []
-        for j, i in enumerate(in_core):
-            if i + 1 >= len(events) or events.bout_id[i + 1] != events.bout_id[i]:
+        # Python lists: per-element reads of numpy arrays cost more than the checks themselves.
+        ic_s: list[float] = events.ic_s.tolist()
+        to_s: list[float] = events.to_s.tolist()
+        bout_id: list[int] = events.bout_id.tolist()
+        activity: list[str] = events.activity.tolist()
+        for j, i in enumerate(in_core.tolist()):
+            if i + 1 >= len(ic_s) or bout_id[i + 1] != bout_id[i]:
                 continue
-            ic, nxt = float(events.ic_s[i]), float(events.ic_s[i + 1])
+            ic, nxt = ic_s[i], ic_s[i + 1]
             if not 0 < nxt - ic <= self.params.max_step_time_s:
                 continue
-            to = float(events.to_s[i])
-            if not (np.isfinite(to) and ic <= to):
+            to = to_s[i]
+            if not (math.isfinite(to) and ic <= to):
                 to = float("nan")
-            steps.append(Step(ic, sides[j], to, nxt, bool(events.activity[i] == "running")))
+            steps.append(Step(ic, sides[j], to, nxt, activity[i] == "running"))
 
         if not steps:
             return []
@@ -482,13 +488,15 @@ class StreamingProcessor:
     def _stitch_sides(self, events: GaitEvents, in_core: np.ndarray) -> list[Side]:
         """Sides of the core events, consistent with the contacts labelled by earlier windows."""
         labels: list[Side] = []
+        core: list[int] = in_core.tolist()
+        bouts: list[int] = events.bout_id[in_core].tolist()
         j = 0
-        while j < in_core.shape[0]:
-            bout = events.bout_id[in_core[j]]
-            group = [int(in_core[j])]
-            while j + 1 < in_core.shape[0] and events.bout_id[in_core[j + 1]] == bout:
+        while j < len(core):
+            bout = bouts[j]
+            group = [core[j]]
+            while j + 1 < len(core) and bouts[j + 1] == bout:
                 j += 1
-                group.append(int(in_core[j]))
+                group.append(core[j])
             j += 1
             ic = events.ic_s[group]
             scores = events.side_score[group]
