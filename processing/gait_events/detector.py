@@ -299,9 +299,11 @@ def _enforce_min_step(
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """Drop contacts closer than `min_step` samples to the previous kept one; a running contact wins a tie."""
     keep: list[int] = []
-    for i in range(ic.shape[0]):
-        if keep and ic[i] - ic[keep[-1]] < min_step:
-            if running[i] and not running[keep[-1]]:
+    ic_list: list[float] = ic.tolist()  # Python scalars: the loop reads every contact
+    run_list: list[bool] = running.tolist()
+    for i, t in enumerate(ic_list):
+        if keep and t - ic_list[keep[-1]] < min_step:
+            if run_list[i] and not run_list[keep[-1]]:
                 keep[-1] = i
             continue
         keep.append(i)
