@@ -109,23 +109,40 @@ def compute_step_metrics(
     impact = segment_reduce(acc_levelled_mps2[:, 2], h0, h1, np.maximum) / STANDARD_GRAVITY_MPS2
     impact = np.where(has_to, impact, np.nan)
 
+    # Python floats once per column: indexing numpy arrays element by element costs more than the rest.
+    columns = zip(
+        ic.tolist(),
+        to.tolist(),
+        step_time.tolist(),
+        contact.tolist(),
+        flight.tolist(),
+        (60.0 / step_time).tolist(),
+        angles.tilt_deg.tolist(),
+        angles.drop_deg.tolist(),
+        angles.rotation_deg.tolist(),
+        vo.tolist(),
+        braking_peak.tolist(),
+        braking_dv.tolist(),
+        impact.tolist(),
+        strict=True,
+    )
     return [
         StepMetrics(
-            t_ic_s=float(ic[k]),
-            side=steps[k].side,
-            t_to_s=float(to[k]),
-            step_time_s=float(step_time[k]),
-            contact_time_s=float(contact[k]),
-            flight_time_s=float(flight[k]),
-            cadence_spm=float(60.0 / step_time[k]),
-            pelvic_tilt_deg=float(angles.tilt_deg[k]),
-            pelvic_drop_deg=float(angles.drop_deg[k]),
-            pelvic_rotation_deg=float(angles.rotation_deg[k]),
-            vertical_oscillation_m=float(vo[k]),
-            braking_peak_mps2=float(braking_peak[k]),
-            braking_dv_mps=float(braking_dv[k]),
-            impact_peak_g=float(impact[k]),
-            is_running=steps[k].is_running,
+            t_ic_s=c[0],
+            side=step.side,
+            t_to_s=c[1],
+            step_time_s=c[2],
+            contact_time_s=c[3],
+            flight_time_s=c[4],
+            cadence_spm=c[5],
+            pelvic_tilt_deg=c[6],
+            pelvic_drop_deg=c[7],
+            pelvic_rotation_deg=c[8],
+            vertical_oscillation_m=c[9],
+            braking_peak_mps2=c[10],
+            braking_dv_mps=c[11],
+            impact_peak_g=c[12],
+            is_running=step.is_running,
         )
-        for k in range(len(steps))
+        for step, c in zip(steps, columns, strict=True)
     ]
