@@ -141,3 +141,25 @@ def test_step_angle_definitions_on_exact_signals() -> None:
         is_left=np.array([True]),
     )
     assert np.isnan(unknown_to.drop_deg[0])
+
+
+def test_rotation_range_spans_the_whole_step_between_contacts_off_the_sample_grid() -> None:
+    # 52 Hz and a pelvis still turning at both contacts (30 deg/s, its extremes lag the contacts): the step is
+    # [IC, next IC] in time, so its rotation range is the full 30 deg/s * 0.33 s, not the part between the
+    # first and the last sample inside it (which would miss up to 2 * 30 / 52 = 1.2 deg).
+    fs = 52.0
+    t = np.arange(0, 2, 1 / fs)
+    rotation = 30.0 * t
+    ic = np.array([0.505, 0.835])  # between samples
+    nxt = ic + 0.33
+    a = step_pelvic_angles(
+        t,
+        np.zeros_like(t),
+        np.zeros_like(t),
+        rotation,
+        t_ic_s=ic,
+        t_to_s=ic + 0.1,
+        t_next_ic_s=nxt,
+        is_left=np.array([True, False]),
+    )
+    np.testing.assert_allclose(a.rotation_deg, [30.0 * 0.33, 30.0 * 0.33], atol=1e-9)
