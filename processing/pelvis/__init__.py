@@ -2,6 +2,7 @@
 
 from processing.pelvis.angles import (
     BODY_SIGNAL_COLUMNS,
+    angle_at_sample_instants,
     body_signals,
     levelled_body_frame,
     pelvis_euler_deg,
@@ -18,6 +19,7 @@ from processing.pelvis.per_step import (
 __all__ = [
     "BODY_SIGNAL_COLUMNS",
     "PelvicStepAngles",
+    "angle_at_sample_instants",
     "body_signals",
     "levelled_body_frame",
     "pelvis_euler_deg",
