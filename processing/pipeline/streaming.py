@@ -38,7 +38,12 @@ from processing.alignment import Mounting, MountingEstimator
 from processing.errors import CalibrationError, InvalidSamplesError
 from processing.gait_events.events import GaitEvents
 from processing.orientation import OrientationEstimator, OrientationParams
-from processing.pelvis import body_signals, levelled_body_frame, rotation_relative_to_travel
+from processing.pelvis import (
+    angle_at_sample_instants,
+    body_signals,
+    levelled_body_frame,
+    rotation_relative_to_travel,
+)
 from processing.pipeline.detectors import WindowEventDetector
 from processing.pipeline.step_metrics import compute_step_metrics
 from processing.samples import FloatArray, ImuSamples
@@ -466,7 +471,7 @@ class StreamingProcessor:
             part = body[span]
             tilt, obliquity = part[:, 6], part[:, 7]
             heading = np.unwrap(part[:, 8], period=360.0)
-            rotation = rotation_relative_to_travel(t, heading, events.ic_s)
+            rotation = angle_at_sample_instants(rotation_relative_to_travel(t, heading, events.ic_s))
             if mounting.standing_s is None:
                 # No standing period: VQF starts from no prior; its first seconds are not angles to report.
                 settling = t < self._t0_s + self.params.orientation_settle_s
