@@ -97,11 +97,15 @@ def step_pelvic_angles(
     # The step is the closed interval [IC, next IC] between event times, not between samples: where the
     # rotation still moves at a contact (its extremes lag or lead the contacts by runner), the samples alone
     # miss up to one sample interval of it at each end (0.1-0.5 deg at 52-104 Hz), so the angle interpolated
-    # at both contacts joins the reduction.
+    # at both contacts joins the reduction (an end whose outer neighbour is NaN, e.g. the filter's settling,
+    # is left out; NaN inside the step still gives NaN).
     at_ic = np.interp(t_ic_s, t_s, rotation_deg)
     at_next_ic = np.interp(t_next_ic_s, t_s, rotation_deg)
-    rotation = np.maximum(np.maximum.reduceat(step_rotation, starts), np.maximum(at_ic, at_next_ic))
-    rotation -= np.minimum(np.minimum.reduceat(step_rotation, starts), np.minimum(at_ic, at_next_ic))
+    inside_max = np.maximum.reduceat(step_rotation, starts)
+    inside_min = np.minimum.reduceat(step_rotation, starts)
+    highest = np.fmax(inside_max, np.fmax(at_ic, at_next_ic))
+    rotation = highest - np.fmin(inside_min, np.fmin(at_ic, at_next_ic))
+    rotation[np.isnan(inside_max) | np.isnan(inside_min)] = np.nan
     has_to = np.isfinite(t_to_s)
     # Stance [IC, TO]: include the toe-off sample itself.
     c0, c1 = sample_ranges(t_s, t_ic_s, np.where(has_to, t_to_s, t_ic_s) + 1e-9)

@@ -189,3 +189,24 @@ def test_filter_heading_read_at_the_sample_instants_after_the_half_sample_correc
     assert error_deg(heading) > 0.2
     # ... and the corrected angle follows the rotation to a few hundredths of a degree.
     assert error_deg(angle_at_sample_instants(heading)) < 0.03
+
+
+def test_rotation_range_of_a_step_next_to_missing_angles() -> None:
+    # Angles are NaN while the filter settles: a step starting just after it keeps its range (its IC's outer
+    # neighbour is NaN), a step with NaN inside has none.
+    fs = 52.0
+    t = np.arange(0, 2, 1 / fs)
+    rotation = 30.0 * t
+    rotation[t < 0.51] = np.nan  # the first angle is at 27 / 52 s
+    a = step_pelvic_angles(
+        t,
+        np.zeros_like(t),
+        np.zeros_like(t),
+        rotation,
+        t_ic_s=np.array([0.51, 0.3]),
+        t_to_s=np.array([0.6, 0.4]),
+        t_next_ic_s=np.array([0.84, 0.63]),
+        is_left=np.array([True, False]),
+    )
+    assert np.isnan(a.rotation_deg[1])
+    assert a.rotation_deg[0] == pytest.approx(30.0 * (0.84 - 27 / 52))
