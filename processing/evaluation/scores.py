@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from processing.asymmetry import symmetry_index_pct
 from processing.evaluation.matching import EventMatch, match_events
 
 __all__ = [
@@ -211,12 +212,9 @@ def _side_means(values: FloatArray, side: StrArray) -> tuple[float, float]:
 
 
 def symmetry_index(values: FloatArray, side: StrArray) -> float:
-    """SI = 100 (R - L) / (0.5 (R + L)) of the per-side means, in percent (NaN if a side is missing)."""
+    """SI of the per-side means by the product's formula (`symmetry_index_pct`); NaN if a side is missing."""
     right, left = _side_means(values, side)
-    denominator = 0.5 * (right + left)
-    if not np.isfinite(denominator) or denominator == 0:
-        return float("nan")
-    return 100.0 * (right - left) / denominator
+    return symmetry_index_pct(float(right), float(left))
 
 
 def right_minus_left(values: FloatArray, side: StrArray) -> float:
