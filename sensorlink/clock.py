@@ -30,10 +30,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-SENSOR_TIME_MODULUS_US = 1 << 32
+from sensorlink.protocol import PROFILE
+
+SENSOR_TIME_MODULUS_US = PROFILE.imu_packet.sensor_time_modulo
 DEFAULT_WINDOW_S = 600.0
 DEFAULT_BIN_S = 5.0
 DEFAULT_MIN_DRIFT_SPAN_S = 30.0
+#: Span of data before the drift is shown to the user (status): over shorter spans a few milliseconds of
+#: arrival jitter still move the slope by tens of ppm, a number that would only mislead.
+REPORTED_DRIFT_MIN_SPAN_S = 300.0
 DEFAULT_REFIT_INTERVAL_S = 5.0
 _CHEAP_FIT_BINS = 64
 

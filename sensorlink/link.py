@@ -43,7 +43,7 @@ from bleak.uuids import normalize_uuid_16
 from processing.samples import ImuSamples
 from sensorlink.backoff import backoff_delay_s
 from sensorlink.blocks import LinkCounters, LinkStatus, SampleBlock
-from sensorlink.clock import ClockMapper, SlewedTimeline
+from sensorlink.clock import REPORTED_DRIFT_MIN_SPAN_S, ClockMapper, SlewedTimeline
 from sensorlink.errors import (
     ConnectFailed,
     ControlCommandFailed,
@@ -280,7 +280,8 @@ class Link:
             packet_loss_rate=self.counters.packet_loss_rate,
             drift_ppm=(
                 estimate.drift_ppm
-                if estimate is not None and estimate.span_s >= self._clock.min_drift_span_s
+                if estimate is not None
+                and estimate.span_s >= max(self._clock.min_drift_span_s, REPORTED_DRIFT_MIN_SPAN_S)
                 else None
             ),
             sensor_flags=self._sensor_flags,

@@ -274,7 +274,11 @@ async def record_to_csv(
 
 
 def _print_summary(summary: RecordSummary) -> None:
-    drift = f"{summary.drift_ppm:+.1f} ppm" if summary.drift_ppm is not None else "not yet estimated"
+    drift = (
+        f"{summary.drift_ppm:+.1f} ppm"
+        if summary.drift_ppm is not None
+        else "not measured yet (needs 5 minutes of streaming)"
+    )
     loss_pct = 100.0 * summary.lost_samples / max(1, summary.samples + summary.lost_samples)
     battery = "?" if summary.battery_pct is None else str(summary.battery_pct)
     out.print(
