@@ -190,6 +190,7 @@ class GaitEventDetector:
             min_contact_s=self.min_contact_s,
             max_contact_s=self.max_contact_s,
             max_flight_search_s=self.max_step_time_s / 2,
+            lowpass_hz=self.running_lowpass_hz,
         )
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)

@@ -9,17 +9,23 @@ it.
 
 Timing with sub-sample precision: the force switches on at IC and off at TO, so the vertical specific force
 bends upward sharply at both instants (at IC its slope jumps up as the force starts; at TO its falling slope
-stops as the force ends). Slow body motion in flight bends it too, but smoothly. So IC is the first strong
-upward bend (a local maximum of the second difference reaching `_FIRST_BEND_FRACTION` of the largest, located
-between samples with a parabola) on the way up, not the largest: a heel-strike transient and the jolt of the
-pelvis it sets off can bend the rise more sharply a few samples after the contact. It is searched after the
-middle of the preceding flight (between the half-height crossings of the two contacts around it) and before
-the half-height crossing of the rising edge; TO is the largest upward bend on the way down, between the
-falling half-height crossing and the middle of the following flight. The middle of a flight separates its two
-bends (its lowest point does not: the sacrum's own motion in flight can put that at either end). Next to
-walking, where there is no flight on one side, the lowest point bounds the search instead. Sample picking
-would be off by up to one sample (19 ms at 52 Hz); on a half-sine sampled at 52 Hz the bend is within 4 ms of
-the true onset.
+stops as the force ends). Slow body motion in flight bends it too, but smoothly. So the contact's bend is the
+first strong upward bend (a local maximum of the second difference reaching `_FIRST_BEND_FRACTION` of the
+largest, located between samples with a parabola) on the way up, not the largest: a heel-strike transient and
+the jolt of the pelvis it sets off can bend the rise more sharply a few samples after the contact. IC is that
+bend's foot, not its peak: what carries the force to the sensor (the leg for the heel-strike transient, the
+soft tissue and the strap under the clip, a resonance at 14-22 Hz) is causal and spreads the curvature after
+the onset only, which put the peak 5-8 ms after the true IC at every rate (14 ms with a loose clip). The foot
+is where the curvature first reaches `_BEND_FOOT_FRACTION` of the peak, less the lead the detector's own
+symmetric processing (low-pass, second difference) gives a bare corner at the same phase, so a sharp corner
+keeps its IC at the peak at every rate (52-416 Hz). The bend is searched after the middle of the preceding
+flight (between the half-height crossings of the two contacts around it) and before the half-height crossing
+of the rising edge; TO is the largest upward bend on the way down, between the falling half-height crossing
+and the middle of the following flight (toe-off has no transient, and its bend's peak was already within 2 ms
+of the truth). The middle of a flight separates its two bends (its lowest point does not: the sacrum's own
+motion in flight can put that at either end). Next to walking, where there is no flight on one side, the
+lowest point bounds the search instead. Sample picking would be off by up to one sample (19 ms at 52 Hz); on
+a half-sine sampled at 52 Hz the bend is within 4 ms of the true onset.
 
 Deviation from threshold-only running detectors (a 1 g or 0.5 g crossing): those report the instant the force
 exceeds a level, tens of ms after the true contact and dependent on the force's size.
@@ -28,11 +34,14 @@ exceeds a level, tens of ms after the true contact and dependent on the force's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunningContacts", "running_contacts", "second_difference", "upward_bend"]
+from processing.gait_events.signals import lowpass
+
+__all__ = ["RunningContacts", "bend_feet", "running_contacts", "second_difference", "upward_bend"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -42,6 +51,16 @@ IntArray = npt.NDArray[np.int64]
 _PEAK_WINDOW_FRACTION = (0.3, 0.7)
 # On the way up, the contact's bend is the first one reaching this fraction of the strongest (as in walking).
 _FIRST_BEND_FRACTION = 0.3
+# IC is the foot of that bend, not its peak: where its curvature first reaches this fraction of the peak
+# (as weak as a bend may be and still count). The force switches on at the foot; what carries it to the
+# sensor (the leg, soft tissue, a clip on its strap) is causal: it spreads the curvature later, not earlier.
+_BEND_FOOT_FRACTION = _FIRST_BEND_FRACTION
+# The detector's own processing (the zero-phase low-pass and the second difference of samples) spreads a bare
+# corner's curvature both ways, so even a perfectly sharp corner has a foot 0.7 to 3 samples early; that much
+# of a foot's lead is given back (`_corner_lead_table`: a ramp of this many samples, corners at this many
+# phases over one sample period).
+_CORNER_TABLE_SAMPLES = 256
+_CORNER_TABLE_PHASES = 20
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -115,13 +134,16 @@ def running_contacts(
     min_contact_s: float,
     max_contact_s: float,
     max_flight_search_s: float,
+    lowpass_hz: float,
 ) -> RunningContacts:
     """Contacts of a running gait in a vertical specific force (m/s^2, gravity included, lightly low-passed).
 
     A contact is a stretch above `contact_level_mps2` lasting `min_contact_s` to `max_contact_s` at that
     level, with a flight (a dip below `flight_level_mps2`) within `max_flight_search_s` before or after it:
-    that is what makes it running and not walking. IC and TO are the strongest upward bends on its two
-    edges, searched up to the middle of the flights around it (see the module docstring).
+    that is what makes it running and not walking. IC is the foot of the first strong upward bend on the way
+    up, TO the strongest upward bend on the way down, searched up to the middle of the flights around it (see
+    the module docstring). `lowpass_hz` is the cutoff the input was low-passed with (`signals.lowpass`): the
+    foot is corrected for the lead that filter gives a bare corner.
     """
     v = vertical_mps2
     n = v.shape[0]
@@ -183,7 +205,8 @@ def running_contacts(
     ic = np.full(k, np.nan)
     to = np.full(k, np.nan)
     which = np.flatnonzero(valid)
-    ic[which] = _first_upward_bends(d2, ic_lo[which], rise[which], fraction=_FIRST_BEND_FRACTION)
+    bend = _first_upward_bends(d2, ic_lo[which], rise[which], fraction=_FIRST_BEND_FRACTION)
+    ic[which] = bend_feet(d2, ic_lo[which], bend, lowpass_hz=lowpass_hz, sampling_rate_hz=fs)
     to[which] = _upward_bends(d2, fall[which], to_hi[which])
     keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
     return RunningContacts(ic[keep], to[keep])
@@ -296,3 +319,61 @@ def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fract
     pos = np.where(peaks.any(axis=1), np.argmax(peaks, axis=1), np.argmax(rows, axis=1))
     i = np.where(empty, 1, a + pos)
     return np.where(empty, np.nan, _refine_many(d2, i))
+
+
+def _half_height_feet(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray:
+    """Where the second difference `d2`, walking back from each upward bend at `bend` (fractional) but not
+    before `lo`, last rises through `_BEND_FOOT_FRACTION` of the bend's peak, interpolated between samples;
+    NaN where it does not come down to that level after `lo` (or `bend` is NaN)."""
+    out = np.full(bend.shape[0], np.nan)
+    ok = np.flatnonzero(np.isfinite(bend))
+    if ok.size == 0:
+        return out
+    n = d2.shape[0]
+    i = np.clip(np.round(bend[ok]).astype(np.int64), 1, n - 2)
+    level = _BEND_FOOT_FRACTION * np.maximum(np.maximum(d2[i - 1], d2[i]), d2[i + 1])
+    a = np.minimum(np.maximum(1, np.ceil(lo[ok])).astype(np.int64), i)
+    rows, real = _gather(d2, a, i + 1, np.inf)
+    below = (rows < level[:, np.newaxis]) & real
+    found = below.any(axis=1)
+    k = a + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1].astype(np.float64), real))
+    k = np.minimum(k, i - 1)  # the sample nearest the peak is never below half of it
+    step = d2[k + 1] - d2[k]
+    good = found & (step > 0)
+    out[ok] = np.where(good, k + (level - d2[k]) / np.where(good, step, 1.0), np.nan)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> tuple[FloatArray, FloatArray]:
+    """(phase of the bend's peak from the nearest sample, lead of its half-height foot over it), samples,
+    for a bare corner (flat, then a straight rise) sampled at `sampling_rate_hz` and put through the
+    detector's own low-pass (`signals.lowpass` at `lowpass_hz`) and second difference, at corners spread
+    over one sample period. That lead comes from the processing, not from the signal."""
+    n = _CORNER_TABLE_SAMPLES
+    centre = n // 2
+    phases: list[float] = []
+    leads: list[float] = []
+    for offset in np.linspace(-0.5, 0.5, _CORNER_TABLE_PHASES, endpoint=False).tolist():
+        ramp = np.maximum(0.0, np.arange(n) - (centre + offset))
+        d2 = second_difference(lowpass(ramp, lowpass_hz, sampling_rate_hz))
+        peak = upward_bend(d2, centre - 3, centre + 3)
+        foot = _half_height_feet(d2, np.array([centre - n // 4], dtype=np.float64), np.array([peak]))
+        phases.append(peak - round(peak))
+        leads.append(peak - float(foot[0]))
+    order = np.argsort(phases)
+    return np.asarray(phases)[order], np.asarray(leads)[order]
+
+
+def bend_feet(
+    d2: FloatArray, lo: FloatArray, bend: FloatArray, *, lowpass_hz: float, sampling_rate_hz: float
+) -> FloatArray:
+    """IC at each upward bend: the bend's half-height foot (`_half_height_feet`), less the lead a bare
+    corner at the same phase gets from the processing alone (`_corner_lead_table`); never after the bend's
+    peak, and the peak itself where the foot cannot be read."""
+    foot = _half_height_feet(d2, lo, bend)
+    phase_table, lead_table = _corner_lead_table(lowpass_hz, sampling_rate_hz)
+    phase = bend - np.round(bend)
+    own = np.interp(np.nan_to_num(phase), phase_table, lead_table, period=1.0)
+    lead = np.maximum(bend - foot - own, 0.0)
+    return np.where(np.isfinite(foot), bend - lead, bend)
