@@ -24,8 +24,13 @@ Evidence per contact (the `side_score`, positive = left):
   and the pelvis tilts with the stance side up (the swing side drops), which leans the vertical stance force
   toward the stance side in the pelvis frame (a_y > 0, in proportion to the vertical force). In running the
   vertical force is 2-3 g and the drop 4-8 deg, so the lean dominates: a running contact scores the mean a_y
-  over the first half of its step, relative to its neighbours. This evidence is weaker than the yaw rate: use
-  a gyroscope when there is one.
+  over its whole step (IC to the next IC), relative to its neighbours. The whole step, not its first half:
+  the lean is proportional to the vertical force, whose mean over a step is g whatever the cadence and the
+  contact time (the step's vertical impulse balances body weight); over the first half step the evidence
+  came out inverted for every contact with a small pelvic drop (simulated `small_amplitudes`) or a large
+  pelvic rotation (`excessive_rotation`), while over the whole step it gives the right side in every
+  scenario of the simulated suite. So running and walking read the same mean, with opposite signs. This
+  evidence is weaker than the yaw rate: use a gyroscope when there is one.
 
 Within a bout (steps at a regular pace, see `GaitEvents.bout_id`) sides alternate, so we pick the labelling
 that agrees best with the summed evidence (the sum of score * parity): one wrong-signed step cannot flip a
@@ -125,6 +130,8 @@ def side_scores(
     step_after = np.minimum(nxt - ic_idx, cap)
     step_before = np.minimum(ic_idx - prv, cap)
     full = np.maximum(np.round(step_after).astype(np.int64), 1)
+    # minus the mean medio-lateral force over the contact's own step, relative to its neighbours: the walking
+    # push; in running without a gyroscope, the lean, which has the opposite sign
     push = _normalised(
         -_relative_to_neighbours(_step_means(acc_ml_mps2, np.stack([start, start + full], axis=1)))
     )
@@ -133,10 +140,7 @@ def side_scores(
         yaw_bounds = np.stack([start - half, start], axis=1)
         running = _normalised(-_relative_to_neighbours(_step_means(yaw_rate_dps, yaw_bounds)))
     else:
-        half = np.maximum(np.round(step_after / 2).astype(np.int64), 1)
-        running = _normalised(
-            _relative_to_neighbours(_step_means(acc_ml_mps2, np.stack([start, start + half], axis=1)))
-        )
+        running = -push
     return np.where(is_running, running, push)
 
 
