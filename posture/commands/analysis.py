@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from processing.samples import ImuSamples
     from processing.steps import StepMetrics
 
-__all__ = ["SUMMARY_SCHEMA_VERSION", "build_summary", "register", "run_analysis"]
+__all__ = ["SUMMARY_SCHEMA_VERSION", "analyze_to_dir", "build_summary", "register", "run_analysis"]
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -169,16 +169,11 @@ def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, obj
     }
 
 
-def analyze_command(
-    input_csv: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, metavar="INPUT.csv", help="Recording to analyse."
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
-) -> None:
-    """Analyse a recording: steps.csv (one row per step), events.json and summary.json in --out."""
+def analyze_to_dir(input_csv: Path, out: Path) -> tuple[int, dict[str, object]]:
+    """Read a recording, run the pipeline, write steps.csv, events.json and summary.json into `out`.
+
+    Returns the number of steps and the summary document (as written). Shared by `analyze` and `demo`.
+    """
     from posture.recording_io import read_recording, write_steps_csv
 
     recording = read_recording(input_csv)
@@ -191,7 +186,21 @@ def analyze_command(
     summary = build_summary(recording, result)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     logger.info("analysed %s: %d steps", input_csv, n)
-    kind = "none" if result.mounting is None else result.mounting.calibration
+    return n, summary
+
+
+def analyze_command(
+    input_csv: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="INPUT.csv", help="Recording to analyse."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
+) -> None:
+    """Analyse a recording: steps.csv (one row per step), events.json and summary.json in --out."""
+    n, summary = analyze_to_dir(input_csv, out)
+    kind = summary["calibration"]["kind"]  # type: ignore[index]
     cadence = summary["cadence_spm"]
     console.print(
         f"{n} steps, cadence {cadence if cadence is not None else '-'} steps/min, calibration {kind}: "

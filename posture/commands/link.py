@@ -439,19 +439,10 @@ def _analysis_table(summary: dict[str, Any]) -> Table:
 
 def _analyse_demo_recording(csv_path: Path) -> None:
     """Step 5 of the demo: the recording through the processing pipeline, as `posture analyze` does."""
-    import json
+    from posture.commands.analysis import analyze_to_dir
 
-    from posture.commands.analysis import build_summary, run_analysis
-    from posture.recording_io import read_recording, write_steps_csv
-
-    recording = read_recording(csv_path)
-    result = run_analysis(recording)
     results_dir = csv_path.with_suffix("")
-    results_dir.mkdir(parents=True, exist_ok=True)
-    n_steps = write_steps_csv(results_dir / "steps.csv", result.steps)
-    summary = build_summary(recording, result)
-    (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (results_dir / "events.json").write_text("[]\n", encoding="utf-8")
+    n_steps, summary = analyze_to_dir(csv_path, results_dir)
     cadence = summary["cadence_spm"]
     out.print(
         f"{n_steps} steps, cadence {cadence:.0f} steps/min" if cadence is not None else f"{n_steps} steps"
