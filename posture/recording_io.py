@@ -35,11 +35,10 @@ __all__ = [
     "write_steps_csv",
 ]
 
+from posture.csv_contract import ACC_COLUMNS, GYR_COLUMNS, TIME_COLUMN
+
 logger = logging.getLogger(__name__)
 
-TIME_COLUMN = "t_s"
-ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
-GYR_COLUMNS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 #: Shortest recording worth analysing: a few strides (lab trials of 6 to 8 s walking are common).
 MIN_RECORDING_S = 5.0
 #: A sample interval may deviate this much from the median (timestamp jitter) before we call it a gap.

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from posture.csv_contract import RECORDING_COLUMNS
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
 from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound
@@ -50,7 +51,6 @@ err = Console(stderr=True, soft_wrap=True)
 if not out.is_terminal:  # rich assumes 80 columns when piped; tables then truncate addresses
     out.width = 120
 
-CSV_HEADER = ("t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 SIM_SENSOR_KEYS = "sim-sensor-keys.json"
 DEMO_TIME_SCALE = 20.0
 #: The demo's run: the issue's example fault, a right hip that drops more and more during left stance.
@@ -235,7 +235,7 @@ async def record_to_csv(
         transient=True,
     )
     with out_path.open("w", encoding="utf-8", newline="") as handle, progress:
-        csv.writer(handle).writerow(CSV_HEADER)
+        csv.writer(handle).writerow(RECORDING_COLUMNS)
         async with link:
             rate_hz = float(link.config.sample_rate_hz)
             wanted = round(duration_s * rate_hz)
