@@ -49,6 +49,9 @@ console = Console()
 DEFAULT_REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "mobgap-HA002"
 
 Suite = Literal["sim", "real", "all"]
+# Reference systems in order of preference: INDIP is the primary reference of the Mobilise-D validation (it
+# covers every walking bout); stereophotogrammetry covers only the capture volume (fewer, shorter bouts).
+_REFERENCE_SYSTEMS = ("INDIP", "Stereophoto")
 
 # Columns: short header, long name (docs), value key, the issue-3 target (None = no target), lower is better.
 _COLUMNS: tuple[tuple[str, str, str, float | None, bool], ...] = (
@@ -156,7 +159,9 @@ def _untimed_gaps(ref: dict[str, Any], fs: float) -> npt.NDArray[np.float64]:
 
 
 def load_reference_recordings(data_dir: Path = DEFAULT_REAL_DATA_DIR) -> list[ReferenceRecording]:
-    """Read every `<name>.csv` + `<name>.json` pair with reference contacts (INDIP, else Stereophoto).
+    """Read every `<name>.csv` + `<name>.json` pair, one `ReferenceRecording` per reference system with timed
+    contacts: the primary system first (INDIP, the Mobilise-D primary reference, else Stereophoto), then the
+    other one as an independent second reference for the same samples (`ReferenceRecording.primary` False).
 
     Recordings whose JSON lists no reference contact in either system are skipped (nothing to score).
     """
@@ -164,33 +169,34 @@ def load_reference_recordings(data_dir: Path = DEFAULT_REAL_DATA_DIR) -> list[Re
     for meta_path in sorted(data_dir.glob("*.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         systems = meta.get("reference", {})
-        system = next(
-            (s for s in ("INDIP", "Stereophoto") if systems.get(s, {}).get("initial_contacts")), None
-        )
-        if system is None:
+        chosen = [s for s in _REFERENCE_SYSTEMS if systems.get(s, {}).get("initial_contacts")]
+        if not chosen:
             logger.info("skipping %s: no reference initial contacts", meta_path.name)
             continue
-        ref = systems[system]
-        ics = ref["initial_contacts"]
-        bouts = np.array([[b["start_s"], b["end_s"]] for b in ref["walking_bouts"]], dtype=np.float64)
         samples = _read_csv(data_dir / meta["csv"])
-        recordings.append(
-            ReferenceRecording(
-                name=meta["recording_id"],
-                samples=samples,
-                sampling_rate_hz=float(meta["sampling_rate_hz"]),
-                reference=ReferenceEvents(
-                    ic_s=np.array([ic["t_s"] for ic in ics], dtype=np.float64),
-                    side=np.array([ic["side"] for ic in ics], dtype="<U1"),
-                    to_s=np.full(len(ics), np.nan),
-                    is_running=np.zeros(len(ics), dtype=bool),
-                    bouts_s=bouts.reshape(-1, 2),
-                    untimed_gaps_s=_untimed_gaps(ref, float(meta["sampling_rate_hz"])),
-                ),
-                reference_system=system,
-                sensor_to_body=_axes_rotation(meta.get("axis_convention", {})),
+        fs = float(meta["sampling_rate_hz"])
+        for k, system in enumerate(chosen):
+            ref = systems[system]
+            ics = ref["initial_contacts"]
+            bouts = np.array([[b["start_s"], b["end_s"]] for b in ref["walking_bouts"]], dtype=np.float64)
+            recordings.append(
+                ReferenceRecording(
+                    name=meta["recording_id"],
+                    samples=samples,
+                    sampling_rate_hz=fs,
+                    reference=ReferenceEvents(
+                        ic_s=np.array([ic["t_s"] for ic in ics], dtype=np.float64),
+                        side=np.array([ic["side"] for ic in ics], dtype="<U1"),
+                        to_s=np.full(len(ics), np.nan),
+                        is_running=np.zeros(len(ics), dtype=bool),
+                        bouts_s=bouts.reshape(-1, 2),
+                        untimed_gaps_s=_untimed_gaps(ref, fs),
+                    ),
+                    reference_system=system,
+                    sensor_to_body=_axes_rotation(meta.get("axis_convention", {})),
+                    primary=k == 0,
+                )
             )
-        )
     return recordings
 
 

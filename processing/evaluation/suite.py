@@ -79,6 +79,7 @@ class ReferenceRecording:
     reference: ReferenceEvents
     reference_system: str
     sensor_to_body: FloatArray | None = None
+    primary: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,5 +340,5 @@ def evaluate_suite(
         yield evaluate_scenario(scenario, analyzer=analyzer)
     for recording in recordings:
         yield evaluate_recording(recording, analyzer=analyzer)
-        if recording.sensor_to_body is not None:
+        if recording.primary and recording.sensor_to_body is not None:
             yield evaluate_recording_detector(recording)

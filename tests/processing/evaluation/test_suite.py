@@ -28,7 +28,12 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "mobgap-HA002"
 
 @pytest.fixture(scope="module")
 def recordings() -> dict[str, ReferenceRecording]:
-    return {r.name: r for r in load_reference_recordings(DATA)}
+    return {r.name: r for r in load_reference_recordings(DATA) if r.primary}
+
+
+@pytest.fixture(scope="module")
+def second_references() -> dict[str, ReferenceRecording]:
+    return {r.name: r for r in load_reference_recordings(DATA) if not r.primary}
 
 
 def test_a_simulated_run_through_the_whole_pipeline_meets_the_event_targets() -> None:
@@ -65,6 +70,21 @@ def test_the_real_recordings_load_with_their_reference_and_axes(
         rec.sensor_to_body,
         [[0, 0, 1], [0, -1, 0], [1, 0, 0]],
     )
+
+
+def test_a_second_reference_system_of_the_same_recording_is_its_own_row(
+    second_references: dict[str, ReferenceRecording],
+) -> None:
+    # Test11 has Stereophoto contacts too (2 bouts in the capture volume, 11 timed contacts): an independent
+    # reference for the same samples; INDIP stays the primary one
+    assert set(second_references) == {"HA_002_TimeMeasure1_Test11_Trial1"}
+    stereo = second_references["HA_002_TimeMeasure1_Test11_Trial1"]
+    assert stereo.reference_system == "Stereophoto"
+    assert stereo.reference.ic_s.size == 11
+    assert stereo.reference.bouts_s.shape == (2, 2)
+    row = evaluate_recording(stereo)
+    assert row.source == "real:Stereophoto"
+    assert row.events.n_reference == 11
 
 
 def _step(t_ic_s: float, side: str, t_next_ic_s: float) -> StepMetrics:
@@ -152,6 +172,7 @@ def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:INDIP |" in text
+    assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:Stereophoto |" in text
     assert "IC F1" in text
 
 
