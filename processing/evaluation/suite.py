@@ -193,6 +193,9 @@ def _contacts(
     other = np.where(side[ends] == "L", "R", "L").astype("<U1")
     all_ic = np.concatenate([ic_s, nxt[ends]])
     order = np.argsort(all_ic, kind="stable")
+    # Two steps of neighbouring windows can both end on the same contact (one window found a contact between
+    # them that the other did not): it is one contact, reported once (a step's own start first).
+    order = order[np.concatenate([[True], np.diff(all_ic[order]) > _SAME_CONTACT_S])]
     return StepContacts(
         all_ic[order],
         np.concatenate([side.astype("<U1"), other])[order],

@@ -12,10 +12,11 @@ How it decides, per contact:
    phases (below `flight_level_mps2`); IC and TO at the sharp upward bends of the force where it switches on
    and off around each flight.
 2. Walking (`walking.py`): every upward crossing of the low-passed vertical force through its trend (with
-   hysteresis), plus the crossings of a narrower band that fill a missed step in the local rhythm (a gap of
-   about two steps, near its middle), that is not part of a running contact, refined to the first sharp
-   upward bend next to it (a landing from a run is extended from its rise out of the flight instead); TO at
-   the bend that ends the next double support.
+   hysteresis), plus the crossings of a narrower band that fill missed steps in the local rhythm (a gap of
+   two to four local steps, near where they split it evenly, between feet that alternation allows), that
+   is not part of a running contact, refined to the first sharp upward bend next to it (a landing from a
+   run is extended from its rise out of the flight instead); TO at the bend that ends the next double
+   support.
 3. Contacts closer than `min_step_time_s` are merged (running contacts win), bouts are split where a step
    takes longer than `max_bout_step_s` (a pause, not a slow step) or at a gap, and the laterality assigner
    labels the sides.
@@ -38,7 +39,7 @@ from processing.gait_events.walking import (
     walking_contacts,
     walking_toe_offs,
 )
-from processing.laterality.assign import AlternatingLaterality
+from processing.laterality.assign import AlternatingLaterality, side_scores
 from processing.samples import STANDARD_GRAVITY_MPS2
 
 __all__ = ["MAX_SAMPLING_RATE_HZ", "MIN_SAMPLING_RATE_HZ", "GaitEventDetector", "bouts_from_step_times"]
@@ -76,8 +77,11 @@ class GaitEventDetector:
     hysteresis_mps2 : float
         Half-width of the Schmitt trigger band for walking contacts: rejects standing noise and tremor.
     weak_hysteresis_mps2 : float
-        A narrower band whose contacts are kept only where they fill a missed step in the local rhythm (slow,
-        shuffling and turning steps barely lift the force; see `walking.fill_rhythm_gaps`).
+        A narrower band whose contacts are kept only where they fill missed steps in the local rhythm (slow,
+        shuffling and turning steps barely lift the force; see `walking.fill_rhythm_gaps`). 0.2 m/s^2 is
+        the peak acceleration of a 5 mm vertical oscillation of the trunk at 1 Hz, (2 pi 1 Hz)^2 * 5 mm: a
+        step shuffled on the spot still lifts and lowers the trunk by that much, while the noise and sway of
+        quiet standing stay well below it (the rhythm gate keeps what remains in a pause out).
     kink_lowpass_hz : float
         Low-pass before reading the walking bends (second differences): keeps a contact's bend within a few
         ms, calms noise.
@@ -119,7 +123,7 @@ class GaitEventDetector:
         walking_lowpass_hz: float = 4.0,
         trend_cutoff_hz: float = 0.5,
         hysteresis_mps2: float = 0.5,
-        weak_hysteresis_mps2: float = 0.35,
+        weak_hysteresis_mps2: float = 0.2,
         kink_lowpass_hz: float = 10.0,
         kink_before_s: float = 0.03,
         kink_after_s: float = 0.2,
@@ -194,11 +198,19 @@ class GaitEventDetector:
         )
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
+        strong = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
+        # the walking side evidence of the strong contacts: missed steps must keep the feet alternating
+        ml = lowpass(acc[:, 1], self.laterality.lowpass_hz, fs)
+        typical = float(np.median(np.diff(strong))) if strong.size > 1 else self.max_step_time_s * fs
+        strong_score = side_scores(
+            strong, np.zeros(strong.size, dtype=bool), ml, None, typical_step_samples=typical
+        )
         walk_ic = fill_rhythm_gaps(
-            walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2),
+            strong,
             walking_contacts(v_slow, trend, hysteresis_mps2=self.weak_hysteresis_mps2),
             min_step_samples=self.min_step_time_s * fs,
             max_step_samples=self.max_step_time_s * fs,
+            strong_side_score=strong_score,
         )
         # a walking candidate inside (or just before) a running contact is that contact seen through a slower
         # filter: drop it (before the refinement, which is the costly part)

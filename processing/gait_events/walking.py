@@ -19,8 +19,9 @@ Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
   events;
 - a second, weaker band (lower hysteresis) fills gaps in the step rhythm (`fill_rhythm_gaps`): in slow,
   shuffling or turning steps of daily life the trunk barely vaults and a contact's rise stays inside the
-  standing-noise band, but such a step still sits near the middle of a gap of about two steps between its
-  neighbours. A weak rise elsewhere (tremor, a weight shift while standing) is not kept.
+  strong band, but such steps still keep time: up to three of them sit where they split a gap of two to
+  four local steps between strong neighbours into equal parts, on the feet that alternation implies. A
+  weak rise elsewhere (tremor, a weight shift while standing) is not kept.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ __all__ = ["fill_rhythm_gaps", "sharpest_loading_onset", "walking_contacts", "wa
 
 # A bend counts as the contact if it reaches this fraction of the strongest bend near the candidate.
 _FIRST_BEND_FRACTION = 0.5
-# A gap between strong contacts holds one missed step when it spans this many local steps (about two; a longer
-# gap is a pause or a stop, not a missed step) ...
-_GAP_STEPS = (1.5, 2.5)
-# ... and a weak candidate fills it when it splits the gap no more unevenly than this (0.5 = the middle).
-_GAP_CENTRE_FRACTION = 0.35
+# A gap between strong contacts that spans n local steps (rounded), 2 <= n <= this, holds n - 1 missed
+# steps: at most three in a row (a turn on the spot, a hesitation); a longer gap is a pause or a stop.
+_MAX_GAP_STEPS = 4
+# A weak candidate fills the expected position of a missed step (the gap split into n equal parts) when it
+# lies within this fraction of one part from it (for n = 2: at least 0.35 of the gap from either end).
+_RHYTHM_TOLERANCE = 0.3
 # How many strong steps on each side of a gap define its local step time.
 _RHYTHM_NEIGHBOURS = 4
 
@@ -55,35 +57,61 @@ def walking_contacts(
 
 
 def fill_rhythm_gaps(
-    strong: FloatArray, weak: FloatArray, *, min_step_samples: float, max_step_samples: float
+    strong: FloatArray,
+    weak: FloatArray,
+    *,
+    min_step_samples: float,
+    max_step_samples: float,
+    strong_side_score: FloatArray | None = None,
 ) -> FloatArray:
-    """Strong candidates plus the weak ones that fill a missed step in the local rhythm (sorted indices).
+    """Strong candidates plus the weak ones that fill missed steps in the local rhythm (sorted indices).
 
-    A weak candidate (found with a lower hysteresis) is kept when it lies between two strong contacts whose
-    gap spans about two local step times (`_GAP_STEPS`) and splits that gap into parts no shorter than
-    `_GAP_CENTRE_FRACTION` of it: a contact that the strong band missed where the rhythm expects one. The
-    local step time is the median of the strong steps (between `min_step_samples` and `max_step_samples`)
-    among `_RHYTHM_NEIGHBOURS` contacts on each side, or `max_step_samples` without any. Weak candidates
-    closer than `min_step_samples` to a strong contact are that contact seen through the lower band.
+    A gap between two strong contacts that spans n local step times (rounded; 2 <= n <= `_MAX_GAP_STEPS`)
+    misses n - 1 steps, expected where they split the gap into n equal parts (steps change slowly). Each
+    expected position takes the nearest weak candidate (found with a lower hysteresis) within
+    `_RHYTHM_TOLERANCE` of one part, and the gap is filled only when every expected position has one: weak
+    rises at the rhythm's positions are steps, while standing sway or a weight shift in a pause does not keep
+    time. The local step time is the median of the strong steps (between `min_step_samples` and
+    `max_step_samples`) among `_RHYTHM_NEIGHBOURS` contacts on each side, or `max_step_samples` without any.
+    Weak candidates closer than `min_step_samples` to a strong contact are that contact seen through the lower
+    band.
+
+    Steps alternate sides, so with `strong_side_score` (side evidence per strong contact, positive = left,
+    e.g. `processing.laterality.side_scores`) a gap is filled only when its ends lie on the sides that n - 1
+    missed steps imply: the same foot for an odd number of missed steps, opposite feet for an even number.
+    A foot adjustment between two contacts of alternating feet (a weight shift, not a step) is not a missed
+    step. Ends without evidence (score 0) do not decide.
     """
     if strong.size < 2 or weak.size == 0:
         return strong
     kept = [strong]
     steps = np.diff(strong)
     regular = (steps > min_step_samples) & (steps < max_step_samples)
-    pos = np.searchsorted(strong, weak)
-    for w, k in zip(weak, pos, strict=True):
-        if k == 0 or k == strong.size:
-            continue
+    for k in range(1, strong.size):
         a, b = strong[k - 1], strong[k]
         gap = b - a
-        if min(w - a, b - w) < max(min_step_samples, _GAP_CENTRE_FRACTION * gap):
+        if gap < 1.5 * min_step_samples:
             continue
         lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
         near = steps[lo:hi][regular[lo:hi]]
         local_step = float(np.median(near)) if near.size else max_step_samples
-        if _GAP_STEPS[0] * local_step <= gap <= _GAP_STEPS[1] * local_step:
-            kept.append(np.array([w]))
+        n = round(gap / local_step)
+        if not 2 <= n <= _MAX_GAP_STEPS:
+            continue
+        if strong_side_score is not None:
+            product = float(strong_side_score[k - 1] * strong_side_score[k])
+            if product != 0.0 and (product > 0) != (n % 2 == 0):
+                continue
+        part = gap / n
+        inside = weak[(weak - a >= min_step_samples) & (b - weak >= min_step_samples)]
+        found = []
+        for j in range(1, n):
+            offset = np.abs(inside - (a + j * part))
+            if inside.size == 0 or offset.min() > _RHYTHM_TOLERANCE * part:
+                break
+            found.append(inside[np.argmin(offset)])
+        else:
+            kept.append(np.array(found))
     return np.sort(np.concatenate(kept))
 
 

@@ -85,6 +85,9 @@ def test_a_second_reference_system_of_the_same_recording_is_its_own_row(
     row = evaluate_recording(stereo)
     assert row.source == "real:Stereophoto"
     assert row.events.n_reference == 11
+    # the level reached today (10 of 11 contacts found, every side right)
+    assert row.events.ic_f1 >= 0.76
+    assert row.events.side_accuracy == 1.0
 
 
 def _step(t_ic_s: float, side: str, t_next_ic_s: float) -> StepMetrics:
@@ -111,6 +114,12 @@ def test_contacts_are_the_step_starts_plus_the_contact_that_ends_each_bout() -> 
     assert contacts_from_steps(()).ic_s.size == 0
 
 
+def test_a_contact_that_ends_steps_of_two_windows_is_reported_once() -> None:
+    # one window found the contact at 1.6 s, its neighbour did not: both steps end on the contact at 2.2 s
+    c = contacts_from_steps((_step(1.0, "L", 2.2), _step(1.6, "R", 2.2), _step(4.0, "R", 4.6)))
+    np.testing.assert_allclose(c.ic_s, [1.0, 1.6, 2.2, 4.0, 4.6])
+
+
 @pytest.fixture(scope="module")
 def pipeline_rows(recordings: dict[str, ReferenceRecording]) -> dict[str, EvaluationRow]:
     """Every real recording through the whole pipeline (the product path), as `posture evaluate` scores it."""
@@ -127,7 +136,7 @@ def test_real_walking_sides_meet_the_issue_target_through_the_pipeline(
         assert row.events.side_accuracy >= 0.90, name
 
 
-# Contacts do not yet: F1 0.79 through the pipeline (0.81 for the detector alone on the documented axes) on
+# Contacts do not yet: F1 0.80 through the pipeline (0.86 for the detector alone on the documented axes) on
 # the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns on the spot), 1.00
 # on straight walking; mobgap's best published detectors reach 0.84-0.86 on this kind of data. Note on the
 # reference: INDIP lists 8 more contacts inside Test11's bouts without a time (NaN in its .mat, e.g. a left
@@ -135,7 +144,7 @@ def test_real_walking_sides_meet_the_issue_target_through_the_pipeline(
 # the pipeline's 8 false positives lie in such gaps (`EventScores.n_false_in_untimed_gaps`; the score is not
 # changed for it). A strict xfail, so the test turns red the day it is met and the threshold can be enforced.
 @pytest.mark.xfail(
-    strict=True, reason="measured IC F1 0.79 through the pipeline on Test11 (INDIP); target 0.90"
+    strict=True, reason="measured IC F1 0.80 through the pipeline on Test11 (INDIP); target 0.90"
 )
 def test_real_walking_contacts_meet_the_issue_target_through_the_pipeline(
     pipeline_rows: dict[str, EvaluationRow],
@@ -149,12 +158,12 @@ def test_real_walking_does_not_regress(
 ) -> None:
     # the levels reached today, so that a change that loses contacts or sides on real data shows up
     daily = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test11_Trial1"])
-    assert daily.events.ic_f1 >= 0.80
-    assert daily.events.side_accuracy >= 0.90
+    assert daily.events.ic_f1 >= 0.86
+    assert daily.events.side_accuracy >= 0.92
     straight = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test5_Trial2"])
     assert straight.events.ic_f1 >= 0.90
     assert straight.events.side_accuracy >= 0.90
-    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.78
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.80
     assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.side_accuracy >= 0.95
     assert pipeline_rows["HA_002_TimeMeasure1_Test5_Trial2"].events.ic_f1 >= 0.90
 

@@ -63,3 +63,61 @@ def test_a_pause_is_not_a_missed_step() -> None:
     weak = np.array([4.6 * FS])
     out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
     assert np.array_equal(out, strong)
+
+
+def test_two_missed_steps_in_a_row_are_filled_where_they_split_the_gap_evenly() -> None:
+    # a turn on the spot: the steps at 4.0 and 4.6 s barely lift the trunk; weak rises near both are kept
+    strong = np.delete(steady(0.6, 12), [5, 6])
+    weak = np.array([3.95 * FS, 4.68 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert out.tolist() == sorted([*strong.tolist(), *weak.tolist()])
+
+
+def test_a_gap_is_filled_only_when_every_missed_step_has_a_weak_rise() -> None:
+    # one weak rise in a gap of three steps does not keep time on its own: a weight shift, not two steps
+    strong = np.delete(steady(0.6, 12), [5, 6])
+    weak = np.array([3.95 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
+
+
+def test_more_than_three_missed_steps_are_a_pause() -> None:
+    strong = np.delete(steady(0.6, 14), [4, 5, 6, 7])
+    weak = (1.0 + 0.6 * np.arange(4, 8)) * FS
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, strong)
+
+
+def test_missed_steps_keep_the_feet_alternating() -> None:
+    # contacts alternate L (+), R (-): one missed step lies between two contacts of the same foot, two missed
+    # steps between contacts of opposite feet
+    strong = np.delete(steady(0.6, 12), 5)
+    score = np.where(np.arange(12) % 2 == 0, 1.0, -1.0)
+    one_missed = fill_rhythm_gaps(
+        strong,
+        np.array([4.03 * FS]),
+        min_step_samples=MIN_STEP,
+        max_step_samples=MAX_STEP,
+        strong_side_score=np.delete(score, 5),
+    )
+    assert one_missed.size == strong.size + 1
+    # the same gap between a left and a right contact: a foot adjustment, not a step (no evidence: undecided)
+    adjusted = np.delete(score, 5)
+    adjusted[5:] *= -1.0
+    for side_score, kept in ((adjusted, 0), (np.where(np.arange(11) == 5, 0.0, adjusted), 1)):
+        out = fill_rhythm_gaps(
+            strong,
+            np.array([4.03 * FS]),
+            min_step_samples=MIN_STEP,
+            max_step_samples=MAX_STEP,
+            strong_side_score=side_score,
+        )
+        assert out.size == strong.size + kept
+    two_missed = fill_rhythm_gaps(
+        np.delete(steady(0.6, 12), [5, 6]),
+        np.array([3.95 * FS, 4.68 * FS]),
+        min_step_samples=MIN_STEP,
+        max_step_samples=MAX_STEP,
+        strong_side_score=np.delete(score, [5, 6]),
+    )
+    assert two_missed.size == 12
