@@ -40,6 +40,7 @@ from processing.simulation.truth import (
     GaitTruth,
     StepTruth,
     StrArray,
+    sacral_loading,
     step_metrics,
     vertical_oscillation_m,
 )
@@ -98,13 +99,15 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         lean = turn_lean_deg(speed, heading, FINE_RATE_HZ)
         angles = PelvisAngles(angles.tilt_deg, angles.obliquity_deg + lean, angles.rotation_deg)
 
-    acc_fine, gyr_fine, mount_error_deg = _sensor_signals(s, t, contacts, forces, angles, heading, speed, rng)
+    acc_fine, gyr_fine, mount_error_deg, sacrum_f = _sensor_signals(
+        s, t, contacts, forces, angles, heading, speed, rng
+    )
     # The sensor's own oscillator sets the true sample interval; `sampling_rate_hz` stays the nominal rate.
     actual_rate_hz = s.sampling_rate_hz * (1.0 + 1e-6 * s.sample_rate_error_ppm)
     t_true = np.arange(int(np.floor(s.total_s * actual_rate_hz - 1e-9)) + 1) / actual_rate_hz
     samples = _imu_output(s, t, acc_fine, gyr_fine, t_true, rng)
     truth = GaitTruth(
-        steps=_step_truth(s, t, contacts, forces, angles, speed),
+        steps=_step_truth(s, t, contacts, forces, angles, speed, sacrum_f),
         t_true_s=t_true,
         tilt_deg=np.interp(t_true, t, angles.tilt_deg),
         obliquity_deg=np.interp(t_true, t, angles.obliquity_deg),
@@ -130,9 +133,10 @@ def _sensor_signals(
     heading: FloatArray,
     speed: FloatArray,
     rng: np.random.Generator,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Ideal sensor-frame specific force (m/s^2) and angular rate (deg/s) on the fine grid, and the clip's
-    rotation against the pelvis (deg)."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Ideal sensor-frame specific force (m/s^2) and angular rate (deg/s) on the fine grid, the clip's
+    rotation against the pelvis (deg), and the specific force of the sacrum point the sensor sits on, heading
+    frame (m/s^2; before the strap and the clip: the truth of the sacral metrics)."""
     phase = gait_phase(t, contacts)
     envelope = gait_envelope(s, contacts, t)
     # Specific force of the sacrum, heading frame: GRF/m with the heel-strike transient passed through the
@@ -150,9 +154,10 @@ def _sensor_signals(
         r_pelvis = pelvis_orientation(
             angles.tilt_deg[block], angles.obliquity_deg[block], angles.rotation_deg[block]
         )
-        return (pelvis_specific_force_mps2(f_heading[block], r_pelvis, omega[block], FINE_RATE_HZ, offset),)
+        f = pelvis_specific_force_mps2(f_heading[block], r_pelvis, omega[block], FINE_RATE_HZ, offset)
+        return f, np.einsum("nij,nj->ni", r_pelvis, f)  # and back to the heading frame: R f
 
-    (f_pelvis,) = _in_blocks(t.shape[0], pelvis_frame)
+    f_pelvis, f_sacrum_heading = _in_blocks(t.shape[0], pelvis_frame)
     f_pelvis = soft_mount_response(f_pelvis, FINE_RATE_HZ, s.mount_resonance_hz, s.mount_damping_ratio)
     # The clip rocks and slips on the waistband: sensor-to-body is w(t) @ M, so the sensor reads
     # (w M)^T f and (w M)^T omega + M^T omega_w.
@@ -168,7 +173,7 @@ def _sensor_signals(
 
     acc, gyr = _in_blocks(t.shape[0], sensor_frame)
     mount_error_deg = np.rad2deg(np.linalg.norm(rotvec, axis=1))
-    return acc, gyr, mount_error_deg
+    return acc, gyr, mount_error_deg, f_sacrum_heading
 
 
 def _imu_output(
@@ -214,6 +219,7 @@ def _step_truth(
     forces: ForceResult,
     angles: PelvisAngles,
     speed: FloatArray,
+    sacrum_f_mps2: FloatArray,
 ) -> StepTruth:
     """Every complete step inside the recording (IC at or after 0, next IC and TO before the end).
 
@@ -221,6 +227,10 @@ def _step_truth(
     step: the runner stands before the other foot takes over. It is listed with its IC, TO, contact time and
     drop, and NaN for everything measured to the next IC (step and flight time, tilt, rotation, vertical
     oscillation, speed).
+
+    Vertical oscillation, braking and impact are the sacrum's (`sacrum_f_mps2`, the specific force of the
+    point the sensor sits on, heading frame), as the sensor measures them; `com_vertical_oscillation_m` keeps
+    the centre of mass's for comparison.
     """
     t_next = contacts.t_ic_s + contacts.step_time_s
     inside = (contacts.t_ic_s >= 0.0) & (contacts.t_to_s < s.total_s)
@@ -238,6 +248,8 @@ def _step_truth(
     step_time = np.where(stops, np.nan, nxt - ic)
     contact_time = to - ic
 
+    braking_peak, braking_dv, impact_g = sacral_loading(t, sacrum_f_mps2, ic, nxt, to)
+
     def no_step(values: FloatArray) -> FloatArray:
         return np.where(stops, np.nan, values)
 
@@ -252,6 +264,9 @@ def _step_truth(
         pelvic_drop_deg=drop,
         pelvic_rotation_deg=no_step(rot),
         vertical_oscillation_m=no_step(
+            vertical_oscillation_m(t, sacrum_f_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt)
+        ),
+        com_vertical_oscillation_m=no_step(
             vertical_oscillation_m(t, forces.grf_mps2[:, 2] - STANDARD_GRAVITY_MPS2, ic, nxt)
         ),
         is_running=contacts.is_running[idx],
@@ -260,6 +275,9 @@ def _step_truth(
         impact_force_bw=forces.impact_bw[idx],
         peak_braking_force_bw=forces.peak_braking_bw[idx],
         peak_propulsion_force_bw=forces.peak_propulsion_bw[idx],
+        braking_peak_mps2=no_step(braking_peak),
+        braking_dv_mps=no_step(braking_dv),
+        impact_peak_g=impact_g,
     )
 
 

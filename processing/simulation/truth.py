@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from processing import STANDARD_GRAVITY_MPS2
 from processing.simulation.rotations import FloatArray
 
 StrArray = npt.NDArray[np.str_]
@@ -42,15 +43,28 @@ class StepTruth:
     pelvic_rotation_deg : array, deg
         Max - min of the rotation angle over [IC, next IC].
     vertical_oscillation_m : array, m
-        Range of the centre of mass height over the step after removing the straight line between its values
-        at the two ICs (level running: the COM returns to the same height each step; the line removes the
-        unobservable constant vertical velocity of integration).
+        Range of the height of the sacrum point the sensor sits on (pelvis centre plus the sacrum's motion
+        against the centre of mass plus the sensor offset turned by the pelvis angles; not the strap or the
+        clip, which are measurement error) over the step, after removing the straight line between its values
+        at the two ICs (level running: the sacrum returns to the same height each step; the line removes the
+        unobservable constant vertical velocity of integration). What a sacral sensor measures and the
+        product's `vertical_oscillation_m`.
+    com_vertical_oscillation_m : array, m
+        The same for the centre of mass: smaller than the sacrum's, mostly because anterior tilt lifts a
+        sacrum that sits behind the hip axis. For comparison only; no sacral sensor measures it directly.
     is_running : bool array
         True for running steps, False for walking.
     speed_mps : array, m/s
         Mean forward speed over the step.
     peak_vertical_force_bw, impact_force_bw, peak_braking_force_bw, peak_propulsion_force_bw : array, BW
         This foot's vertical peak, heel-strike transient size (0 if none), braking and propulsive peaks.
+    braking_peak_mps2, braking_dv_mps : array, m/s^2 and m/s
+        The sacrum's forward acceleration minus its mean over the step [IC, next IC), during contact
+        [IC, TO]: the largest deceleration (positive, 0 if none) and the integral of the deceleration (speed
+        lost while braking). NaN without a next IC. The product's columns of the same names.
+    impact_peak_g : array, g
+        The sacrum's peak vertical specific force during contact [IC, TO] (peak vertical loading, including
+        any heel-strike transient as it arrives through the leg), in standard gravities. The product's column.
     """
 
     t_ic_s: FloatArray
@@ -63,12 +77,16 @@ class StepTruth:
     pelvic_drop_deg: FloatArray
     pelvic_rotation_deg: FloatArray
     vertical_oscillation_m: FloatArray
+    com_vertical_oscillation_m: FloatArray
     is_running: BoolArray
     speed_mps: FloatArray
     peak_vertical_force_bw: FloatArray
     impact_force_bw: FloatArray
     peak_braking_force_bw: FloatArray
     peak_propulsion_force_bw: FloatArray
+    braking_peak_mps2: FloatArray
+    braking_dv_mps: FloatArray
+    impact_peak_g: FloatArray
 
     def __post_init__(self) -> None:
         n = self.t_ic_s.shape[0]
@@ -169,7 +187,8 @@ def step_metrics(
 def vertical_oscillation_m(
     t_s: FloatArray, vertical_acc_mps2: FloatArray, t_ic_s: FloatArray, t_next_ic_s: FloatArray
 ) -> FloatArray:
-    """Per-step range of the centre-of-mass height, after removing the line through its values at the ICs."""
+    """Per-step range of the height whose vertical acceleration is given, after removing the line through
+    its values at the ICs (`StepTruth.vertical_oscillation_m`)."""
     dt = float(t_s[1] - t_s[0])
     v = np.cumsum(vertical_acc_mps2) * dt
     z = np.cumsum(v) * dt
@@ -184,3 +203,32 @@ def vertical_oscillation_m(
         d = seg - line
         out[i] = d.max() - d.min()
     return out
+
+
+def sacral_loading(
+    t_s: FloatArray,
+    sacrum_f_mps2: FloatArray,
+    t_ic_s: FloatArray,
+    t_next_ic_s: FloatArray,
+    t_to_s: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Braking peak (m/s^2), braking speed loss (m/s) and impact peak (g) per step, by the definitions of
+    `StepTruth`, from the sacrum's specific force in the heading frame (n, 3) on the uniform grid `t_s`."""
+    dt = float(t_s[1] - t_s[0])
+    a = np.searchsorted(t_s, t_ic_s, side="left")
+    e = np.searchsorted(t_s, t_next_ic_s, side="left")
+    o = np.searchsorted(t_s, t_to_s, side="right")
+    k = t_ic_s.shape[0]
+    peak = np.full(k, np.nan)
+    dv = np.full(k, np.nan)
+    impact = np.full(k, np.nan)
+    fwd, up = sacrum_f_mps2[:, 0], sacrum_f_mps2[:, 2]
+    for i in range(k):
+        if o[i] <= a[i]:
+            continue
+        impact[i] = up[a[i] : o[i]].max() / STANDARD_GRAVITY_MPS2
+        if e[i] > a[i]:
+            g = fwd[a[i] : o[i]] - fwd[a[i] : e[i]].mean()
+            peak[i] = max(-float(g.min()), 0.0)
+            dv[i] = -float(np.minimum(g, 0.0).sum()) * dt
+    return peak, dv, impact
