@@ -5,8 +5,8 @@ Input CSV: a header row with `t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2` and optional
 extra columns are ignored. Every check fails with one line that says what is wrong, where, and what to do
 (`InvalidSamplesError`, a `ProcessingError`, so the CLI shows it without a traceback).
 
-Output: steps.csv with one row per step in `STEP_METRIC_COLUMNS` order (NaN written as an empty field,
-booleans as 1/0).
+Output: steps.csv with one row per step in `STEP_METRIC_COLUMNS` order, and asymmetry.csv with one row per
+rolling window and metric in `ASYMMETRY_COLUMNS` order (NaN written as an empty field, booleans as 1/0).
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
+from processing.asymmetry import WindowMetric
 from processing.errors import InvalidSamplesError
 from processing.pipeline.streaming import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
 from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray, ImuSamples
-from processing.steps import STEP_METRIC_COLUMNS, StepMetrics
+from processing.steps import METRIC_UNITS, STEP_METRIC_COLUMNS, StepMetrics
 
 __all__ = [
     "ACC_COLUMNS",
+    "ASYMMETRY_COLUMNS",
     "GYR_COLUMNS",
     "MIN_RECORDING_S",
     "TIME_COLUMN",
     "Recording",
     "read_recording",
+    "write_asymmetry_csv",
     "write_recording",
     "write_steps_csv",
 ]
@@ -229,5 +232,61 @@ def write_steps_csv(path: Path, steps: Iterable[StepMetrics]) -> int:
         f.write(",".join(STEP_METRIC_COLUMNS) + "\n")
         for step in steps:
             f.write(",".join(_format(getattr(step, c)) for c in STEP_METRIC_COLUMNS) + "\n")
+            n += 1
+    return n
+
+
+#: asymmetry.csv, one row per window and metric ("long" form: filter by `metric` to plot one over time).
+#: Values are in the row's `unit`; `si_pct` is empty for angles (their right-minus-left is the measure).
+ASYMMETRY_COLUMNS = (
+    "window",
+    "t_start_s",
+    "t_end_s",
+    "n_steps",
+    "metric",
+    "unit",
+    "n_left",
+    "n_right",
+    "left_mean",
+    "right_mean",
+    "right_minus_left",
+    "si_pct",
+    "worse_side",
+    "window_mean",
+    "baseline_mean",
+    "change_from_baseline",
+    "change_from_baseline_pct",
+)
+
+
+def write_asymmetry_csv(path: Path, rows: Iterable[WindowMetric]) -> int:
+    """Write asymmetry.csv (`ASYMMETRY_COLUMNS`, from `processing.asymmetry.asymmetry_timeline`); returns the
+    number of rows. No worse side is an empty field."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(",".join(ASYMMETRY_COLUMNS) + "\n")
+        for r in rows:
+            a = r.asymmetry
+            values = (
+                r.window,
+                r.t_start_s,
+                r.t_end_s,
+                r.n_steps,
+                a.metric,
+                METRIC_UNITS[a.metric],
+                a.n_left,
+                a.n_right,
+                a.left_mean,
+                a.right_mean,
+                a.right_minus_left,
+                a.si_pct,
+                a.worse_side or "",
+                r.window_mean,
+                r.baseline_mean,
+                r.change_from_baseline,
+                r.change_from_baseline_pct,
+            )
+            f.write(",".join(_format(v) for v in values) + "\n")
             n += 1
     return n

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Literal
 
-__all__ = ["STEP_METRIC_COLUMNS", "Side", "Step", "StepMetrics"]
+__all__ = ["METRIC_UNITS", "STEP_METRIC_COLUMNS", "Side", "Step", "StepMetrics"]
 
 Side = Literal["L", "R"]
 
@@ -71,13 +71,16 @@ class StepMetrics:
     pelvic_rotation_deg : float, deg
         Max minus min of the pelvic rotation relative to the direction of travel over the step.
     vertical_oscillation_m : float, m
-        Peak-to-peak vertical displacement of the sacrum over the step.
+        Peak-to-peak vertical displacement of the sacrum (where the sensor sits, not the centre of mass)
+        over the step.
     braking_peak_mps2 : float, m/s^2
-        Largest forward deceleration during contact (positive number).
+        Largest forward deceleration of the sacrum during contact, relative to the step's mean forward
+        acceleration (positive number).
     braking_dv_mps : float, m/s
-        Forward speed lost during the braking part of contact (positive number).
+        Forward speed lost during the braking part of contact (positive number), same signal.
     impact_peak_g : float, g
-        Peak vertical specific force in the first half of contact, in units of standard gravity.
+        Peak vertical loading: the sacrum's largest vertical specific force during contact, in units of
+        standard gravity.
     is_running : bool
         True when the step has a flight phase.
     """
@@ -107,3 +110,18 @@ class StepMetrics:
 
 # The column order of steps.csv and of every per-step table: the fields of StepMetrics, one home.
 STEP_METRIC_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StepMetrics))
+
+#: The unit of every numeric per-step metric, as a results file states it (the names end with it too).
+METRIC_UNITS: dict[str, str] = {
+    "step_time_s": "s",
+    "contact_time_s": "s",
+    "flight_time_s": "s",
+    "cadence_spm": "steps/min",
+    "pelvic_tilt_deg": "deg",
+    "pelvic_drop_deg": "deg",
+    "pelvic_rotation_deg": "deg",
+    "vertical_oscillation_m": "m",
+    "braking_peak_mps2": "m/s^2",
+    "braking_dv_mps": "m/s",
+    "impact_peak_g": "g",
+}

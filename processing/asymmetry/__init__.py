@@ -2,10 +2,15 @@
 
 from processing.asymmetry.indices import (
     ASYMMETRY_METRICS,
+    BASELINE_S,
+    HOP_STRIDES,
     METRIC_DIRECTIONS,
+    WINDOW_STRIDES,
     AsymmetryWindow,
     MetricAsymmetry,
     MetricDrift,
+    WindowMetric,
+    asymmetry_timeline,
     drift_against_baseline,
     rolling_asymmetry,
     summarize_asymmetry,
@@ -14,10 +19,15 @@ from processing.asymmetry.indices import (
 
 __all__ = [
     "ASYMMETRY_METRICS",
+    "BASELINE_S",
+    "HOP_STRIDES",
     "METRIC_DIRECTIONS",
+    "WINDOW_STRIDES",
     "AsymmetryWindow",
     "MetricAsymmetry",
     "MetricDrift",
+    "WindowMetric",
+    "asymmetry_timeline",
     "drift_against_baseline",
     "rolling_asymmetry",
     "summarize_asymmetry",

@@ -7,6 +7,17 @@
   drop that is the stance side whose opposite hip sags more, i.e. the side of the steps with the larger drop.
 - Drift: each metric over rolling windows against the runner's own baseline, the mean over the first
   `baseline_s` of running (fatigue shows as a change from there, whatever the runner's normal is).
+- Rolling windows (`WINDOW_STRIDES`, `HOP_STRIDES`): 20 strides (40 consecutive steps, 20 per side; about
+  13 s at 180 and 16 s at 150 steps/min) every 10 strides, counted in steps from the first step, so a stream
+  gets the same windows as the batch run and every window holds the same number of steps whatever the pace
+  or the length of the run. Why 20 strides: with the step-to-step variability of running timing (2 to 3 %
+  of the value) a window's SI then has a standard error of about 1 percentage point, so an SI of a few
+  percent stands out from the noise, and pelvic drop's right-minus-left (per-step spread about 0.5 deg) one
+  of about 0.15 deg; yet a window is short enough that asymmetry emerging over a minute or two shows as a
+  trend. A 5-minute run gives about 40 windows, a 3-hour run about 1,500 (15,000 rows of
+  `asymmetry_timeline`, a few MB of CSV).
+- `asymmetry_timeline`: per window and metric, the asymmetry and the drift together, over the running steps
+  (all steps when there is no running), the rows of `asymmetry.csv`.
 """
 
 from __future__ import annotations
@@ -22,10 +33,15 @@ from processing.steps import Side, StepMetrics
 
 __all__ = [
     "ASYMMETRY_METRICS",
+    "BASELINE_S",
+    "HOP_STRIDES",
     "METRIC_DIRECTIONS",
+    "WINDOW_STRIDES",
     "AsymmetryWindow",
     "MetricAsymmetry",
     "MetricDrift",
+    "WindowMetric",
+    "asymmetry_timeline",
     "drift_against_baseline",
     "rolling_asymmetry",
     "summarize_asymmetry",
@@ -48,6 +64,11 @@ METRIC_DIRECTIONS: dict[str, tuple[MetricKind, bool]] = {
     "impact_peak_g": ("ratio", True),
 }
 ASYMMETRY_METRICS: tuple[str, ...] = tuple(METRIC_DIRECTIONS)
+#: Rolling windows: strides (2 steps) per window and between window starts (module notes say why).
+WINDOW_STRIDES = 20
+HOP_STRIDES = 10
+#: The runner's baseline for drift: the first this many seconds of running, s.
+BASELINE_S = 180.0
 
 
 def symmetry_index_pct(right: float, left: float) -> float:
@@ -130,11 +151,12 @@ class AsymmetryWindow:
 
 
 def rolling_asymmetry(
-    steps: Sequence[StepMetrics], *, window_strides: int = 20, hop_strides: int = 10
+    steps: Sequence[StepMetrics], *, window_strides: int = WINDOW_STRIDES, hop_strides: int = HOP_STRIDES
 ) -> tuple[AsymmetryWindow, ...]:
     """Asymmetry over rolling windows of `window_strides` strides (2 steps each), every `hop_strides`.
 
     Windows are counted in steps from the first step, so a stream gets the same windows as the batch run.
+    A run shorter than one window gives no window.
     """
     if window_strides < 1 or hop_strides < 1:
         raise ValueError("window_strides and hop_strides must be at least 1")
@@ -185,9 +207,9 @@ class MetricDrift:
 def drift_against_baseline(
     steps: Sequence[StepMetrics],
     *,
-    baseline_s: float = 180.0,
-    window_strides: int = 20,
-    hop_strides: int = 10,
+    baseline_s: float = BASELINE_S,
+    window_strides: int = WINDOW_STRIDES,
+    hop_strides: int = HOP_STRIDES,
 ) -> tuple[MetricDrift, ...]:
     """Each metric over rolling windows against its mean over the first `baseline_s` of running.
 
@@ -215,4 +237,77 @@ def drift_against_baseline(
             change = value - base
             pct = 100.0 * change / abs(base) if math.isfinite(base) and base != 0 else math.nan
             out.append(MetricDrift(m, float(t[a]), float(t[a + size - 1]), base, value, change, pct))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMetric:
+    """One metric in one rolling window: its asymmetry and its drift against the baseline (a row of
+    asymmetry.csv; values in the metric's own unit, the unit its name ends with).
+
+    Attributes
+    ----------
+    window : int
+        0, 1, ... in time order.
+    t_start_s, t_end_s : float, s
+        Initial contacts of the window's first and last step.
+    n_steps : int
+        Steps in the window (2 `window_strides`).
+    asymmetry : MetricAsymmetry
+        Left and right means, steps per side, SI (%, NaN for angles), right minus left and the worse side.
+    window_mean : float
+        Mean over the window's steps of both sides.
+    baseline_mean : float
+        Mean over the first `baseline_s` of running.
+    change_from_baseline, change_from_baseline_pct : float
+        window_mean - baseline_mean, and that in percent of |baseline_mean| (NaN for a zero baseline).
+    """
+
+    window: int
+    t_start_s: float
+    t_end_s: float
+    n_steps: int
+    asymmetry: MetricAsymmetry
+    window_mean: float
+    baseline_mean: float
+    change_from_baseline: float
+    change_from_baseline_pct: float
+
+
+def asymmetry_timeline(
+    steps: Sequence[StepMetrics],
+    *,
+    window_strides: int = WINDOW_STRIDES,
+    hop_strides: int = HOP_STRIDES,
+    baseline_s: float = BASELINE_S,
+) -> tuple[WindowMetric, ...]:
+    """Asymmetry and drift of every metric over rolling windows of strides: when asymmetry emerged.
+
+    The windows run over the running steps (as the drift and the run's summary do: a walking warm-up would
+    mix two gaits in one mean), or over all steps when there is no running. Rows are in window order, and
+    within a window in `ASYMMETRY_METRICS` order.
+    """
+    basis = [s for s in steps if s.is_running] or list(steps)
+    windows = rolling_asymmetry(basis, window_strides=window_strides, hop_strides=hop_strides)
+    drift = drift_against_baseline(
+        basis, baseline_s=baseline_s, window_strides=window_strides, hop_strides=hop_strides
+    )
+    n_windows = len(windows)
+    out: list[WindowMetric] = []
+    for w, window in enumerate(windows):
+        for j, asym in enumerate(window.metrics):
+            d = drift[j * n_windows + w]  # drift_against_baseline is metric-major over the same windows
+            out.append(
+                WindowMetric(
+                    window=w,
+                    t_start_s=window.t_start_s,
+                    t_end_s=window.t_end_s,
+                    n_steps=2 * window_strides,
+                    asymmetry=asym,
+                    window_mean=d.value,
+                    baseline_mean=d.baseline,
+                    change_from_baseline=d.change,
+                    change_from_baseline_pct=d.change_pct,
+                )
+            )
     return tuple(out)

@@ -8,6 +8,9 @@ import pytest
 
 from processing.asymmetry import (
     ASYMMETRY_METRICS,
+    HOP_STRIDES,
+    WINDOW_STRIDES,
+    asymmetry_timeline,
     drift_against_baseline,
     rolling_asymmetry,
     summarize_asymmetry,
@@ -99,3 +102,45 @@ def test_drift_ignores_a_walking_warm_up() -> None:
     run = make_steps(200, t0=40.0)
     drift = [d for d in drift_against_baseline(walk + run) if d.metric == "pelvic_drop_deg"]
     assert drift[0].baseline == pytest.approx(5.0)
+
+
+def test_timeline_rows_are_the_rolling_windows_with_their_drift() -> None:
+    steps = make_steps(600, drop_l=5.0, drop_r=5.0) + make_steps(200, drop_l=5.0, drop_r=8.0, t0=210.0)
+    rows = asymmetry_timeline(steps)
+    windows = rolling_asymmetry(steps, window_strides=WINDOW_STRIDES, hop_strides=HOP_STRIDES)
+    assert len(rows) == len(windows) * len(ASYMMETRY_METRICS)
+    assert [r.asymmetry.metric for r in rows[: len(ASYMMETRY_METRICS)]] == list(ASYMMETRY_METRICS)
+    assert [r.window for r in rows[:: len(ASYMMETRY_METRICS)]] == list(range(len(windows)))
+    drop = [r for r in rows if r.asymmetry.metric == "pelvic_drop_deg"]
+    first, last = drop[0], drop[-1]
+    assert first.n_steps == 2 * WINDOW_STRIDES
+    assert first.asymmetry.right_minus_left == pytest.approx(0.0)
+    assert first.asymmetry.worse_side is None
+    assert last.asymmetry.right_minus_left == pytest.approx(3.0)
+    assert last.asymmetry.worse_side == "R"  # larger drop in right stance: the left side sags
+    assert last.baseline_mean == pytest.approx(5.0)
+    assert last.window_mean == pytest.approx(6.5)
+    assert last.change_from_baseline_pct == pytest.approx(30.0)
+    assert (last.t_start_s, last.t_end_s) == (windows[-1].t_start_s, windows[-1].t_end_s)
+
+
+def test_timeline_windows_run_over_the_running_steps() -> None:
+    walk = make_steps(100, drop_l=2.0, drop_r=9.0, is_running=False)
+    rows = asymmetry_timeline(walk + make_steps(200, t0=40.0))
+    drop = [r for r in rows if r.asymmetry.metric == "pelvic_drop_deg"]
+    assert len(drop) == (200 - 2 * WINDOW_STRIDES) // (2 * HOP_STRIDES) + 1
+    assert drop[0].t_start_s == pytest.approx(40.0)
+    assert all(r.asymmetry.right_minus_left == pytest.approx(0.0) for r in drop)
+    # without any running the walking steps are the basis
+    assert len(asymmetry_timeline(walk)) == 4 * len(ASYMMETRY_METRICS)
+    assert asymmetry_timeline(make_steps(2 * WINDOW_STRIDES - 1)) == ()
+
+
+def test_window_length_suits_runs_of_five_minutes_to_three_hours() -> None:
+    step_s = 60.0 / 170.0
+    window_s = 2 * WINDOW_STRIDES * step_s
+    assert 10.0 < window_s < 20.0  # sees a trend within a minute or two, averages 20 steps a side
+    n_short = int(300.0 / step_s)
+    n_long = int(3 * 3600.0 / step_s)
+    assert (n_short - 2 * WINDOW_STRIDES) // (2 * HOP_STRIDES) + 1 >= 30
+    assert ((n_long - 2 * WINDOW_STRIDES) // (2 * HOP_STRIDES) + 1) * len(ASYMMETRY_METRICS) < 20_000
