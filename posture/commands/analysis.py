@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from processing.samples import ImuSamples
     from processing.steps import StepMetrics
 
-__all__ = ["SUMMARY_SCHEMA_VERSION", "analyze_to_dir", "build_summary", "register", "run_analysis"]
+__all__ = [
+    "ASYMMETRY_FILE",
+    "SUMMARY_SCHEMA_VERSION",
+    "analyze_to_dir",
+    "build_summary",
+    "register",
+    "run_analysis",
+    "wants_progress",
+]
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -34,22 +42,11 @@ console = Console(stderr=True)
 SUMMARY_SCHEMA_VERSION = 1
 #: Blocks fed to the pipeline (the progress bar advances per block), s.
 BLOCK_S = 30.0
-#: Recordings longer than this show a progress bar, s.
+#: Recordings at least this long show a progress bar on a terminal, s (never in a pipe or a log file: rich
+#: would leave a blank line or, in a CI log, a bar per refresh).
 PROGRESS_MIN_S = 120.0
-
-_UNITS = {
-    "step_time_s": "s",
-    "contact_time_s": "s",
-    "flight_time_s": "s",
-    "cadence_spm": "steps/min",
-    "pelvic_tilt_deg": "deg",
-    "pelvic_drop_deg": "deg",
-    "pelvic_rotation_deg": "deg",
-    "vertical_oscillation_m": "m",
-    "braking_peak_mps2": "m/s^2",
-    "braking_dv_mps": "m/s",
-    "impact_peak_g": "g",
-}
+#: Rolling-window asymmetry and drift (one row per window and metric), named in summary.json.
+ASYMMETRY_FILE = "asymmetry.csv"
 
 
 def _blocks(samples: ImuSamples, block: int) -> Iterator[ImuSamples]:
@@ -57,8 +54,14 @@ def _blocks(samples: ImuSamples, block: int) -> Iterator[ImuSamples]:
         yield samples.slice(a, min(a + block, len(samples)))
 
 
-def run_analysis(recording: Recording, *, show_progress: bool = False) -> AnalysisResult:
-    """Feed a recording through the pipeline block by block (with a progress bar if asked)."""
+def run_analysis(
+    recording: Recording, *, show_progress: bool = False, progress_console: Console | None = None
+) -> AnalysisResult:
+    """Feed a recording through the pipeline block by block, with a progress bar if asked.
+
+    The bar only reports (it advances after each block is handed over): the result is the same with and
+    without it. `progress_console` is where it is drawn (default: this module's stderr console).
+    """
     from processing.pipeline import analyze
 
     fs = recording.sampling_rate_hz
@@ -72,7 +75,7 @@ def run_analysis(recording: Recording, *, show_progress: bool = False) -> Analys
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
-        console=console,
+        console=progress_console or console,
         transient=True,
     ) as progress:
         task = progress.add_task("analyse", total=total)
@@ -95,9 +98,17 @@ def _mean(steps: list[StepMetrics], name: str) -> float:
     return float(vals.mean()) if vals.size else math.nan
 
 
-def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, object]:
-    """The summary.json document (plain JSON types; NaN becomes null)."""
-    from processing.asymmetry import drift_against_baseline, summarize_asymmetry
+def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: int = 0) -> dict[str, object]:
+    """The summary.json document (plain JSON types; NaN becomes null); `n_windows` rows of asymmetry.csv
+    per metric."""
+    from processing.asymmetry import (
+        BASELINE_S,
+        HOP_STRIDES,
+        WINDOW_STRIDES,
+        drift_against_baseline,
+        summarize_asymmetry,
+    )
+    from processing.steps import METRIC_UNITS
 
     steps = list(result.steps)
     running = [s for s in steps if s.is_running]
@@ -126,7 +137,7 @@ def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, obj
     drift = drift_against_baseline(steps)
     last_drift = {d.metric: d for d in drift}  # the last window of each metric wins
     metrics: dict[str, object] = {}
-    for name, unit in _UNITS.items():
+    for name, unit in METRIC_UNITS.items():
         entry: dict[str, object] = {"unit": unit, "mean": _num(_mean(basis, name))}
         if name in asym:
             a = asym[name]
@@ -166,24 +177,41 @@ def build_summary(recording: Recording, result: AnalysisResult) -> dict[str, obj
         },
         "cadence_spm": _num(60.0 / mean_step) if math.isfinite(mean_step) and mean_step > 0 else None,
         "metrics": metrics,
+        # When asymmetry emerged: every metric over rolling windows, with its drift, in asymmetry.csv.
+        "asymmetry_windows": {
+            "file": ASYMMETRY_FILE,
+            "windows": n_windows,
+            "window_strides": WINDOW_STRIDES,
+            "hop_strides": HOP_STRIDES,
+            "steps_over": "running steps" if running else "all steps",
+            "baseline_s": BASELINE_S,
+        },
     }
 
 
+def wants_progress(duration_s: float, target: Console) -> bool:
+    """A progress bar for recordings of at least `PROGRESS_MIN_S`, and only on an interactive terminal."""
+    return duration_s >= PROGRESS_MIN_S and target.is_terminal and not target.is_dumb_terminal
+
+
 def analyze_to_dir(input_csv: Path, out: Path) -> tuple[int, dict[str, object]]:
-    """Read a recording, run the pipeline, write steps.csv, events.json and summary.json into `out`.
+    """Read a recording, run the pipeline, write steps.csv, asymmetry.csv, events.json and summary.json into
+    `out`.
 
     Returns the number of steps and the summary document (as written). Shared by `analyze` and `demo`.
     """
-    from posture.recording_io import read_recording, write_steps_csv
+    from posture.recording_io import read_recording, write_asymmetry_csv, write_steps_csv
+    from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
 
     recording = read_recording(input_csv)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
-    result = run_analysis(recording, show_progress=duration_s >= PROGRESS_MIN_S)
+    result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
     out.mkdir(parents=True, exist_ok=True)
     n = write_steps_csv(out / "steps.csv", result.steps)
+    n_rows = write_asymmetry_csv(out / ASYMMETRY_FILE, asymmetry_timeline(result.steps))
     # Form events (alerts with hysteresis) come from the events issue; until then the list is empty.
     (out / "events.json").write_text("[]\n", encoding="utf-8")
-    summary = build_summary(recording, result)
+    summary = build_summary(recording, result, n_windows=n_rows // len(ASYMMETRY_METRICS))
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     logger.info("analysed %s: %d steps", input_csv, n)
     return n, summary
@@ -198,7 +226,8 @@ def analyze_command(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
 ) -> None:
-    """Analyse a recording: steps.csv (one row per step), events.json and summary.json in --out."""
+    """Analyse a recording: steps.csv (one row per step), asymmetry.csv (rolling windows), events.json and
+    summary.json in --out."""
     n, summary = analyze_to_dir(input_csv, out)
     kind = summary["calibration"]["kind"]  # type: ignore[index]
     cadence = summary["cadence_spm"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
+import pty
 import subprocess
 import sys
 from functools import cache
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
+from posture.commands.analysis import PROGRESS_MIN_S, wants_progress
 from posture.recording_io import read_recording, write_recording
 from processing.errors import InvalidSamplesError
 from processing.samples import ImuSamples
@@ -81,6 +85,75 @@ def test_analyze_writes_steps_events_and_summary(tmp_path: Path) -> None:
         entry = summary["metrics"][metric]
         assert {"left_mean", "right_mean", "right_minus_left", "worse_side"} <= set(entry)
     assert summary["metrics"]["contact_time_s"]["si_pct"] is not None
+    assert summary["asymmetry_windows"]["file"] == "asymmetry.csv"
+
+
+ASYMMETRY_CSV_COLUMNS = [
+    "window",
+    "t_start_s",
+    "t_end_s",
+    "n_steps",
+    "metric",
+    "unit",
+    "n_left",
+    "n_right",
+    "left_mean",
+    "right_mean",
+    "right_minus_left",
+    "si_pct",
+    "worse_side",
+    "window_mean",
+    "baseline_mean",
+    "change_from_baseline",
+    "change_from_baseline_pct",
+]
+METRIC_UNITS = {
+    "step_time_s": "s",
+    "contact_time_s": "s",
+    "flight_time_s": "s",
+    "pelvic_tilt_deg": "deg",
+    "pelvic_drop_deg": "deg",
+    "pelvic_rotation_deg": "deg",
+    "vertical_oscillation_m": "m",
+    "braking_peak_mps2": "m/s^2",
+    "braking_dv_mps": "m/s",
+    "impact_peak_g": "g",
+}
+
+
+def test_analyze_writes_the_rolling_window_asymmetry_a_coach_can_plot(tmp_path: Path) -> None:
+    csv_path = tmp_path / "run.csv"
+    write_recording(csv_path, short_run().samples)
+    out = tmp_path / "out"
+    assert posture("analyze", str(csv_path), "--out", str(out)).returncode == 0
+    summary = json.loads((out / "summary.json").read_text())
+    spec = summary["asymmetry_windows"]
+    assert (spec["window_strides"], spec["hop_strides"], spec["steps_over"]) == (20, 10, "running steps")
+    with (out / spec["file"]).open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ASYMMETRY_CSV_COLUMNS
+    n_running = summary["steps"]["running"]
+    assert spec["windows"] == (n_running - 40) // 20 + 1 >= 2  # a 30 s run: 40-step windows every 20 steps
+    assert len(rows) == spec["windows"] * len(METRIC_UNITS)
+    assert {(r["metric"], r["unit"]) for r in rows} == set(METRIC_UNITS.items())
+    for r in rows:
+        assert r["n_steps"] == "40"
+        assert int(r["n_left"]) + int(r["n_right"]) <= 40
+        assert float(r["t_start_s"]) < float(r["t_end_s"])
+        assert r["worse_side"] in ("L", "R", "")
+        if r["metric"].endswith("_deg"):
+            assert r["si_pct"] == ""  # angles: right minus left, no ratio
+    contact = [r for r in rows if r["metric"] == "contact_time_s"]
+    for r in contact:
+        left, right = float(r["left_mean"]), float(r["right_mean"])
+        assert 0.15 < left < 0.4  # seconds, not milliseconds
+        assert float(r["si_pct"]) == pytest.approx(100 * (right - left) / (0.5 * (right + left)), abs=1e-3)
+        assert float(r["right_minus_left"]) == pytest.approx(right - left, abs=2e-6)
+    # the drift columns: the window mean against the first minutes (here the whole run is the baseline)
+    window_mean = float(contact[0]["window_mean"])
+    baseline = float(contact[0]["baseline_mean"])
+    assert float(contact[0]["change_from_baseline"]) == pytest.approx(window_mean - baseline, abs=2e-6)
+    assert baseline == pytest.approx(summary["metrics"]["contact_time_s"]["mean"], abs=1e-6)
 
 
 def test_accelerometer_only_file_leaves_the_angles_blank(tmp_path: Path) -> None:
@@ -168,3 +241,73 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
     np.testing.assert_allclose(rec.samples.acc_mps2, s.acc_mps2, atol=1e-6)
     write_recording(tmp_path / "acc.csv", ImuSamples(s.t_s, s.acc_mps2, None))
     assert read_recording(tmp_path / "acc.csv").samples.gyr_dps is None
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recording just past PROGRESS_MIN_S (52 Hz keeps it cheap)."""
+    scenario = dataclasses.replace(
+        scenario_by_name("arbitrary_mount_b"), duration_s=PROGRESS_MIN_S + 5.0, sampling_rate_hz=52.0
+    )
+    path = tmp_path_factory.mktemp("long") / "long.csv"
+    write_recording(path, simulate(scenario).samples)
+    return path
+
+
+def analyze_on_a_terminal(input_csv: Path, out: Path) -> tuple[int, str]:
+    """`posture analyze` with stderr on a pseudo-terminal, as a runner at a shell sees it."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TTY_", "FORCE_", "NO_COLOR"))}
+    env.update(TERM="xterm", COLUMNS="80")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posture", "analyze", str(input_csv), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_only_and_the_results_do_not_depend_on_it(
+    tmp_path: Path, long_csv: Path
+) -> None:
+    code, terminal = analyze_on_a_terminal(long_csv, tmp_path / "tty")
+    assert code == 0, terminal
+    assert "analysing" in terminal  # the bar was drawn
+    assert "%" in terminal
+    piped = posture("analyze", str(long_csv), "--out", str(tmp_path / "pipe"))
+    assert piped.returncode == 0, piped.stderr
+    # a pipe or a log file gets the one result line, no bar, no escape codes, no blank lines
+    assert "analysing" not in piped.stderr
+    assert "\x1b" not in piped.stderr
+    assert piped.stderr.splitlines() == [piped.stderr.strip()]
+    for name in ("steps.csv", "asymmetry.csv", "events.json", "summary.json"):
+        assert (tmp_path / "tty" / name).read_bytes() == (tmp_path / "pipe" / name).read_bytes(), name
+
+
+def test_short_recordings_get_no_progress_bar_even_on_a_terminal(tmp_path: Path) -> None:
+    csv_path = tmp_path / "run.csv"
+    write_recording(csv_path, short_run().samples)
+    code, terminal = analyze_on_a_terminal(csv_path, tmp_path / "out")
+    assert code == 0, terminal
+    assert "analysing" not in terminal
+    assert "steps, cadence" in terminal
+
+
+def test_progress_needs_a_long_recording_and_an_interactive_terminal() -> None:
+    tty = Console(file=io.StringIO(), force_terminal=True)
+    log = Console(file=io.StringIO(), force_terminal=False)
+    assert wants_progress(PROGRESS_MIN_S, tty)
+    assert not wants_progress(PROGRESS_MIN_S - 1.0, tty)
+    assert not wants_progress(3 * 3600.0, log)
