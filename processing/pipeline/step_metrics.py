@@ -3,14 +3,19 @@
 Inputs are the window's samples in the levelled body frame (x forward, y left, z up along gravity) and the
 continuous pelvic angles; outputs are `StepMetrics`. Every reduction is vectorised over the steps.
 
-Definitions beyond DESIGN.md (ours, documented here):
-- `vertical_oscillation_m`: the vertical acceleration minus its step mean is integrated twice over the step,
-  with the mean velocity removed in between (the sacrum's vertical motion is step-periodic at steady running),
-  and the peak-to-peak displacement is reported.
+Definitions beyond DESIGN.md (ours, documented here). All three are the sacrum's, the point the sensor sits
+on, as a waist-worn pod reports them (Garmin's and Stryd's vertical oscillation is the torso's bounce at the
+waist, not the centre of mass's); the simulator's truth (`processing.simulation.truth.StepTruth`) uses the
+same definitions.
+- `vertical_oscillation_m`: the vertical excursion of the sacrum over the step, peak to peak: the vertical
+  acceleration minus its step mean is integrated twice over the step, with the mean velocity removed in
+  between (the sacrum's vertical motion is step-periodic at steady running). The sacrum sits behind the hip
+  axis, so anterior tilt lifts it: it bounces 1 to 2 cm more than the centre of mass.
 - `braking_peak_mps2` / `braking_dv_mps`: the forward acceleration minus its step mean (which also removes the
-  gravity leak of a mean tilt in accelerometer-only data) during contact; the largest deceleration and the
-  integral of the deceleration (speed lost while braking).
-- `impact_peak_g`: the peak vertical specific force in the first half of contact, in g.
+  gravity leak of a mean tilt in accelerometer-only data) during contact [IC, TO]; the largest deceleration
+  and the integral of the deceleration (speed lost while braking).
+- `impact_peak_g`: the peak vertical loading, the largest vertical specific force during contact [IC, TO]
+  (the heel-strike transient as it arrives at the pelvis, or the active peak, whichever is higher), in g.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ def compute_step_metrics(
     braking_peak = np.where(has_to, np.maximum(braking_peak, 0.0), np.nan)
     braking_dv = np.where(has_to, braking_dv, np.nan)
 
-    h0, h1 = sample_ranges(t_s, ic, np.where(has_to, ic + 0.5 * contact, ic) + 1e-9)
+    h0, h1 = sample_ranges(t_s, ic, to_or_ic + 1e-9)  # [IC, TO], TO's sample included
     impact = segment_reduce(acc_levelled_mps2[:, 2], h0, h1, np.maximum) / STANDARD_GRAVITY_MPS2
     impact = np.where(has_to, impact, np.nan)
 
