@@ -7,8 +7,19 @@ A sacral sensor is not at the centre of mass and not bolted to the bone:
   sideways at the stride frequency, phases drawn per scenario) and differentiate it twice: in flight the
   sacrum does not read a perfect free fall, and the stride means stay unchanged (the displacement is
   periodic).
-- The clip rocks on the waistband (a small rotation at the step frequency) and slowly slips over the run.
-  The truth is the pelvis; the sensor measures pelvis plus clip, which is what limits any real device.
+- The clip rocks on the waistband and slowly slips over the run (`mount_rotvec_rad`). The truth is the
+  pelvis; the sensor measures pelvis plus clip, which is what limits any real device.
+
+Left/right mirror symmetry. A runner without planted asymmetry is mirror-symmetric: a right step is the mirror
+image of the left step before it (y -> -y). Under that mirror a vector quantity along x or z (fore-aft and
+vertical displacement) keeps its sign and one along y (sideways) flips; a rotation (an axial vector) keeps
+its component about y (pitch) and flips those about x (roll) and z (yaw). So every gait-driven motion here
+repeats either every step (fore-aft, vertical, pitch) or every stride with a sign flip from one step to the
+next (sideways, roll, yaw): anything else would plant a left/right asymmetry that the runner does not have.
+The truth pelvis (`pelvis.py`: obliquity and rotation signed by side, tilt per step), the forces
+(`forces.py`: lateral force and the lateral share of the heel strike signed by side), the heel-strike jolt
+(tilt forwards, obliquity towards the swing side), the strap resonance (the same linear filter on every axis)
+and turns (lean and centripetal force follow the sign of the turn) obey the same rule.
 The gait phase is a C2 spline through the initial contacts, so nothing here has a kink at a contact that a
 detector could latch on to.
 """
@@ -37,6 +48,9 @@ REL_SIDEWAYS_M = 0.004
 REL_VERTICAL_PHASE_SPREAD = 0.08
 #: Walking uses this share of the running amplitudes.
 REL_WALK_SCALE = 0.5
+#: The clip's rock about the body's forward (x), left (y) and up (z) axes as shares of
+#: `Scenario.mount_wobble_deg`: mostly about the left-right axis, as the clip pivots on the waistband.
+MOUNT_ROCK_AXIS_SHARE = (0.5, 1.0, 0.5)
 #: Everything gait-driven fades in over this long after the first contact, s.
 FADE_IN_S = 1.0
 #: ... and out over this long from the last contact before a pause, s.
@@ -121,20 +135,39 @@ def mount_rotvec_rad(
 ) -> FloatArray:
     """Rotation of the clip on the pelvis relative to its standing pose, as rotation vectors (n, 3), rad.
 
-    Rocking at the step frequency (mostly about the left-right axis: the clip pivots on the waistband) plus a
-    smooth slip from the end of standing to the end of the recording in a direction drawn from the seed.
+    Rock: the clip rocks on the waistband, mostly about the left-right axis (`MOUNT_ROCK_AXIS_SHARE`).
+    On the midline of the sacrum, left and right steps load it with mirror-image forces, so its pitch rocks
+    at the step frequency (sin(2 pi phase + p): the same on every step) while its roll and yaw flip sign from
+    one step to the next, i.e. rock at the stride frequency (sin(pi phase + p), `phase` being the step
+    count). A step-periodic roll or yaw would add the same offset to every step's obliquity or rotation,
+    which for the drop (left step: max obliquity; right step: max of minus it) and the rotation range is a
+    left/right asymmetry of up to twice the rock's amplitude: an asymmetry of the clip, not of the runner.
+
+    A clip off the midline breaks that mirror (its two sides are loaded differently), and that share of
+    the roll and yaw rock, `Scenario.mount_off_centre_share`, repeats every step instead. One sensor cannot
+    tell it from a real pelvic asymmetry: the product's advice is to clip the sensor on the midline.
+
+    Slip: a smooth rotation from the end of standing to the end of the recording. The slip is the
+    ratchet of many steps' loads; on the midline their roll and yaw torques cancel stride by stride, so the
+    clip slips only about the waistband (pitch, its sign drawn from the seed). Off the midline the same
+    share of roll and yaw joins in: the direction is (share * a, b, share * c) normalised, with a, b, c drawn
+    from the seed (a share of 1 is a slip in any direction).
     """
     p = rng.uniform(0.0, 2.0 * np.pi, 3)
     wobble_rad = np.deg2rad(scenario.mount_wobble_deg)
-    axis_share = np.array([0.5, 1.0, 0.5])
-    rotvec = (
-        wobble_rad
-        * axis_share[None, :]
-        * np.sin(2.0 * np.pi * phase[:, None] + p[None, :])
-        * envelope[:, None]
-    )
+    off_centre = scenario.mount_off_centre_share
+    two_pi_phase = 2.0 * np.pi * phase[:, None]
+    step_periodic = np.sin(two_pi_phase + p[None, :])
+    stride_periodic = np.sin(0.5 * two_pi_phase + p[None, :])
+    # pitch (y) repeats every step; roll (x) and yaw (z) alternate, except for the off-centre share
+    mirrored = np.array([1.0 - off_centre, 0.0, 1.0 - off_centre])
+    repeated = 1.0 - mirrored
+    shape = mirrored[None, :] * stride_periodic + repeated[None, :] * step_periodic
+    share = np.asarray(MOUNT_ROCK_AXIS_SHARE, dtype=float)
+    rotvec = wobble_rad * share[None, :] * shape * envelope[:, None]
     if scenario.mount_slip_deg > 0:
-        direction = rng.normal(size=3)
+        drawn = rng.normal(size=3)
+        direction = np.array([off_centre * drawn[0], drawn[1], off_centre * drawn[2]])
         direction /= np.linalg.norm(direction)
         start = scenario.standing_s
         x = np.clip((t_s - start) / max(scenario.total_s - start, 1.0), 0.0, 1.0)

@@ -163,11 +163,19 @@ class Scenario:
         The strap and soft tissue between pelvis and sensor act as a damped spring: the accelerometer rings
         at this frequency after each heel strike (sacral sensors: about 15 to 30 Hz, lightly damped).
     mount_wobble_deg : float, deg
-        Amplitude of the clip rocking on the waistband at the step frequency (the sensor turns against the
-        pelvis; the truth is the pelvis).
+        Amplitude of the clip rocking on the waistband (the sensor turns against the pelvis; the truth is the
+        pelvis): about the left-right axis at the step frequency, half as much about the forward and up
+        axes at the stride frequency, alternating from step to step (`mount_off_centre_share`).
     mount_slip_deg : float, deg
         How far the clip slips (rotates on the waistband) by the end of the recording, smoothly from the end
-        of standing, in a direction drawn from the seed; the calibration at standing cannot know it.
+        of standing; the calibration at standing cannot know it. On the midline it slips about the
+        left-right axis only (sign drawn from the seed); see `mount_off_centre_share`.
+    mount_off_centre_share : float, 0 to 1
+        How far off the sacrum's midline the clip sits, as the share of its roll and yaw rock that repeats
+        every step (the rest alternates in sign from step to step, as the mirror symmetry of a runner loads
+        a midline clip) and of roll and yaw in its slip. 0 is a clip on the midline. Off the midline the
+        clip reads a left/right difference of drop and rotation that the pelvis does not have, and no single
+        sensor can tell it from a real asymmetry (`processing.simulation.body.mount_rotvec_rad`).
     acc_noise_mps2, gyr_noise_dps : float
         White noise standard deviation per output sample.
     acc_bias_mps2, gyr_bias_dps : (3,) tuple
@@ -238,6 +246,7 @@ class Scenario:
     mount_damping_ratio: float = 0.3
     mount_wobble_deg: float = 0.5
     mount_slip_deg: float = 0.5
+    mount_off_centre_share: float = 0.0
     acc_noise_mps2: float = 0.02
     gyr_noise_dps: float = 0.1
     acc_bias_mps2: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -399,6 +408,7 @@ def _validate(s: Scenario) -> None:
     _check(0.05 <= s.mount_damping_ratio <= 2.0, "mount_damping_ratio", "must be in [0.05, 2]")
     _check(0.0 <= s.mount_wobble_deg <= 5.0, "mount_wobble_deg", "must be in [0, 5] deg")
     _check(0.0 <= s.mount_slip_deg <= 20.0, "mount_slip_deg", "must be in [0, 20] deg")
+    _check(0.0 <= s.mount_off_centre_share <= 1.0, "mount_off_centre_share", "must be in [0, 1]")
     _check(s.acc_noise_mps2 >= 0.0 and s.gyr_noise_dps >= 0.0, "acc_noise_mps2", "noise must be >= 0")
     _check(s.gyr_bias_walk_dps_per_sqrt_s >= 0.0, "gyr_bias_walk_dps_per_sqrt_s", "must be >= 0")
     _check(2.0 <= s.acc_range_g <= 64.0, "acc_range_g", f"must be in [2, 64] g, got {s.acc_range_g}")

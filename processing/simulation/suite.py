@@ -4,8 +4,9 @@ They span running speeds 2.5 to 6 m/s, cadences 150 to 200 steps/min, output rat
 odd rates, mountings from aligned to upside down, sideways and arbitrary 3-D rotations, IMUs good to poor,
 asymmetry on either side, walking warm-up and cool-down, turns, and the planted faults: a clean run, the right
 hip dropping more and more during left stance, step-time asymmetry, overstriding with high braking, excessive
-rotation and fatigue drift; and a stop at a traffic light. Each has 60 to 120 s of running, so the whole
-suite simulates in a few seconds.
+rotation and fatigue drift; a stop at a traffic light; and a clip worn off the midline, whose left/right
+artefact no single sensor can remove (`Scenario.mount_off_centre_share` > 0). Each has 60 to 120 s of
+running, so the whole suite simulates in a few seconds.
 """
 
 from __future__ import annotations
@@ -299,6 +300,19 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         mounting_zyx_deg=(8.0, -100.0, 5.0),
         speed_mps=3.6,
         cadence_spm=172.0,
+    ),
+    # A physical limit, not a pipeline target: a clip worn off the sacrum's midline rocks and slips with
+    # roll and yaw that repeat every step, which reads as a left/right difference of drop and rotation that
+    # the pelvis does not have; one sensor cannot tell the two apart (clip it on the midline).
+    Scenario(
+        name="off_centre_clip",
+        seed=37,
+        mount_off_centre_share=0.5,
+        mount_wobble_deg=1.0,
+        mount_slip_deg=1.0,
+        speed_mps=3.6,
+        cadence_spm=170.0,
+        **_GOOD_IMU,
     ),
     Scenario(
         name="forefoot_striker_right_first",
