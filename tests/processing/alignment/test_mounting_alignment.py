@@ -74,6 +74,26 @@ def test_forward_on_a_real_walking_recording_points_along_the_sensor_z_axis() ->
     assert angle_deg(m.rotation[0], forward_true) < 15.0
 
 
+def test_a_daily_activity_recording_is_levelled_from_its_standing_start_not_its_mean() -> None:
+    # mobgap HA002 Test11 (simulated daily activities: slow shuffling, turns on the spot, sitting down and
+    # getting up) starts with 2 s of standing. Up comes from there, close to the sensor's x axis; the mean
+    # specific force of the whole recording leans about 20 deg back (the sitting periods), so levelling with
+    # it would read 0.35 g of the antero-posterior acceleration as vertical.
+    data = np.loadtxt(DATA / "HA_002_TimeMeasure1_Test11_Trial1.csv", delimiter=",", skiprows=1)
+    acc, gyr = data[:, 1:4], data[:, 4:7]
+    quat = OrientationEstimator(100.0).update(gyr, acc)
+    m = MountingEstimator().estimate(acc, gyr, sampling_rate_hz=100.0, quat=quat).mounting_
+    assert m.calibration == "standing"
+    assert m.standing_s is not None
+    assert m.standing_s[1] < 3.0
+    assert angle_deg(m.up_sensor, np.array([1.0, 0.0, 0.0])) < 10.0
+    assert angle_deg(m.up_sensor, acc.mean(axis=0)) > 15.0
+    # forward from slow, turning walking is weaker evidence than from straight walking, but on the right side
+    forward_true = np.array([0.0, 0.0, 1.0])
+    forward_true -= (forward_true @ m.up_sensor) * m.up_sensor
+    assert angle_deg(m.rotation[0], forward_true) < 30.0
+
+
 def test_without_standing_the_mean_posture_defines_up() -> None:
     run = simulate(Scenario(duration_s=20.0, standing_s=0.0, seed=10))
     m = MountingEstimator().estimate(
