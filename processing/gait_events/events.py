@@ -63,9 +63,10 @@ class GaitEvents:
             raise ValueError(
                 "GaitEvents.ic_s must be strictly increasing; sort the events before building them"
             )
-        if not set(np.unique(self.side).tolist()) <= set(SIDES):
+        # element-wise comparisons, not np.unique: this runs twice per pipeline window
+        if n and not np.all((self.side == SIDES[0]) | (self.side == SIDES[1])):
             raise ValueError(f"GaitEvents.side must hold only {SIDES}")
-        if not set(np.unique(self.activity).tolist()) <= set(ACTIVITIES):
+        if n and not np.all((self.activity == ACTIVITIES[0]) | (self.activity == ACTIVITIES[1])):
             raise ValueError(f"GaitEvents.activity must hold only {ACTIVITIES}")
 
     def __len__(self) -> int:

@@ -64,11 +64,14 @@ IntArray = npt.NDArray[np.int64]
 StrArray = npt.NDArray[np.str_]
 
 
-def _step_means(x: FloatArray, bounds: npt.NDArray[np.int64]) -> FloatArray:
-    """Mean of x over [bounds[k, 0], bounds[k, 1]) for each k (NaN for an empty range)."""
-    csum = np.concatenate([[0.0], np.cumsum(x)])
-    lo = np.clip(bounds[:, 0], 0, x.shape[0])
-    hi = np.clip(bounds[:, 1], 0, x.shape[0])
+def _step_means(x: FloatArray, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> FloatArray:
+    """Mean of x over [lo[k], hi[k]) for each k (NaN for an empty range)."""
+    csum = np.empty(x.shape[0] + 1)
+    csum[0] = 0.0
+    np.cumsum(x, out=csum[1:])
+    # np.minimum/np.maximum rather than np.clip: the same integers for less per-call overhead
+    lo = np.minimum(np.maximum(lo, 0), x.shape[0])
+    hi = np.minimum(np.maximum(hi, 0), x.shape[0])
     n = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)
@@ -79,19 +82,23 @@ def _relative_to_neighbours(m: FloatArray) -> FloatArray:
     k = m.shape[0]
     if k < 2:
         return np.zeros(k)
-    prev = np.concatenate([[np.nan], m[:-1]])
-    nxt = np.concatenate([m[1:], [np.nan]])
-    both = np.vstack([prev, nxt])
+    both = np.empty((2, k))  # previous and next value, NaN beyond the ends
+    both[0, 0] = both[1, -1] = np.nan
+    both[0, 1:] = m[:-1]
+    both[1, :-1] = m[1:]
     valid = np.isfinite(both)
     count = valid.sum(axis=0)
     total = np.where(valid, both, 0.0).sum(axis=0)
     neigh = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     out = m - neigh
-    return np.nan_to_num(out, nan=0.0)
+    return out if np.isfinite(out).all() else np.nan_to_num(out, nan=0.0)
 
 
 def _normalised(x: FloatArray) -> FloatArray:
-    scale = float(np.median(np.abs(x))) if x.size else 0.0
+    # imported here: gait_events imports this module for its default assigner
+    from processing.gait_events.signals import median
+
+    scale = median(np.abs(x)) if x.size else 0.0
     if scale <= 0.0 or not np.isfinite(scale):
         return np.zeros_like(x)
     return x / scale
@@ -100,7 +107,7 @@ def _normalised(x: FloatArray) -> FloatArray:
 def side_scores(
     ic_idx: FloatArray,
     is_running: npt.NDArray[np.bool_],
-    acc_ml_mps2: FloatArray,
+    acc_ml_mps2: FloatArray | None,
     yaw_rate_dps: FloatArray | None,
     *,
     typical_step_samples: float,
@@ -113,8 +120,9 @@ def side_scores(
         Contacts in fractional sample indices, increasing.
     is_running : (k,) bool array
         Activity of each contact (selects the accelerometer-only rule).
-    acc_ml_mps2 : (n,) array, m/s^2
-        Medio-lateral specific force in the body frame (y to the left), low-passed.
+    acc_ml_mps2 : (n,) array, m/s^2, or None
+        Medio-lateral specific force in the body frame (y to the left), low-passed. Not read when every
+        contact is running and the yaw rate is given (then it may be None).
     yaw_rate_dps : (n,) array, deg/s, or None
         Angular rate about the vertical (z up), low-passed; None without a gyroscope.
     typical_step_samples : float
@@ -129,19 +137,27 @@ def side_scores(
     cap = typical_step_samples * 1.5
     step_after = np.minimum(nxt - ic_idx, cap)
     step_before = np.minimum(ic_idx - prv, cap)
+    # Each rule is computed only where some contact reads it (each is normalised over all contacts, so what
+    # a contact reads does not depend on which other rules were computed).
+    if yaw_rate_dps is None:
+        push = _push_scores(acc_ml_mps2, start, step_after)
+        return np.where(is_running, -push, push)
+    if not is_running.any():
+        return _push_scores(acc_ml_mps2, start, step_after)
+    half = np.maximum(np.round(step_before / 2).astype(np.int64), 1)
+    running = _normalised(-_relative_to_neighbours(_step_means(yaw_rate_dps, start - half, start)))
+    if is_running.all():
+        return running
+    return np.where(is_running, running, _push_scores(acc_ml_mps2, start, step_after))
+
+
+def _push_scores(acc_ml_mps2: FloatArray | None, start: IntArray, step_after: FloatArray) -> FloatArray:
+    """Minus the mean medio-lateral force over each contact's own step, relative to its neighbours: the
+    walking push; in running without a gyroscope, the lean, which has the opposite sign."""
+    if acc_ml_mps2 is None:
+        raise ValueError("side_scores needs acc_ml_mps2 for walking contacts and without a yaw rate")
     full = np.maximum(np.round(step_after).astype(np.int64), 1)
-    # minus the mean medio-lateral force over the contact's own step, relative to its neighbours: the walking
-    # push; in running without a gyroscope, the lean, which has the opposite sign
-    push = _normalised(
-        -_relative_to_neighbours(_step_means(acc_ml_mps2, np.stack([start, start + full], axis=1)))
-    )
-    if yaw_rate_dps is not None:
-        half = np.maximum(np.round(step_before / 2).astype(np.int64), 1)
-        yaw_bounds = np.stack([start - half, start], axis=1)
-        running = _normalised(-_relative_to_neighbours(_step_means(yaw_rate_dps, yaw_bounds)))
-    else:
-        running = -push
-    return np.where(is_running, running, push)
+    return _normalised(-_relative_to_neighbours(_step_means(acc_ml_mps2, start, start + full)))
 
 
 def alternate_by_bout(
@@ -240,11 +256,16 @@ class AlternatingLaterality:
         frame.
         """
         # imported here: gait_events imports this module for its default assigner
-        from processing.gait_events.signals import lowpass
+        from processing.gait_events.signals import lowpass, median
 
-        typical = float(np.median(np.diff(ic_idx))) if ic_idx.shape[0] > 1 else 0.5 * sampling_rate_hz
-        ml = lowpass(acc_mps2[:, 1], self.lowpass_hz, sampling_rate_hz)
-        yaw = None if gyr_dps is None else lowpass(gyr_dps[:, 2], self.lowpass_hz, sampling_rate_hz)
+        typical = median(np.diff(ic_idx)) if ic_idx.shape[0] > 1 else 0.5 * sampling_rate_hz
+        # Only the signals some contact reads are filtered (`side_scores`): with a gyroscope, running
+        # contacts read the yaw rate and walking ones the medio-lateral force.
+        needs_ml = gyr_dps is None or not is_running.all()
+        ml = lowpass(acc_mps2[:, 1], self.lowpass_hz, sampling_rate_hz) if needs_ml else None
+        yaw = None
+        if gyr_dps is not None and is_running.any():
+            yaw = lowpass(gyr_dps[:, 2], self.lowpass_hz, sampling_rate_hz)
         self.side_score_ = side_scores(ic_idx, is_running, ml, yaw, typical_step_samples=typical)
         self.side_ = alternate_by_bout(
             self.side_score_,
