@@ -32,7 +32,7 @@ import numpy.typing as npt
 from processing.errors import InvalidSamplesError
 from processing.gait_events.events import GaitEvents
 from processing.gait_events.running import running_contacts
-from processing.gait_events.signals import lowpass, rising_crossing
+from processing.gait_events.signals import lowpass, median, rising_crossing
 from processing.gait_events.walking import (
     fill_rhythm_gaps,
     sharpest_loading_onset,
@@ -298,7 +298,7 @@ def _landing_from_flight(
     flight = v_fast[lo:hi] < flight_level
     if not flight.any():
         return refined
-    base = float(np.median(v_fast[lo:hi][flight]))
+    base = median(v_fast[lo:hi][flight])
     t_hi = rising_crossing(v_fast, contact_level, lo, hi)
     t_lo = rising_crossing(v_fast, flight_level, lo, int(np.floor(t_hi)) + 1) if np.isfinite(t_hi) else np.nan
     if not (np.isfinite(t_lo) and t_hi > t_lo):

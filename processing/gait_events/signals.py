@@ -71,20 +71,21 @@ def median(x: FloatArray) -> float:
     n = x.shape[0]
     if n == 0:
         raise ValueError("median of an empty array: callers check the size first")
+    h = n // 2
     if n <= _SHORT_MEDIAN:
         values: list[float] = x.tolist()
         if any(v != v for v in values):  # NaN: Python's sort does not order it
             return float("nan")
         values.sort()
+        lower, upper = values[h - 1] if n > 1 else values[0], values[h]
     else:
         if np.isnan(x).any():
             return float("nan")
-        h = n // 2
-        values = np.partition(x, [h - 1, h] if n % 2 == 0 else [h]).tolist()
-    h = n // 2
+        part = np.partition(x, [h - 1, h])
+        lower, upper = float(part[h - 1]), float(part[h])
     if n % 2:
-        return float(values[h])
-    return float((values[h - 1] + values[h]) / 2)
+        return float(upper)
+    return float((lower + upper) / 2)
 
 
 def _sosfilt_rows(sos: FloatArray, rows: FloatArray, zi: FloatArray) -> FloatArray:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from processing.gait_events.signals import rising_crossings_with_hysteresis
+from processing.gait_events.signals import median, rising_crossings_with_hysteresis
 
 __all__ = ["fill_rhythm_gaps", "sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
 
@@ -94,7 +94,7 @@ def fill_rhythm_gaps(
             continue
         lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
         near = steps[lo:hi][regular[lo:hi]]
-        local_step = float(np.median(near)) if near.size else max_step_samples
+        local_step = median(near) if near.size else max_step_samples
         n = round(gap / local_step)
         if not 2 <= n <= _MAX_GAP_STEPS:
             continue

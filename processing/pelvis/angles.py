@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from processing.gait_events.signals import median
 from processing.orientation import quat_to_matrix, quat_to_matrix_entries
 from processing.samples import FloatArray
 
@@ -190,7 +191,7 @@ def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s
     n = t_s.shape[0]
     if n == 0:
         return np.empty(0)
-    dt = float(np.median(np.diff(t_s))) if n > 1 else 1.0
+    dt = median(np.diff(t_s)) if n > 1 else 1.0
     k = 2 * TRAVEL_WINDOW_STRIDES
     if t_ic_s.shape[0] >= k + 1:
         stride_s = t_ic_s[k:] - t_ic_s[:-k]
