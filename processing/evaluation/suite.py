@@ -99,6 +99,9 @@ class EvaluationRow:
         |SI(detected) - SI(truth)| in percentage points, running steps.
     tilt_rl_error_deg, drop_rl_error_deg, rotation_rl_error_deg : float
         |(R - L)(detected) - (R - L)(truth)| of the per-side means, running steps.
+    vertical_oscillation_rmse_m, braking_peak_rmse_mps2, braking_dv_rmse_mps, impact_peak_rmse_g : float
+        Per-step RMSE over matched running steps against the truth of the same definition (the sacrum's,
+        `processing.simulation.truth.StepTruth`); no target in issue 3.
     """
 
     name: str
@@ -113,6 +116,10 @@ class EvaluationRow:
     tilt_rl_error_deg: float = float("nan")
     drop_rl_error_deg: float = float("nan")
     rotation_rl_error_deg: float = float("nan")
+    vertical_oscillation_rmse_m: float = float("nan")
+    braking_peak_rmse_mps2: float = float("nan")
+    braking_dv_rmse_mps: float = float("nan")
+    impact_peak_rmse_g: float = float("nan")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -274,7 +281,23 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
             right_minus_left(det.rotation_deg[d_run], det.side[d_run]),
             right_minus_left(rot_t[t_run], t_side[t_run]),
         ),
+        vertical_oscillation_rmse_m=_step_rmse(steps, truth, di, ri, "vertical_oscillation_m"),
+        braking_peak_rmse_mps2=_step_rmse(steps, truth, di, ri, "braking_peak_mps2"),
+        braking_dv_rmse_mps=_step_rmse(steps, truth, di, ri, "braking_dv_mps"),
+        impact_peak_rmse_g=_step_rmse(steps, truth, di, ri, "impact_peak_g"),
     )
+
+
+def _step_rmse(
+    steps: tuple[StepMetrics, ...],
+    truth: object,
+    di: npt.NDArray[np.intp],
+    ri: npt.NDArray[np.intp],
+    metric: str,
+) -> float:
+    """Per-step RMSE of `metric` over the matched steps `di` (detected) and `ri` (truth, same field name)."""
+    detected = np.array([getattr(steps[i], metric) for i in di.tolist()], dtype=np.float64)
+    return matched_rmse(detected, np.asarray(getattr(truth, metric), dtype=np.float64)[ri])
 
 
 def evaluate_recording(recording: ReferenceRecording, *, analyzer: Analyzer | None = None) -> EvaluationRow:

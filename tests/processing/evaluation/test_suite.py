@@ -46,6 +46,8 @@ def test_a_simulated_run_through_the_whole_pipeline_meets_the_event_targets() ->
     assert e.side_accuracy_running >= 0.99
     assert e.cadence_error_spm <= 1.0
     assert np.isfinite([row.tilt_rmse_deg, row.drop_rmse_deg, row.rotation_rmse_deg]).all()
+    assert row.vertical_oscillation_rmse_m < 0.01
+    assert np.isfinite([row.braking_peak_rmse_mps2, row.braking_dv_rmse_mps, row.impact_peak_rmse_g]).all()
 
 
 def test_the_real_recordings_load_with_their_reference_and_axes(
