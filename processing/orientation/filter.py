@@ -43,6 +43,19 @@ class OrientationParams:
         Largest gyroscope bias VQF may estimate; above it VQF also refuses to detect rest. VQF's default
         (2 deg/s) suits calibrated research IMUs; the zero-rate offset of uncalibrated consumer MEMS
         gyroscopes reaches several deg/s, and with a 3 deg/s offset VQF would never see rest at all.
+    bias_forgetting_time_s : float, s
+        VQF's `biasForgettingTime` once the filter starts from a gyroscope bias measured at rest
+        (`OrientationEstimator.set_bias`): the time in which the uncertainty of its bias estimate grows from
+        0 to a tenth of its initial 0.5 deg/s, i.e. how fast it assumes the bias wanders (a random walk of
+        0.05 / sqrt(T) deg/s/sqrt(s)). Deviation from VQF's default (100 s, 0.005 deg/s/sqrt(s), a
+        calibrated research IMU): the bias of uncalibrated consumer MEMS gyroscopes wanders several times
+        faster (bias instability, the sensor warming up against the body), and every bit of bias the filter
+        does not follow tilts its vertical by bias x `tau_acc_s`. For the obliquity that offset adds to one
+        side's drop and subtracts from the other's: a right-minus-left error of twice the offset. 10 s
+        (0.016 deg/s/sqrt(s)) lets VQF follow such a drift during running, while the running accelerations,
+        which average out over strides, barely move it. Without a measured bias VQF keeps its default: it
+        then starts mid-run from one accelerometer sample, degrees off, and a bias estimate that forgets fast
+        would take much of that start-up error for bias (and release it only slowly).
     tau_acc_hold_s : float, s
         Accelerometer time constant while the specific force is known not to point along gravity on average:
         in turns (centripetal acceleration) and while speeding up after standing. Deviation from VQF: VQF
@@ -55,10 +68,13 @@ class OrientationParams:
     motion_bias_estimation: bool = True
     bias_clip_dps: float = 8.0
     tau_acc_hold_s: float = 20.0
+    bias_forgetting_time_s: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.tau_acc_s > 0:
             raise ValueError(f"tau_acc_s must be positive, got {self.tau_acc_s}")
+        if not self.bias_forgetting_time_s > 0:
+            raise ValueError(f"bias_forgetting_time_s must be positive, got {self.bias_forgetting_time_s}")
 
 
 class OrientationEstimator:
@@ -84,13 +100,19 @@ class OrientationEstimator:
             )
         self.params = params or OrientationParams()
         self.sampling_rate_hz = float(sampling_rate_hz)
-        self._vqf = VQF(
+        self._holding = False
+        self._vqf = self._new_vqf(bias_forgetting_time_s=None)
+
+    def _new_vqf(self, *, bias_forgetting_time_s: float | None) -> VQF:
+        """A VQF with our parameters; VQF's own bias forgetting time unless one is given."""
+        forgetting = {} if bias_forgetting_time_s is None else {"biasForgettingTime": bias_forgetting_time_s}
+        return VQF(
             1.0 / self.sampling_rate_hz,
-            tauAcc=self.params.tau_acc_s,
+            tauAcc=self.params.tau_acc_hold_s if self._holding else self.params.tau_acc_s,
             motionBiasEstEnabled=self.params.motion_bias_estimation,
             biasClip=self.params.bias_clip_dps,
+            **forgetting,
         )
-        self._holding = False
 
     @property
     def state(self) -> dict[str, object]:
@@ -102,7 +124,14 @@ class OrientationEstimator:
         self._vqf.state = value
 
     def set_bias(self, bias_dps: FloatArray, *, sigma_dps: float = 0.1) -> None:
-        """Start from a known gyroscope bias (e.g. the mean rate while standing still), deg/s."""
+        """Start from a known gyroscope bias (e.g. the mean rate while standing still), deg/s.
+
+        From then on the bias estimate follows drift with `OrientationParams.bias_forgetting_time_s`; the
+        filter state (if any samples went in already) carries over.
+        """
+        state = self._vqf.state
+        self._vqf = self._new_vqf(bias_forgetting_time_s=self.params.bias_forgetting_time_s)
+        self._vqf.state = state
         bias = np.asarray(bias_dps, dtype=np.float64) * (math.pi / 180.0)
         self._vqf.setBiasEstimate(np.ascontiguousarray(bias), sigma_dps * math.pi / 180.0)
 
