@@ -173,18 +173,22 @@ def test_any_input_gives_valid_events_inside_it(
     assert np.all(events.to_s[finite_to] > events.ic_s[finite_to])
 
 
-def _walk_with_one_shallow_step(fs: float, shallow_mps2: float) -> np.ndarray:
+def _walk_with_one_shallow_step(
+    fs: float, shallow_mps2: float, *, shallow: tuple[int, ...] = (8,), same_foot_from: int | None = None
+) -> np.ndarray:
     """Levelled walking, 0.6 s steps: the vertical force dips mid-step and rises through 1 g before each
-    contact (1.5 m/s^2 swing); the ninth step barely vaults (a shuffle), and the medio-lateral force pushes
-    away from the stance foot."""
+    contact (1.5 m/s^2 swing); the ninth step (or the steps in `shallow`) barely vaults (a shuffle), and the
+    medio-lateral force pushes away from the stance foot. With `same_foot_from`, that step stays on the
+    previous step's foot (a weight shift, not a step) and the feet alternate again after it."""
     step_s, n = 0.6, 18
     t = np.arange(int(n * step_s * fs)) / fs
     k = np.minimum((t / step_s).astype(int), n - 1)
     amp = np.full(n, 1.5)
-    amp[8] = shallow_mps2
+    amp[list(shallow)] = shallow_mps2
     phase = (t % step_s) / step_s
     z = STANDARD_GRAVITY_MPS2 - amp[k] * np.cos(2 * np.pi * phase)
-    y = -0.8 * np.where(k % 2 == 0, 1.0, -1.0) * np.sin(np.pi * phase)
+    foot = k % 2 if same_foot_from is None else np.where(k < same_foot_from, k % 2, (k + 1) % 2)
+    y = -0.8 * np.where(foot == 0, 1.0, -1.0) * np.sin(np.pi * phase)
     return np.column_stack([np.zeros_like(t), y, z])
 
 
@@ -199,3 +203,26 @@ def test_a_shallow_step_inside_a_steady_walk_is_still_a_contact(fs: float) -> No
     # without the weaker band the shallow step is lost
     strict = GaitEventDetector(weak_hysteresis_mps2=0.5).detect(acc, None, sampling_rate_hz=fs).events_
     assert np.diff(strict.ic_s).max() > 1.0
+
+
+@pytest.mark.parametrize("fs", [52.0, 100.0, 208.0])
+def test_two_shallow_steps_in_a_row_are_still_contacts(fs: float) -> None:
+    # a turn on the spot: two steps in a row barely lift the trunk; they split the gap evenly and keep the
+    # feet alternating, so both are found
+    acc = _walk_with_one_shallow_step(fs, shallow_mps2=0.42, shallow=(8, 9))
+    events = GaitEventDetector().detect(acc, None, sampling_rate_hz=fs).events_
+    steps = np.diff(events.ic_s)[1:]
+    np.testing.assert_allclose(steps, 0.6, atol=0.05)
+    assert np.all(events.side[1:] != events.side[:-1])
+
+
+@pytest.mark.parametrize("fs", [52.0, 100.0, 208.0])
+def test_a_weight_shift_between_alternating_feet_is_not_a_contact(fs: float) -> None:
+    # the same shallow rise, but the medio-lateral force says the foot did not change: the contacts on
+    # either side of the gap are on opposite feet, which one missed step cannot be
+    acc = _walk_with_one_shallow_step(fs, shallow_mps2=0.42, same_foot_from=8)
+    events = GaitEventDetector().detect(acc, None, sampling_rate_hz=fs).events_
+    assert np.diff(events.ic_s).max() > 1.0
+    # with alternating feet the same rise is a contact (test_a_shallow_step_inside_a_steady_walk_...)
+    stepped = _walk_with_one_shallow_step(fs, shallow_mps2=0.42)
+    assert np.diff(GaitEventDetector().detect(stepped, None, sampling_rate_hz=fs).events_.ic_s).max() < 1.0
