@@ -198,19 +198,20 @@ class GaitEventDetector:
         )
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
-        strong = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
-        # the walking side evidence of the strong contacts: missed steps must keep the feet alternating
-        ml = lowpass(acc[:, 1], self.laterality.lowpass_hz, fs)
-        typical = float(np.median(np.diff(strong))) if strong.size > 1 else self.max_step_time_s * fs
-        strong_score = side_scores(
-            strong, np.zeros(strong.size, dtype=bool), ml, None, typical_step_samples=typical
-        )
+
+        def walking_side_evidence(contacts: FloatArray) -> FloatArray:
+            """The walking side evidence of contacts: missed steps must keep the feet alternating."""
+            ml = lowpass(acc[:, 1], self.laterality.lowpass_hz, fs)
+            typical = float(np.median(np.diff(contacts)))
+            walking = np.zeros(contacts.size, dtype=bool)
+            return side_scores(contacts, walking, ml, None, typical_step_samples=typical)
+
         walk_ic = fill_rhythm_gaps(
-            strong,
+            walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2),
             walking_contacts(v_slow, trend, hysteresis_mps2=self.weak_hysteresis_mps2),
             min_step_samples=self.min_step_time_s * fs,
             max_step_samples=self.max_step_time_s * fs,
-            strong_side_score=strong_score,
+            side_evidence=walking_side_evidence,
         )
         # a walking candidate inside (or just before) a running contact is that contact seen through a slower
         # filter: drop it (before the refinement, which is the costly part)

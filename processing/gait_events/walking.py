@@ -26,6 +26,8 @@ Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -62,7 +64,7 @@ def fill_rhythm_gaps(
     *,
     min_step_samples: float,
     max_step_samples: float,
-    strong_side_score: FloatArray | None = None,
+    side_evidence: Callable[[FloatArray], FloatArray] | None = None,
 ) -> FloatArray:
     """Strong candidates plus the weak ones that fill missed steps in the local rhythm (sorted indices).
 
@@ -76,42 +78,51 @@ def fill_rhythm_gaps(
     Weak candidates closer than `min_step_samples` to a strong contact are that contact seen through the lower
     band.
 
-    Steps alternate sides, so with `strong_side_score` (side evidence per strong contact, positive = left,
-    e.g. `processing.laterality.side_scores`) a gap is filled only when its ends lie on the sides that n - 1
-    missed steps imply: the same foot for an odd number of missed steps, opposite feet for an even number.
-    A foot adjustment between two contacts of alternating feet (a weight shift, not a step) is not a missed
-    step. Ends without evidence (score 0) do not decide.
+    Steps alternate sides, so with `side_evidence` (a function giving the side evidence of the strong
+    contacts, positive = left, e.g. from `processing.laterality.side_scores`; called once, and only when a
+    gap could be filled) a gap is filled only when its ends lie on the sides that n - 1 missed steps imply:
+    the same foot for an odd number of missed steps, opposite feet for an even number. A foot adjustment
+    between two contacts of alternating feet (a weight shift, not a step) is not a missed step. Ends without
+    evidence (score 0) do not decide.
     """
     if strong.size < 2 or weak.size == 0:
         return strong
-    kept = [strong]
     steps = np.diff(strong)
     regular = (steps > min_step_samples) & (steps < max_step_samples)
-    for k in range(1, strong.size):
-        a, b = strong[k - 1], strong[k]
+    # A gap needs at least 1.5 local steps, and no local step is shorter than the shortest regular one: in
+    # steady gait (every running window) no gap qualifies and nothing else is computed.
+    shortest = float(steps[regular].min()) if regular.any() else max_step_samples
+    threshold = 1.5 * max(min_step_samples, min(shortest, max_step_samples))
+    proposals: list[tuple[int, int, list[float]]] = []
+    for k in (np.flatnonzero(steps >= threshold) + 1).tolist():
+        a, b = float(strong[k - 1]), float(strong[k])
         gap = b - a
-        if gap < 1.5 * min_step_samples:
-            continue
         lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
         near = steps[lo:hi][regular[lo:hi]]
         local_step = median(near) if near.size else max_step_samples
         n = round(gap / local_step)
         if not 2 <= n <= _MAX_GAP_STEPS:
             continue
-        if strong_side_score is not None:
-            product = float(strong_side_score[k - 1] * strong_side_score[k])
-            if product != 0.0 and (product > 0) != (n % 2 == 0):
-                continue
         part = gap / n
         inside = weak[(weak - a >= min_step_samples) & (b - weak >= min_step_samples)]
-        found = []
+        found: list[float] = []
         for j in range(1, n):
             offset = np.abs(inside - (a + j * part))
             if inside.size == 0 or offset.min() > _RHYTHM_TOLERANCE * part:
                 break
-            found.append(inside[np.argmin(offset)])
+            found.append(float(inside[np.argmin(offset)]))
         else:
-            kept.append(np.array(found))
+            proposals.append((k, n, found))
+    if not proposals:
+        return strong
+    score = None if side_evidence is None else side_evidence(strong)
+    kept = [strong]
+    for k, n, found in proposals:
+        if score is not None:
+            product = float(score[k - 1] * score[k])
+            if product != 0.0 and (product > 0) != (n % 2 == 0):
+                continue
+        kept.append(np.array(found))
     return np.sort(np.concatenate(kept))
 
 

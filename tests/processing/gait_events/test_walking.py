@@ -98,7 +98,7 @@ def test_missed_steps_keep_the_feet_alternating() -> None:
         np.array([4.03 * FS]),
         min_step_samples=MIN_STEP,
         max_step_samples=MAX_STEP,
-        strong_side_score=np.delete(score, 5),
+        side_evidence=lambda _: np.delete(score, 5),
     )
     assert one_missed.size == strong.size + 1
     # the same gap between a left and a right contact: a foot adjustment, not a step (no evidence: undecided)
@@ -110,7 +110,7 @@ def test_missed_steps_keep_the_feet_alternating() -> None:
             np.array([4.03 * FS]),
             min_step_samples=MIN_STEP,
             max_step_samples=MAX_STEP,
-            strong_side_score=side_score,
+            side_evidence=lambda _, s=side_score: s,
         )
         assert out.size == strong.size + kept
     two_missed = fill_rhythm_gaps(
@@ -118,6 +118,6 @@ def test_missed_steps_keep_the_feet_alternating() -> None:
         np.array([3.95 * FS, 4.68 * FS]),
         min_step_samples=MIN_STEP,
         max_step_samples=MAX_STEP,
-        strong_side_score=np.delete(score, [5, 6]),
+        side_evidence=lambda _: np.delete(score, [5, 6]),
     )
     assert two_missed.size == 12
