@@ -118,12 +118,12 @@ def test_pair_is_remembered_by_the_next_processes(tmp_path: Path, cli: Cli) -> N
     assert "PostureSensor-0001 (C4:5E:00:00:00:01) on adapter sim" in out
     assert "ready to record" in out
 
-    out = tmp_path / "run.csv"
+    run_csv = tmp_path / "run.csv"
     recorded = posture(
-        "--adapter", "sim", "record", "--duration", "2", "--time-scale", "5", "--out", str(out)
+        "--adapter", "sim", "record", "--duration", "2", "--time-scale", "5", "--out", str(run_csv)
     )
     assert recorded.returncode == 0, recorded.stderr
-    rows = list(csv.reader(out.read_text().splitlines()))
+    rows = list(csv.reader(run_csv.read_text().splitlines()))
     assert rows[0] == HEADER
     assert len(rows) - 1 >= 2 * 208
     times = [float(r[0]) for r in rows[1:]]

@@ -98,6 +98,7 @@ async def test_60_s_at_208_hz_every_sample_arrives_once_in_order_equal_to_what_w
             blocks = await collect(link, samples=60 * RATE_HZ)
             config = link.config
     samples = ImuSamples.concatenate([b.samples for b in blocks])
+    assert samples.gyr_dps is not None
     received = np.hstack([samples.acc_mps2, samples.gyr_dps])
     last_index = blocks[-1].first_sample_index // config.samples_per_packet
     expected, undelivered = sent_samples(sensor, config, last_index)

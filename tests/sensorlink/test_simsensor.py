@@ -139,9 +139,12 @@ async def _connect(
         characteristic(gatt.status_uuid),
         clock=sensor.true_time_s,
     )
-    connection.on(
-        "disconnection", lambda reason: link.disconnected.done() or link.disconnected.set_result(reason)
-    )
+
+    def on_disconnection(reason: int) -> None:
+        if not link.disconnected.done():
+            link.disconnected.set_result(reason)
+
+    connection.on("disconnection", on_disconnection)
     return link
 
 

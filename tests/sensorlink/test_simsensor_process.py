@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from bumble import hci
-from bumble.core import UUID
+from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Device, Peer
 from bumble.keys import MemoryKeyStore
 from bumble.pairing import PairingConfig, PairingDelegate
@@ -84,7 +84,7 @@ async def _find_sensor(host: Device) -> Advertisement:
     found: asyncio.Future[Advertisement] = asyncio.get_running_loop().create_future()
 
     def on_advertisement(advertisement: Advertisement) -> None:
-        manufacturer = advertisement.data.get(0xFF)
+        manufacturer = advertisement.data.get(AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA)
         if manufacturer is not None and manufacturer[0] == AdvertisementInfo.COMPANY_ID and not found.done():
             found.set_result(advertisement)
 
@@ -124,7 +124,9 @@ async def test_posture_sim_is_found_and_streams_over_tcp_and_serves_the_next_hos
     with _sim_process("--time-scale", "10", "--battery", "64") as (_process, transport_name):
         async with asyncio.timeout(30), _host(transport_name) as host:
             advertisement = await _find_sensor(host)
-            info = AdvertisementInfo.from_bytes(bytes(advertisement.data.get(0xFF)[1]))
+            manufacturer = advertisement.data.get(AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA)
+            assert manufacturer is not None
+            info = AdvertisementInfo.from_bytes(manufacturer[1])
             assert info.protocol_major == 1
             assert info.battery_pct == 64
             packets = await _stream(host, advertisement, seconds=0.5)

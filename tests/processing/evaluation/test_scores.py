@@ -9,7 +9,7 @@ from processing.evaluation import ReferenceEvents, right_minus_left, score_event
 
 
 def _reference(n: int = 10, step_s: float = 0.35, bouts: np.ndarray | None = None) -> ReferenceEvents:
-    ic = 1.0 + step_s * np.arange(n)
+    ic = 1.0 + step_s * np.arange(n, dtype=np.float64)
     return ReferenceEvents(
         ic_s=ic,
         side=np.array(["L", "R"] * (n // 2)),

@@ -83,6 +83,7 @@ def test_a_second_reference_system_of_the_same_recording_is_its_own_row(
     stereo = second_references["HA_002_TimeMeasure1_Test11_Trial1"]
     assert stereo.reference_system == "Stereophoto"
     assert stereo.reference.ic_s.size == 11
+    assert stereo.reference.bouts_s is not None
     assert stereo.reference.bouts_s.shape == (2, 2)
     row = evaluate_recording(stereo)
     assert row.source == "real:Stereophoto"

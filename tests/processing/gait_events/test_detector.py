@@ -9,14 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processing.errors import InvalidSamplesError
-from processing.evaluation import ReferenceEvents, score_events
+from processing.evaluation import EventScores, ReferenceEvents, score_events
 from processing.gait_events import GaitEventDetector, GaitEvents, bouts_from_step_times
 from processing.samples import STANDARD_GRAVITY_MPS2
 
 from .conftest import LevelledRun, half_sine_running
 
 
-def _score(run: LevelledRun, events: GaitEvents):
+def _score(run: LevelledRun, events: GaitEvents) -> EventScores:
     steps = run.truth.steps  # type: ignore[attr-defined]
     ref = ReferenceEvents(
         ic_s=np.asarray(steps.t_ic_s) - run.t0_s,

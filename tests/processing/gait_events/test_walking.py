@@ -83,7 +83,7 @@ def test_a_gap_is_filled_only_when_every_missed_step_has_a_weak_rise() -> None:
 
 def test_more_than_three_missed_steps_are_a_pause() -> None:
     strong = np.delete(steady(0.6, 14), [4, 5, 6, 7])
-    weak = (1.0 + 0.6 * np.arange(4, 8)) * FS
+    weak = (1.0 + 0.6 * np.arange(4, 8, dtype=np.float64)) * FS
     out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
     assert np.array_equal(out, strong)
 

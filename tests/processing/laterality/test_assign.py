@@ -81,7 +81,7 @@ def test_accelerometer_only_running_reads_the_lean_toward_the_stance_side() -> N
     # a_y > 0 over left steps (stance side up, vertical force leaning left in the pelvis frame)
     fs, step_s, n = 100.0, 0.35, 20
     t = np.arange(int((n + 1) * step_s * fs)) / fs
-    ic = 0.5 + step_s * np.arange(n)
+    ic = 0.5 + step_s * np.arange(n, dtype=np.float64)
     ml = np.zeros_like(t)
     for k, c in enumerate(ic):
         inside = (t >= c) & (t < c + step_s / 2)
@@ -96,7 +96,7 @@ def test_walking_reads_the_pendulum_push_away_from_the_stance_foot_not_the_yaw_r
     # says the opposite (a turn that changes within steps) and must not decide a walking contact
     fs, step_s, n = 100.0, 0.55, 16
     t = np.arange(int((n + 1) * step_s * fs)) / fs
-    ic = 0.5 + step_s * np.arange(n)
+    ic = 0.5 + step_s * np.arange(n, dtype=np.float64)
     ml = np.zeros_like(t)
     for k, c in enumerate(ic):
         ml[(t >= c) & (t < c + step_s)] = -0.8 if k % 2 == 0 else 0.8
