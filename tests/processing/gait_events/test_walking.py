@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from processing.gait_events.walking import fill_rhythm_gaps
@@ -88,6 +90,11 @@ def test_more_than_three_missed_steps_are_a_pause() -> None:
     assert np.array_equal(out, strong)
 
 
+def _given(score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Side evidence that is `score` whatever the contacts."""
+    return lambda _: score
+
+
 def test_missed_steps_keep_the_feet_alternating() -> None:
     # contacts alternate L (+), R (-): one missed step lies between two contacts of the same foot, two missed
     # steps between contacts of opposite feet
@@ -110,7 +117,7 @@ def test_missed_steps_keep_the_feet_alternating() -> None:
             np.array([4.03 * FS]),
             min_step_samples=MIN_STEP,
             max_step_samples=MAX_STEP,
-            side_evidence=lambda _, s=side_score: s,
+            side_evidence=_given(side_score),
         )
         assert out.size == strong.size + kept
     two_missed = fill_rhythm_gaps(
