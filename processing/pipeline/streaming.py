@@ -58,9 +58,10 @@ MIN_SAMPLING_RATE_HZ = 50.0
 MAX_SAMPLING_RATE_HZ = 500.0
 #: Context kept around a window's steps for the per-step metrics: more than half the longest stride, s.
 SPAN_PAD_S = 1.5
-#: `body_signals` runs over chunks of this many samples: its element-wise temporaries then stay in the CPU
-#: cache (40 % faster over an hour at once). It works sample by sample, so chunks give the same bits.
-_BODY_CHUNK_SAMPLES = 8192
+#: Long stretches of samples (a recording given at once) go through the orientation and `body_signals` this
+#: many samples at a time: the element-wise temporaries then stay in the CPU cache (40 % faster over an
+#: hour). The same numbers: a chunk is what a block of a live stream would be.
+_CHUNK_SAMPLES = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class _Buffer:
     def consolidate(self) -> None:
         if not self.pending:
             return
+        # copies: the buffer owns its samples (a caller may reuse its block arrays)
         self.t_s = np.concatenate([self.t_s, *(p[0] for p in self.pending)])
         self.acc_mps2 = np.concatenate([self.acc_mps2, *(p[1] for p in self.pending)])
         if self.gyr_dps is not None:
@@ -160,20 +162,23 @@ class _Buffer:
 def _body_signals_chunked(
     quat: FloatArray, mounting_rotation: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray
 ) -> FloatArray:
-    """`processing.pelvis.body_signals`, computed `_BODY_CHUNK_SAMPLES` at a time (the same numbers)."""
+    """`processing.pelvis.body_signals`, computed `_CHUNK_SAMPLES` at a time (the same numbers: it works
+    sample by sample)."""
     n = quat.shape[0]
-    if n <= _BODY_CHUNK_SAMPLES:
+    if n <= _CHUNK_SAMPLES:
         return body_signals(quat, mounting_rotation, acc_mps2, gyr_dps)
     out = np.empty((n, 9))
-    for a in range(0, n, _BODY_CHUNK_SAMPLES):
-        b = a + _BODY_CHUNK_SAMPLES
+    for a in range(0, n, _CHUNK_SAMPLES):
+        b = a + _CHUNK_SAMPLES
         out[a:b] = body_signals(quat[a:b], mounting_rotation, acc_mps2[a:b], gyr_dps[a:b])
     return out
 
 
-def _appended(old: FloatArray, new: FloatArray) -> FloatArray:
-    """`np.concatenate([old, new])`, without the copy when `old` is empty (a batch run's one big block)."""
-    return new if old.shape[0] == 0 else np.concatenate([old, new])
+def _appended(old: FloatArray, new: list[FloatArray]) -> FloatArray:
+    """`np.concatenate([old, *new])`, without a copy for one piece after nothing (the pieces are ours)."""
+    if old.shape[0] == 0 and len(new) == 1:
+        return new[0]
+    return np.concatenate([old, *new])
 
 
 def _centred_sums(values: IntArray, counts: IntArray, half: int) -> tuple[IntArray, IntArray]:
@@ -386,13 +391,20 @@ class StreamingProcessor:
         lo = self._vqf_done
         if target <= lo or buf.gyr_dps is None:
             return
-        hold = self._hold_mask(lo, target)
-        gyr = buf.gyr_dps[lo - buf.start : target - buf.start]
-        acc = buf.acc_mps2[lo - buf.start : target - buf.start]
-        quat = self._orientation.update(gyr, acc, hold=hold)
-        buf.quat = _appended(buf.quat, quat)
-        if self.mounting_ is not None and body:
-            buf.body = _appended(buf.body, _body_signals_chunked(quat, self.mounting_.rotation, acc, gyr))
+        quats: list[FloatArray] = []
+        bodies: list[FloatArray] = []
+        for a in range(lo, target, _CHUNK_SAMPLES):  # as a live stream's blocks would come (the same numbers)
+            b = min(a + _CHUNK_SAMPLES, target)
+            hold = self._hold_mask(a, b)
+            gyr = buf.gyr_dps[a - buf.start : b - buf.start]
+            acc = buf.acc_mps2[a - buf.start : b - buf.start]
+            quat = self._orientation.update(gyr, acc, hold=hold)
+            quats.append(quat)
+            if self.mounting_ is not None and body:
+                bodies.append(body_signals(quat, self.mounting_.rotation, acc, gyr))
+        buf.quat = _appended(buf.quat, quats)
+        if bodies:
+            buf.body = _appended(buf.body, bodies)
         self._vqf_done = target
 
     def _try_calibration(self, *, final: bool) -> None:
