@@ -180,8 +180,8 @@ def running_contacts(
     mid_hi = np.maximum(mid_lo + 1, a + np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a)).astype(np.int64))
     peak_idx = mid_lo + _row_argmax(*_gather(v, mid_lo, mid_hi, -np.inf))
     top = _segment_means(v, mid_lo, mid_hi)
-    low_before = np.where(a > lo, lo + _row_argmax(*_gather(-v, lo, a, -np.inf)), a)
-    low_after = np.where(hi > b, b + _row_argmax(*_gather(-v, b, hi, -np.inf)), b - 1)
+    low_before = np.where(a > lo, lo + _row_argmin(*_gather(v, lo, a, np.inf)), a)
+    low_after = np.where(hi > b, b + _row_argmin(*_gather(v, b, hi, np.inf)), b - 1)
     rise = np.full(k, np.nan)
     fall = np.full(k, np.nan)
     rise[sel] = _rising_crossings(v, 0.5 * (top + v[low_before]), low_before, peak_idx)
@@ -223,15 +223,22 @@ def _gather(
     width = int(length.max()) if length.size else 0
     offsets = np.arange(width)
     real = offsets < length[:, np.newaxis]
-    idx = np.minimum(lo[:, np.newaxis] + offsets, x.shape[0] - 1)  # lo >= 0 at every caller
-    return np.where(real, x[idx], fill), real
+    # mode="clip" reads x[n - 1] past the end (lo >= 0 at every caller); those entries are not real
+    return np.where(real, np.take(x, lo[:, np.newaxis] + offsets, mode="clip"), fill), real
 
 
-def _row_argmax(rows: FloatArray, real: npt.NDArray[np.bool_]) -> IntArray:
+def _row_argmax(rows: npt.NDArray[np.float64 | np.bool_], real: npt.NDArray[np.bool_]) -> IntArray:
     """First position of each row's maximum (0 for an empty row: callers only read non-empty ones)."""
     if rows.shape[1] == 0:
         return np.zeros(rows.shape[0], dtype=np.int64)
     return np.argmax(rows, axis=1).astype(np.int64)
+
+
+def _row_argmin(rows: FloatArray, real: npt.NDArray[np.bool_]) -> IntArray:
+    """First position of each row's minimum (0 for an empty row: callers only read non-empty ones)."""
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape[0], dtype=np.int64)
+    return np.argmin(rows, axis=1).astype(np.int64)
 
 
 def _segment_means(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
@@ -262,7 +269,7 @@ def _rising_crossings(x: FloatArray, level: FloatArray, start: IntArray, stop: I
     rows, real = _gather(x, s, e + 1, np.inf)
     below = (rows < level[:, np.newaxis]) & real
     found = below.any(axis=1)
-    last = s + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1].astype(np.float64), real))
+    last = s + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1], real))
     ok = found & (last < e)
     i = np.where(ok, last, 0)
     return np.where(ok, _interp_indices(x, np.minimum(i, n - 2), level), np.nan)
@@ -275,7 +282,7 @@ def _falling_crossings(x: FloatArray, level: FloatArray, start: IntArray, stop: 
     e = np.minimum(stop, n - 1)
     rows, real = _gather(x, s, e + 1, np.inf)
     below = (rows < level[:, np.newaxis]) & real
-    first = s + _row_argmax(below.astype(np.float64), real)
+    first = s + _row_argmax(below, real)
     ok = below.any(axis=1) & (first > s)
     i = np.where(ok, first, 1)
     return np.where(ok, _interp_indices(x, i - 1, level), np.nan)
@@ -309,11 +316,14 @@ def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fract
     """`first_upward_bend` per (lo, hi) pair."""
     a, b = _bend_ranges(d2, lo, hi)
     empty = b < a
-    rows, real = _gather(d2, a, b + 1, -np.inf)
-    if rows.shape[1] == 0:
+    # one gather of each range with a sample either side: its left and right neighbours are shifted views
+    around, _ = _gather(d2, a - 1, b + 2, -np.inf)
+    width = around.shape[1] - 2
+    if width <= 0:
         return np.full(a.shape[0], np.nan)
-    left, _ = _gather(d2, a - 1, b, -np.inf)
-    right, _ = _gather(d2, a + 1, b + 2, -np.inf)
+    real = np.arange(width) < (b + 1 - a)[:, np.newaxis]
+    rows = np.where(real, around[:, 1:-1], -np.inf)
+    left, right = around[:, :-2], around[:, 2:]  # read only where real
     strong = rows >= fraction * rows.max(axis=1)[:, np.newaxis]
     peaks = strong & (rows >= left) & (rows >= right) & real
     pos = np.where(peaks.any(axis=1), np.argmax(peaks, axis=1), np.argmax(rows, axis=1))
@@ -330,13 +340,13 @@ def _half_height_feet(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> Float
     if ok.size == 0:
         return out
     n = d2.shape[0]
-    i = np.clip(np.round(bend[ok]).astype(np.int64), 1, n - 2)
+    i = np.minimum(np.maximum(np.round(bend[ok]).astype(np.int64), 1), n - 2)
     level = _BEND_FOOT_FRACTION * np.maximum(np.maximum(d2[i - 1], d2[i]), d2[i + 1])
     a = np.minimum(np.maximum(1, np.ceil(lo[ok])).astype(np.int64), i)
     rows, real = _gather(d2, a, i + 1, np.inf)
     below = (rows < level[:, np.newaxis]) & real
     found = below.any(axis=1)
-    k = a + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1].astype(np.float64), real))
+    k = a + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1], real))
     k = np.minimum(k, i - 1)  # the sample nearest the peak is never below half of it
     step = d2[k + 1] - d2[k]
     good = found & (step > 0)
@@ -365,6 +375,17 @@ def _corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> tuple[Floa
     return np.asarray(phases)[order], np.asarray(leads)[order]
 
 
+@lru_cache(maxsize=64)
+def _periodic_corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> tuple[FloatArray, FloatArray]:
+    """`_corner_lead_table` as `np.interp(..., period=1.0)` extends it on every call (phases modulo 1,
+    sorted, one point wrapped around at each end), built once."""
+    phases, leads = _corner_lead_table(lowpass_hz, sampling_rate_hz)
+    xp = phases % 1.0
+    order = np.argsort(xp)
+    xp, fp = xp[order], leads[order]
+    return np.concatenate((xp[-1:] - 1.0, xp, xp[0:1] + 1.0)), np.concatenate((fp[-1:], fp, fp[0:1]))
+
+
 def bend_feet(
     d2: FloatArray, lo: FloatArray, bend: FloatArray, *, lowpass_hz: float, sampling_rate_hz: float
 ) -> FloatArray:
@@ -372,8 +393,11 @@ def bend_feet(
     corner at the same phase gets from the processing alone (`_corner_lead_table`); never after the bend's
     peak, and the peak itself where the foot cannot be read."""
     foot = _half_height_feet(d2, lo, bend)
-    phase_table, lead_table = _corner_lead_table(lowpass_hz, sampling_rate_hz)
+    phase_table, lead_table = _periodic_corner_lead_table(lowpass_hz, sampling_rate_hz)
     phase = bend - np.round(bend)
-    own = np.interp(np.nan_to_num(phase), phase_table, lead_table, period=1.0)
+    if not np.isfinite(phase).all():
+        phase = np.nan_to_num(phase)
+    # np.interp(phase, ..., period=1.0) with its periodic table built once
+    own = np.interp(phase % 1.0, phase_table, lead_table)
     lead = np.maximum(bend - foot - own, 0.0)
     return np.where(np.isfinite(foot), bend - lead, bend)
