@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from processing.errors import InvalidSamplesError
 from processing.gait_events.events import GaitEvents
-from processing.gait_events.running import running_contacts
+from processing.gait_events.running import RunningContacts, running_contacts
 from processing.gait_events.signals import lowpass, median, rising_crossing
 from processing.gait_events.walking import (
     fill_rhythm_gaps,
@@ -198,49 +198,58 @@ class GaitEventDetector:
         )
         v_slow = lowpass(vertical, self.walking_lowpass_hz, fs)
         trend = lowpass(vertical, self.trend_cutoff_hz, fs)
+        strong = walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2)
+        weak = walking_contacts(v_slow, trend, hysteresis_mps2=self.weak_hysteresis_mps2)
 
         def walking_side_evidence(contacts: FloatArray) -> FloatArray:
             """The walking side evidence of contacts: missed steps must keep the feet alternating."""
             ml = lowpass(acc[:, 1], self.laterality.lowpass_hz, fs)
-            typical = float(np.median(np.diff(contacts)))
+            typical = median(np.diff(contacts))
             walking = np.zeros(contacts.size, dtype=bool)
             return side_scores(contacts, walking, ml, None, typical_step_samples=typical)
 
-        walk_ic = fill_rhythm_gaps(
-            walking_contacts(v_slow, trend, hysteresis_mps2=self.hysteresis_mps2),
-            walking_contacts(v_slow, trend, hysteresis_mps2=self.weak_hysteresis_mps2),
-            min_step_samples=self.min_step_time_s * fs,
-            max_step_samples=self.max_step_time_s * fs,
-            side_evidence=walking_side_evidence,
-        )
         # a walking candidate inside (or just before) a running contact is that contact seen through a slower
-        # filter: drop it (before the refinement, which is the costly part)
+        # filter: drop it (before the refinement, which is the costly part). The filled rhythm holds only
+        # strong and weak candidates, so when all of them are inside running contacts (a window of running)
+        # nothing of the walking rules below survives: they are skipped.
         min_step = self.min_step_time_s * fs
-        if run.ic_idx.size and walk_ic.size:
-            pos = np.clip(np.searchsorted(run.ic_idx, walk_ic + min_step / 2, side="right") - 1, 0, None)
-            inside = (run.ic_idx[pos] - min_step / 2 <= walk_ic) & (walk_ic <= run.to_idx[pos])
-            walk_ic = walk_ic[~inside]
-        v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
-        refined = sharpest_loading_onset(
-            v_kink,
-            walk_ic,
-            before_samples=self.kink_before_s * fs,
-            after_samples=self.kink_after_s * fs,
-            first_after_samples=self.first_step_search_s * fs,
-            pause_samples=self.max_step_time_s * fs,
-        )
-        # the first walking contact after running lands from a flight: its onset is the rise out of the
-        # flight, before the mean-crossing and outside the bend search
-        walk_ic = np.array(
-            [
-                _landing_from_flight(v_fast, c, r, self.flight_level_mps2, self.contact_level_mps2, fs)
-                for c, r in zip(walk_ic, refined, strict=True)
-            ],
-            dtype=np.float64,
-        )
-        walk_to = walking_toe_offs(
-            v_kink, walk_ic, max_step_samples=self.max_step_time_s * fs, gap_samples=self.kink_before_s * fs
-        )
+        walk_ic = np.empty(0)
+        if _outside_running(strong, run, min_step).any() or _outside_running(weak, run, min_step).any():
+            walk_ic = fill_rhythm_gaps(
+                strong,
+                weak,
+                min_step_samples=self.min_step_time_s * fs,
+                max_step_samples=self.max_step_time_s * fs,
+                side_evidence=walking_side_evidence,
+            )
+            walk_ic = walk_ic[_outside_running(walk_ic, run, min_step)]
+        v_kink = None
+        walk_to = np.empty(0)
+        if walk_ic.size:
+            v_kink = lowpass(vertical, self.kink_lowpass_hz, fs)
+            refined = sharpest_loading_onset(
+                v_kink,
+                walk_ic,
+                before_samples=self.kink_before_s * fs,
+                after_samples=self.kink_after_s * fs,
+                first_after_samples=self.first_step_search_s * fs,
+                pause_samples=self.max_step_time_s * fs,
+            )
+            # the first walking contact after running lands from a flight: its onset is the rise out of the
+            # flight, before the mean-crossing and outside the bend search
+            walk_ic = np.array(
+                [
+                    _landing_from_flight(v_fast, c, r, self.flight_level_mps2, self.contact_level_mps2, fs)
+                    for c, r in zip(walk_ic, refined, strict=True)
+                ],
+                dtype=np.float64,
+            )
+            walk_to = walking_toe_offs(
+                v_kink,
+                walk_ic,
+                max_step_samples=self.max_step_time_s * fs,
+                gap_samples=self.kink_before_s * fs,
+            )
         ic = np.concatenate([run.ic_idx, walk_ic])
         to = np.concatenate([run.to_idx, walk_to])
         running = np.concatenate([np.ones(run.ic_idx.size, bool), np.zeros(walk_ic.size, bool)])
@@ -250,7 +259,7 @@ class GaitEventDetector:
         # walking toe-offs were computed against walking neighbours only; recompute after the merge so a
         # walking step followed by a running contact gets the running neighbour
         walk_mask = ~running
-        if walk_mask.any():
+        if v_kink is not None and walk_mask.any():  # walking contacts remain only where there were some
             to_w = walking_toe_offs(
                 v_kink,
                 ic,
@@ -282,6 +291,16 @@ class GaitEventDetector:
             activity=np.where(running, "running", "walking").astype("<U7"),
         )
         return self
+
+
+def _outside_running(candidates: FloatArray, run: RunningContacts, min_step: float) -> npt.NDArray[np.bool_]:
+    """Which walking candidates (fractional samples) lie neither inside a running contact nor within half a
+    minimum step before its onset."""
+    keep = np.ones(candidates.size, dtype=bool)
+    if run.ic_idx.size and candidates.size:
+        pos = np.clip(np.searchsorted(run.ic_idx, candidates + min_step / 2, side="right") - 1, 0, None)
+        keep = ~((run.ic_idx[pos] - min_step / 2 <= candidates) & (candidates <= run.to_idx[pos]))
+    return keep
 
 
 def _landing_from_flight(
