@@ -17,12 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal
 
 from processing import STANDARD_GRAVITY_MPS2
 from processing.simulation.body import gait_envelope, gait_phase
+from processing.simulation.forces import IMPACT_DURATION_S
 from processing.simulation.gait import Contacts
 from processing.simulation.rotations import FloatArray
 from processing.simulation.scenario import Scenario
+from processing.simulation.sensor import leg_transmission
 
 #: Walking amplitudes relative to running (walking pelvis motion is smaller: tilt ~3 deg, obliquity ~+-4 deg,
 #: rotation ~8-10 deg; Perry & Burnfield 2010, Schache et al. 1999).
@@ -39,10 +42,11 @@ STYLE_DROP_PEAK_SPREAD = 0.1
 STYLE_TILT_PEAK_SPREAD = 0.1
 STYLE_ROTATION_LAG_SPREAD = 0.12
 WALK_DROP_PEAK_OF_STEP = 0.3
-#: Heel-strike jolt of the pelvis: damped wobble frequency, decay time and onset, (see `impact_jolt_deg`).
+#: Heel-strike jolt of the pelvis: natural frequency and decay time of its damped wobble (see
+#: `impact_jolt_deg`), and how long each contact's wobble is computed for (below 1e-5 of its peak by then).
 JOLT_FREQUENCY_HZ = 9.0
 JOLT_DECAY_S = 0.04
-JOLT_ONSET_S = 0.008
+JOLT_SPAN_S = 0.5
 #: Step-to-step standard deviation of the timing of the tilt and obliquity peaks, fraction of a step.
 PEAK_TIMING_JITTER = 0.025
 #: Per-step rotation ranges come from a smooth swing between alternating extremes plus a wide raised-cosine
@@ -150,27 +154,57 @@ def _step_ranges(t_s: FloatArray, angle_deg: FloatArray, contacts: Contacts) -> 
 
 
 def impact_jolt_deg(
-    contacts: Contacts, impact_bw: FloatArray, t_s: FloatArray, deg_per_bw: float
+    contacts: Contacts, impact_vertical_mps2: FloatArray, t_s: FloatArray, deg_per_bw: float
 ) -> tuple[FloatArray, FloatArray]:
     """The pelvis jolted by each heel strike: a damped wobble of tilt (forwards) and obliquity (towards the
     swing side) after the IC, sized by the impact transient, (tilt, obliquity) in deg.
 
-    Shape sin(2 pi f t) exp(-t / tau) with `JOLT_FREQUENCY_HZ` and `JOLT_DECAY_S`, with a smoothstep onset
-    over `JOLT_ONSET_S` so the rate itself does not jump. This is real pelvis motion, so it is in the truth.
+    The pelvis is a damped rotational oscillator (`JOLT_FREQUENCY_HZ`, decay `JOLT_DECAY_S`) driven by the
+    heel-strike transient as it arrives through the leg (`sensor.leg_transmission`): its angular
+    acceleration follows that force, so it starts smoothly after the IC, never before the force that
+    causes it has reached the pelvis, and never as a jump. Each contact's wobble is scaled so that a
+    1 body-weight transient of the standard running length (`forces.IMPACT_DURATION_S`) peaks at
+    `deg_per_bw` times exp(-1 / (4 f tau)), the first peak of a free wobble sin(2 pi f t) exp(-t / tau).
+    This is real pelvis motion, so it is in the truth.
+
+    Parameters
+    ----------
+    contacts : Contacts
+    impact_vertical_mps2 : (n,) array, m/s^2
+        The vertical heel-strike transients on the grid `t_s` (`ForceResult.impact_mps2[:, 2]`): each
+        contact's lies in its first tens of milliseconds.
+    t_s : (n,) array, s
+        Uniform grid.
+    deg_per_bw : float
     """
     tilt = np.zeros_like(t_s)
     obliquity = np.zeros_like(t_s)
-    span = int(np.ceil(5.0 * JOLT_DECAY_S / float(t_s[1] - t_s[0])))
+    n = t_s.shape[0]
+    fs = 1.0 / float(t_s[1] - t_s[0])
+    span = int(np.ceil(JOLT_SPAN_S * fs))
+    w = 2.0 * np.pi * JOLT_FREQUENCY_HZ
+    num, den = signal.bilinear([w * w], [1.0, 2.0 / JOLT_DECAY_S, w * w], fs)  # decay exp(-t / tau)
+
+    def wobble(drive_mps2: FloatArray) -> FloatArray:
+        return np.asarray(signal.lfilter(num, den, leg_transmission(drive_mps2, fs)), dtype=float)
+
+    tau = np.arange(span) / fs
+    standard = np.where(tau < IMPACT_DURATION_S, np.sin(np.pi * tau / IMPACT_DURATION_S) ** 2, 0.0)
+    free_peak = np.exp(-1.0 / (4.0 * JOLT_FREQUENCY_HZ * JOLT_DECAY_S))
+    scale = deg_per_bw * free_peak / float(np.max(wobble(STANDARD_GRAVITY_MPS2 * standard)))
     starts = np.searchsorted(t_s, contacts.t_ic_s)
-    for k in np.flatnonzero(impact_bw > 0):
-        a, b = starts[k], min(starts[k] + span, t_s.shape[0])
-        tau = t_s[a:b] - contacts.t_ic_s[k]
-        onset = np.clip(tau / JOLT_ONSET_S, 0.0, 1.0)
-        shape = np.sin(2.0 * np.pi * JOLT_FREQUENCY_HZ * tau) * np.exp(-tau / JOLT_DECAY_S)
-        shape *= onset * onset * (3.0 - 2.0 * onset)
-        size = deg_per_bw * impact_bw[k]
-        tilt[a:b] += size * shape
-        obliquity[a:b] += contacts.side_sign[k] * 0.7 * size * shape
+    # A contact's own transient ends before its toe-off and before the next IC (walking overlaps contacts).
+    ends = np.minimum(np.searchsorted(t_s, contacts.t_to_s), np.append(starts[1:], n))
+    for k in range(len(contacts)):
+        a, b = starts[k], min(starts[k] + span, n)
+        drive = np.zeros(span)
+        own = impact_vertical_mps2[a : min(ends[k], b)]
+        if b <= a or not own.any():
+            continue
+        drive[: own.shape[0]] = own
+        jolt = scale * wobble(drive)[: b - a]
+        tilt[a:b] += jolt
+        obliquity[a:b] += contacts.side_sign[k] * 0.7 * jolt
     return tilt, obliquity
 
 

@@ -89,7 +89,9 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     forces = ground_reaction_forces(s, contacts, t, speed, rng)
     angles = pelvis_angles(s, contacts, t, rng)
     if s.impact_jolt_deg_per_bw > 0:
-        jolt_tilt, jolt_obliquity = impact_jolt_deg(contacts, forces.impact_bw, t, s.impact_jolt_deg_per_bw)
+        jolt_tilt, jolt_obliquity = impact_jolt_deg(
+            contacts, forces.impact_mps2[:, 2], t, s.impact_jolt_deg_per_bw
+        )
         angles = PelvisAngles(
             angles.tilt_deg + jolt_tilt, angles.obliquity_deg + jolt_obliquity, angles.rotation_deg
         )

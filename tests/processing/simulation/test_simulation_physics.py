@@ -8,6 +8,9 @@ from scipy.spatial.transform import Rotation
 
 from processing import STANDARD_GRAVITY_MPS2 as G
 from processing.simulation import Scenario, SimulatedRun, Turn, pelvis_orientation, simulate, step_metrics
+from processing.simulation.forces import IMPACT_DURATION_S
+from processing.simulation.gait import Contacts
+from processing.simulation.pelvis import JOLT_DECAY_S, JOLT_FREQUENCY_HZ, impact_jolt_deg
 from processing.simulation.rotations import body_angular_velocity_rps
 from processing.simulation.sensor import pelvis_specific_force_mps2
 
@@ -329,3 +332,42 @@ def test_heel_strikes_jolt_the_pelvis_and_the_truth_carries_it() -> None:
     assert np.abs(diff[after_ic]).max() > 0.4
     between = ~after_ic & (t > 6.0) & (t < steps.t_ic_s[-1])  # (the last contact has no truth step)
     assert np.abs(diff[between]).max() < 0.05
+
+
+def _single_jolt(fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time from the IC, tilt and obliquity jolt (deg) of one left heel strike of 1 BW, 1 deg/BW."""
+    t = np.arange(int(0.6 * fs)) / fs
+    ic = 0.1
+    contacts = Contacts(
+        t_ic_s=np.array([ic]),
+        t_to_s=np.array([ic + 0.25]),
+        side=np.array(["L"]),
+        is_running=np.array([True]),
+        step_time_s=np.array([0.35]),
+        fatigue_fraction=np.zeros(1),
+        ends_bout=np.zeros(1, dtype=bool),
+    )
+    tau = t - ic
+    in_impact = (tau >= 0) & (tau < IMPACT_DURATION_S)
+    impact = np.where(in_impact, G * np.sin(np.pi * tau / IMPACT_DURATION_S) ** 2, 0.0)
+    tilt, obliquity = impact_jolt_deg(contacts, impact, t, 1.0)
+    return tau, tilt, obliquity
+
+
+def test_the_jolt_follows_the_force_that_arrives_through_the_leg() -> None:
+    # The heel strike reaches the pelvis through the leg: the pelvis cannot turn before that force arrives,
+    # and its angular acceleration (torque over inertia) rises with it, never in a jump at the contact.
+    tau, tilt, obliquity = _single_jolt(1000.0)
+    free_peak = np.exp(-1.0 / (4.0 * JOLT_FREQUENCY_HZ * JOLT_DECAY_S))
+    assert tilt.max() == pytest.approx(free_peak, rel=1e-6)  # 1 BW of the standard length, 1 deg/BW
+    np.testing.assert_allclose(obliquity, 0.7 * tilt)  # a left contact: the right (swing) side drops
+    assert np.all(tilt[tau <= 0] == 0.0)
+    assert np.abs(tilt[tau > 0.3]).max() < 0.002 * tilt.max()  # gone before the next step
+    steps = []
+    for fs in (1000.0, 4000.0):
+        tau, tilt, _ = _single_jolt(fs)
+        alpha = np.gradient(np.gradient(tilt, 1.0 / fs), 1.0 / fs)
+        early = (tau > 0) & (tau <= 0.005)
+        assert np.abs(alpha[early]).max() < 0.05 * np.abs(alpha).max()  # starts smoothly after the IC
+        steps.append(np.abs(np.diff(alpha)).max())
+    assert steps[1] < 0.3 * steps[0]  # continuous: a 4x finer grid gives ~4x smaller sample-to-sample changes
