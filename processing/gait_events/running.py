@@ -16,7 +16,10 @@ the jolt of the pelvis it sets off can bend the rise more sharply a few samples 
 bend's foot, not its peak: what carries the force to the sensor (the leg for the heel-strike transient, the
 soft tissue and the strap under the clip, a resonance at 14-22 Hz) is causal and spreads the curvature after
 the onset only, which put the peak 5-8 ms after the true IC at every rate (14 ms with a loose clip). The foot
-is where the curvature first reaches `_BEND_FOOT_FRACTION` of the peak, less the lead the detector's own
+is found with the tangent (maximum-slope) onset method of force-plate and EMG timing: the curvature's rise,
+from where it last climbs through `_BEND_FOOT_FRACTION` of the peak up to the peak, is continued straight down
+from its steepest segment to zero curvature (a level crossing on the rise reads a slow, causally spread rise
+late, by the time it takes to reach the level: 11 ms with a loose clip), less the lead the detector's own
 symmetric processing (low-pass, second difference) gives a bare corner at the same phase, so a sharp corner
 keeps its IC at the peak at every rate (52-416 Hz). The bend is searched after the middle of the preceding
 flight (between the half-height crossings of the two contacts around it) and before the half-height crossing
@@ -51,8 +54,9 @@ IntArray = npt.NDArray[np.int64]
 _PEAK_WINDOW_FRACTION = (0.3, 0.7)
 # On the way up, the contact's bend is the first one reaching this fraction of the strongest (as in walking).
 _FIRST_BEND_FRACTION = 0.3
-# IC is the foot of that bend, not its peak: where its curvature first reaches this fraction of the peak
-# (as weak as a bend may be and still count). The force switches on at the foot; what carries it to the
+# IC is the foot of that bend, not its peak: the rise of its curvature is read from where it last climbs
+# through this fraction of the peak (as weak as a bend may be and still count) and continued down to zero
+# from its steepest segment (`_bend_onsets`). The force switches on at the foot; what carries it to the
 # sensor (the leg, soft tissue, a clip on its strap) is causal: it spreads the curvature later, not earlier.
 _BEND_FOOT_FRACTION = _FIRST_BEND_FRACTION
 # The detector's own processing (the zero-phase low-pass and the second difference of samples) spreads a bare
@@ -331,10 +335,12 @@ def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fract
     return np.where(empty, np.nan, _refine_many(d2, i))
 
 
-def _half_height_feet(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray:
-    """Where the second difference `d2`, walking back from each upward bend at `bend` (fractional) but not
-    before `lo`, last rises through `_BEND_FOOT_FRACTION` of the bend's peak, interpolated between samples;
-    NaN where it does not come down to that level after `lo` (or `bend` is NaN)."""
+def _bend_onsets(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray:
+    """The onset of each upward bend of the second difference `d2` at `bend` (fractional) by the tangent
+    method: walking back from the peak but not before `lo`, find where `d2` last rises through
+    `_BEND_FOOT_FRACTION` of the peak; the steepest segment between there and the peak, continued straight,
+    crosses zero curvature at the onset (not before `lo` - 1). NaN where `d2` does not come down to that
+    level after `lo` (or `bend` is NaN)."""
     out = np.full(bend.shape[0], np.nan)
     ok = np.flatnonzero(np.isfinite(bend))
     if ok.size == 0:
@@ -348,15 +354,19 @@ def _half_height_feet(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> Float
     found = below.any(axis=1)
     k = a + (rows.shape[1] - 1 - _row_argmax(below[:, ::-1], real))
     k = np.minimum(k, i - 1)  # the sample nearest the peak is never below half of it
-    step = d2[k + 1] - d2[k]
+    # the steepest segment of the rise from there to the peak, continued straight down to zero curvature
+    seg, seg_real = _gather(d2, k, i + 1, np.nan)
+    steps = np.where(seg_real[:, 1:], seg[:, 1:] - seg[:, :-1], -np.inf)
+    j = k + np.argmax(steps, axis=1)
+    step = d2[j + 1] - d2[j]
     good = found & (step > 0)
-    out[ok] = np.where(good, k + (level - d2[k]) / np.where(good, step, 1.0), np.nan)
+    out[ok] = np.where(good, np.maximum(j - d2[j] / np.where(good, step, 1.0), a - 1.0), np.nan)
     return out
 
 
 @lru_cache(maxsize=64)
 def _corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> tuple[FloatArray, FloatArray]:
-    """(phase of the bend's peak from the nearest sample, lead of its half-height foot over it), samples,
+    """(phase of the bend's peak from the nearest sample, lead of its `_bend_onsets` onset over it), samples,
     for a bare corner (flat, then a straight rise) sampled at `sampling_rate_hz` and put through the
     detector's own low-pass (`signals.lowpass` at `lowpass_hz`) and second difference, at corners spread
     over one sample period. That lead comes from the processing, not from the signal."""
@@ -368,7 +378,7 @@ def _corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> tuple[Floa
         ramp = np.maximum(0.0, np.arange(n) - (centre + offset))
         d2 = second_difference(lowpass(ramp, lowpass_hz, sampling_rate_hz))
         peak = upward_bend(d2, centre - 3, centre + 3)
-        foot = _half_height_feet(d2, np.array([centre - n // 4], dtype=np.float64), np.array([peak]))
+        foot = _bend_onsets(d2, np.array([centre - n // 4], dtype=np.float64), np.array([peak]))
         phases.append(peak - round(peak))
         leads.append(peak - float(foot[0]))
     order = np.argsort(phases)
@@ -389,10 +399,10 @@ def _periodic_corner_lead_table(lowpass_hz: float, sampling_rate_hz: float) -> t
 def bend_feet(
     d2: FloatArray, lo: FloatArray, bend: FloatArray, *, lowpass_hz: float, sampling_rate_hz: float
 ) -> FloatArray:
-    """IC at each upward bend: the bend's half-height foot (`_half_height_feet`), less the lead a bare
+    """IC at each upward bend: the bend's onset (`_bend_onsets`), less the lead a bare
     corner at the same phase gets from the processing alone (`_corner_lead_table`); never after the bend's
     peak, and the peak itself where the foot cannot be read."""
-    foot = _half_height_feet(d2, lo, bend)
+    foot = _bend_onsets(d2, lo, bend)
     phase_table, lead_table = _periodic_corner_lead_table(lowpass_hz, sampling_rate_hz)
     phase = bend - np.round(bend)
     if not np.isfinite(phase).all():

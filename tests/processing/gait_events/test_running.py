@@ -41,16 +41,23 @@ def test_an_empty_range_gives_nan() -> None:
 _LOWPASS_HZ = 35.0  # the detector's running low-pass
 
 
-def _onset(rate_hz: float, corner: float, *, leg_hz: float | None) -> tuple[float, float]:
+def _onset(
+    rate_hz: float, corner: float, *, leg_hz: float | None, mount_hz: float | None = None
+) -> tuple[float, float]:
     """(bend peak, IC) in samples for a force switching on at sample `corner` as a straight rise, optionally
-    carried to the sensor through a critically damped (causal) low-pass at `leg_hz`, then sampled at
-    `rate_hz` and low-passed as the detector does."""
+    carried to the sensor through a critically damped (causal) low-pass at `leg_hz` and a soft clip (a
+    lightly damped spring at `mount_hz`, damping ratio 0.2), then sampled at `rate_hz` and low-passed as the
+    detector does."""
     fine_hz = 2000.0
     t_fine = np.arange(int(4.0 * fine_hz)) / fine_hz
     force = np.maximum(0.0, t_fine - corner / rate_hz) * 1000.0
     if leg_hz is not None:
         w = 2.0 * np.pi * leg_hz
         num, den = signal.bilinear([w * w], [1.0, 2.0 * w, w * w], fine_hz)
+        force = signal.lfilter(num, den, force)
+    if mount_hz is not None:
+        w, zeta = 2.0 * np.pi * mount_hz, 0.2
+        num, den = signal.bilinear([2.0 * zeta * w, w * w], [1.0, 2.0 * zeta * w, w * w], fine_hz)
         force = signal.lfilter(num, den, force)
     v = lowpass(np.interp(np.arange(int(4.0 * rate_hz)) / rate_hz, t_fine, force), _LOWPASS_HZ, rate_hz)
     d2 = second_difference(v)
@@ -88,6 +95,20 @@ def test_an_onset_spread_by_the_leg_is_timed_before_its_bend_and_not_before_the_
     assert (peak - corner) / rate_hz >= 0.010
     assert (peak - ic) / rate_hz >= 0.0015
     assert ic >= corner
+
+
+@pytest.mark.parametrize("rate_hz", [104.0, 208.0, 416.0])  # (at 52 Hz a sample is 19 ms)
+@pytest.mark.parametrize("phase", [0.0, 0.5])
+def test_an_onset_rung_out_by_a_loose_clip_is_timed_within_10_ms_and_not_before_the_force(
+    rate_hz: float, phase: float
+) -> None:
+    # a clip on a soft strap (14 Hz, lightly damped) lets the curvature build up over ~20 ms: its rise,
+    # continued down from its steepest segment, finds the onset; where it crosses a fraction of its peak
+    # comes later the slower the rise
+    corner = 2.0 * rate_hz + phase
+    peak, ic = _onset(rate_hz, corner, leg_hz=None, mount_hz=14.0)
+    assert (peak - corner) / rate_hz >= 0.010
+    assert 0.0 <= (ic - corner) / rate_hz <= 0.010
 
 
 def test_a_bend_without_a_foot_in_range_stays_at_its_peak_and_none_stays_nan() -> None:
