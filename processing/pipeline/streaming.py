@@ -532,27 +532,31 @@ class StreamingProcessor:
     def _stitch_sides(self, events: GaitEvents, in_core: np.ndarray) -> list[Side]:
         """Sides of the core events, consistent with the contacts labelled by earlier windows."""
         labels: list[Side] = []
-        core: list[int] = in_core.tolist()
-        bouts: list[int] = events.bout_id[in_core].tolist()
+        # the core is a run of consecutive events (their times increase), and so is each bout in it: slices
+        first_core = int(in_core[0])
+        bouts: list[int] = events.bout_id[first_core : first_core + in_core.shape[0]].tolist()
         j = 0
-        while j < len(core):
-            bout = bouts[j]
-            group = [core[j]]
-            while j + 1 < len(core) and bouts[j + 1] == bout:
-                j += 1
-                group.append(core[j])
-            j += 1
-            ic = events.ic_s[group]
+        while j < len(bouts):
+            k = j + 1
+            while k < len(bouts) and bouts[k] == bouts[j]:
+                k += 1
+            group = slice(first_core + j, first_core + k)
+            j = k
             scores = events.side_score[group]
-            own: list[Side] = ["L" if s == "L" else "R" for s in events.side[group]]
+            if not np.isfinite(scores).all():
+                scores = np.nan_to_num(scores)
+            own: list[Side] = ["L" if s == "L" else "R" for s in events.side[group].tolist()]
             last = self._last_ic
-            if last is not None and 0 < ic[0] - last[0] <= self.params.max_step_time_s:
+            if (
+                last is not None
+                and 0 < float(events.ic_s[group.start]) - last[0] <= self.params.max_step_time_s
+            ):
                 first: Side = "R" if last[1] == "L" else "L"
                 cont: list[Side] = [
-                    first if m % 2 == 0 else ("R" if first == "L" else "L") for m in range(len(group))
+                    first if m % 2 == 0 else ("R" if first == "L" else "L") for m in range(len(own))
                 ]
                 sign = np.array([1.0 if s == "L" else -1.0 for s in cont])
-                evidence = self._bout_evidence + float(np.sum(np.nan_to_num(scores) * sign))
+                evidence = self._bout_evidence + float(np.sum(scores * sign))
                 if evidence >= 0:
                     chosen = cont
                     self._bout_evidence = evidence
@@ -562,7 +566,7 @@ class StreamingProcessor:
             else:
                 chosen = own
                 sign = np.array([1.0 if s == "L" else -1.0 for s in own])
-                self._bout_evidence = float(np.sum(np.nan_to_num(scores) * sign))
+                self._bout_evidence = float(np.sum(scores * sign))
             labels.extend(chosen)
-            self._last_ic = (float(ic[-1]), chosen[-1])
+            self._last_ic = (float(events.ic_s[group.stop - 1]), chosen[-1])
         return labels
