@@ -60,6 +60,7 @@ def analyze(
     event_detector : WindowEventDetector or None
         Defaults to `default_event_detector()`.
     """
+    whole = isinstance(blocks, ImuSamples)
     items = [blocks] if isinstance(blocks, ImuSamples) else blocks
     processor: StreamingProcessor | None = None
     steps: list[StepMetrics] = []
@@ -73,7 +74,9 @@ def analyze(
                 event_detector=event_detector or default_event_detector(),
                 params=params,
             )
-        steps.extend(processor.update(block))
+        # a recording given at once is not copied (the caller waits for the result); blocks from an
+        # iterable are (its producer may reuse their arrays)
+        steps.extend(processor.update(block, copy=not whole))
     if processor is None:
         return AnalysisResult((), None, float(sampling_rate_hz), has_gyr)
     steps.extend(processor.finish())

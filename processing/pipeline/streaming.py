@@ -134,9 +134,17 @@ class _Buffer:
     quat: FloatArray = field(default_factory=lambda: np.empty((0, 4)))
     body: FloatArray = field(default_factory=lambda: np.empty((0, 9)))
     pending: list[tuple[FloatArray, FloatArray, FloatArray | None]] = field(default_factory=list)
+    #: The one pending block may be kept as it is (not copied) when nothing is buffered yet.
+    adopt: bool = False
 
     def consolidate(self) -> None:
         if not self.pending:
+            return
+        if self.adopt and len(self.pending) == 1 and self.t_s.shape[0] == 0:
+            t, acc, gyr = self.pending.pop()
+            self.t_s, self.acc_mps2 = t, acc
+            if self.gyr_dps is not None and gyr is not None:
+                self.gyr_dps = gyr
             return
         # copies: the buffer owns its samples (a caller may reuse its block arrays)
         self.t_s = np.concatenate([self.t_s, *(p[0] for p in self.pending)])
@@ -270,8 +278,13 @@ class StreamingProcessor:
         """How many samples are held (memory use)."""
         return int(self._buf.t_s.shape[0]) + sum(p[0].shape[0] for p in self._buf.pending)
 
-    def update(self, block: ImuSamples) -> list[StepMetrics]:
-        """Feed the next block of samples; returns the steps it completed, in time order."""
+    def update(self, block: ImuSamples, *, copy: bool = True) -> list[StepMetrics]:
+        """Feed the next block of samples; returns the steps it completed, in time order.
+
+        With `copy` False the processor may keep the block's arrays instead of copying them (C-contiguous
+        float64 arrays given while nothing is buffered, e.g. a whole recording at once): the caller must not
+        modify them until the processor is finished. The results are the same.
+        """
         if self._finished:
             raise InvalidSamplesError(
                 "the processor is finished: start a new one for a new recording", reason="order"
@@ -284,6 +297,8 @@ class StreamingProcessor:
         acc = np.asarray(block.acc_mps2, dtype=np.float64)
         gyr = None if block.gyr_dps is None else np.asarray(block.gyr_dps, dtype=np.float64)
         self._buf.pending.append((t, acc, gyr))
+        # the same memory layout as a copy, so every later computation reads the same numbers the same way
+        self._buf.adopt = not copy and all(x.flags.c_contiguous for x in (t, acc, gyr) if x is not None)
         self._n_total += n
         if self._n_total == n:
             self._t0_s = float(t[0])
@@ -391,20 +406,22 @@ class StreamingProcessor:
         lo = self._vqf_done
         if target <= lo or buf.gyr_dps is None:
             return
-        quats: list[FloatArray] = []
-        bodies: list[FloatArray] = []
+        with_body = self.mounting_ is not None and body
+        # written chunk by chunk while in the cache, not concatenated afterwards
+        quats = np.empty((target - lo, 4))
+        bodies = np.empty((target - lo, 9)) if with_body else None
         for a in range(lo, target, _CHUNK_SAMPLES):  # as a live stream's blocks would come (the same numbers)
             b = min(a + _CHUNK_SAMPLES, target)
             hold = self._hold_mask(a, b)
             gyr = buf.gyr_dps[a - buf.start : b - buf.start]
             acc = buf.acc_mps2[a - buf.start : b - buf.start]
-            quat = self._orientation.update(gyr, acc, hold=hold)
-            quats.append(quat)
-            if self.mounting_ is not None and body:
-                bodies.append(body_signals(quat, self.mounting_.rotation, acc, gyr))
-        buf.quat = _appended(buf.quat, quats)
-        if bodies:
-            buf.body = _appended(buf.body, bodies)
+            quat = quats[a - lo : b - lo]
+            quat[:] = self._orientation.update(gyr, acc, hold=hold)
+            if bodies is not None and self.mounting_ is not None:
+                bodies[a - lo : b - lo] = body_signals(quat, self.mounting_.rotation, acc, gyr)
+        buf.quat = _appended(buf.quat, [quats])
+        if bodies is not None:
+            buf.body = _appended(buf.body, [bodies])
         self._vqf_done = target
 
     def _try_calibration(self, *, final: bool) -> None:
