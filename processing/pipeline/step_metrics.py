@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from processing.pelvis import sample_ranges, segment_mean, segment_reduce, step_pelvic_angles
+from processing.pelvis import sample_ranges, step_pelvic_angles
 from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray
 from processing.steps import Step, StepMetrics
 
@@ -39,10 +39,19 @@ def _restart_cumsum(values: FloatArray, starts: IntArray, lengths: IntArray) -> 
     return c - np.repeat(offset, lengths)
 
 
-def _vertical_oscillation_m(acc_up: FloatArray, i0: IntArray, i1: IntArray, dt_s: float) -> FloatArray:
+def _segments(i0: IntArray, i1: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Indices of the samples of the segments [i0[k], i1[k]) end to end, where each starts among them (for
+    `ufunc.reduceat`) and their lengths: one gather serves every reduction over the same segments."""
     lengths = i1 - i0
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    idx = np.repeat(i0 - starts, lengths) + np.arange(int(lengths.sum()))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    idx = np.repeat(i0 - starts, lengths) + np.arange(int(ends[-1]) if ends.size else 0)
+    return idx, starts, lengths
+
+
+def _vertical_oscillation_m(
+    acc_up: FloatArray, idx: IntArray, starts: IntArray, lengths: IntArray, dt_s: float
+) -> FloatArray:
     a = acc_up[idx]
     a = a - np.repeat(np.add.reduceat(a, starts) / lengths, lengths)
     v = _restart_cumsum(a, starts, lengths) * dt_s
@@ -94,24 +103,25 @@ def compute_step_metrics(
         is_left=is_left,
     )
 
+    # `sample_ranges` of the step, the contact and the contact with its TO sample: one start for all three
     s0, s1 = sample_ranges(t_s, ic, nxt)
-    vo = _vertical_oscillation_m(acc_levelled_mps2[:, 2], s0, s1, dt)
+    to_or_ic = np.where(has_to, to, ic)
+    c1 = np.maximum(np.searchsorted(t_s, to_or_ic, side="left"), s0 + 1)
+    h1 = np.maximum(np.searchsorted(t_s, to_or_ic + 1e-9, side="left"), s0 + 1)  # [IC, TO], TO included
+    step_idx, step_starts, step_lengths = _segments(s0, s1)
+    vo = _vertical_oscillation_m(acc_levelled_mps2[:, 2], step_idx, step_starts, step_lengths, dt)
 
     fwd = acc_levelled_mps2[:, 0]
-    fwd_mean = segment_mean(fwd, s0, s1)
-    to_or_ic = np.where(has_to, to, ic)
-    c0, c1 = sample_ranges(t_s, ic, to_or_ic)
-    lengths = c1 - c0
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    idx = np.repeat(c0 - starts, lengths) + np.arange(int(lengths.sum()))
+    fwd_mean = np.add.reduceat(fwd[step_idx], step_starts) / step_lengths  # `segment_mean`
+    idx, starts, lengths = _segments(s0, c1)
     g = fwd[idx] - np.repeat(fwd_mean, lengths)  # step mean removed
     braking_peak = -np.minimum.reduceat(g, starts)
     braking_dv = -np.add.reduceat(np.minimum(g, 0.0), starts) * dt
     braking_peak = np.where(has_to, np.maximum(braking_peak, 0.0), np.nan)
     braking_dv = np.where(has_to, braking_dv, np.nan)
 
-    h0, h1 = sample_ranges(t_s, ic, to_or_ic + 1e-9)  # [IC, TO], TO's sample included
-    impact = segment_reduce(acc_levelled_mps2[:, 2], h0, h1, np.maximum) / STANDARD_GRAVITY_MPS2
+    idx, starts, _ = _segments(s0, h1)
+    impact = np.maximum.reduceat(acc_levelled_mps2[:, 2][idx], starts) / STANDARD_GRAVITY_MPS2
     impact = np.where(has_to, impact, np.nan)
 
     # Python floats once per column: indexing numpy arrays element by element costs more than the rest.
