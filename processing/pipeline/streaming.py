@@ -17,7 +17,12 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    gait event detector, the pelvic angles and the per-step metrics see exactly the window's samples, whatever
    the blocks were. The margins keep the core away from filter edge effects and hold the next contact of the
    last core step.
-4. Sides across windows: inside a window the detector imposes left/right alternation per bout; across windows
+4. Commit rule: a window emits a step only when the step's next contact also lies in its core. The last core
+   step, whose next contact lies in the next window's core, waits for that window: its end is the next
+   window's first contact (the next window sees that stretch centred, with more context; the margin of this
+   one may have missed or misplaced contacts there, e.g. a gap fill in walking). So every emitted step ends on
+   the next emitted contact (or ends its bout), and no emitted step spans another one's initial contact.
+5. Sides across windows: inside a window the detector imposes left/right alternation per bout; across windows
    a bout keeps alternating from the last labelled contact, unless the summed side evidence of the bout so far
    plus the new window says the parity is wrong (then it flips: one broken alternation, not a wrong bout).
 
@@ -265,6 +270,8 @@ class StreamingProcessor:
         # Side stitching state: the last labelled contact and the side evidence of its bout.
         self._last_ic: tuple[float, Side] | None = None
         self._bout_evidence = 0.0
+        # The last core step of the previous window (IC, side, toe-off, running): its end is this window's.
+        self._open_step: tuple[float, Side, float, bool] | None = None
         if mounting is not None:
             self._set_mounting(mounting)
 
@@ -494,10 +501,16 @@ class StreamingProcessor:
         core_end = (k + 1) * self._hop
         core_t1 = float(t[core_end - a]) if core_end < b else np.inf
         in_core = np.flatnonzero((events.ic_s >= core_t0) & (events.ic_s < core_t1))
+        open_step, self._open_step = self._open_step, None
         if in_core.shape[0] == 0:
-            return []
+            return []  # the open step's end was not confirmed: no contact follows it
         sides = self._stitch_sides(events, in_core)
         steps: list[Step] = []
+        if open_step is not None:
+            ic, side, to, running = open_step
+            nxt = float(events.ic_s[in_core[0]])
+            if 0 < nxt - ic <= self.params.max_step_time_s:
+                steps.append(Step(ic, side, to if to <= nxt else float("nan"), nxt, running))
         # Python lists: per-element reads of numpy arrays cost more than the checks themselves.
         ic_s: list[float] = events.ic_s.tolist()
         to_s: list[float] = events.to_s.tolist()
@@ -512,6 +525,9 @@ class StreamingProcessor:
             to = to_s[i]
             if not (math.isfinite(to) and ic <= to):
                 to = float("nan")
+            if nxt >= core_t1:  # its end belongs to the next window's core: that window decides it
+                self._open_step = (ic, sides[j], to, activity[i] == "running")
+                continue
             steps.append(Step(ic, sides[j], to, nxt, activity[i] == "running"))
 
         if not steps:
