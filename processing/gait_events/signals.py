@@ -163,7 +163,6 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     # dipped before it, is still found.
     if d.shape[0] < 2:
         return np.empty(0)
-    below = below.copy()
     below[0] = not above[0]
     idx = np.flatnonzero(below | above)
     if idx.size < 2:
@@ -173,8 +172,9 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     last_below, confirmed = idx[confirm - 1], idx[confirm]
     # inside the band between them x may wiggle around the level: take the last crossing before
     # confirmation, i.e. the last sample below the level before it (none: no crossing)
-    last_negative = np.maximum.accumulate(np.where(d < 0, np.arange(d.shape[0]), -1))
-    j = last_negative[confirmed - 1]
+    negative = np.flatnonzero(d < 0)
+    before = np.searchsorted(negative, confirmed - 1, side="right") - 1
+    j = np.where(before >= 0, negative[np.maximum(before, 0)] if negative.size else -1, -1)
     j = j[j >= last_below]
     d0, d1 = d[j], d[j + 1]
     return np.asarray(j + d0 / (d0 - d1), dtype=np.float64)
