@@ -200,11 +200,14 @@ def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s
     else:
         stride_at = np.full(n, 1.0)
     # Continuous-time moving average: the cumulative (trapezoid) integral read at fractional positions.
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (heading_deg[1:] + heading_deg[:-1]) * dt)])
+    cum = np.empty(n)
+    cum[0] = 0.0
+    np.cumsum(0.5 * (heading_deg[1:] + heading_deg[:-1]) * dt, out=cum[1:])
     x = (t_s - t_s[0]) / dt
     half = 0.5 * stride_at / dt
-    lo = np.clip(x - half, 0.0, n - 1.0)
-    hi = np.clip(x + half, 0.0, n - 1.0)
+    # np.minimum/np.maximum: np.clip's numbers for less per-call overhead
+    lo = np.minimum(np.maximum(x - half, 0.0), n - 1.0)
+    hi = np.minimum(np.maximum(x + half, 0.0), n - 1.0)
 
     def cum_at(pos: FloatArray) -> FloatArray:
         i = np.minimum(np.floor(pos).astype(np.int64), n - 2) if n > 1 else np.zeros(pos.shape, np.int64)
@@ -217,5 +220,6 @@ def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s
 
     width = (hi - lo) * dt
     safe = np.where(width > 0, width, 1.0)
-    travel = np.where(width > 0, (cum_at(hi) - cum_at(lo)) / safe, heading_deg)
+    at_both = cum_at(np.concatenate([hi, lo]))  # both ends in one pass (the same arithmetic per element)
+    travel = np.where(width > 0, (at_both[:n] - at_both[n:]) / safe, heading_deg)
     return heading_deg - travel
