@@ -194,6 +194,26 @@ def _appended(old: FloatArray, new: list[FloatArray]) -> FloatArray:
     return np.concatenate([old, *new])
 
 
+def _unwrap_deg(angle_deg: FloatArray) -> FloatArray:
+    """`np.unwrap(angle_deg, period=360.0)` of a 1-D array, to the bit, with the modulo only at the jumps.
+
+    numpy takes the modulo of every step, then zeroes the correction of steps under half a period; a heading
+    sampled at 50 Hz or more jumps only where it wraps, so the same corrections are computed for those steps
+    alone (0 elsewhere, as numpy sets them) and summed as numpy does.
+    """
+    dd = np.diff(angle_deg)
+    correction = np.zeros(dd.shape[0])
+    jumps = np.flatnonzero(~(np.abs(dd) < 180.0))  # where numpy keeps its correction (NaN steps too)
+    if jumps.size:
+        d = dd[jumps]
+        ddmod = np.mod(d + 180.0, 360.0) - 180.0
+        ddmod[(ddmod == -180.0) & (d > 0)] = 180.0
+        correction[jumps] = ddmod - d
+    out = np.array(angle_deg, dtype=np.float64, copy=True)
+    out[1:] = angle_deg[1:] + correction.cumsum()
+    return out
+
+
 def _centred_sums(values: IntArray, counts: IntArray, half: int) -> tuple[IntArray, IntArray]:
     """Sums of values and counts over [i - half, i + half], clipped to the array (exact integer sums)."""
     n = values.shape[0]
@@ -542,7 +562,7 @@ class StreamingProcessor:
         if self.has_gyroscope:
             part = body[span]
             tilt, obliquity = part[:, 6], part[:, 7]
-            heading = np.unwrap(part[:, 8], period=360.0)
+            heading = _unwrap_deg(part[:, 8])
             rotation = angle_at_sample_instants(rotation_relative_to_travel(t, heading, events.ic_s))
             if mounting.standing_s is None:
                 # No standing period: VQF starts from no prior; its first seconds are not angles to report.

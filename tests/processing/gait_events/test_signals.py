@@ -1,4 +1,5 @@
-"""The signal helpers: `lowpass` gives scipy's zero-phase filter to the bit; crossings with hysteresis."""
+"""The signal helpers: `lowpass` and `median` give scipy's and numpy's numbers to the bit; crossings with
+hysteresis."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
 
-from processing.gait_events.signals import lowpass, rising_crossings_with_hysteresis
+from processing.gait_events.signals import lowpass, median, rising_crossings_with_hysteresis
 
 
 @pytest.mark.parametrize("shape", [(2080,), (2080, 3), (500, 2, 2), (16,)])
@@ -38,3 +39,36 @@ def test_crossings_with_hysteresis_count_once_per_dip_at_the_last_level_crossing
     got = rising_crossings_with_hysteresis(x, level, np.full_like(x, 1.0))
     # the dip at index 9 stays inside the band (-1 < -0.5): no second crossing
     assert np.allclose(got, [4.5])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 63, 64, 65, 66, 1001, 1500])
+def test_median_is_numpys_to_the_bit(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for x in (rng.standard_normal(n) * 1e3, np.round(rng.standard_normal(n), 1), np.full(n, 1.0 / 208.0)):
+        assert median(x) == float(np.median(x))
+    x = rng.standard_normal(n)
+    x[n // 2] = np.nan
+    assert np.isnan(median(x))
+
+
+def test_crossings_with_hysteresis_match_a_sample_by_sample_schmitt_trigger() -> None:
+    rng = np.random.default_rng(3)
+    x = 3.0 * np.sin(np.arange(3000) * 2 * np.pi / 60) + rng.standard_normal(3000)  # noisy crossings
+    h = 2.0
+    expected: list[float] = []
+    armed_at = 0 if x[0] <= h else None  # the first sample counts as below the band unless above it
+    last_negative = -1
+    for i, v in enumerate(x):
+        if v < -h:
+            armed_at = i
+        elif v > h and armed_at is not None:
+            # the last crossing of the level itself since the dip, interpolated
+            if last_negative >= armed_at:
+                j = last_negative
+                expected.append(j + x[j] / (x[j] - x[j + 1]))
+            armed_at = None
+        if v < 0:
+            last_negative = i
+    got = rising_crossings_with_hysteresis(x, np.zeros_like(x), np.full_like(x, h))
+    assert len(expected) > 20
+    assert np.array_equal(got, expected)
