@@ -98,6 +98,34 @@ class GaitEvents:
             activity=np.empty(0, dtype="<U7"),
         )
 
+    def on_sample_times(self, t_s: FloatArray, sampling_rate_hz: float) -> GaitEvents:
+        """The same events on the time axis of the samples `t_s` the detector was given.
+
+        The detector counts time as sample index / nominal rate; a sensor clock that runs fast or slow (MEMS
+        oscillators: up to about 1.5 %, i.e. 150 ms over a 10 s window) puts the samples elsewhere. The
+        samples' clock is the least-squares line through their timestamps (index -> time), which follows a
+        rate error and averages out timestamp jitter (a recording's time axis is regular, or
+        `posture.recording_io` refuses it); each event's fractional sample index goes through that line.
+        """
+        n = t_s.shape[0]
+        if n < 2:
+            return self.shifted(float(t_s[0]) if n else 0.0)
+        index = np.arange(n, dtype=np.float64)
+        mean_index = 0.5 * (n - 1)
+        mean_t = float(np.mean(t_s))
+        centred = index - mean_index
+        period_s = float(np.dot(centred, t_s - mean_t) / np.dot(centred, centred))
+        intercept_s = mean_t - period_s * mean_index
+        scale = period_s * sampling_rate_hz  # seconds on the samples' clock per nominal second
+        return GaitEvents(
+            ic_s=intercept_s + scale * self.ic_s,
+            to_s=intercept_s + scale * self.to_s,
+            side=self.side,
+            side_score=self.side_score,
+            bout_id=self.bout_id,
+            activity=self.activity,
+        )
+
     def shifted(self, offset_s: float) -> GaitEvents:
         """The same events on another time axis (e.g. window start -> recording start)."""
         return GaitEvents(

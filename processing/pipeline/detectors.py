@@ -2,7 +2,8 @@
 
 The gait-event detectors (`processing.gait_events`) follow mobgap's shape: `detect(acc, gyr, *,
 sampling_rate_hz) -> self` with `events_` in seconds from the window's first sample. `EventDetectorAdapter`
-puts those times on the recording's time axis. Anything with a `detect_window` method of the same signature
+puts those times on the recording's time axis through the samples' own timestamps (so a sensor clock that
+runs off its nominal rate does not shift them). Anything with a `detect_window` method of the same signature
 can stand in (the tests use the simulator's truth this way).
 """
 
@@ -52,4 +53,4 @@ class EventDetectorAdapter:
         if t_s.shape[0] == 0:
             return GaitEvents.empty()
         events = self.detector.detect(acc_mps2, gyr_dps, sampling_rate_hz=sampling_rate_hz).events_
-        return events.shifted(float(t_s[0]))
+        return events.on_sample_times(t_s, sampling_rate_hz)
