@@ -180,7 +180,11 @@ def validate_samples(
     _check_clipping(acc_mps2, "acc", ACC_COLUMNS, name)
     if gyr_dps is not None:
         _check_clipping(gyr_dps, "gyr", GYR_COLUMNS, name)
-    return fs
+    # A sensor set to 500 Hz whose clock runs a little fast (or whose timestamps are rounded) measures just
+    # above 500 Hz, one set to 50 Hz just below: accepted above (a 2 % clock tolerance), so the pipeline gets
+    # the nearest supported rate; its events follow the timestamps themselves, so the clock error costs
+    # nothing (`GaitEvents.on_sample_times`).
+    return min(max(fs, MIN_SAMPLING_RATE_HZ), MAX_SAMPLING_RATE_HZ)
 
 
 def _check_clipping(x: FloatArray, kind: str, columns: tuple[str, ...], name: str) -> None:

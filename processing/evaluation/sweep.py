@@ -136,7 +136,7 @@ def _draw_once(rng: np.random.Generator, index: int, seed: int) -> SweepDraw:
     pauses: list[Pause] = []
     if rng.random() < 0.3 and duration_s >= 60.0:
         for _ in range(int(rng.integers(1, 3))):
-            length = round(float(rng.uniform(3.0, 60.0)), 1)
+            length = round(float(rng.uniform(3.0, min(60.0, duration_s - 20.0))), 1)
             start = round(float(rng.uniform(run_start + 8.0, run_start + duration_s - 8.0 - length)), 1)
             candidate = Pause(start, length)
             if all(
