@@ -31,6 +31,7 @@ from processing.evaluation import (
     ReferenceRecording,
     evaluate_suite,
 )
+from processing.evaluation.sweep import SweepResult, run_sweep, summarize_sweep
 from processing.samples import ImuSamples
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "register",
     "render_markdown",
     "run_evaluation",
+    "run_sweep_command",
 ]
 
 logger = logging.getLogger(__name__)
@@ -327,6 +329,40 @@ def _rich_table(rows: list[EvaluationRow]) -> Table:
     return table
 
 
+def _sweep_table(results: list[SweepResult]) -> Table:
+    table = Table(title=f"sweep over {len(results)} random scenarios (issue-3 targets)", pad_edge=False)
+    for head in ("metric", "target", "n", "median", "p90 (bad side)", "worst", "missed"):
+        table.add_column(head, justify="left" if head == "metric" else "right", no_wrap=True)
+    for d in summarize_sweep(results):
+        cmp = "<=" if d.lower_is_better else ">="
+        missed = f"{d.n_missed}" + (f" ({100.0 * d.n_missed / d.n:.0f} %)" if d.n else "")
+        cells = [f"{v:.3g}" if math.isfinite(v) else "-" for v in (d.median, d.p90, d.worst)]
+        table.add_row(
+            d.name, f"{cmp} {d.target:g}", str(d.n), *cells, f"[red]{missed}[/red]" if d.n_missed else missed
+        )
+    return table
+
+
+def run_sweep_command(n: int, seed: int) -> list[SweepResult]:
+    """`posture evaluate --sweep N --seed S`: print the distributions, the crashes and the missed draws."""
+    results: list[SweepResult] = []
+    with console.status(f"sweeping {n} random scenarios ...") as status:
+        for r in run_sweep(n, seed):
+            results.append(r)
+            status.update(f"sweeping: {len(results)}/{n} done")
+    console.print(_sweep_table(results))
+    for k, r in enumerate(results):
+        if r.row is None:
+            console.print(f"[red]CRASH[/red] draw {k} ({r.draw.scenario!r}):\n{r.error}", soft_wrap=True)
+    for d in summarize_sweep(results):
+        if d.missed:
+            names = ", ".join(results[i].draw.scenario.name for i in d.missed)  # type: ignore[attr-defined]
+            console.print(f"{d.name} missed by: {names}", soft_wrap=True)
+    n_crash = sum(r.row is None for r in results)
+    console.print(f"{n_crash} crash(es) in {n} draws; reproduce one draw with processing.evaluation.sweep")
+    return results
+
+
 def register(app: typer.Typer) -> None:
     """Add `posture evaluate` to the CLI."""
 
@@ -347,8 +383,21 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--scenario", help="Only these suite scenarios (repeat the option); default: all."),
         ] = None,
+        sweep: Annotated[
+            int,
+            typer.Option(
+                "--sweep",
+                min=0,
+                help="Instead of the suite: N random scenarios across the issue's ranges, per-metric "
+                "distributions against the targets and every crash (processing.evaluation.sweep).",
+            ),
+        ] = 0,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --sweep draws.")] = 0,
     ) -> None:
         """Run the pipeline over the simulated scenario suite and the real recordings; print one table."""
+        if sweep:
+            run_sweep_command(sweep, seed)
+            return
         if suite not in ("sim", "real", "all"):
             raise typer.BadParameter("use 'sim', 'real' or 'all'", param_hint="--suite")
         chosen = None

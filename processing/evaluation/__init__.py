@@ -1,4 +1,5 @@
-"""Evaluation against references: matching, scores, and the suite runner behind `posture evaluate`.
+"""Evaluation against references: matching, scores, the suite runner behind `posture evaluate`, and the
+random robustness sweep behind `posture evaluate --sweep`.
 
 Pure (numpy only): the real recordings are read by the caller (`posture.commands.evaluation`) and handed in as
 `ReferenceRecording`s.
@@ -26,16 +27,29 @@ from processing.evaluation.suite import (
     evaluate_suite,
     level_with_gravity,
 )
+from processing.evaluation.sweep import (
+    SWEEP_METRICS,
+    MetricDistribution,
+    SweepDraw,
+    SweepResult,
+    random_scenario,
+    run_sweep,
+    summarize_sweep,
+)
 
 __all__ = [
     "REAL_TOLERANCE_S",
     "SIM_TOLERANCE_S",
+    "SWEEP_METRICS",
     "EvaluationRow",
     "EventMatch",
     "EventScores",
+    "MetricDistribution",
     "ReferenceEvents",
     "ReferenceRecording",
     "StepContacts",
+    "SweepDraw",
+    "SweepResult",
     "contacts_from_steps",
     "evaluate_recording",
     "evaluate_recording_detector",
@@ -44,7 +58,10 @@ __all__ = [
     "level_with_gravity",
     "match_events",
     "matched_rmse",
+    "random_scenario",
     "right_minus_left",
+    "run_sweep",
     "score_events",
+    "summarize_sweep",
     "symmetry_index",
 ]
