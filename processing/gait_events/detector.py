@@ -214,7 +214,7 @@ class GaitEventDetector:
         # nothing of the walking rules below survives: they are skipped.
         min_step = self.min_step_time_s * fs
         walk_ic = np.empty(0)
-        if _outside_running(strong, run, min_step).any() or _outside_running(weak, run, min_step).any():
+        if _outside_running(np.concatenate([strong, weak]), run, min_step).any():
             walk_ic = fill_rhythm_gaps(
                 strong,
                 weak,
@@ -296,11 +296,10 @@ class GaitEventDetector:
 def _outside_running(candidates: FloatArray, run: RunningContacts, min_step: float) -> npt.NDArray[np.bool_]:
     """Which walking candidates (fractional samples) lie neither inside a running contact nor within half a
     minimum step before its onset."""
-    keep = np.ones(candidates.size, dtype=bool)
-    if run.ic_idx.size and candidates.size:
-        pos = np.clip(np.searchsorted(run.ic_idx, candidates + min_step / 2, side="right") - 1, 0, None)
-        keep = ~((run.ic_idx[pos] - min_step / 2 <= candidates) & (candidates <= run.to_idx[pos]))
-    return keep
+    if not (run.ic_idx.size and candidates.size):
+        return np.ones(candidates.size, dtype=bool)
+    pos = np.maximum(np.searchsorted(run.ic_idx, candidates + min_step / 2, side="right") - 1, 0)
+    return ~((run.ic_idx[pos] - min_step / 2 <= candidates) & (candidates <= run.to_idx[pos]))
 
 
 def _landing_from_flight(
