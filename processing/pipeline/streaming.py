@@ -214,14 +214,17 @@ def _unwrap_deg(angle_deg: FloatArray) -> FloatArray:
     return out
 
 
-def _centred_sums(values: IntArray, counts: IntArray, half: int) -> tuple[IntArray, IntArray]:
-    """Sums of values and counts over [i - half, i + half], clipped to the array (exact integer sums)."""
-    n = values.shape[0]
-    cv = np.concatenate([[0], np.cumsum(values)])
-    cc = np.concatenate([[0], np.cumsum(counts)])
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return cv[hi] - cv[lo], cc[hi] - cc[lo]
+def _window_sums(cumulative: IntArray, centres: IntArray, half: int) -> IntArray:
+    """Sums over [i - half, i + half] (clipped to the array) for each centre i, from the cumulative sums
+    (with a leading 0) of the values: exact integer sums."""
+    n = cumulative.shape[0] - 1
+    return cumulative[np.minimum(centres + half + 1, n)] - cumulative[np.maximum(centres - half, 0)]
+
+
+def _cumulative(values: IntArray) -> IntArray:
+    out = np.zeros(values.shape[0] + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 class StreamingProcessor:
@@ -411,10 +414,13 @@ class StreamingProcessor:
         # the stream was split; sums are normalised by their sample counts (short only at the recording ends).
         q = np.round(yaw_rate * 1000.0).astype(np.int64)
         n = q.shape[0]
-        sum1, cnt1 = _centred_sums(q, np.ones(n, dtype=np.int64), h1)
-        sum2, cnt2 = _centred_sums(sum1, cnt1, h2)
-        sel = slice(lo - a, hi - a)
-        turning = np.abs(sum2[sel]) > self.params.turn_rate_dps * 1000.0 * cnt2[sel]
+        everywhere = np.arange(n)
+        sum1 = _window_sums(_cumulative(q), everywhere, h1)
+        cnt1 = np.minimum(everywhere + h1 + 1, n) - np.maximum(everywhere - h1, 0)  # samples in each sum
+        asked = np.arange(lo - a, hi - a)  # the second average only where the mask is asked for
+        sum2 = _window_sums(_cumulative(sum1), asked, h2)
+        cnt2 = _window_sums(_cumulative(cnt1), asked, h2)
+        turning = np.abs(sum2) > self.params.turn_rate_dps * 1000.0 * cnt2
         idx = np.arange(lo, hi)
         starting = (idx >= self._hold_from) & (idx < self._hold_until)
         return np.asarray(turning | starting)
