@@ -126,21 +126,21 @@ def body_signals(
     ey1 = es[1, 0] * m[1, 0] + es[1, 1] * m[1, 1] + es[1, 2] * m[1, 2]
     ey2 = es[2, 0] * m[1, 0] + es[2, 1] * m[1, 1] + es[2, 2] * m[1, 2]
     ez2 = es[2, 0] * m[2, 0] + es[2, 1] * m[2, 1] + es[2, 2] * m[2, 2]
-    out = np.empty((9, quat.shape[0]))
-    out[6] = np.degrees(np.arctan2(-ex2, ez2))
-    out[7] = np.degrees(np.arcsin(np.clip(ey2, -1.0, 1.0)))
+    # each result written straight into its column of the (n, 9) output (no transposed copy)
+    out = np.empty((quat.shape[0], 9))
+    out[:, 6] = np.degrees(np.arctan2(-ex2, ez2))
+    out[:, 7] = np.degrees(np.arcsin(np.clip(ey2, -1.0, 1.0)))
     heading = np.arctan2(-ey0, ey1)
-    out[8] = np.degrees(heading)
+    out[:, 8] = np.degrees(heading)
     c, s = np.cos(heading), np.sin(heading)
     for vec, col in ((acc_mps2, 0), (gyr_dps, 3)):
-        v0, v1, v2 = (np.ascontiguousarray(vec[:, j]) for j in range(3))
+        v0, v1, v2 = vec[:, 0], vec[:, 1], vec[:, 2]
         e0 = es[0, 0] * v0 + es[0, 1] * v1 + es[0, 2] * v2
         e1 = es[1, 0] * v0 + es[1, 1] * v1 + es[1, 2] * v2
-        e2 = es[2, 0] * v0 + es[2, 1] * v1 + es[2, 2] * v2
-        out[col] = c * e0 + s * e1
-        out[col + 1] = -s * e0 + c * e1
-        out[col + 2] = e2
-    return np.ascontiguousarray(out.T)
+        out[:, col + 2] = es[2, 0] * v0 + es[2, 1] * v1 + es[2, 2] * v2
+        out[:, col] = c * e0 + s * e1
+        out[:, col + 1] = -s * e0 + c * e1
+    return out
 
 
 def angle_at_sample_instants(angle_deg: FloatArray) -> FloatArray:
