@@ -57,8 +57,8 @@ def bouts_from_step_times(ic_s: FloatArray, *, max_step_time_s: float) -> npt.ND
     """Bout id per contact: a new bout starts after any step longer than `max_step_time_s`."""
     if ic_s.shape[0] == 0:
         return np.empty(0, dtype=np.int64)
-    breaks = np.diff(ic_s) > max_step_time_s
-    return np.concatenate([[0], np.cumsum(breaks)]).astype(np.int64)
+    breaks = ic_s[1:] - ic_s[:-1] > max_step_time_s
+    return np.concatenate([[0], breaks.cumsum()]).astype(np.int64)
 
 
 class GaitEventDetector:
@@ -204,7 +204,7 @@ class GaitEventDetector:
         def walking_side_evidence(contacts: FloatArray) -> FloatArray:
             """The walking side evidence of contacts: missed steps must keep the feet alternating."""
             ml = lowpass(acc[:, 1], self.laterality.lowpass_hz, fs)
-            typical = median(np.diff(contacts))
+            typical = median(contacts[1:] - contacts[:-1])
             walking = np.zeros(contacts.size, dtype=bool)
             return side_scores(contacts, walking, ml, None, typical_step_samples=typical)
 
@@ -265,7 +265,7 @@ class GaitEventDetector:
                 ic,
                 max_step_samples=self.max_step_time_s * fs,
                 gap_samples=self.kink_before_s * fs,
-                only=np.flatnonzero(walk_mask),
+                only=walk_mask.nonzero()[0],
             )
             to = np.where(walk_mask, to_w, to)
         # extrapolated edges can land just outside the input at its ends: an event must lie inside it
@@ -279,8 +279,8 @@ class GaitEventDetector:
         # decided on the evidence that holds for it.
         parity_group = bout_id
         if gyr is None and ic.size > 1:
-            changes = (np.diff(bout_id) != 0) | (running[1:] != running[:-1])
-            parity_group = np.concatenate([[0], np.cumsum(changes)]).astype(np.int64)
+            changes = ((bout_id[1:] - bout_id[:-1]) != 0) | (running[1:] != running[:-1])
+            parity_group = np.concatenate([[0], changes.cumsum()]).astype(np.int64)
         lat = copy.copy(self.laterality).assign(ic, parity_group, running, acc, gyr, sampling_rate_hz=fs)
         self.events_ = GaitEvents(
             ic_s=ic_s,
@@ -298,7 +298,7 @@ def _outside_running(candidates: FloatArray, run: RunningContacts, min_step: flo
     minimum step before its onset."""
     if not (run.ic_idx.size and candidates.size):
         return np.ones(candidates.size, dtype=bool)
-    pos = np.maximum(np.searchsorted(run.ic_idx, candidates + min_step / 2, side="right") - 1, 0)
+    pos = np.maximum(run.ic_idx.searchsorted(candidates + min_step / 2, side="right") - 1, 0)
     return ~((run.ic_idx[pos] - min_step / 2 <= candidates) & (candidates <= run.to_idx[pos]))
 
 

@@ -59,7 +59,7 @@ class GaitEvents:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"GaitEvents.{name} must have shape ({n},), got {arr.shape}")
-        if n > 1 and np.any(np.diff(self.ic_s) <= 0):
+        if n > 1 and np.any((self.ic_s[1:] - self.ic_s[:-1]) <= 0):
             raise ValueError(
                 "GaitEvents.ic_s must be strictly increasing; sort the events before building them"
             )
@@ -83,7 +83,7 @@ class GaitEvents:
         out = np.full(len(self), np.nan)
         if len(self) > 1:
             same_bout = self.bout_id[1:] == self.bout_id[:-1]
-            out[:-1] = np.where(same_bout, np.diff(self.ic_s), np.nan)
+            out[:-1] = np.where(same_bout, (self.ic_s[1:] - self.ic_s[:-1]), np.nan)
         return out
 
     @staticmethod

@@ -129,7 +129,7 @@ def upward_bend(d2: FloatArray, lo: float, hi: float) -> float:
     b = min(d2.shape[0] - 2, int(np.floor(hi)))
     if b < a:
         return float("nan")
-    return _refine(d2, a + int(np.argmax(d2[a : b + 1])))
+    return _refine(d2, a + int(d2[a : b + 1].argmax()))
 
 
 def first_upward_bend(d2: FloatArray, lo: float, hi: float, *, fraction: float) -> float:
@@ -146,8 +146,8 @@ def first_upward_bend(d2: FloatArray, lo: float, hi: float, *, fraction: float) 
     seg = d2[a - 1 : b + 2]
     inner = seg[1:-1]
     strong = inner >= fraction * float(inner.max())
-    peaks = np.flatnonzero(strong & (inner >= seg[:-2]) & (inner >= seg[2:]))
-    i = int(peaks[0]) if peaks.size else int(np.argmax(inner))
+    peaks = (strong & (inner >= seg[:-2]) & (inner >= seg[2:])).nonzero()[0]
+    i = int(peaks[0]) if peaks.size else int(inner.argmax())
     return _refine(d2, a + i)
 
 
@@ -178,8 +178,8 @@ def running_contacts(
     if n < 3 or not above.any():
         return RunningContacts(np.empty(0), np.empty(0))
     edges = np.diff(above.astype(np.int8))
-    starts = np.flatnonzero(edges == 1) + 1
-    stops = np.flatnonzero(edges == -1) + 1
+    starts = (edges == 1).nonzero()[0] + 1
+    stops = (edges == -1).nonzero()[0] + 1
     # keep only complete stretches; one already under way at the start (standing, walking) still bounds the
     # search for the flight before the first complete one
     first_lo = 0
@@ -198,9 +198,9 @@ def running_contacts(
     lo_all = np.maximum(starts - search, gap_lo[:k])
     hi_all = np.minimum(stops + search, gap_hi[1:])
     duration_s = (stops - starts) / fs
-    flights = np.concatenate([[0], np.cumsum(flight, dtype=np.int64)])  # exact counts of flight samples
+    flights = np.concatenate([[0], flight.cumsum(dtype=np.int64)])  # exact counts of flight samples
     has_flight = (flights[starts] - flights[lo_all] > 0) | (flights[hi_all] - flights[stops] > 0)
-    sel = np.flatnonzero((min_contact_s <= duration_s) & (duration_s <= max_contact_s) & has_flight)
+    sel = ((min_contact_s <= duration_s) & (duration_s <= max_contact_s) & has_flight).nonzero()[0]
     a, b, lo, hi = starts[sel], stops[sel], lo_all[sel], hi_all[sel]
     mid_lo = a + (_PEAK_WINDOW_FRACTION[0] * (b - a)).astype(np.int64)
     mid_hi = np.maximum(mid_lo + 1, a + np.ceil(_PEAK_WINDOW_FRACTION[1] * (b - a)).astype(np.int64))
@@ -230,7 +230,7 @@ def running_contacts(
     to_hi = np.where(next_ok, 0.5 * (fall + rise_next), low_after_all.astype(np.float64))
     ic = np.full(k, np.nan)
     to = np.full(k, np.nan)
-    which = np.flatnonzero(valid)
+    which = valid.nonzero()[0]
     bend = _first_upward_bends(d2, ic_lo[which], rise[which], fraction=_FIRST_BEND_FRACTION)
     ic[which] = bend_feet(
         d2,
@@ -257,21 +257,21 @@ def _gather(
     offsets = np.arange(width)
     real = offsets < length[:, np.newaxis]
     # mode="clip" reads x[n - 1] past the end (lo >= 0 at every caller); those entries are not real
-    return np.where(real, np.take(x, lo[:, np.newaxis] + offsets, mode="clip"), fill), real
+    return np.where(real, x.take(lo[:, np.newaxis] + offsets, mode="clip"), fill), real
 
 
 def _row_argmax(rows: npt.NDArray[np.float64 | np.bool_], real: npt.NDArray[np.bool_]) -> IntArray:
     """First position of each row's maximum (0 for an empty row: callers only read non-empty ones)."""
     if rows.shape[1] == 0:
         return np.zeros(rows.shape[0], dtype=np.int64)
-    return np.argmax(rows, axis=1).astype(np.int64)
+    return rows.argmax(axis=1).astype(np.int64)
 
 
 def _row_argmin(rows: FloatArray, real: npt.NDArray[np.bool_]) -> IntArray:
     """First position of each row's minimum (0 for an empty row: callers only read non-empty ones)."""
     if rows.shape[1] == 0:
         return np.zeros(rows.shape[0], dtype=np.int64)
-    return np.argmin(rows, axis=1).astype(np.int64)
+    return rows.argmin(axis=1).astype(np.int64)
 
 
 def _segment_means(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
@@ -280,7 +280,7 @@ def _segment_means(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
     out = np.empty(lo.shape[0])
     length = hi - lo
     for m in np.unique(length).tolist():
-        rows = np.flatnonzero(length == m)
+        rows = (length == m).nonzero()[0]
         segments = x[lo[rows][:, np.newaxis] + np.arange(m)]
         out[rows] = np.add.reduce(segments, axis=1) / m
     return out
@@ -359,7 +359,7 @@ def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fract
     left, right = around[:, :-2], around[:, 2:]  # read only where real
     strong = rows >= fraction * rows.max(axis=1)[:, np.newaxis]
     peaks = strong & (rows >= left) & (rows >= right) & real
-    pos = np.where(peaks.any(axis=1), np.argmax(peaks, axis=1), np.argmax(rows, axis=1))
+    pos = np.where(peaks.any(axis=1), peaks.argmax(axis=1), rows.argmax(axis=1))
     i = np.where(empty, 1, a + pos)
     return np.where(empty, np.nan, _refine_many(d2, i))
 
@@ -371,11 +371,11 @@ def _bend_onsets(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray
     crosses zero curvature at the onset (not before `lo` - 1). NaN where `d2` does not come down to that
     level after `lo` (or `bend` is NaN)."""
     out = np.full(bend.shape[0], np.nan)
-    ok = np.flatnonzero(np.isfinite(bend))
+    ok = np.isfinite(bend).nonzero()[0]
     if ok.size == 0:
         return out
     n = d2.shape[0]
-    i = np.minimum(np.maximum(np.round(bend[ok]).astype(np.int64), 1), n - 2)
+    i = np.minimum(np.maximum(bend[ok].round().astype(np.int64), 1), n - 2)
     level = _BEND_FOOT_FRACTION * np.maximum(np.maximum(d2[i - 1], d2[i]), d2[i + 1])
     a = np.minimum(np.maximum(1, np.ceil(lo[ok])).astype(np.int64), i)
     rows, real = _gather(d2, a, i + 1, np.inf)
@@ -386,7 +386,7 @@ def _bend_onsets(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray
     # the steepest segment of the rise from there to the peak, continued straight down to zero curvature
     seg, seg_real = _gather(d2, k, i + 1, np.nan)
     steps = np.where(seg_real[:, 1:], seg[:, 1:] - seg[:, :-1], -np.inf)
-    j = k + np.argmax(steps, axis=1)
+    j = k + steps.argmax(axis=1)
     step = d2[j + 1] - d2[j]
     good = found & (step > 0)
     out[ok] = np.where(good, np.maximum(j - d2[j] / np.where(good, step, 1.0), a - 1.0), np.nan)
@@ -497,14 +497,14 @@ def bend_feet(
     """
     foot = _bend_onsets(d2, lo, bend)
     phase_table, lead_table, widening_table = _periodic_corner_lead_table(lowpass_hz, sampling_rate_hz)
-    phase = bend - np.round(bend)
+    phase = bend - bend.round()
     if not np.isfinite(phase).all():
         phase = np.nan_to_num(phase)
     # np.interp(phase, ..., period=1.0) with its periodic table built once
     own = np.interp(phase % 1.0, phase_table, lead_table)
     bare_widening = np.interp(phase % 1.0, phase_table, widening_table)
     share = np.ones(bend.shape[0])
-    ok = np.flatnonzero(np.isfinite(foot))
+    ok = np.isfinite(foot).nonzero()[0]
     if ok.size:
         wide = widened_second_difference(d2)
         wide_bend = _upward_bends(wide, bend[ok] - 2.0, bend[ok] + 2.0)

@@ -164,16 +164,16 @@ def rising_crossings_with_hysteresis(x: FloatArray, level: FloatArray, hysteresi
     if d.shape[0] < 2:
         return np.empty(0)
     below[0] = not above[0]
-    idx = np.flatnonzero(below | above)
+    idx = (below | above).nonzero()[0]
     if idx.size < 2:
         return np.empty(0)
     state_above = above[idx]
-    confirm = np.flatnonzero(state_above[1:] & ~state_above[:-1]) + 1
+    confirm = (state_above[1:] & ~state_above[:-1]).nonzero()[0] + 1
     last_below, confirmed = idx[confirm - 1], idx[confirm]
     # inside the band between them x may wiggle around the level: take the last crossing before
     # confirmation, i.e. the last sample below the level before it (none: no crossing)
-    negative = np.flatnonzero(d < 0)
-    before = np.searchsorted(negative, confirmed - 1, side="right") - 1
+    negative = (d < 0).nonzero()[0]
+    before = negative.searchsorted(confirmed - 1, side="right") - 1
     j = np.where(before >= 0, negative[np.maximum(before, 0)] if negative.size else -1, -1)
     j = j[j >= last_below]
     d0, d1 = d[j], d[j + 1]

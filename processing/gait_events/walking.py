@@ -87,14 +87,14 @@ def fill_rhythm_gaps(
     """
     if strong.size < 2 or weak.size == 0:
         return strong
-    steps = np.diff(strong)
+    steps = strong[1:] - strong[:-1]
     regular = (steps > min_step_samples) & (steps < max_step_samples)
     # A gap needs at least 1.5 local steps, and no local step is shorter than the shortest regular one: in
     # steady gait (every running window) no gap qualifies and nothing else is computed.
     shortest = float(steps[regular].min()) if regular.any() else max_step_samples
     threshold = 1.5 * max(min_step_samples, min(shortest, max_step_samples))
     proposals: list[tuple[int, int, list[float]]] = []
-    for k in (np.flatnonzero(steps >= threshold) + 1).tolist():
+    for k in ((steps >= threshold).nonzero()[0] + 1).tolist():
         a, b = float(strong[k - 1]), float(strong[k])
         gap = b - a
         lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
@@ -110,7 +110,7 @@ def fill_rhythm_gaps(
             offset = np.abs(inside - (a + j * part))
             if inside.size == 0 or offset.min() > _RHYTHM_TOLERANCE * part:
                 break
-            found.append(float(inside[np.argmin(offset)]))
+            found.append(float(inside[offset.argmin()]))
         else:
             proposals.append((k, n, found))
     if not proposals:
@@ -198,8 +198,8 @@ def sharpest_loading_onset(
         # toe-off), which bends the force upward too
         seg = d2[lo:hi]
         strong = seg >= _FIRST_BEND_FRACTION * seg.max()
-        peaks = np.flatnonzero(strong[1:-1] & (seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
-        i = lo + (int(peaks[0]) if peaks.size else int(np.argmax(seg)))
+        peaks = (strong[1:-1] & (seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:])).nonzero()[0] + 1
+        i = lo + (int(peaks[0]) if peaks.size else int(seg.argmax()))
         y0, y1, y2 = d2[i - 1], d2[i], d2[min(i + 1, n - 1)]
         curvature = y0 - 2.0 * y1 + y2
         shift = 0.5 * (y0 - y2) / curvature if curvature < 0 else 0.0

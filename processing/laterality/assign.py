@@ -75,7 +75,7 @@ def _step_means(x: FloatArray, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int
     """Mean of x over [lo[k], hi[k]) for each k (NaN for an empty range)."""
     csum = np.empty(x.shape[0] + 1)
     csum[0] = 0.0
-    np.cumsum(x, out=csum[1:])
+    x.cumsum(out=csum[1:])
     # np.minimum/np.maximum rather than np.clip: the same integers for less per-call overhead
     lo = np.minimum(np.maximum(lo, 0), x.shape[0])
     hi = np.minimum(np.maximum(hi, 0), x.shape[0])
@@ -151,7 +151,7 @@ def side_scores(
         return np.where(is_running, -push, push)
     if not is_running.any():
         return _push_scores(acc_ml_mps2, start, step_after)
-    before = np.maximum(np.round(0.75 * step_before).astype(np.int64), 1)
+    before = np.maximum((0.75 * step_before).round().astype(np.int64), 1)
     running = _normalised(-_relative_to_neighbours(_step_means(yaw_rate_dps, start - before, start)))
     if is_running.all():
         return running
@@ -163,7 +163,7 @@ def _push_scores(acc_ml_mps2: FloatArray | None, start: IntArray, step_after: Fl
     walking push; in running without a gyroscope, the lean, which has the opposite sign."""
     if acc_ml_mps2 is None:
         raise ValueError("side_scores needs acc_ml_mps2 for walking contacts and without a yaw rate")
-    full = np.maximum(np.round(step_after).astype(np.int64), 1)
+    full = np.maximum(step_after.round().astype(np.int64), 1)
     return _normalised(-_relative_to_neighbours(_step_means(acc_ml_mps2, start, start + full)))
 
 
@@ -179,7 +179,7 @@ def alternate_by_bout(
     side = np.where(score >= 0, "L", "R").astype("<U1")
     evidence = np.nan_to_num(np.asarray(score, dtype=np.float64))
     for b in np.unique(bout_id):
-        members = np.flatnonzero(bout_id == b)
+        members = (bout_id == b).nonzero()[0]
         if members.size < min_bout_steps:
             continue
         left = _best_labelling(evidence[members], parity_switch_cost)
@@ -265,7 +265,7 @@ class AlternatingLaterality:
         # imported here: gait_events imports this module for its default assigner
         from processing.gait_events.signals import lowpass, median
 
-        typical = median(np.diff(ic_idx)) if ic_idx.shape[0] > 1 else 0.5 * sampling_rate_hz
+        typical = median(ic_idx[1:] - ic_idx[:-1]) if ic_idx.shape[0] > 1 else 0.5 * sampling_rate_hz
         # Only the signals some contact reads are filtered (`side_scores`): with a gyroscope, running
         # contacts read the yaw rate and walking ones the medio-lateral force.
         needs_ml = gyr_dps is None or not is_running.all()

@@ -191,7 +191,7 @@ def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s
     n = t_s.shape[0]
     if n == 0:
         return np.empty(0)
-    dt = median(np.diff(t_s)) if n > 1 else 1.0
+    dt = median(t_s[1:] - t_s[:-1]) if n > 1 else 1.0
     k = 2 * TRAVEL_WINDOW_STRIDES
     if t_ic_s.shape[0] >= k + 1:
         stride_s = t_ic_s[k:] - t_ic_s[:-k]
@@ -202,7 +202,7 @@ def rotation_relative_to_travel(t_s: FloatArray, heading_deg: FloatArray, t_ic_s
     # Continuous-time moving average: the cumulative (trapezoid) integral read at fractional positions.
     cum = np.empty(n)
     cum[0] = 0.0
-    np.cumsum(0.5 * (heading_deg[1:] + heading_deg[:-1]) * dt, out=cum[1:])
+    (0.5 * (heading_deg[1:] + heading_deg[:-1]) * dt).cumsum(out=cum[1:])
     x = (t_s - t_s[0]) / dt
     half = 0.5 * stride_at / dt
     # np.minimum/np.maximum: np.clip's numbers for less per-call overhead

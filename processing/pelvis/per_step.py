@@ -27,8 +27,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 def sample_ranges(t_s: FloatArray, start_s: FloatArray, stop_s: FloatArray) -> tuple[IntArray, IntArray]:
     """Index ranges [i0, i1) of the samples with start <= t < stop; at least one sample each."""
-    i0 = np.searchsorted(t_s, start_s, side="left")
-    i1 = np.searchsorted(t_s, stop_s, side="left")
+    i0 = t_s.searchsorted(start_s, side="left")
+    i1 = t_s.searchsorted(stop_s, side="left")
     i0 = np.minimum(i0, t_s.shape[0] - 1)
     i1 = np.maximum(i1, i0 + 1)
     return i0, i1
@@ -46,8 +46,8 @@ def _segment_index(i0: IntArray, i1: IntArray) -> tuple[IntArray, IntArray]:
     """Indices of the samples of all segments [i0[k], i1[k]) end to end, and where each segment starts
     among them (for `ufunc.reduceat`); one gather serves every reduction over the same segments."""
     lengths = i1 - i0
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    idx = np.repeat(i0 - starts, lengths) + np.arange(int(lengths.sum()))
+    starts = np.concatenate([[0], lengths.cumsum()[:-1]])
+    idx = (i0 - starts).repeat(lengths) + np.arange(int(lengths.sum()))
     return idx, starts
 
 

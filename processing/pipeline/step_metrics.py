@@ -34,18 +34,18 @@ __all__ = ["compute_step_metrics"]
 
 def _restart_cumsum(values: FloatArray, starts: IntArray, lengths: IntArray) -> FloatArray:
     """Cumulative sum that restarts at every segment start of a gathered array."""
-    c = np.cumsum(values)
+    c = values.cumsum()
     offset = np.concatenate([[0.0], c[starts[1:] - 1]]) if starts.shape[0] else np.empty(0)
-    return c - np.repeat(offset, lengths)
+    return c - offset.repeat(lengths)
 
 
 def _segments(i0: IntArray, i1: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Indices of the samples of the segments [i0[k], i1[k]) end to end, where each starts among them (for
     `ufunc.reduceat`) and their lengths: one gather serves every reduction over the same segments."""
     lengths = i1 - i0
-    ends = np.cumsum(lengths)
+    ends = lengths.cumsum()
     starts = ends - lengths
-    idx = np.repeat(i0 - starts, lengths) + np.arange(int(ends[-1]) if ends.size else 0)
+    idx = (i0 - starts).repeat(lengths) + np.arange(int(ends[-1]) if ends.size else 0)
     return idx, starts, lengths
 
 
@@ -53,9 +53,9 @@ def _vertical_oscillation_m(
     acc_up: FloatArray, idx: IntArray, starts: IntArray, lengths: IntArray, dt_s: float
 ) -> FloatArray:
     a = acc_up[idx]
-    a = a - np.repeat(np.add.reduceat(a, starts) / lengths, lengths)
+    a = a - (np.add.reduceat(a, starts) / lengths).repeat(lengths)
     v = _restart_cumsum(a, starts, lengths) * dt_s
-    v = v - np.repeat(np.add.reduceat(v, starts) / lengths, lengths)
+    v = v - (np.add.reduceat(v, starts) / lengths).repeat(lengths)
     d = _restart_cumsum(v, starts, lengths) * dt_s
     return np.asarray(np.maximum.reduceat(d, starts) - np.minimum.reduceat(d, starts))
 
@@ -106,15 +106,15 @@ def compute_step_metrics(
     # `sample_ranges` of the step, the contact and the contact with its TO sample: one start for all three
     s0, s1 = sample_ranges(t_s, ic, nxt)
     to_or_ic = np.where(has_to, to, ic)
-    c1 = np.maximum(np.searchsorted(t_s, to_or_ic, side="left"), s0 + 1)
-    h1 = np.maximum(np.searchsorted(t_s, to_or_ic + 1e-9, side="left"), s0 + 1)  # [IC, TO], TO included
+    c1 = np.maximum(t_s.searchsorted(to_or_ic, side="left"), s0 + 1)
+    h1 = np.maximum(t_s.searchsorted(to_or_ic + 1e-9, side="left"), s0 + 1)  # [IC, TO], TO included
     step_idx, step_starts, step_lengths = _segments(s0, s1)
     vo = _vertical_oscillation_m(acc_levelled_mps2[:, 2], step_idx, step_starts, step_lengths, dt)
 
     fwd = acc_levelled_mps2[:, 0]
     fwd_mean = np.add.reduceat(fwd[step_idx], step_starts) / step_lengths  # `segment_mean`
     idx, starts, lengths = _segments(s0, c1)
-    g = fwd[idx] - np.repeat(fwd_mean, lengths)  # step mean removed
+    g = fwd[idx] - fwd_mean.repeat(lengths)  # step mean removed
     braking_peak = -np.minimum.reduceat(g, starts)
     braking_dv = -np.add.reduceat(np.minimum(g, 0.0), starts) * dt
     braking_peak = np.where(has_to, np.maximum(braking_peak, 0.0), np.nan)

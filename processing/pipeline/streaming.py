@@ -201,9 +201,9 @@ def _unwrap_deg(angle_deg: FloatArray) -> FloatArray:
     sampled at 50 Hz or more jumps only where it wraps, so the same corrections are computed for those steps
     alone (0 elsewhere, as numpy sets them) and summed as numpy does.
     """
-    dd = np.diff(angle_deg)
+    dd = angle_deg[1:] - angle_deg[:-1]
     correction = np.zeros(dd.shape[0])
-    jumps = np.flatnonzero(~(np.abs(dd) < 180.0))  # where numpy keeps its correction (NaN steps too)
+    jumps = (~(np.abs(dd) < 180.0)).nonzero()[0]  # where numpy keeps its correction (NaN steps too)
     if jumps.size:
         d = dd[jumps]
         ddmod = np.mod(d + 180.0, 360.0) - 180.0
@@ -223,7 +223,7 @@ def _window_sums(cumulative: IntArray, centres: IntArray, half: int) -> IntArray
 
 def _cumulative(values: IntArray) -> IntArray:
     out = np.zeros(values.shape[0] + 1, dtype=np.int64)
-    np.cumsum(values, out=out[1:])
+    values.cumsum(out=out[1:])
     return out
 
 
@@ -361,7 +361,7 @@ class StreamingProcessor:
             raise InvalidSamplesError(
                 "samples contain NaN or infinite values: drop or repair them", reason="nan"
             )
-        if t[0] <= self._last_t_s or (t.shape[0] > 1 and np.any(np.diff(t) <= 0)):
+        if t[0] <= self._last_t_s or (t.shape[0] > 1 and np.any((t[1:] - t[:-1]) <= 0)):
             raise InvalidSamplesError("sample times must increase strictly across blocks", reason="order")
 
     def _advance(self, *, final: bool) -> list[StepMetrics]:
@@ -412,7 +412,7 @@ class StreamingProcessor:
         yaw_rate = g[:, 0] * up[0] + g[:, 1] * up[1] + g[:, 2] * up[2]  # element-wise: same bits in any chunk
         # Integer arithmetic (milli-deg/s) makes the moving sums exact, so the decision cannot depend on where
         # the stream was split; sums are normalised by their sample counts (short only at the recording ends).
-        q = np.round(yaw_rate * 1000.0).astype(np.int64)
+        q = (yaw_rate * 1000.0).round().astype(np.int64)
         n = q.shape[0]
         everywhere = np.arange(n)
         sum1 = _window_sums(_cumulative(q), everywhere, h1)
@@ -526,7 +526,7 @@ class StreamingProcessor:
         core_t0 = float(t[k * self._hop - a])
         core_end = (k + 1) * self._hop
         core_t1 = float(t[core_end - a]) if core_end < b else np.inf
-        in_core = np.flatnonzero((events.ic_s >= core_t0) & (events.ic_s < core_t1))
+        in_core = ((events.ic_s >= core_t0) & (events.ic_s < core_t1)).nonzero()[0]
         open_step, self._open_step = self._open_step, None
         if in_core.shape[0] == 0:
             return []  # the open step's end was not confirmed: no contact follows it
@@ -561,8 +561,8 @@ class StreamingProcessor:
         # Only the span of the steps (plus a stride for the travel direction) is needed: a fixed span of
         # the window, so batch and streaming still compute the same thing.
         span = slice(
-            int(np.searchsorted(t, steps[0].t_ic_s - SPAN_PAD_S)),
-            int(np.searchsorted(t, steps[-1].t_next_ic_s + SPAN_PAD_S)),
+            int(t.searchsorted(steps[0].t_ic_s - SPAN_PAD_S)),
+            int(t.searchsorted(steps[-1].t_next_ic_s + SPAN_PAD_S)),
         )
         t, acc_lev = t[span], acc_lev[span]
         if self.has_gyroscope:
