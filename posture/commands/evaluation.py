@@ -356,7 +356,7 @@ def run_sweep_command(n: int, seed: int) -> list[SweepResult]:
             console.print(f"[red]CRASH[/red] draw {k} ({r.draw.scenario!r}):\n{r.error}", soft_wrap=True)
     for d in summarize_sweep(results):
         if d.missed:
-            names = ", ".join(results[i].draw.scenario.name for i in d.missed)  # type: ignore[attr-defined]
+            names = ", ".join(results[i].draw.scenario.name for i in d.missed)
             console.print(f"{d.name} missed by: {names}", soft_wrap=True)
     n_crash = sum(r.row is None for r in results)
     console.print(f"{n_crash} crash(es) in {n} draws; reproduce one draw with processing.evaluation.sweep")

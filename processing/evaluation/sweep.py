@@ -19,6 +19,7 @@ import math
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -26,6 +27,9 @@ from scipy.spatial.transform import Rotation
 from processing.evaluation.suite import EvaluationRow, evaluate_scenario
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
+
+if TYPE_CHECKING:  # imported at run time inside the functions, as `suite` does
+    from processing.simulation import Scenario
 
 __all__ = [
     "SWEEP_METRICS",
@@ -58,7 +62,7 @@ class SweepDraw:
     accelerometer_only : bool
     """
 
-    scenario: object
+    scenario: Scenario
     accelerometer_only: bool
 
 
@@ -121,14 +125,14 @@ def _vec(rng: np.random.Generator, scale: float) -> tuple[float, float, float]:
     return (float(x[0]), float(x[1]), float(x[2]))
 
 
-def _draw_once(rng: np.random.Generator, index: int, seed: int) -> SweepDraw:
+def _draw_once(rng: np.random.Generator, index: int, seed: int, max_run_s: float) -> SweepDraw:
     from processing.simulation import Pause, Scenario, Turn, mounting_zyx_deg_from_rotation
 
     if rng.random() < 0.5:
         fs = float(rng.choice(_COMMON_RATES_HZ))
     else:
         fs = round(_log_uniform(rng, 50.0, 500.0), 1)
-    duration_s = round(_log_uniform(rng, *_RUN_S), 1)
+    duration_s = round(_log_uniform(rng, _RUN_S[0], max(_RUN_S[0], min(max_run_s, _RUN_S[1]))), 1)
     standing_s = 0.0 if rng.random() < 0.25 else round(float(rng.uniform(2.0, 10.0)), 1)
     warmup_s = round(float(rng.uniform(5.0, 60.0)), 1) if rng.random() < 0.4 else 0.0
     cooldown_s = round(float(rng.uniform(5.0, 60.0)), 1) if rng.random() < 0.3 else 0.0
@@ -214,16 +218,19 @@ def _draw_once(rng: np.random.Generator, index: int, seed: int) -> SweepDraw:
     return SweepDraw(scenario=scenario, accelerometer_only=bool(rng.random() < _ACC_ONLY_SHARE))
 
 
-def random_scenario(rng: np.random.Generator, index: int = 0, *, seed: int = 0) -> SweepDraw:
+def random_scenario(
+    rng: np.random.Generator, index: int = 0, *, seed: int = 0, max_run_s: float = _RUN_S[1]
+) -> SweepDraw:
     """One valid random draw across the issue's ranges (invalid combinations are drawn again).
 
-    `index` and `seed` only name the scenario (`sweep<seed>_<index>`), so a report can point back at it.
+    `index` and `seed` only name the scenario (`sweep<seed>_<index>`), so a report can point back at it;
+    `max_run_s` caps the running time (at least 60 s), e.g. for a quick check in CI.
     """
     from processing.simulation import InvalidScenarioError
 
     for _ in range(_MAX_REDRAWS):
         try:
-            return _draw_once(rng, index, seed)
+            return _draw_once(rng, index, seed, max_run_s)
         except InvalidScenarioError:
             continue
     raise RuntimeError(
@@ -238,11 +245,12 @@ def _without_gyroscope(samples: ImuSamples, sampling_rate_hz: float) -> tuple[St
     return analyze(acc_only, sampling_rate_hz=sampling_rate_hz).steps
 
 
-def run_sweep(n: int, seed: int) -> Iterator[SweepResult]:
+def run_sweep(n: int, seed: int, *, max_run_s: float = _RUN_S[1]) -> Iterator[SweepResult]:
     """Draw `n` scenarios from `numpy.random.default_rng(seed)` and evaluate each; exceptions are recorded,
-    not raised, so one crash does not hide the rest."""
+    not raised, so one crash does not hide the rest. `max_run_s` caps each draw's running time."""
     rng = np.random.default_rng(seed)
-    draws = [random_scenario(rng, i, seed=seed) for i in range(n)]  # all draws first: reproducible subsets
+    # all draws first, so the first k draws of a larger sweep are the same scenarios
+    draws = [random_scenario(rng, i, seed=seed, max_run_s=max_run_s) for i in range(n)]
     for draw in draws:
         analyzer: Callable[[ImuSamples, float], tuple[StepMetrics, ...]] | None = (
             _without_gyroscope if draw.accelerometer_only else None
