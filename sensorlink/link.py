@@ -77,6 +77,9 @@ ClientFactory = Callable[[BLEDevice | str, Callable[[BleakClient], None]], Bleak
 RssiReader = Callable[[BleakClient], Awaitable[int | None]]
 HostClock = Callable[[], int]
 
+# While closing, background tasks are cancelled again this often until they end (see `_stop_tasks`).
+_RECANCEL_INTERVAL_S = 0.1
+
 # Errors that mean "this attempt failed, another may work"; anything else propagates.
 _RETRYABLE = (BleakError, TimeoutError, OSError, ControlCommandFailed, MalformedPacket)
 
@@ -122,6 +125,11 @@ class LinkOptions:
         How often battery and RSSI are refreshed (seconds of real time).
     time_sync_interval_s : float
         How often a TIME_SYNC round trip is made (seconds of real time); the fastest one pins the offset.
+    stall_timeout_s : float
+        Streaming with no notification for this long means the link is dead even though no disconnect was
+        reported (a stalled sensor or host bridge, a transport that died without a word): the link reconnects
+        as after a disconnect, within `reconnect_budget_s` (seconds of real time). At the slowest rate of the
+        spec a packet is due every few hundred milliseconds, so the default leaves a wide margin.
     """
 
     config: SensorConfig = STREAMING_CONFIG
@@ -132,6 +140,7 @@ class LinkOptions:
     queue_packets: int = 8192
     housekeeping_interval_s: float = 10.0
     time_sync_interval_s: float = 2.0
+    stall_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.connect_attempts < 1:
@@ -141,6 +150,7 @@ class LinkOptions:
             "reconnect_budget_s",
             "command_timeout_s",
             "housekeeping_interval_s",
+            "stall_timeout_s",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
@@ -172,6 +182,7 @@ class _Counts:
     malformed: int = 0
     overflows: int = 0
     reconnects: int = 0
+    stalls: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -232,6 +243,7 @@ class Link:
         self._rssi_dbm: int | None = None
         self._sensor_flags = 0
         self._link_down = asyncio.Event()
+        self._down_since_s = 0.0  # loop time at which the link last went down
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._control_lock = asyncio.Lock()
@@ -293,36 +305,56 @@ class Link:
 
     async def __aenter__(self) -> Self:
         await self._connect_with_retries()
-        self._spawn(self._supervise(), "supervisor")
-        self._spawn(self._housekeeping(), "housekeeping")
+        self._spawn(self._supervise(), "supervisor", critical=True)
+        self._spawn(self._housekeeping(), "housekeeping", critical=False)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._closing = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        # The tasks' own CancelledErrors become results; a cancellation of __aexit__ itself still propagates.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop_tasks(set(self._tasks), self._options.command_timeout_s)
         client, self._client = self._client, None
         if client is not None and client.is_connected:
             with contextlib.suppress(*_RETRYABLE):
                 async with asyncio.timeout(self._options.command_timeout_s):
                     await self._command(client, ControlRequest.stop())
-            await _disconnect_quietly(client)
+            await _disconnect_quietly(client, self._options.command_timeout_s)
 
     async def blocks(self) -> AsyncIterator[SampleBlock]:
         """Sample blocks in sensor order, forever (until the caller stops or the link is lost for good).
 
+        Every wait is bounded: a link that stays silent for `stall_timeout_s` while it looks connected is
+        treated as lost and reconnected, and a link that stays down past the reconnect budget ends the
+        iterator even if the supervisor never reports back.
+
         Raises
         ------
         LinkLost
-            The sensor stayed away longer than the reconnect budget.
+            The sensor stayed away (or silent) longer than the reconnect budget.
         """
+        loop = asyncio.get_running_loop()
+        options = self._options
         while True:
-            item = await self._queue.get()
+            try:
+                async with asyncio.timeout(options.stall_timeout_s):
+                    item = await self._queue.get()
+            except TimeoutError:
+                if not self._link_down.is_set():
+                    logger.warning(
+                        "no data from %s for %.1f s although the link looks up: reconnecting",
+                        self._address,
+                        options.stall_timeout_s,
+                    )
+                    self._counts.stalls += 1
+                    self._down_since_s = loop.time()
+                    self._link_down.set()
+                elif loop.time() - self._down_since_s > options.reconnect_budget_s + options.stall_timeout_s:
+                    # The supervisor should have given up by now; do not wait for it any longer.
+                    raise LinkLost(
+                        self._address, loop.time() - self._down_since_s, self._samples_delivered
+                    ) from None
+                continue
             if isinstance(item, _Failure):
                 raise item.error
             block = self._process(*item)
@@ -446,6 +478,8 @@ class Link:
         if self._closing or client is not self._client:
             return
         logger.warning("link to %s lost; reconnecting", self._address)
+        if not self._link_down.is_set():
+            self._down_since_s = asyncio.get_running_loop().time()
         self._link_down.set()
 
     # --- connection and session setup -----------------------------------------------------------------------
@@ -518,7 +552,7 @@ class Link:
             client = self._client_factory(self._device, self._on_disconnect)
             async with asyncio.timeout(self._options.connect_timeout_s):
                 await client.connect()
-                stack.push_async_callback(_disconnect_quietly, client)
+                stack.push_async_callback(_disconnect_quietly, client, self._options.command_timeout_s)
                 self._client = client
                 await self._start_session(client, resume=resume)
             stack.pop_all()
@@ -526,6 +560,7 @@ class Link:
     async def _connect_with_retries(self) -> None:
         attempts = self._options.connect_attempts
         for attempt in range(attempts):
+            self._link_down.clear()  # a drop during a failed attempt is not a drop of the link to come
             try:
                 await self._connect_once(resume=False)
                 return
@@ -546,23 +581,42 @@ class Link:
 
     # --- background tasks -----------------------------------------------------------------------------------
 
-    def _spawn(self, coroutine: Awaitable[None], name: str) -> None:
+    def _spawn(self, coroutine: Awaitable[None], name: str, *, critical: bool) -> None:
+        """Start a background task; a `critical` one that dies of an unexpected error ends the stream."""
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         task.set_name(f"link-{name}-{self._address}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._on_task_done(done, critical=critical))
+
+    def _on_task_done(self, task: asyncio.Task[None], *, critical: bool) -> None:
+        """Log a background task that died of an unexpected error; a critical one ends the stream with it.
+
+        Without this a supervisor that died would leave `blocks()` waiting for a reconnect that never comes.
+        """
+        if task.cancelled() or self._closing:
+            return
+        error = task.exception()
+        if error is None:
+            return
+        logger.error("%s failed: %s", task.get_name(), _reason(error))
+        if critical:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_Failure(error))
 
     async def _supervise(self) -> None:
         """Reconnect after every unexpected disconnect, until the reconnect budget runs out."""
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closing:
             await self._link_down.wait()
+            down_since = self._down_since_s
             old, self._client = self._client, None
             if old is not None:
-                await _disconnect_quietly(old)
-            down_since = loop.time()
+                await _disconnect_quietly(old, self._options.command_timeout_s)
             attempt = 0
             while True:
+                if self._closing:
+                    return
                 remaining_s = self._options.reconnect_budget_s - (loop.time() - down_since)
                 if remaining_s <= 0:
                     error = LinkLost(self._address, loop.time() - down_since, self._samples_delivered)
@@ -591,10 +645,13 @@ class Link:
         """TIME_SYNC now and then, battery and RSSI less often; failures here never end the stream."""
         loop = asyncio.get_running_loop()
         next_status_s = loop.time() + self._options.housekeeping_interval_s
-        while True:
+        # `while not self._closing`, not `while True`: a cancellation can be lost inside a GATT operation
+        # (Python 3.11's asyncio.wait_for, used by Bumble's GATT client, returns the response instead of
+        # raising CancelledError when both arrive in the same loop turn). The loop must end anyway.
+        while not self._closing:
             await asyncio.sleep(self._options.time_sync_interval_s)
             client = self._client
-            if client is None or self._link_down.is_set():
+            if client is None or self._link_down.is_set() or self._closing:
                 continue
             try:
                 await self._time_sync(client)
@@ -614,6 +671,37 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def _disconnect_quietly(client: BleakClient) -> None:
-    with contextlib.suppress(*_RETRYABLE):
-        await client.disconnect()
+async def _disconnect_quietly(client: BleakClient, timeout_s: float) -> None:
+    """Disconnect, giving up after `timeout_s`: a controller that never confirms must not hold us."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.disconnect()
+    except TimeoutError:
+        logger.warning("disconnect from %s not confirmed within %.1f s; going on", client.address, timeout_s)
+    except _RETRYABLE as exc:
+        logger.info("disconnect from %s: %s", client.address, _reason(exc))
+
+
+async def _stop_tasks(tasks: set[asyncio.Task[None]], timeout_s: float) -> None:
+    """Cancel `tasks` and wait at most `timeout_s` for them to end, cancelling again while they run.
+
+    A cancellation can be lost inside a library call (Python 3.11's `asyncio.wait_for` returns a result that
+    arrived in the same loop turn as the cancellation), so one `cancel()` and an unbounded wait could wait
+    forever. A cancellation of the caller still propagates.
+    """
+    loop = asyncio.get_running_loop()
+    deadline_s = loop.time() + timeout_s
+    pending = tasks
+    while pending:
+        for task in pending:
+            task.cancel()
+        remaining_s = deadline_s - loop.time()
+        if remaining_s <= 0:
+            names = ", ".join(sorted(t.get_name() for t in pending))
+            logger.warning("background tasks still running after %.1f s, left behind: %s", timeout_s, names)
+            break
+        done, pending = await asyncio.wait(pending, timeout=min(remaining_s, _RECANCEL_INTERVAL_S))
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                logger.warning("%s ended with %s", task.get_name(), _reason(error))

@@ -12,6 +12,7 @@ encryption fails and the client pairs again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -46,6 +47,12 @@ _PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, CharacteristicPropertyNa
     (Characteristic.Properties.EXTENDED_PROPERTIES, "extended-properties"),
 )
 _SECURITY_ERRORS = {att.ErrorCode.INSUFFICIENT_ENCRYPTION, att.ErrorCode.INSUFFICIENT_AUTHENTICATION}
+# Core Spec Vol 3 Part H 3.4: a pairing procedure that has not finished within 30 s has failed. Encryption
+# with a stored key gets the same bound.
+SECURITY_TIMEOUT_S = 30.0
+# Bumble waits for the Disconnection Complete event without a timeout, and its virtual controller never sends
+# one for a connection the other side has already ended (it answers HCI Disconnect with Command Status only).
+DISCONNECT_TIMEOUT_S = 5.0
 
 
 def _is_security_error(exc: BaseException) -> bool:
@@ -140,14 +147,15 @@ class BumbleClient(BaseBleakClient):
         has_keys = keystore is not None and await keystore.get(str(connection.peer_address)) is not None
         if has_keys and not force_pairing:
             try:
-                await connection.encrypt()
+                async with asyncio.timeout(SECURITY_TIMEOUT_S):
+                    await connection.encrypt()
                 logger.info("link to %s encrypted with the stored key", self.address)
                 return
             except (TimeoutError, BaseBumbleError) as exc:
                 if self._connection is None:
                     raise BleakError(f"{self.address} disconnected during encryption") from exc
                 logger.warning("stored key for %s was refused (%s); pairing again", self.address, exc)
-        await self._bleak_errors("pairing", connection.pair())
+        await self._bleak_errors("pairing", _bounded(connection.pair(), SECURITY_TIMEOUT_S))
         logger.info("paired with %s (LE Secure Connections, bonded)", self.address)
 
     async def _discover(self) -> None:
@@ -190,9 +198,10 @@ class BumbleClient(BaseBleakClient):
             return
         self._disconnecting = True
         try:
-            await connection.disconnect()
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                await connection.disconnect()
         except (TimeoutError, BaseBumbleError) as exc:
-            logger.debug("disconnect from %s: %s", self.address, exc)
+            logger.info("disconnect from %s not confirmed: %s", self.address, _reason(exc))
         finally:
             self._connection, self._peer = None, None
 
@@ -292,3 +301,13 @@ async def read_rssi_dbm(client: Any) -> int | None:
         return int(await backend._adapter.device.get_connection_rssi(backend.connection))
     except (TimeoutError, BaseBumbleError):
         return None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+async def _bounded(awaitable: Awaitable[_T], timeout_s: float) -> _T:
+    """`awaitable` within `timeout_s` (`asyncio.timeout`: 3.11's `wait_for` can lose a cancellation)."""
+    async with asyncio.timeout(timeout_s):
+        return await awaitable

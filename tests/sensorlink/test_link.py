@@ -8,11 +8,14 @@ faster than any time scale. The others run time-scaled in real time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -314,3 +317,48 @@ def test_a_session_start_packet_restarts_tracking_and_numbering_continues() -> N
     assert sum(b.lost_samples_before for b in blocks if b is not None) == 0
     assert link.counters.packets_accepted == 5
     assert link.counters.packets_lost == 0
+
+
+class _LosesOneCancellation(BumbleClient):
+    """A client whose control-point write loses a cancellation, as Bumble's GATT client does on Python 3.11.
+
+    Bumble waits for an ATT response with `asyncio.wait_for`, which on 3.11 returns the response instead of
+    raising `CancelledError` when the response and the cancellation arrive in the same loop turn. In
+    `posture record` that turn comes when the last wanted packet and the write response of a TIME_SYNC arrive
+    together (the run that hung for 13 minutes). Armed, the next write swallows the cancellation that lands
+    while the (already answered) request is still in flight.
+    """
+
+    armed = False
+    in_flight: asyncio.Event
+
+    async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
+        await super().write_gatt_char(characteristic, data, response)
+        if type(self).armed and characteristic.uuid == PROFILE.gatt.control_point_uuid:
+            type(self).armed = False
+            type(self).in_flight.set()
+            with contextlib.suppress(asyncio.CancelledError):  # what 3.11's wait_for does
+                await asyncio.sleep(0.5)
+
+
+@VIRTUAL_TIME
+async def test_closing_the_link_returns_and_stops_the_sensor_even_when_a_cancellation_is_lost(
+    tmp_path: Path, loop_clock: HostClock
+) -> None:
+    _LosesOneCancellation.in_flight = asyncio.Event()
+    async with simulated(tmp_path, SimulatedSensorOptions()) as (adapter, sensor, _):
+
+        def factory(device: BLEDevice | str, on_disconnect: Callable[[BleakClient], None]) -> BleakClient:
+            return BleakClient(device, on_disconnect, backend=_LosesOneCancellation, bumble_adapter=adapter)
+
+        options = LinkOptions(time_sync_interval_s=0.5)
+        link = Link(sensor.options.address, client_factory=factory, options=options, host_clock_ns=loop_clock)
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(60.0):  # virtual seconds; before the fix the exit never returned
+            async with link:
+                await collect(link, samples=RATE_HZ)
+                _LosesOneCancellation.armed = True
+                await _LosesOneCancellation.in_flight.wait()  # housekeeping's TIME_SYNC is in its write
+                closing_at_s = loop.time()
+        assert loop.time() - closing_at_s <= 2 * options.command_timeout_s
+        assert not sensor.core.streaming  # STOP was still sent
