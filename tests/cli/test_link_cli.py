@@ -11,12 +11,15 @@ import itertools
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,17 +76,48 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# How long a child process gets to end after SIGTERM before it is killed.
+CHILD_EXIT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SimProcess:
+    """`posture sim` running in its own process; its output goes to `log_path` (a pipe nobody reads fills)."""
+
+    adapter: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def stop_child(process: subprocess.Popen[Any]) -> None:
+    """End a child for good: resume it (a test may have frozen it), SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGCONT)
+    process.terminate()
+    try:
+        process.wait(timeout=CHILD_EXIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=CHILD_EXIT_S)
+
+
 @pytest.fixture
-def tcp_sensor(request: pytest.FixtureRequest) -> Iterator[str]:
-    """`posture sim` in its own process on a TCP transport; yields the central's adapter spec."""
+def sim_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SimProcess]:
+    """`posture sim` in its own process on a TCP transport (extra options by indirect parametrization)."""
     port = free_port()
     extra: list[str] = getattr(request, "param", [])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "posture", "sim", "--transport", f"tcp-server:127.0.0.1:{port}", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log_path = tmp_path / "posture-sim.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "posture", "sim", "--transport", f"tcp-server:127.0.0.1:{port}", *extra],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    sim = SimProcess(f"tcp-client:127.0.0.1:{port}", process, log_path)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -91,14 +125,17 @@ def tcp_sensor(request: pytest.FixtureRequest) -> Iterator[str]:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"posture sim did not start: {process.stdout.read() if process.stdout else ''}"
-                )
+                raise RuntimeError(f"posture sim did not start: {sim.log()}")
             time.sleep(0.1)
-        yield f"tcp-client:127.0.0.1:{port}"
+        yield sim
     finally:
-        process.terminate()
-        process.communicate(timeout=10)
+        stop_child(process)
+
+
+@pytest.fixture
+def tcp_sensor(sim_process: SimProcess) -> str:
+    """The central's adapter spec for the `posture sim` process."""
+    return sim_process.adapter
 
 
 def test_scan_lists_the_simulated_sensor(cli: Cli) -> None:
@@ -189,14 +226,14 @@ def test_a_separate_process_sensor_is_found_paired_and_recorded(
     assert "lost 0 samples" in out
 
 
-@pytest.mark.parametrize("tcp_sensor", [["--firmware", "2.0.0"]], indirect=True)
+@pytest.mark.parametrize("sim_process", [["--firmware", "2.0.0"]], indirect=True)
 def test_unknown_firmware_is_one_clear_line(tcp_sensor: str, cli: Cli) -> None:
     code, _, err = run_in_process(*cli, "--adapter", tcp_sensor, "pair", "--timeout", "2")
     assert_clear_error(code, err, "posture supports 1.x", "update posture")
 
 
 @pytest.mark.parametrize(
-    "tcp_sensor", [["--time-scale", "5", "--drop-at", "3", "--drop-for", "600"]], indirect=True
+    "sim_process", [["--time-scale", "5", "--drop-at", "3", "--drop-for", "600"]], indirect=True
 )
 def test_a_sensor_out_of_range_for_longer_than_the_budget_is_one_clear_line(
     tcp_sensor: str, tmp_path: Path, cli: Cli
@@ -238,3 +275,50 @@ def test_demo_runs_the_whole_job_on_the_simulated_sensor(isolated_user_dirs: Pat
     drop = summary["metrics"]["pelvic_drop_deg"]
     assert drop["left_mean"] > drop["right_mean"] + 1.0
     assert drop["worse_side"] == "L"
+
+
+# What `posture record` may take, from the moment its sensor goes silent, to exit: noticing the silence
+# (LinkOptions.stall_timeout_s, 5 s), the reconnect budget given below, bounded waits for a disconnect and for
+# its own tasks to end (command_timeout_s, 5 s each), and closing the adapter; with room for a loaded machine.
+RECONNECT_BUDGET_S = 2.0
+RECORD_EXIT_AFTER_SILENCE_S = 5.0 + RECONNECT_BUDGET_S + 2 * 5.0 + 10.0
+
+
+def wait_for_rows(path: Path, rows: int, process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (path.exists() and len(path.read_text().splitlines()) > rows):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"posture record wrote no {rows} rows: {process.communicate(timeout=10)}")
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("how", "sig"), [("frozen", signal.SIGSTOP), ("killed", signal.SIGKILL)], ids=["stalls", "dies"]
+)
+def test_a_sensor_process_that_stalls_or_dies_mid_record_ends_it_within_its_budget_with_one_clear_line(
+    sim_process: SimProcess, tmp_path: Path, cli: Cli, how: str, sig: signal.Signals
+) -> None:
+    # A sensor (or the bridge to it) that goes silent without a disconnect, or whose transport vanishes, must
+    # not leave a runner's `posture record` waiting forever: what arrived is kept and one line says so.
+    assert run_in_process(*cli, "--adapter", sim_process.adapter, "pair", "--timeout", "2")[0] == 0
+    out = tmp_path / "silent.csv"
+    args = ["--adapter", sim_process.adapter, "record", "--duration", "600", "--out", str(out)]
+    record = subprocess.Popen(
+        [sys.executable, "-m", "posture", *args, "--reconnect-budget", str(RECONNECT_BUDGET_S)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        wait_for_rows(out, 100, record)
+        sim_process.process.send_signal(sig)  # {how}: no disconnect reaches the central
+        silent_at = time.monotonic()
+        _, err = record.communicate(timeout=RECORD_EXIT_AFTER_SILENCE_S)
+        exit_after_s = time.monotonic() - silent_at
+    finally:
+        stop_child(record)
+    assert_clear_error(record.returncode, err, "could not reconnect", "samples received so far were kept")
+    assert exit_after_s < RECORD_EXIT_AFTER_SILENCE_S
+    print(f"record exited {exit_after_s:.1f} s after the sensor process was {how}")
+    assert len(out.read_text().splitlines()) > 100  # what arrived before the silence is on disk
