@@ -623,9 +623,12 @@ class StreamingProcessor:
                     chosen = ["R" if s == "L" else "L" for s in cont]
                     self._bout_evidence = -evidence
             else:
-                chosen = own
+                # a new bout: the parity its core contacts' own evidence gives (the detector's alternation
+                # over the whole window also reads margin contacts that the next window may not confirm)
                 sign = np.array([1.0 if s == "L" else -1.0 for s in own])
-                self._bout_evidence = float(np.sum(scores * sign))
+                evidence = float(np.sum(scores * sign))
+                chosen = own if evidence >= 0 else ["R" if s == "L" else "L" for s in own]
+                self._bout_evidence = abs(evidence)
             labels.extend(chosen)
             self._last_ic = (float(events.ic_s[group.stop - 1]), chosen[-1])
         return labels
