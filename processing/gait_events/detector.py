@@ -36,6 +36,7 @@ from processing.gait_events.signals import lowpass, median, rising_crossing
 from processing.gait_events.walking import (
     fill_rhythm_gaps,
     sharpest_loading_onset,
+    skip_weight_shifts,
     walking_contacts,
     walking_toe_offs,
 )
@@ -221,6 +222,13 @@ class GaitEventDetector:
                 min_step_samples=self.min_step_time_s * fs,
                 max_step_samples=self.max_step_time_s * fs,
                 side_evidence=walking_side_evidence,
+            )
+            walk_ic = skip_weight_shifts(
+                walk_ic,
+                weak,
+                v_slow - trend,
+                min_step_samples=min_step,
+                max_step_samples=self.max_bout_step_s * fs,
             )
             walk_ic = walk_ic[_outside_running(walk_ic, run, min_step)]
         v_kink = None

@@ -33,7 +33,13 @@ import numpy.typing as npt
 
 from processing.gait_events.signals import median, rising_crossings_with_hysteresis
 
-__all__ = ["fill_rhythm_gaps", "sharpest_loading_onset", "walking_contacts", "walking_toe_offs"]
+__all__ = [
+    "fill_rhythm_gaps",
+    "sharpest_loading_onset",
+    "skip_weight_shifts",
+    "walking_contacts",
+    "walking_toe_offs",
+]
 
 # A bend counts as the contact if it reaches this fraction of the strongest bend near the candidate.
 _FIRST_BEND_FRACTION = 0.5
@@ -124,6 +130,43 @@ def fill_rhythm_gaps(
                 continue
         kept.append(np.array(found))
     return np.sort(np.concatenate(kept))
+
+
+def skip_weight_shifts(
+    contacts: FloatArray,
+    weak: FloatArray,
+    loading_mps2: FloatArray,
+    *,
+    min_step_samples: float,
+    max_step_samples: float,
+) -> FloatArray:
+    """Contacts (sorted fractional indices) with a bout's first one moved off a weight shift.
+
+    Starting to walk from standing, the weight first shifts (the anticipatory postural adjustment: the load
+    moves sideways and forward over the stance foot) and lifts the vertical force through its mean, then the
+    swing foot lands with the loading of a heel strike. The shift's rise is weak and falls back; the heel
+    strike's rise follows it, loads more, and was missed by the strong band because the force did not drop
+    far enough in between to re-arm it. So when a weak candidate lies between a bout's first two contacts
+    (at least `min_step_samples` from both) and the loading after it (`loading_mps2`, the force above its
+    mean, up to the next contact) peaks higher than the loading after the first contact does before it, the
+    first contact was the weight shift: the bout starts at that weak candidate.
+    """
+    out = contacts.copy()
+    n = loading_mps2.shape[0]
+    for k in range(contacts.shape[0] - 1):
+        c0, c1 = float(contacts[k]), float(contacts[k + 1])
+        if (k > 0 and c0 - float(contacts[k - 1]) <= max_step_samples) or c1 - c0 > max_step_samples:
+            continue
+        later = weak[(weak - c0 >= min_step_samples) & (c1 - weak >= min_step_samples)]
+        if later.size == 0:
+            continue
+        w = float(later[0])
+        i0, iw, i1 = (min(n, max(0, int(np.ceil(x)))) for x in (c0, w, c1))
+        if iw <= i0 or i1 <= iw:
+            continue
+        if float(loading_mps2[iw:i1].max()) > float(loading_mps2[i0:iw].max()):
+            out[k] = w
+    return out
 
 
 def walking_toe_offs(
