@@ -59,14 +59,14 @@ class GaitEvents:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"GaitEvents.{name} must have shape ({n},), got {arr.shape}")
-        if n > 1 and np.any((self.ic_s[1:] - self.ic_s[:-1]) <= 0):
+        if n > 1 and ((self.ic_s[1:] - self.ic_s[:-1]) <= 0).any():
             raise ValueError(
                 "GaitEvents.ic_s must be strictly increasing; sort the events before building them"
             )
         # element-wise comparisons, not np.unique: this runs twice per pipeline window
-        if n and not np.all((self.side == SIDES[0]) | (self.side == SIDES[1])):
+        if n and not ((self.side == SIDES[0]) | (self.side == SIDES[1])).all():
             raise ValueError(f"GaitEvents.side must hold only {SIDES}")
-        if n and not np.all((self.activity == ACTIVITIES[0]) | (self.activity == ACTIVITIES[1])):
+        if n and not ((self.activity == ACTIVITIES[0]) | (self.activity == ACTIVITIES[1])).all():
             raise ValueError(f"GaitEvents.activity must hold only {ACTIVITIES}")
 
     def __len__(self) -> int:

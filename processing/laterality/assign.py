@@ -177,7 +177,9 @@ def alternate_by_bout(
     alternation and, between the two alternations, the one starting on the left.
     """
     side = np.where(score >= 0, "L", "R").astype("<U1")
-    evidence = np.nan_to_num(np.asarray(score, dtype=np.float64))
+    evidence = np.asarray(score, dtype=np.float64)
+    if not np.isfinite(evidence).all():  # np.nan_to_num's copy only where it changes something
+        evidence = np.nan_to_num(evidence)
     for b in np.unique(bout_id):
         members = (bout_id == b).nonzero()[0]
         if members.size < min_bout_steps:
