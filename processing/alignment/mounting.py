@@ -334,6 +334,12 @@ class MountingEstimator:
                 f"not enough running yet to find the direction of travel: run for {self.min_motion_s:g} s"
             )
         use = running if use_running else moving
+        if not use_running and np.count_nonzero(moving & ~running) >= self.min_motion_s * fs:
+            # Walking decides, so only walking may: a few seconds of running at the end of a walk (too few
+            # to decide from) carry several times the acceleration power of the walking and the opposite
+            # sign relation (`_forward_in_plane`), and reversed the forward axis in a robustness sweep
+            # (`processing.evaluation.sweep`: no standing start, 55 s of walking, then running).
+            use = moving & ~running
         if np.count_nonzero(use) < self.min_motion_s * fs:
             raise CalibrationError(
                 "not enough walking or running to find the direction of travel: record at least "

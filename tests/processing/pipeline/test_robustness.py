@@ -77,3 +77,16 @@ def test_forward_axis_holds_when_one_side_rotates_further(seed: int) -> None:
     forward_in_truth_body = mounting.rotation[0] @ run.truth.mounting_rotation.T
     yaw_error_deg = np.degrees(np.arctan2(forward_in_truth_body[1], forward_in_truth_body[0]))
     assert abs(yaw_error_deg) < 3.0
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_walk_ending_in_a_few_seconds_of_running_is_not_read_backwards(seed: int) -> None:
+    # No standing start, 55.4 s of walking, then running: the calibration decides at 60 s from walking, and
+    # the 4.6 s of running in those samples (stronger, with the opposite braking/loading relation) used to
+    # turn the forward axis round (180 deg off: tilt and drop read with the wrong sign).
+    run = simulate(Scenario(seed=seed, standing_s=0.0, warmup_walk_s=55.4, duration_s=60.0))
+    mounting = analyze(run.samples, sampling_rate_hz=run.sampling_rate_hz).mounting
+    assert mounting is not None
+    forward_in_truth_body = mounting.rotation[0] @ run.truth.mounting_rotation.T
+    yaw_error_deg = np.degrees(np.arctan2(forward_in_truth_body[1], forward_in_truth_body[0]))
+    assert abs(yaw_error_deg) < 10.0
