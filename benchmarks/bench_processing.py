@@ -173,7 +173,7 @@ def bench_delay(run: SimulatedRun, block_s: float) -> None:
     print(
         f"- {d.size} steps: median {np.median(d):.2f} s, 95th percentile {np.percentile(d, 95):.2f} s, "
         f"max {d.max():.2f} s (bound: hop + margin + orientation look-ahead = "
-        f"{bound_s:g} s)"
+        f"{bound_s:g} s, plus the block that completes the window)"
     )
 
 

@@ -27,8 +27,9 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    plus the new window says the parity is wrong (then it flips: one broken alternation, not a wrong bout).
 
 Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
-H + M + look-ahead after its last sample (9 s by default; steps of the calibration period come out together
-when it is decided). Memory: one window plus the look-ahead (plus the calibration period at the start).
+H + M + look-ahead after its last sample (9 s by default), plus the block that completes it (steps of the
+calibration period come out together when it is decided). Memory: one window plus the look-ahead (plus the
+calibration period at the start).
 """
 
 from __future__ import annotations
