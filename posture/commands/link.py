@@ -27,7 +27,7 @@ from rich.table import Table
 from posture.csv_contract import RECORDING_COLUMNS
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
-from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound
+from sensorlink.errors import AdapterUnavailable, NotPaired, PairingFailed, SensorlinkError, SensorNotFound
 from sensorlink.link import FIRMWARE_REVISION_UUID, Link, LinkOptions, epoch_clock_ns
 from sensorlink.protocol import check_firmware_revision, check_protocol_major
 from sensorlink.scan import (
@@ -56,6 +56,9 @@ DEMO_TIME_SCALE = 20.0
 #: The demo's run: the issue's example fault, a right hip that drops more and more during left stance.
 DEMO_SCENARIO = "progressive_right_hip_drop"
 DEMO_RUN_S = 60.0
+#: Connect, pair and read the firmware revision: a real pairing takes a few seconds and SMP itself gives up
+#: after 30 s (Core Spec Vol 3 Part H 3.4); a sensor that has not finished by this bound never will.
+PAIR_TIMEOUT_S = 45.0
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -139,10 +142,13 @@ async def _pair_with(backend: BleBackend, sensor: FoundSensor, store: BondStore)
     if sensor.info is not None:
         check_protocol_major(sensor.info)
     client = backend.pair_client_factory(sensor.device, lambda _client: None)
-    async with client:
-        await client.pair()
-        revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID))
-        check_firmware_revision(revision.decode("utf-8", errors="replace"))
+    try:
+        async with asyncio.timeout(PAIR_TIMEOUT_S), client:
+            await client.pair()
+            revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID))
+            check_firmware_revision(revision.decode("utf-8", errors="replace"))
+    except TimeoutError as exc:
+        raise PairingFailed(sensor.address, f"no answer within {PAIR_TIMEOUT_S:g} s") from exc
     bond = Bond(sensor.address, sensor.name or sensor.address, backend.adapter, time.time_ns())
     store.add(bond)
     return bond

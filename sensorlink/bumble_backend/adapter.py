@@ -14,6 +14,7 @@ a sensor paired in one process is encrypted again, without pairing, in the next.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -45,6 +46,11 @@ CENTRAL_ADDRESS = "C0:5E:17:00:00:01"
 CENTRAL_IDENTITY_FILE = "bumble-central-identity.txt"
 CENTRAL_NAME = "posture-central"
 PREFERRED_MTU = 247
+# Opening a transport: a TCP peer that never answers would otherwise hold us for the OS's connect timeout
+# (minutes); a local USB or serial device opens at once.
+OPEN_TRANSPORT_TIMEOUT_S = 10.0
+# A controller powers on in well under a second (a USB dongle included).
+POWER_ON_TIMEOUT_S = 10.0
 
 
 class SimulatedPeripheral(Protocol):
@@ -164,7 +170,8 @@ async def open_adapter(
             device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         else:
             try:
-                transport = await open_transport(spec)
+                async with asyncio.timeout(OPEN_TRANSPORT_TIMEOUT_S):
+                    transport = await open_transport(spec)
             except Exception as exc:
                 # Transports fail in their own ways (libusb's USBError is no OSError, serial and TCP raise
                 # theirs): whatever stops the transport from opening means this adapter is unavailable.
@@ -177,8 +184,15 @@ async def open_adapter(
             device = Device(config=_central_config(central_identity(key_store_path)), host=host)
         _configure_security(device, key_store_path)
         try:
-            await device.power_on()
-        except (BaseBumbleError, OSError, TimeoutError) as exc:
+            # Bumble's power-on (HCI Reset, then reading the controller's features) waits for each answer
+            # without a timeout: a controller (or TCP bridge) that is there but frozen would hold us forever.
+            async with asyncio.timeout(POWER_ON_TIMEOUT_S):
+                await device.power_on()
+        except TimeoutError as exc:
+            raise AdapterUnavailable(
+                spec, f"the controller did not answer within {POWER_ON_TIMEOUT_S:g} s"
+            ) from exc
+        except (BaseBumbleError, OSError) as exc:
             raise AdapterUnavailable(spec, f"the controller did not answer ({exc})") from exc
         peripherals: list[SimulatedPeripheral] = []
         if link is not None:

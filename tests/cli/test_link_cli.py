@@ -322,3 +322,17 @@ def test_a_sensor_process_that_stalls_or_dies_mid_record_ends_it_within_its_budg
     assert exit_after_s < RECORD_EXIT_AFTER_SILENCE_S
     print(f"record exited {exit_after_s:.1f} s after the sensor process was {how}")
     assert len(out.read_text().splitlines()) > 100  # what arrived before the silence is on disk
+
+
+def test_a_sensor_process_frozen_before_pairing_ends_pair_within_its_budget_with_one_clear_line(
+    sim_process: SimProcess,
+) -> None:
+    # The TCP port still accepts (the kernel does it), but nothing behind it answers a single HCI command.
+    sim_process.process.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    paired = posture("--adapter", sim_process.adapter, "pair", "--timeout", "2", timeout_s=90.0)
+    took_s = time.monotonic() - started
+    assert_clear_error(paired.returncode, paired.stderr, "the controller did not answer", "posture doctor")
+    # The adapter gives the controller 10 s to power on; the rest is the CLI's start-up on a loaded machine.
+    assert took_s < 45.0, took_s
+    print(f"pair exited {took_s:.1f} s after starting against a frozen sensor process")
