@@ -82,6 +82,10 @@ _AD_COMPLETE_LOCAL_NAME = 0x09
 _AD_MANUFACTURER_DATA = 0xFF
 _FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED = 0x06
 _OUT_OF_RANGE_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR  # what a central sees when the sensor walks away
+# Bounds for the sensor's own waits: Bumble waits for a Disconnection Complete without a timeout, and a task's
+# cancellation can be lost in a GATT wait on Python 3.11 (`asyncio.wait_for`), so neither may hold a stop.
+_DISCONNECT_TIMEOUT_S = 5.0
+_STOP_TASKS_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,9 +539,10 @@ class SimulatedSensor:
         connection = self.connection
         if connection is not None:
             try:
-                await connection.disconnect(reason=_OUT_OF_RANGE_REASON)
+                async with asyncio.timeout(_DISCONNECT_TIMEOUT_S):
+                    await connection.disconnect(reason=_OUT_OF_RANGE_REASON)
             except Exception as exc:
-                logger.info("disconnect: %s", exc)
+                logger.info("disconnect: %r", exc)
 
     async def _go_out_of_range(self, duration_s: float) -> None:
         logger.info("link drop: out of range for %.1f s", duration_s)
@@ -631,13 +636,19 @@ class SimulatedSensor:
         tasks = [t for t in (self._stream_task, self._fault_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
-        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                logger.info("simulated sensor task ended with %r", outcome)
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=_STOP_TASKS_TIMEOUT_S)
+            for task in done:
+                outcome = None if task.cancelled() else task.exception()
+                if isinstance(outcome, Exception):
+                    logger.info("simulated sensor task ended with %r", outcome)
+            if pending:
+                logger.warning("simulated sensor tasks still running after cancel, left behind: %s", pending)
         try:
-            await self.device.stop_advertising()
-            if self.connection is not None:
-                await self.connection.disconnect()
+            async with asyncio.timeout(_DISCONNECT_TIMEOUT_S):
+                await self.device.stop_advertising()
+                if self.connection is not None:
+                    await self.connection.disconnect()
         except Exception as exc:
             logger.info("simulated sensor shutdown: %r", exc)
         await self.device.power_off()
