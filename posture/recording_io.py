@@ -21,8 +21,13 @@ import numpy as np
 
 from processing.asymmetry import WindowMetric
 from processing.errors import InvalidSamplesError
-from processing.pipeline.streaming import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
-from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray, ImuSamples
+from processing.samples import (
+    MAX_SAMPLING_RATE_HZ,
+    MIN_SAMPLING_RATE_HZ,
+    STANDARD_GRAVITY_MPS2,
+    FloatArray,
+    ImuSamples,
+)
 from processing.steps import METRIC_UNITS, STEP_METRIC_COLUMNS, StepMetrics
 
 __all__ = [
@@ -46,6 +51,9 @@ logger = logging.getLogger(__name__)
 MIN_RECORDING_S = 5.0
 #: A sample interval may deviate this much from the median (timestamp jitter) before we call it a gap.
 MAX_INTERVAL_DEVIATION = 0.5
+#: A recording's measured rate may lie this fraction outside the supported range (a sensor clock running a
+#: little fast or slow, rounded timestamps) and is then handed on as the nearest supported rate.
+CLOCK_RATE_TOLERANCE = 0.02
 #: Readings stuck at a channel's extreme value this many samples in a row count as one clipping event ...
 CLIP_RUN_SAMPLES = 3
 #: ... and this many such events make the recording unusable (impacts and angles would be cut off).
@@ -153,7 +161,11 @@ def validate_samples(
         )
     median_dt = float(np.median(dt))
     fs = 1.0 / median_dt
-    if not MIN_SAMPLING_RATE_HZ * 0.98 <= fs <= MAX_SAMPLING_RATE_HZ * 1.02:
+    if (
+        not MIN_SAMPLING_RATE_HZ * (1.0 - CLOCK_RATE_TOLERANCE)
+        <= fs
+        <= MAX_SAMPLING_RATE_HZ * (1.0 + CLOCK_RATE_TOLERANCE)
+    ):
         raise InvalidSamplesError(
             f"{name}: sampling rate {fs:.1f} Hz is outside {MIN_SAMPLING_RATE_HZ:g} to "
             f"{MAX_SAMPLING_RATE_HZ:g} "
@@ -181,7 +193,7 @@ def validate_samples(
     if gyr_dps is not None:
         _check_clipping(gyr_dps, "gyr", GYR_COLUMNS, name)
     # A sensor set to 500 Hz whose clock runs a little fast (or whose timestamps are rounded) measures just
-    # above 500 Hz, one set to 50 Hz just below: accepted above (a 2 % clock tolerance), so the pipeline gets
+    # above 500 Hz, one set to 50 Hz just below: accepted above (`CLOCK_RATE_TOLERANCE`), so the pipeline gets
     # the nearest supported rate; its events follow the timestamps themselves, so the clock error costs
     # nothing (`GaitEvents.on_sample_times`).
     return min(max(fs, MIN_SAMPLING_RATE_HZ), MAX_SAMPLING_RATE_HZ)

@@ -15,6 +15,12 @@ FloatArray = npt.NDArray[np.float64]
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 
+#: Sampling rates the processing core accepts, Hz (the one home of these limits: the pipeline, the gait-event
+#: detector, the simulator and the CSV reader all check against them). The BLE sensor profile uses
+#: 52/104/208/416 Hz; the rest of the range is for recordings from other loggers.
+MIN_SAMPLING_RATE_HZ = 50.0
+MAX_SAMPLING_RATE_HZ = 500.0
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ImuSamples:

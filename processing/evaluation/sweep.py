@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from processing.evaluation.suite import EvaluationRow, evaluate_scenario
-from processing.samples import ImuSamples
+from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ, ImuSamples
 from processing.steps import StepMetrics
 
 if TYPE_CHECKING:  # imported at run time inside the functions, as `suite` does
@@ -137,7 +137,7 @@ def _draw_once(rng: np.random.Generator, index: int, seed: int, max_run_s: float
     if rng.random() < 0.5:
         fs = float(rng.choice(_COMMON_RATES_HZ))
     else:
-        fs = round(_log_uniform(rng, 50.0, 500.0), 1)
+        fs = round(_log_uniform(rng, MIN_SAMPLING_RATE_HZ, MAX_SAMPLING_RATE_HZ), 1)
     duration_s = round(_log_uniform(rng, _RUN_S[0], max(_RUN_S[0], min(max_run_s, _RUN_S[1]))), 1)
     standing_s = 0.0 if rng.random() < 0.25 else round(float(rng.uniform(2.0, 10.0)), 1)
     warmup_s = round(float(rng.uniform(5.0, 60.0)), 1) if rng.random() < 0.4 else 0.0

@@ -11,18 +11,11 @@ s, and one step, away from each edge), and keep sides consistent across windows 
 with the summed scores.
 """
 
-from processing.gait_events.detector import (
-    MAX_SAMPLING_RATE_HZ,
-    MIN_SAMPLING_RATE_HZ,
-    GaitEventDetector,
-    bouts_from_step_times,
-)
+from processing.gait_events.detector import GaitEventDetector, bouts_from_step_times
 from processing.gait_events.events import ACTIVITIES, SIDES, Activity, GaitEvents, Side
 
 __all__ = [
     "ACTIVITIES",
-    "MAX_SAMPLING_RATE_HZ",
-    "MIN_SAMPLING_RATE_HZ",
     "SIDES",
     "Activity",
     "GaitEventDetector",

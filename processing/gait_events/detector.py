@@ -41,17 +41,15 @@ from processing.gait_events.walking import (
     walking_toe_offs,
 )
 from processing.laterality.assign import AlternatingLaterality, side_scores
-from processing.samples import STANDARD_GRAVITY_MPS2
+from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ, STANDARD_GRAVITY_MPS2
 
-__all__ = ["MAX_SAMPLING_RATE_HZ", "MIN_SAMPLING_RATE_HZ", "GaitEventDetector", "bouts_from_step_times"]
+__all__ = ["GaitEventDetector", "bouts_from_step_times"]
 
 FloatArray = npt.NDArray[np.float64]
 
-MIN_SAMPLING_RATE_HZ = 50.0
 # How far before a walking candidate a flight still makes it a landing from a run (about one flight plus the
 # rise to 1 g), s.
 _LANDING_SEARCH_S = 0.2
-MAX_SAMPLING_RATE_HZ = 500.0
 
 
 def bouts_from_step_times(ic_s: FloatArray, *, max_step_time_s: float) -> npt.NDArray[np.int64]:

@@ -52,7 +52,7 @@ from processing.pelvis import (
 )
 from processing.pipeline.detectors import WindowEventDetector
 from processing.pipeline.step_metrics import compute_step_metrics
-from processing.samples import FloatArray, ImuSamples
+from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ, FloatArray, ImuSamples
 from processing.steps import Side, Step, StepMetrics
 
 BoolArray = npt.NDArray[np.bool_]
@@ -60,8 +60,6 @@ IntArray = npt.NDArray[np.int64]
 
 __all__ = ["PipelineParams", "StreamingProcessor"]
 
-MIN_SAMPLING_RATE_HZ = 50.0
-MAX_SAMPLING_RATE_HZ = 500.0
 #: Context kept around a window's steps for the per-step metrics: more than half the longest stride, s.
 SPAN_PAD_S = 1.5
 #: Long stretches of samples (a recording given at once) go through the orientation and `body_signals` this

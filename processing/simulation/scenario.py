@@ -15,14 +15,11 @@ from typing import Literal
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
 from processing.simulation.errors import InvalidScenarioError
 from processing.simulation.rotations import FloatArray
 
 Side = Literal["L", "R"]
-
-#: Supported output rates; the BLE sensor profile uses 52/104/208/416 Hz, other rates are for recordings.
-MIN_SAMPLING_RATE_HZ = 50.0
-MAX_SAMPLING_RATE_HZ = 500.0
 
 
 @dataclass(frozen=True, slots=True)
