@@ -47,9 +47,10 @@ FloatArray = npt.NDArray[np.float64]
 #: Matching tolerance on the simulator (issue 3) and on the real walking recordings (mobgap's choice).
 SIM_TOLERANCE_S = 0.05
 REAL_TOLERANCE_S = 0.5
-# A step's next contact and the following step's own contact are the same event if this close, s: well under
-# the shortest step the detector keeps (0.25 s), above the few ms by which overlapping windows can differ.
-_SAME_CONTACT_S = 0.1
+# A step's end (its contact plus its step time) is the next step's contact when they agree to within this, s:
+# only the rounding of that sum. The pipeline ends every emitted step on the next emitted contact or at the
+# end of its bout (the commit rule of `processing.pipeline.streaming`), and so does the simulator's truth.
+_SAME_CONTACT_S = 1e-6
 
 Analyzer = Callable[[ImuSamples, float], tuple[StepMetrics, ...]]
 
@@ -178,6 +179,9 @@ def contacts_from_steps(steps: tuple[StepMetrics, ...]) -> StepContacts:
 
     Scoring IC detection on step starts alone would count the last contact of every walking bout as missed
     although the pipeline found it (in daily-life walking, with bouts of a few steps, that is a large share).
+
+    The steps must be one consistent sequence, as the pipeline emits them: in time order, each ending on the
+    next step's contact or ending its bout (a ValueError names the first step that overlaps the next one).
     """
     return _contacts(
         np.array([st.t_ic_s for st in steps], dtype=np.float64),
@@ -194,15 +198,21 @@ def _contacts(
     if ic_s.size == 0:
         return StepContacts(np.empty(0), np.empty(0, dtype="<U1"), np.empty(0), np.empty(0, dtype=np.int64))
     nxt = ic_s + step_s
-    # Overlapping windows can time the same contact a few ms apart as one step's end and the next one's start.
-    followed = np.concatenate([np.abs(ic_s[1:] - nxt[:-1]) <= _SAME_CONTACT_S, [False]])
-    ends = np.flatnonzero(~followed & np.isfinite(nxt))  # the truth leaves it NaN before a pause
+    overlap = (ic_s[1:] <= ic_s[:-1]) | (nxt[:-1] > ic_s[1:] + _SAME_CONTACT_S)
+    if overlap.any():
+        i = int(overlap.argmax())
+        raise ValueError(
+            f"the step at {ic_s[i]:.3f} s ends at {nxt[i]:.3f} s, not before the next step's contact at "
+            f"{ic_s[i + 1]:.3f} s: pass the steps in time order, each ending on the next step's contact or "
+            "ending its bout (as the pipeline emits them)"
+        )
+    # A step that no step follows ends its bout on a contact of the other foot (none is added where the truth
+    # leaves the step time NaN, before a pause).
+    followed = np.concatenate([ic_s[1:] - nxt[:-1] <= _SAME_CONTACT_S, [False]])
+    ends = np.flatnonzero(~followed & np.isfinite(nxt))
     other = np.where(side[ends] == "L", "R", "L").astype("<U1")
     all_ic = np.concatenate([ic_s, nxt[ends]])
     order = np.argsort(all_ic, kind="stable")
-    # Two steps of neighbouring windows can both end on the same contact (one window found a contact between
-    # them that the other did not): it is one contact, reported once (a step's own start first).
-    order = order[np.concatenate([[True], np.diff(all_ic[order]) > _SAME_CONTACT_S])]
     return StepContacts(
         all_ic[order],
         np.concatenate([side.astype("<U1"), other])[order],
