@@ -182,13 +182,21 @@ def test_real_walking_does_not_regress(
     assert pipeline_rows["HA_002_TimeMeasure1_Test5_Trial2"].events.ic_f1 >= 0.99
 
 
-def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
+def _evaluate_app() -> typer.Typer:
+    """A CLI holding `posture evaluate` (and a second command, which keeps typer from collapsing the app into
+    its one command)."""
     app = typer.Typer()
     register(app)
 
     @app.command("other")
-    def _other() -> None:  # a second command keeps typer from collapsing the app into one command
+    def _other() -> None:
         pass
+
+    return app
+
+
+def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
+    app = _evaluate_app()
 
     out = tmp_path / "evaluation.md"
     result = CliRunner().invoke(app, ["evaluate", "--suite", "real", "--out", str(out)])
@@ -200,12 +208,7 @@ def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
 
 
 def test_unknown_suite_is_a_usage_error() -> None:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("other")
-    def _other() -> None:
-        pass
+    app = _evaluate_app()
 
     result = CliRunner().invoke(app, ["evaluate", "--suite", "everything"])
     assert result.exit_code != 0
@@ -219,12 +222,7 @@ def test_markdown_marks_missed_targets() -> None:
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("other")
-    def _other() -> None:
-        pass
+    app = _evaluate_app()
 
     result = CliRunner().invoke(app, ["evaluate", "--suite", "sim", "--scenario", "no_such_run"])
     assert result.exit_code == 2
