@@ -293,9 +293,11 @@ def _mirror_axis_in_plane(
     acceleration's even-minus-odd contrast plus the angular rate's odd-minus-even contrast, each normalised
     by its power, so that each sensor weighs in by how clearly it shows the pattern. Uneven sides (rotation,
     tilt, drop, step time) bend this only in proportion to the unevenness; they bent the braking/vertical
-    correlation and the gyroscope's stride band more (robustness sweep, `processing.evaluation.sweep`:
-    forward-axis error median 4.7 -> 1.8 deg, 90th percentile 13 -> 5 deg over the draws with a standing
-    start). None when the step period cannot be found.
+    correlation and the gyroscope's stride band more (robustness sweep draws with a standing start,
+    `processing.evaluation.sweep`, seeds 7 and 2026: forward-axis error median 4.7 and 4.3 -> 2.0 and 2.2
+    deg, 90th percentile 13 and 10 -> 5.1 and 5.4 deg). Without a gyroscope the sensor's lever-arm swing
+    stays in the acceleration and still bends the axis with uneven rotation (17 to 20 deg at 10 vs 22 deg of
+    rotation per step, was 24 to 32). None when the step period cannot be found.
     """
     lag = _step_lag(a_v, use, fs)
     if lag is None or np.count_nonzero(use[:-lag] & use[lag:]) < 2 * lag:
