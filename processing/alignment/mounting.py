@@ -13,10 +13,9 @@ frame (x forward, y left, z up; DESIGN.md "Body frame and definitions"):
   along the direction of travel, with the sign included; the medio-lateral part alternates with the stance
   side and cancels over strides. forward = -E[a_h * d a_v / dt] (normalised) needs no PCA and no sign
   heuristic.
-- Forward axis in running: the runner's left/right mirror symmetry. Fore-aft acceleration and pitch rate
-  repeat every step; lateral acceleration, roll rate and yaw rate flip sign every step. So the horizontal
-  direction whose acceleration repeats from one step to the next (and whose angular rate flips) is the
-  forward axis (`_mirror_axis_in_plane`); the correlation above only signs it.
+- Forward axis in running: the runner's left/right mirror symmetry. Fore-aft acceleration repeats every
+  step; lateral acceleration flips sign every step. So the horizontal direction whose acceleration repeats
+  from one step to the next is the forward axis (`_mirror_axis_in_plane`); the correlation above signs it.
 """
 
 from __future__ import annotations
@@ -281,31 +280,28 @@ def _mirror_contrast(x: FloatArray, use: BoolArray, lag: int) -> FloatArray:
     return np.asarray((ce - co) / total)
 
 
-def _mirror_axis_in_plane(
-    a_v: FloatArray, a_h: FloatArray, gyr_h_dps: FloatArray | None, use: BoolArray, fs: float
-) -> FloatArray | None:
+def _mirror_axis_in_plane(a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: float) -> FloatArray | None:
     """The forward axis of running from the left/right mirror symmetry of the steps, up to its sign.
 
     Under the mirror that swaps the left and right steps, the fore-aft acceleration (braking, propulsion)
-    and the pitch rate repeat every step, while the lateral acceleration (sway, the sensor's lever-arm
-    swing), the roll rate and the yaw rate flip sign. The forward axis is thus the horizontal direction of
-    most step-repeating acceleration and most step-flipping angular rate: the principal axis of the
-    acceleration's even-minus-odd contrast plus the angular rate's odd-minus-even contrast, each normalised
-    by its power, so that each sensor weighs in by how clearly it shows the pattern. Uneven sides (rotation,
-    tilt, drop, step time) bend this only in proportion to the unevenness; they bent the braking/vertical
-    correlation and the gyroscope's stride band more (robustness sweep draws with a standing start,
-    `processing.evaluation.sweep`, seeds 7 and 2026: forward-axis error median 4.7 and 4.3 -> 2.0 and 2.2
-    deg, 90th percentile 13 and 10 -> 5.1 and 5.4 deg). Without a gyroscope the sensor's lever-arm swing
-    stays in the acceleration and still bends the axis with uneven rotation (17 to 20 deg at 10 vs 22 deg of
-    rotation per step, was 24 to 32). None when the step period cannot be found.
+    repeats every step while the lateral acceleration (sway, the sensor's lever-arm swing) flips sign. The
+    forward axis is thus the principal axis of the horizontal acceleration's even-minus-odd contrast
+    (`_mirror_contrast`). Uneven sides (rotation, tilt, drop, step time) bend this only in proportion to
+    the unevenness; they bent the braking/vertical correlation more (robustness sweep draws with a standing
+    start and a gyroscope, `processing.evaluation.sweep`, seeds 7 and 2026: forward-axis error median 3.6
+    and 4.3 -> 2.0 and 1.8 deg, worst 25 and 18 -> 4.8 and 5.5 deg; `a_h` levelled with VQF, see
+    `MountingEstimator.estimate`). The gyroscope's mirror contrast (roll rate flips, pitch rate repeats) is
+    left out: an uneven mean tilt makes the pitch rate flip too, and turned it 5 deg in the suite's
+    `emerging_asymmetry` (the acceleration's: 0.1 deg). Without a gyroscope the lever-arm swing
+    (`_without_lever_arm_swing`) and the obliquity's leak stay in the acceleration and still bend the axis
+    with uneven sides (17 to 20 deg at 10 vs 22 deg of rotation and 4 vs 8 deg of drop per step; the
+    correlation: 24 to 32).
+    None when the step period cannot be found.
     """
     lag = _step_lag(a_v, use, fs)
     if lag is None or np.count_nonzero(use[:-lag] & use[lag:]) < 2 * lag:
         return None
-    contrast = _mirror_contrast(a_h, use, lag)
-    if gyr_h_dps is not None:
-        contrast = contrast - _mirror_contrast(gyr_h_dps, use, lag)
-    eigval, eigvec = np.linalg.eigh(contrast)
+    eigval, eigvec = np.linalg.eigh(_mirror_contrast(a_h, use, lag))
     if not eigval[-1] > eigval[0]:
         return None
     return np.asarray(eigvec[:, -1])
@@ -466,14 +462,24 @@ class MountingEstimator:
         a_v = free @ up
         a_h = np.stack([free @ h1, free @ h2], axis=1)
         gyro_axis = None
-        gyr_h: FloatArray | None = None
         if gyr_dps is not None:
             bias = gyr_dps[standing[0] : standing[1]].mean(axis=0) if standing is not None else np.zeros(3)
             gyr_h = np.stack([(gyr_dps - bias) @ h1, (gyr_dps - bias) @ h2], axis=1)
             gyro_axis = _gyro_axis_in_plane(gyr_h, a_v, use, fs)
             if use_running:
                 a_h = _without_lever_arm_swing(a_h, (gyr_dps - bias) @ up, use, sos, fs)
-        mirror_axis = _mirror_axis_in_plane(a_v, a_h, gyr_h, use, fs) if use_running else None
+        mirror_axis = None
+        if use_running:
+            a_h_mirror = a_h
+            if quat is not None and gyr_dps is not None:
+                # Horizontal as VQF sees it, sample by sample: the sensor's fixed "horizontal" axes tilt
+                # with the pelvis and pick up the vertical force times the obliquity, which repeats every
+                # step when one side drops further (4 vs 8 deg of drop turned the axis 2 to 4 deg).
+                z_s = quat_to_matrix(quat)[:, 2, :]
+                level = free - np.sum(free * z_s, axis=1)[:, None] * z_s
+                a_h_mirror = np.stack([level @ h1, level @ h2], axis=1)
+                a_h_mirror = _without_lever_arm_swing(a_h_mirror, (gyr_dps - bias) @ up, use, sos, fs)
+            mirror_axis = _mirror_axis_in_plane(a_v, a_h_mirror, use, fs)
         fwd2, strength = _forward_in_plane(
             a_v[use], a_h[use], fs, running=bool(use_running), axis=mirror_axis, gyro_axis=gyro_axis
         )

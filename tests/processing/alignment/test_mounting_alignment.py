@@ -55,9 +55,9 @@ def test_accelerometer_only_mounting_is_recovered() -> None:
 
 def test_a_runner_with_uneven_sides_gets_the_forward_axis_within_a_few_degrees() -> None:
     # Rotation 10 vs 22 deg, tilt range 4 vs 9 deg, drop 4 vs 8 deg, steps 5 % longer on one side: each
-    # unevenness bends the braking/vertical correlation or the gyroscope's stride band (6 to 11 deg off on
+    # unevenness bends the braking/vertical correlation or the gyroscope's stride band (7 to 11 deg off on
     # some seeds), which leaks the running tilt into obliquity. The steps' mirror symmetry bends only with
-    # the unevenness itself.
+    # the unevenness itself (here under 4 deg).
     yaw_errors_deg = []
     for seed in range(5):
         run = simulate(
@@ -79,8 +79,7 @@ def test_a_runner_with_uneven_sides_gets_the_forward_axis_within_a_few_degrees()
         m = MountingEstimator().estimate(s.acc_mps2, s.gyr_dps, sampling_rate_hz=fs, quat=quat).mounting_
         forward_in_truth_body = m.rotation[0] @ run.truth.mounting_rotation.T
         yaw_errors_deg.append(np.degrees(np.arctan2(forward_in_truth_body[1], forward_in_truth_body[0])))
-    assert np.median(np.abs(yaw_errors_deg)) < 3.0
-    assert np.max(np.abs(yaw_errors_deg)) < 6.0
+    assert np.max(np.abs(yaw_errors_deg)) < 5.0
 
 
 def test_forward_from_walking_only_points_the_right_way() -> None:
