@@ -486,6 +486,9 @@ class StreamingProcessor:
             # VQF has run at least to checkpoint - lookahead, whatever the blocks were: use exactly that much.
             n = max(0, checkpoint - self._lookahead)
             quat = buf.quat[:n]
+            # The look-ahead left out must not fail the running check the first pass has just passed.
+            lookahead_s = self._lookahead / self.sampling_rate_hz
+            estimator.min_motion_s = max(4.0, estimator.min_motion_s - lookahead_s)
             try:
                 second = estimator.estimate(
                     acc[:n], gyr[:n], sampling_rate_hz=self.sampling_rate_hz, quat=quat
