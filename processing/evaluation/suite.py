@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+StrArray = npt.NDArray[np.str_]
 
 #: Matching tolerance on the simulator (issue 3) and on the real walking recordings (mobgap's choice).
 SIM_TOLERANCE_S = 0.05
@@ -227,10 +228,6 @@ def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[Ste
     return analyze(samples, sampling_rate_hz=sampling_rate_hz).steps
 
 
-def _abs_diff(a: float, b: float) -> float:
-    return abs(a - b)
-
-
 def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> EvaluationRow:
     """Simulate `scenario` (a `processing.simulation.Scenario`), run the pipeline, score against the truth."""
     from processing.simulation import Scenario, simulate
@@ -263,6 +260,13 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     rot_t = np.asarray(truth.pelvic_rotation_deg, dtype=np.float64)
     step_t = np.asarray(truth.step_time_s, dtype=np.float64)
     contact_t = np.asarray(truth.contact_time_s, dtype=np.float64)
+
+    def side_error(
+        stat: Callable[[FloatArray, StrArray], float], detected: FloatArray, true: FloatArray
+    ) -> float:
+        """How far a left/right statistic (SI or R - L) over the running steps is from the truth's."""
+        return abs(stat(detected[d_run], det.side[d_run]) - stat(true[t_run], t_side[t_run]))
+
     return EvaluationRow(
         name=scenario.name,
         source="sim",
@@ -271,26 +275,11 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
         tilt_rmse_deg=matched_rmse(det.tilt_deg[di], tilt_t[ri]),
         drop_rmse_deg=matched_rmse(det.drop_deg[di], drop_t[ri]),
         rotation_rmse_deg=matched_rmse(det.rotation_deg[di], rot_t[ri]),
-        step_time_si_error_pp=_abs_diff(
-            symmetry_index(det.step_time_s[d_run], det.side[d_run]),
-            symmetry_index(step_t[t_run], t_side[t_run]),
-        ),
-        contact_time_si_error_pp=_abs_diff(
-            symmetry_index(det.contact_time_s[d_run], det.side[d_run]),
-            symmetry_index(contact_t[t_run], t_side[t_run]),
-        ),
-        tilt_rl_error_deg=_abs_diff(
-            right_minus_left(det.tilt_deg[d_run], det.side[d_run]),
-            right_minus_left(tilt_t[t_run], t_side[t_run]),
-        ),
-        drop_rl_error_deg=_abs_diff(
-            right_minus_left(det.drop_deg[d_run], det.side[d_run]),
-            right_minus_left(drop_t[t_run], t_side[t_run]),
-        ),
-        rotation_rl_error_deg=_abs_diff(
-            right_minus_left(det.rotation_deg[d_run], det.side[d_run]),
-            right_minus_left(rot_t[t_run], t_side[t_run]),
-        ),
+        step_time_si_error_pp=side_error(symmetry_index, det.step_time_s, step_t),
+        contact_time_si_error_pp=side_error(symmetry_index, det.contact_time_s, contact_t),
+        tilt_rl_error_deg=side_error(right_minus_left, det.tilt_deg, tilt_t),
+        drop_rl_error_deg=side_error(right_minus_left, det.drop_deg, drop_t),
+        rotation_rl_error_deg=side_error(right_minus_left, det.rotation_deg, rot_t),
         vertical_oscillation_rmse_m=_step_rmse(steps, truth, di, ri, "vertical_oscillation_m"),
         braking_peak_rmse_mps2=_step_rmse(steps, truth, di, ri, "braking_peak_mps2"),
         braking_dv_rmse_mps=_step_rmse(steps, truth, di, ri, "braking_dv_mps"),
