@@ -240,16 +240,22 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def write_steps_csv(path: Path, steps: Iterable[StepMetrics]) -> int:
-    """Write steps.csv (one row per step, `STEP_METRIC_COLUMNS`); returns the number of rows."""
+def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[Iterable[object]]) -> int:
+    """Write a header and one formatted line per row (`_format`); returns the number of rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(",".join(STEP_METRIC_COLUMNS) + "\n")
-        for step in steps:
-            f.write(",".join(_format(getattr(step, c)) for c in STEP_METRIC_COLUMNS) + "\n")
+        f.write(",".join(columns) + "\n")
+        for values in rows:
+            f.write(",".join(_format(v) for v in values) + "\n")
             n += 1
     return n
+
+
+def write_steps_csv(path: Path, steps: Iterable[StepMetrics]) -> int:
+    """Write steps.csv (one row per step, `STEP_METRIC_COLUMNS`); returns the number of rows."""
+    rows = (tuple(getattr(step, c) for c in STEP_METRIC_COLUMNS) for step in steps)
+    return _write_csv(path, STEP_METRIC_COLUMNS, rows)
 
 
 #: asymmetry.csv, one row per window and metric ("long" form: filter by `metric` to plot one over time).
@@ -278,31 +284,28 @@ ASYMMETRY_COLUMNS = (
 def write_asymmetry_csv(path: Path, rows: Iterable[WindowMetric]) -> int:
     """Write asymmetry.csv (`ASYMMETRY_COLUMNS`, from `processing.asymmetry.asymmetry_timeline`); returns the
     number of rows. No worse side is an empty field."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(",".join(ASYMMETRY_COLUMNS) + "\n")
-        for r in rows:
-            a = r.asymmetry
-            values = (
-                r.window,
-                r.t_start_s,
-                r.t_end_s,
-                r.n_steps,
-                a.metric,
-                METRIC_UNITS[a.metric],
-                a.n_left,
-                a.n_right,
-                a.left_mean,
-                a.right_mean,
-                a.right_minus_left,
-                a.si_pct,
-                a.worse_side or "",
-                r.window_mean,
-                r.baseline_mean,
-                r.change_from_baseline,
-                r.change_from_baseline_pct,
-            )
-            f.write(",".join(_format(v) for v in values) + "\n")
-            n += 1
-    return n
+    return _write_csv(path, ASYMMETRY_COLUMNS, (_asymmetry_values(r) for r in rows))
+
+
+def _asymmetry_values(r: WindowMetric) -> tuple[object, ...]:
+    """One asymmetry.csv row in `ASYMMETRY_COLUMNS` order."""
+    a = r.asymmetry
+    return (
+        r.window,
+        r.t_start_s,
+        r.t_end_s,
+        r.n_steps,
+        a.metric,
+        METRIC_UNITS[a.metric],
+        a.n_left,
+        a.n_right,
+        a.left_mean,
+        a.right_mean,
+        a.right_minus_left,
+        a.si_pct,
+        a.worse_side or "",
+        r.window_mean,
+        r.baseline_mean,
+        r.change_from_baseline,
+        r.change_from_baseline_pct,
+    )
