@@ -464,10 +464,9 @@ class StreamingProcessor:
             buf.consolidate()
             acc = buf.acc_mps2[:checkpoint]  # the buffer starts at sample 0 until the calibration
             gyr = None if buf.gyr_dps is None else buf.gyr_dps[:checkpoint]
+            min_motion_s = self.params.calibration_motion_s if not fallback else 4.0
             estimator = MountingEstimator(
-                require_standing=not fallback,
-                require_running=not fallback,
-                min_motion_s=(self.params.calibration_motion_s if not fallback else 4.0),
+                require_standing=not fallback, require_running=not fallback, min_motion_s=min_motion_s
             )
             try:
                 first = estimator.estimate(acc, gyr, sampling_rate_hz=self.sampling_rate_hz).mounting_
@@ -488,9 +487,13 @@ class StreamingProcessor:
             quat = buf.quat[:n]
             # The look-ahead left out must not fail the running check the first pass has just passed.
             lookahead_s = self._lookahead / self.sampling_rate_hz
-            estimator.min_motion_s = max(4.0, estimator.min_motion_s - lookahead_s)
+            levelled = MountingEstimator(
+                require_standing=not fallback,
+                require_running=not fallback,
+                min_motion_s=max(4.0, min_motion_s - lookahead_s),
+            )
             try:
-                second = estimator.estimate(
+                second = levelled.estimate(
                     acc[:n], gyr[:n], sampling_rate_hz=self.sampling_rate_hz, quat=quat
                 ).mounting_
             except CalibrationError:
