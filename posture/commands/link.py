@@ -454,7 +454,7 @@ def _analyse_demo_recording(csv_path: Path) -> None:
         f"{n_steps} steps, cadence {cadence:.0f} steps/min" if cadence is not None else f"{n_steps} steps"
     )
     out.print(_analysis_table(summary))
-    out.print(f"   steps.csv, summary.json and events.json in {results_dir}")
+    out.print(f"   steps.csv, asymmetry.csv, summary.json and events.json in {results_dir}")
 
 
 def demo(

@@ -275,6 +275,8 @@ def test_demo_runs_the_whole_job_on_the_simulated_sensor(isolated_user_dirs: Pat
     drop = summary["metrics"]["pelvic_drop_deg"]
     assert drop["left_mean"] > drop["right_mean"] + 1.0
     assert drop["worse_side"] == "L"
+    assert "asymmetry.csv" in text
+    assert (csv_path.with_suffix("") / summary["asymmetry_windows"]["file"]).is_file()
 
 
 # What `posture record` may take, from the moment its sensor goes silent, to exit: noticing the silence
