@@ -32,7 +32,16 @@ from processing.errors import CalibrationError
 from processing.orientation import quat_to_matrix
 from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray
 
-__all__ = ["Mounting", "MountingEstimator", "find_still_periods", "moving_std"]
+__all__ = [
+    "MIN_STANDING_S",
+    "STANDING_START_NEEDED_S",
+    "STANDING_TRIM_S",
+    "STILL_WINDOW_S",
+    "Mounting",
+    "MountingEstimator",
+    "find_still_periods",
+    "moving_std",
+]
 
 Calibration = Literal["standing", "running_mean"]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,6 +54,28 @@ GYRO_AXIS_MIN_RATIO = 5.0
 GYRO_AXIS_MAX_DISAGREEMENT_DEG = 10.0
 # Step periods searched for the mirror split, s: 270 down to 80 steps/min (brisk running to slow walking).
 STEP_PERIOD_RANGE_S = (0.22, 0.75)
+
+#: Window of the moving standard deviation that tells still from moving, s. Centred, so a detected still
+#: period ends half a window before the first movement.
+STILL_WINDOW_S = 1.0
+#: Left out at both ends of a still period before it defines "up": the settling after stepping in and the
+#: weight shift before setting off, s. On the standing starts of the real recordings in tests/data the
+#: last 0.25 s of a detected still period lean up to 0.34 deg (Test11) off the rest; with the trim the
+#: mean over the next 0.5 s stays within 0.73 deg (Test5 Trial1), 0.14 (Trial2), 0.05 (Test11).
+STANDING_TRIM_S = 0.25
+#: Shortest still span (after the trims) accepted as the standing calibration, s. The mean of N samples
+#: of gravity with white noise sigma points up within about sigma / (g sqrt(N)) rad: 0.5 s at 52 Hz with a
+#: poor IMU's 0.25 m/s^2 gives 0.3 deg, and the still detector (under 0.35 m/s^2 of variation per window)
+#: admits a degree or two of postural sway at most. Measured (`benchmarks/bench_standing_calibration.py`:
+#: standing starts of 0.8 to 3 s at 52 to 416 Hz, 3 seeds, 4 mountings): with a clean IMU the up error is
+#: 0.01 to 0.04 deg for every span from 0.5 s on; with a poor one (noise 0.25 m/s^2, bias 0.2 m/s^2) 1.1 to
+#: 1.2 deg median for every span from 0.5 s to 2 s (the bias's own 1.2 deg), worst 1.8 deg; a 1 s standing
+#: start leaves a 0.03 s span, whose noise reaches 3.5 deg, and is refused.
+MIN_STANDING_S = 0.5
+#: How long to stand still at the start for the standing calibration to be taken, s: the span plus both
+#: trims plus the half window the still detector loses before the first movement (rounded up to whole
+#: seconds: what the runner is told).
+STANDING_START_NEEDED_S = float(math.ceil(MIN_STANDING_S + 2.0 * STANDING_TRIM_S + 0.5 * STILL_WINDOW_S))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -103,7 +134,7 @@ def find_still_periods(
     *,
     sampling_rate_hz: float,
     min_duration_s: float,
-    window_s: float = 1.0,
+    window_s: float = STILL_WINDOW_S,
     max_acc_std_mps2: float = 0.35,
     max_gyr_dps: float = 15.0,
 ) -> list[tuple[int, int]]:
@@ -338,9 +369,12 @@ class MountingEstimator:
     Parameters
     ----------
     min_standing_s : float, s
-        Shortest still period accepted as the standing calibration.
+        Shortest still span accepted as the standing calibration, after the trims (`MIN_STANDING_S`).
     trim_s : float, s
         Left out at both ends of the standing period (settling after stepping in / before setting off).
+        A standing start of `min_standing_s + 2 trim_s` plus half the still detector's window
+        (`STANDING_START_NEEDED_S` with the defaults) is taken; a shorter one falls back to the mean
+        running posture, which `Mounting.calibration` reports.
     smoothing_hz : float, Hz
         Low-pass applied to the accelerations before the forward correlation; keeps impact transients and
         noise from dominating the derivative.
@@ -357,8 +391,8 @@ class MountingEstimator:
     def __init__(
         self,
         *,
-        min_standing_s: float = 2.0,
-        trim_s: float = 0.25,
+        min_standing_s: float = MIN_STANDING_S,
+        trim_s: float = STANDING_TRIM_S,
         smoothing_hz: float = 8.0,
         min_motion_s: float = 4.0,
         require_standing: bool = False,
@@ -397,7 +431,7 @@ class MountingEstimator:
         """
         fs = sampling_rate_hz
         stills = find_still_periods(
-            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s
+            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s + 2.0 * self.trim_s
         )
         trim = round(self.trim_s * fs)
         standing: tuple[int, int] | None = None
@@ -405,7 +439,9 @@ class MountingEstimator:
             a, b = stills[0]
             standing = (a + trim, b - trim)
         if standing is None and self.require_standing:
-            raise CalibrationError("no standing period yet: stand still for a few seconds before running")
+            raise CalibrationError(
+                f"no standing period yet: stand still for {STANDING_START_NEEDED_S:g} s before running"
+            )
         moving = np.ones(acc_mps2.shape[0], dtype=bool)
         for a, b in stills:
             moving[a:b] = False
