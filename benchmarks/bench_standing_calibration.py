@@ -72,6 +72,16 @@ def simulated() -> None:
         print(f"{standing_s:10.1f} {imu:5} | {min(spans):6.2f} .. {max(spans):5.2f}      | {err:27} | {est}")
 
 
+def _ends(acc: np.ndarray, a: int, b: int, inner: np.ndarray, fs: float, trim_s: float, span_s: float) -> str:
+    """Up error of the span_s mean after trim_s at the end and at the start of the still period [a, b)."""
+    t0, t1 = round(trim_s * fs), round((trim_s + span_s) * fs)
+    if t1 > b - a:
+        return "-"
+    end = angle_deg(acc[b - t1 : b - t0].mean(axis=0), inner)
+    start = angle_deg(acc[a + t0 : a + t1].mean(axis=0), inner)
+    return f"{end:.2f}, {start:.2f}"
+
+
 def real() -> None:
     print("\nreal still periods: mean over L s at an end (after a trim) vs the period's interior, deg")
     print("recording, period s | trim 0 L 0.25 | trim 0.25 L 0.5 (end, start)")
@@ -82,16 +92,10 @@ def real() -> None:
         for a, b in find_still_periods(acc, rec.samples.gyr_dps, sampling_rate_hz=fs, min_duration_s=1.0):
             inner_trim = round((0.25 if b - a < 3 * fs else 1.0) * fs)
             inner = acc[a + inner_trim : b - inner_trim].mean(axis=0)
-
-            def ends(trim_s: float, span_s: float) -> str:
-                t0, t1 = round(trim_s * fs), round((trim_s + span_s) * fs)
-                if t1 > b - a:
-                    return "-"
-                end = angle_deg(acc[b - t1 : b - t0].mean(axis=0), inner)
-                start = angle_deg(acc[a + t0 : a + t1].mean(axis=0), inner)
-                return f"{end:.2f}, {start:.2f}"
-
-            print(f"{path.stem[:34]:34} {a / fs:6.1f}-{b / fs:6.1f} | {ends(0.0, 0.25):12} | {ends(0.25, 0.5)}")
+            print(
+                f"{path.stem[:34]:34} {a / fs:6.1f}-{b / fs:6.1f} | "
+                f"{_ends(acc, a, b, inner, fs, 0.0, 0.25):12} | {_ends(acc, a, b, inner, fs, 0.25, 0.5)}"
+            )
 
 
 if __name__ == "__main__":

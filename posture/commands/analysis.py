@@ -31,6 +31,8 @@ __all__ = [
     "SUMMARY_SCHEMA_VERSION",
     "analyze_to_dir",
     "build_summary",
+    "calibration_summary",
+    "calibration_warning",
     "register",
     "run_analysis",
     "wants_progress",
@@ -98,6 +100,50 @@ def _mean(steps: list[StepMetrics], name: str) -> float:
     return float(vals.mean()) if vals.size else math.nan
 
 
+def calibration_warning(result: AnalysisResult) -> str | None:
+    """What the runner should know about the calibration, in plain words; None when the angles are relative
+    to a standing start as they should be (or there are no angles)."""
+    from processing.alignment import STANDING_START_NEEDED_S
+
+    m = result.mounting
+    if m is None or m.calibration == "standing" or not result.has_gyroscope:
+        return None
+    return (
+        "no standing start found: pelvic tilt and drop are relative to your mean running posture, "
+        "not to your standing posture (a runner who tilts forward 5 deg reads 0 deg). Stand still for "
+        f"{STANDING_START_NEEDED_S:g} s before you start."
+    )
+
+
+def calibration_summary(result: AnalysisResult) -> dict[str, object]:
+    """The summary.json "calibration" block: what defined "up", over which span, and a warning if any."""
+    from processing.alignment import STANDING_START_NEEDED_S
+
+    m = result.mounting
+    calibration: dict[str, object]
+    if m is None:
+        calibration = {
+            "kind": "none",
+            "standing_s": None,
+            "note": "too little motion to find the sensor mounting: no steps were analysed",
+        }
+    else:
+        calibration = {
+            "kind": m.calibration,
+            "standing_s": None if m.standing_s is None else [_num(m.standing_s[0]), _num(m.standing_s[1])],
+            "forward_strength": _num(m.forward_strength),
+            "mounting_rotation": [[_num(v) for v in row] for row in m.rotation.tolist()],
+            "note": (
+                "angles relative to the standing posture at the start"
+                if m.calibration == "standing"
+                else "no standing period found: angles relative to the mean posture while moving"
+            ),
+        }
+    calibration["standing_needed_s"] = STANDING_START_NEEDED_S
+    calibration["warning"] = calibration_warning(result)
+    return calibration
+
+
 def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: int = 0) -> dict[str, object]:
     """The summary.json document (plain JSON types; NaN becomes null); `n_windows` rows of asymmetry.csv
     per metric."""
@@ -113,24 +159,7 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
     steps = list(result.steps)
     running = [s for s in steps if s.is_running]
     basis = running or steps
-    m = result.mounting
-    if m is None:
-        calibration: dict[str, object] = {
-            "kind": "none",
-            "note": "too little motion to find the sensor mounting: no steps were analysed",
-        }
-    else:
-        calibration = {
-            "kind": m.calibration,
-            "standing_s": None if m.standing_s is None else [_num(m.standing_s[0]), _num(m.standing_s[1])],
-            "forward_strength": _num(m.forward_strength),
-            "mounting_rotation": [[_num(v) for v in row] for row in m.rotation.tolist()],
-            "note": (
-                "angles relative to the standing posture at the start"
-                if m.calibration == "standing"
-                else "no standing period found: angles relative to the mean posture while moving"
-            ),
-        }
+    calibration = calibration_summary(result)
     if not result.has_gyroscope:
         calibration["angles"] = "accelerometer-only input: pelvic angles left empty"
     asym = {a.metric: a for a in summarize_asymmetry(basis)}
@@ -229,13 +258,17 @@ def analyze_command(
     """Analyse a recording: steps.csv (one row per step), asymmetry.csv (rolling windows), events.json and
     summary.json in --out."""
     n, summary = analyze_to_dir(input_csv, out)
-    kind = summary["calibration"]["kind"]  # type: ignore[index]
+    calibration = summary["calibration"]
+    kind = calibration["kind"]  # type: ignore[index]
     cadence = summary["cadence_spm"]
     console.print(
         f"{n} steps, cadence {cadence if cadence is not None else '-'} steps/min, calibration {kind}: "
         f"results in {out}",
         soft_wrap=True,
     )
+    warning = calibration["warning"]  # type: ignore[index]
+    if warning:
+        console.print(f"warning: {warning}", soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from posture.commands.analysis import analyze_to_dir
 from posture.recording_io import write_recording
+from processing.alignment import STANDING_START_NEEDED_S
 from processing.samples import ImuSamples
 from processing.simulation import Pause, Scenario, SimulatedRun, simulate
 
@@ -147,3 +148,29 @@ def test_a_treadmill_like_run_at_constant_speed_and_heading(tmp_path: Path) -> N
     assert float(np.nanmean(drop)) == pytest.approx(
         float(np.nanmean(truth.pelvic_drop_deg[truth.is_running])), abs=1.0
     )
+
+
+def test_a_run_without_standing_start_says_its_angles_are_relative_to_the_running_posture(
+    tmp_path: Path,
+) -> None:
+    run = simulate(Scenario(seed=13, standing_s=0.0, duration_s=30.0))
+    _, summary = analyse(tmp_path, run.samples)
+    calibration = summary["calibration"]
+    assert calibration["kind"] == "running_mean"  # type: ignore[index]
+    assert calibration["standing_s"] is None  # type: ignore[index]
+    warning = str(calibration["warning"])  # type: ignore[index]
+    assert "relative to your mean running posture" in warning
+    assert f"Stand still for {STANDING_START_NEEDED_S:g} s before you start" in warning
+
+
+@pytest.mark.parametrize("standing_s", [STANDING_START_NEEDED_S, 2.5, 5.0])
+def test_a_standing_start_is_used_and_reported_with_its_span_without_a_warning(
+    tmp_path: Path, standing_s: float
+) -> None:
+    run = simulate(Scenario(seed=14, standing_s=standing_s, duration_s=30.0))
+    _, summary = analyse(tmp_path, run.samples)
+    calibration = summary["calibration"]
+    assert calibration["kind"] == "standing"  # type: ignore[index]
+    start, end = calibration["standing_s"]  # type: ignore[index]
+    assert 0.0 < start < end < standing_s
+    assert calibration["warning"] is None  # type: ignore[index]

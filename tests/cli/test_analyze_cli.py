@@ -311,3 +311,25 @@ def test_progress_needs_a_long_recording_and_an_interactive_terminal() -> None:
     assert wants_progress(PROGRESS_MIN_S, tty)
     assert not wants_progress(PROGRESS_MIN_S - 1.0, tty)
     assert not wants_progress(3 * 3600.0, log)
+
+
+def test_analyze_prints_the_calibration_warning_when_there_is_no_standing_start(tmp_path: Path) -> None:
+    run = simulate(dataclasses.replace(scenario_by_name("no_standing"), duration_s=20.0))
+    path = tmp_path / "in.csv"
+    write_recording(path, run.samples)
+    done = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "calibration running_mean" in done.stderr
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1
+    assert "relative to your mean running posture" in warning[0]
+    assert "Stand still for" in warning[0]
+
+
+def test_analyze_prints_no_warning_after_a_standing_start(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    write_recording(path, short_run().samples)
+    done = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "calibration standing" in done.stderr
+    assert "warning:" not in done.stderr
