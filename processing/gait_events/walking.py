@@ -21,7 +21,9 @@ Deviations from McCamley / mobgap's `IcdShinImproved` and `IcdIonescu`:
   shuffling or turning steps of daily life the trunk barely vaults and a contact's rise stays inside the
   strong band, but such steps still keep time: up to three of them sit where they split a gap of two to
   four local steps between strong neighbours into equal parts, on the feet that alternation implies. A
-  weak rise elsewhere (tremor, a weight shift while standing) is not kept.
+  weak rise elsewhere (tremor, a weight shift while standing) is not kept. Step times vary in proportion
+  (a turn or a hesitation scales a few steps by a factor), so a gap is counted in local steps on a log
+  scale (`steps_in_gap`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "fill_rhythm_gaps",
     "sharpest_loading_onset",
     "skip_weight_shifts",
+    "steps_in_gap",
     "walking_contacts",
     "walking_toe_offs",
 ]
@@ -51,6 +54,8 @@ _MAX_GAP_STEPS = 4
 _RHYTHM_TOLERANCE = 0.3
 # How many strong steps on each side of a gap define its local step time.
 _RHYTHM_NEIGHBOURS = 4
+# The fewest local steps that round to two on the log scale of `steps_in_gap`.
+_SQRT_2 = float(np.sqrt(2.0))
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,6 +69,22 @@ def walking_contacts(
     return rising_crossings_with_hysteresis(vertical_lp_mps2, trend_mps2, h)
 
 
+def steps_in_gap(gap_over_local_step: float) -> int:
+    """How many steps a gap between two contacts holds, given its length in local step times (>= 0).
+
+    Step times vary in proportion, not by a fixed amount: a turn on the spot, a hesitation or slowing down
+    scales a few steps by a factor, and step-time variability is reported as a coefficient of variation. So
+    a gap is compared with n local steps by their ratio: n is the count for which |log(gap / (n * local))|
+    is smallest, and the boundary between n and n + 1 steps lies at sqrt(n (n + 1)) local steps (1.41,
+    2.45, 3.46), the geometric rather than the arithmetic midpoint (1.5, 2.5, 3.5). A gap of 1.45 local
+    steps is then two steps 27 % shorter than the local ones rather than one step 45 % longer.
+    """
+    n = int(gap_over_local_step)
+    if gap_over_local_step * gap_over_local_step > n * (n + 1):
+        n += 1
+    return max(n, 1)
+
+
 def fill_rhythm_gaps(
     strong: FloatArray,
     weak: FloatArray,
@@ -74,9 +95,9 @@ def fill_rhythm_gaps(
 ) -> FloatArray:
     """Strong candidates plus the weak ones that fill missed steps in the local rhythm (sorted indices).
 
-    A gap between two strong contacts that spans n local step times (rounded; 2 <= n <= `_MAX_GAP_STEPS`)
-    misses n - 1 steps, expected where they split the gap into n equal parts (steps change slowly). Each
-    expected position takes the nearest weak candidate (found with a lower hysteresis) within
+    A gap between two strong contacts that spans n local step times (`steps_in_gap`; 2 <= n <=
+    `_MAX_GAP_STEPS`) misses n - 1 steps, expected where they split the gap into n equal parts (steps change
+    slowly). Each expected position takes the nearest weak candidate (found with a lower hysteresis) within
     `_RHYTHM_TOLERANCE` of one part, and the gap is filled only when every expected position has one: weak
     rises at the rhythm's positions are steps, while standing sway or a weight shift in a pause does not keep
     time. The local step time is the median of the strong steps (between `min_step_samples` and
@@ -89,16 +110,20 @@ def fill_rhythm_gaps(
     gap could be filled) a gap is filled only when its ends lie on the sides that n - 1 missed steps imply:
     the same foot for an odd number of missed steps, opposite feet for an even number. A foot adjustment
     between two contacts of alternating feet (a weight shift, not a step) is not a missed step. Ends without
-    evidence (score 0) do not decide.
+    evidence (score 0) do not decide. The foot of the gap's first contact is read from the contact before it
+    when that one is a regular step earlier (it has the opposite foot): the walking evidence of a contact is
+    the medio-lateral push over its own step, up to the next contact, and when steps were missed that span
+    holds the stances of both feet, whose pushes cancel; the contact before has a clean step of its own.
     """
     if strong.size < 2 or weak.size == 0:
         return strong
     steps = strong[1:] - strong[:-1]
     regular = (steps > min_step_samples) & (steps < max_step_samples)
-    # A gap needs at least 1.5 local steps, and no local step is shorter than the shortest regular one: in
-    # steady gait (every running window) no gap qualifies and nothing else is computed.
+    # A gap needs at least sqrt(2) local steps (`steps_in_gap`), and no local step is shorter than the
+    # shortest regular one: in steady gait (every running window) no gap qualifies and nothing else is
+    # computed.
     shortest = float(steps[regular].min()) if regular.any() else max_step_samples
-    threshold = 1.5 * max(min_step_samples, min(shortest, max_step_samples))
+    threshold = _SQRT_2 * max(min_step_samples, min(shortest, max_step_samples))
     proposals: list[tuple[int, int, list[float]]] = []
     for k in ((steps >= threshold).nonzero()[0] + 1).tolist():
         a, b = float(strong[k - 1]), float(strong[k])
@@ -106,7 +131,7 @@ def fill_rhythm_gaps(
         lo, hi = max(0, k - _RHYTHM_NEIGHBOURS), min(steps.size, k + _RHYTHM_NEIGHBOURS - 1)
         near = steps[lo:hi][regular[lo:hi]]
         local_step = median(near) if near.size else max_step_samples
-        n = round(gap / local_step)
+        n = steps_in_gap(gap / local_step)
         if not 2 <= n <= _MAX_GAP_STEPS:
             continue
         part = gap / n
@@ -125,7 +150,11 @@ def fill_rhythm_gaps(
     kept = [strong]
     for k, n, found in proposals:
         if score is not None:
-            product = float(score[k - 1] * score[k])
+            if k >= 2 and regular[k - 2]:
+                # the gap's first contact has the foot opposite to the regular step's before it
+                product = -float(score[k - 2] * score[k])
+            else:
+                product = float(score[k - 1] * score[k])
             if product != 0.0 and (product > 0) != (n % 2 == 0):
                 continue
         kept.append(np.array(found))

@@ -22,9 +22,12 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    window's first contact (the next window sees that stretch centred, with more context; the margin of this
    one may have missed or misplaced contacts there, e.g. a gap fill in walking). So every emitted step ends on
    the next emitted contact (or ends its bout), and no emitted step spans another one's initial contact.
-5. Sides across windows: inside a window the detector imposes left/right alternation per bout; across windows
-   a bout keeps alternating from the last labelled contact, unless the summed side evidence of the bout so far
-   plus the new window says the parity is wrong (then it flips: one broken alternation, not a wrong bout).
+5. Sides across windows: inside a window the detector labels each bout (alternating, broken only where the
+   side evidence demands it: a missed or extra step, `processing.laterality`); across windows a bout keeps
+   that labelling, turned so that its first core contact alternates with the last labelled contact, unless
+   the summed side evidence of the bout so far plus the new window says the parity is wrong (then it flips:
+   one broken alternation, not a wrong bout). Re-imposing strict alternation on the window's core would undo
+   a break the detector found and mislabel every contact after it up to the next window.
 
 Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
 H + M + look-ahead after its last sample (9 s by default), plus the block that completes it (steps of the
@@ -615,10 +618,8 @@ class StreamingProcessor:
                 last is not None
                 and 0 < float(events.ic_s[group.start]) - last[0] <= self.params.max_step_time_s
             ):
-                first: Side = "R" if last[1] == "L" else "L"
-                cont: list[Side] = [
-                    first if m % 2 == 0 else ("R" if first == "L" else "L") for m in range(len(own))
-                ]
+                # the window's own labelling (with the breaks its evidence supports), alternating at the seam
+                cont: list[Side] = own if own[0] != last[1] else ["R" if s == "L" else "L" for s in own]
                 sign = np.array([1.0 if s == "L" else -1.0 for s in cont])
                 evidence = self._bout_evidence + float(np.sum(scores * sign))
                 if evidence >= 0:

@@ -142,21 +142,25 @@ def test_real_walking_sides_meet_the_issue_target_through_the_pipeline(
         assert row.events.side_accuracy >= 0.90, name
 
 
-# Contacts do not yet: F1 0.83 through the pipeline (0.86 for the detector alone on the documented axes) on
+# Contacts do not yet: F1 0.84 through the pipeline (0.86 for the detector alone on the documented axes) on
 # the 140 s daily-activity recording (46 reference contacts, many shuffling steps and turns on the spot), 1.00
 # on straight walking; mobgap's best published detectors reach 0.84-0.86 on this kind of data. Note on the
 # reference: INDIP lists 8 more contacts inside Test11's bouts without a time (NaN in its .mat, e.g. a left
 # contact between the right ones at 72.28 and 74.76 s; mobgap's parser drops them, and so do we), and 5 of
 # the pipeline's 6 false positives lie in such gaps (`EventScores.n_false_in_untimed_gaps`; the score is not
 # changed for it). So even a detector that found all 54 steps exactly would score 2 * 46 / (54 + 46) = 0.92,
-# and 0.90 needs at least 44 of the 46 timed contacts, including pairs the reference times 0.2 s apart
-# (17.46/17.68, 26.55/26.75 s) and turning steps with a flat vertical force. The Stereophoto row of the same
-# recording agrees: 4 of its 5 false positives lie in its own untimed gaps, the fifth (8.87 s, R) is INDIP's
-# contact at 8.62 s R. A strict xfail, so the test turns red the day it is met and the threshold can be
-# enforced.
+# and 0.90 needs at least 43 of the 46 timed contacts with today's false positives. Of the 8 missed (38
+# found): 10.16, 21.96, 31.99 and 72.28 s leave no trace at the lower back (vertical, antero-posterior and
+# medio-lateral force and yaw rate flat within the noise: steps in place during a turn, before sitting down
+# and before a stop); 17.46/17.68 and 26.55/26.75 s are pairs the reference times 0.2 s apart (below the
+# 0.25 s shortest step, one loading seen); 32.89 s has a weak rise, but it shares its gap with the
+# untraceable 31.99 s, and a gap is filled only when every missed step in it has a rise. The Stereophoto
+# row of the same recording agrees: 4 of its 5 false positives lie in its own untimed gaps, the fifth
+# (8.87 s, R) is INDIP's contact at 8.62 s R. A strict xfail, so the test turns red the day it is met and the
+# threshold can be enforced.
 @pytest.mark.xfail(
     strict=True,
-    reason="measured IC F1 0.831 through the pipeline on Test11 (INDIP: 37 of 46 contacts, 6 false "
+    reason="measured IC F1 0.844 through the pipeline on Test11 (INDIP: 38 of 46 contacts, 6 false "
     "positives, 5 of them in the reference's untimed gaps); target 0.90",
 )
 def test_real_walking_contacts_meet_the_issue_target_through_the_pipeline(
@@ -176,9 +180,9 @@ def test_real_walking_does_not_regress(
     straight = evaluate_recording_detector(recordings["HA_002_TimeMeasure1_Test5_Trial2"])
     assert straight.events.ic_f1 >= 0.90
     assert straight.events.side_accuracy >= 0.90
-    # measured: Test11 F1 0.831, sides 0.973 (36 of 37); Test5 F1 1.0 (6 of 6)
-    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.82
-    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.side_accuracy >= 0.97
+    # measured: Test11 F1 0.844, sides 1.0 (38 of 38); Test5 F1 1.0 (6 of 6)
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.ic_f1 >= 0.84
+    assert pipeline_rows["HA_002_TimeMeasure1_Test11_Trial1"].events.side_accuracy >= 0.99
     assert pipeline_rows["HA_002_TimeMeasure1_Test5_Trial2"].events.ic_f1 >= 0.99
 
 

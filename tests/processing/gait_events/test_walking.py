@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from processing.gait_events.walking import fill_rhythm_gaps
+from processing.gait_events.walking import fill_rhythm_gaps, steps_in_gap
 
 FS = 100.0
 MIN_STEP = 0.25 * FS
@@ -128,3 +128,63 @@ def test_missed_steps_keep_the_feet_alternating() -> None:
         side_evidence=lambda _: np.delete(score, [5, 6]),
     )
     assert two_missed.size == 12
+
+
+def test_a_gap_counts_its_steps_by_their_ratio_to_the_local_step() -> None:
+    # step times vary in proportion: the boundary between n and n + 1 steps is the geometric midpoint
+    # sqrt(n (n + 1)) local steps, not the arithmetic one
+    assert [steps_in_gap(r) for r in (0.3, 1.0, 1.40, 1.43, 2.0, 2.44, 2.46, 3.45, 3.47)] == [
+        1,
+        1,
+        1,
+        2,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
+
+
+def test_a_turning_step_that_shortens_its_gap_is_still_found() -> None:
+    # a turn on the spot: the missed step and its neighbour are quicker, so the gap is 1.45 local steps (two
+    # steps 27 % short, not one 45 % long) and a weak rise splits it
+    strong = np.concatenate([steady(0.6, 6), steady(0.6, 6, start_s=4.87)])
+    weak = np.array([4.32 * FS])
+    out = fill_rhythm_gaps(strong, weak, min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert out.size == strong.size + 1
+    # a gap of 1.35 local steps is one slow step: a weak rise inside it is a weight shift
+    slow = np.concatenate([steady(0.6, 6), steady(0.6, 6, start_s=4.81)])
+    out = fill_rhythm_gaps(slow, np.array([4.3 * FS]), min_step_samples=MIN_STEP, max_step_samples=MAX_STEP)
+    assert np.array_equal(out, slow)
+
+
+def test_the_foot_before_a_gap_is_read_from_the_contact_before_it() -> None:
+    # L R L R L R | missed L | R ...: the gap's first contact (R, index 5) reads the push over its own step,
+    # which now holds both stances and cancels: its evidence may have either sign. The contact before it
+    # (L, a regular step earlier) and the one after the gap (R) say that one step is missing.
+    strong = np.delete(steady(0.6, 12), 6)
+    score = np.where(np.arange(12) % 2 == 0, 1.0, -1.0)
+    evidence = np.delete(score, 6)
+    evidence[5] = 0.3  # the cancelled push of the gap's first contact, of the wrong sign
+    out = fill_rhythm_gaps(
+        strong,
+        np.array([4.6 * FS]),
+        min_step_samples=MIN_STEP,
+        max_step_samples=MAX_STEP,
+        side_evidence=_given(evidence),
+    )
+    assert out.size == strong.size + 1
+    # a foot adjustment: the feet alternate across the gap (the contact before the gap and the one after it
+    # on opposite feet), so the weak rise is not a step, whatever the gap's first contact reads
+    adjusted = evidence.copy()
+    adjusted[6:] *= -1.0
+    adjusted[5] = 1.0
+    out = fill_rhythm_gaps(
+        strong,
+        np.array([4.6 * FS]),
+        min_step_samples=MIN_STEP,
+        max_step_samples=MAX_STEP,
+        side_evidence=_given(adjusted),
+    )
+    assert np.array_equal(out, strong)

@@ -35,7 +35,9 @@ class DisagreeingNeighbours:
         ic = CONTACTS_S[seen]
         if t_s[0] < 5.0:
             ic = ic[~np.isin(ic, DISPUTED_S)]
-        side = np.where(np.isclose(np.remainder(ic - 1.0, 1.2), 0.0, atol=1e-6), "L", "R")
+        # the foot from the contact's position in the 0.6 s grid (a remainder of 1.2 s reads float noise:
+        # 4.6 - 1.0 leaves 1.2 - 3e-16, which labelled some L contacts R)
+        side = np.where(np.round((ic - 1.0) / 0.6).astype(np.int64) % 2 == 0, "L", "R")
         return GaitEvents(
             ic_s=ic,
             to_s=ic + 0.4,
