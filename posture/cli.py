@@ -6,18 +6,69 @@ to do); `main()` prints them in one line and exits non-zero, without a traceback
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from posture.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:  # typer vendors click as typer._click: its groups take and return these types
+    from typer._click.core import Command, Context
+
 console = Console(stderr=True)
 
+#: Which module (posture.commands.*) registers each command, in the order `posture --help` lists them: one
+#: module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the simulated
+#: sensor as its own process), analysis (analyze), evaluation (evaluate). A command's module is imported when
+#: the command runs (or help lists it): `posture analyze` does not pay for bumble, the simulator or the
+#: evaluation's scipy.spatial (about 1.2 s of start-up, more than the analysis of an hour of data).
+COMMAND_MODULES: dict[str, str] = {
+    "scan": "link",
+    "pair": "link",
+    "record": "link",
+    "doctor": "link",
+    "demo": "link",
+    "sim": "sim",
+    "analyze": "analysis",
+    "evaluate": "evaluation",
+}
+
+
+class _LazyCommands(TyperGroup):
+    """The app's command group, importing a command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*COMMAND_MODULES, *(n for n in super().list_commands(ctx) if n not in COMMAND_MODULES)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            self._load(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, module_name: str) -> None:
+        """Register the commands of `posture.commands.<module_name>` (through the module's `register`)."""
+        module = importlib.import_module(f"posture.commands.{module_name}")
+        commands = typer.Typer()
+        module.register(commands)
+        group = typer.main.get_group(commands)
+        expected = {name for name, owner in COMMAND_MODULES.items() if owner == module_name}
+        if set(group.commands) != expected:  # pragma: no cover - a programming error, caught by the tests
+            raise RuntimeError(
+                f"posture.commands.{module_name} registers {sorted(group.commands)}, but COMMAND_MODULES "
+                f"lists {sorted(expected)} for it: update COMMAND_MODULES in posture/cli.py"
+            )
+        for name, command in group.commands.items():
+            self.add_command(command, name)
+
+
 app = typer.Typer(
+    cls=_LazyCommands,
     name="posture",
     help="Running-posture monitor: pair a clip-on lower-back IMU, stream it, and measure pelvic tilt, drop "
     "and "
@@ -57,19 +108,6 @@ def _global_options(
     if adapter:
         settings = replace(settings, adapter=adapter)
     ctx.obj = AppContext(settings=settings, verbose=verbose)
-
-
-def _register_commands() -> None:
-    # One module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the
-    # simulated
-    # sensor as its own process), analysis (analyze), evaluation (evaluate).
-    from posture.commands import analysis, evaluation, link, sim
-
-    for module in (link, sim, analysis, evaluation):
-        module.register(app)
-
-
-_register_commands()
 
 
 def main() -> None:
