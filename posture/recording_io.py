@@ -60,6 +60,17 @@ CLIP_RUN_SAMPLES = 3
 MAX_CLIP_EVENTS = 5
 #: Only extremes at least this large can be a full-scale limit (smallest common ranges: 2 g, 125 deg/s).
 MIN_FULL_SCALE = {"acc": 1.95 * STANDARD_GRAVITY_MPS2, "gyr": 120.0}
+#: The median magnitude of the accelerometer must lie in this range, m/s^2: gravity dominates it whether the
+#: wearer stands, walks or runs (a run's median is 8 to 12 m/s^2). A file in g reads about 1, in mg about
+#: 1000.
+PLAUSIBLE_MEDIAN_ACC_MPS2 = (0.5 * STANDARD_GRAVITY_MPS2, 2.0 * STANDARD_GRAVITY_MPS2)
+#: The accelerometer shows walking or running when its magnitude strays this far from its median (99th
+#: percentile), m/s^2: heel strikes of walking reach 3 to 5 m/s^2, running 10 to 20 ...
+MOVING_ACC_DEVIATION_MPS2 = 2.0
+#: ... and then the pelvis turns faster than this at some point, deg/s (walking: 30 to 60 deg/s of yaw and
+#: roll rate, running 100 to 300). A gyroscope that never does is in rad/s: 10 deg/s is 0.17 rad/s, while
+#: walking reaches 0.5 to 1 rad/s and running 2 to 5.
+MIN_MOVING_GYR_DPS = 10.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -72,19 +83,70 @@ class Recording:
     sampling_rate_hz : float
         From the median sample interval.
     path : Path
+    duplicate_rows_dropped : int
+        Rows left out because they repeated the row before exactly (same time, same readings).
     """
 
     samples: ImuSamples
     sampling_rate_hz: float
     path: Path
+    duplicate_rows_dropped: int = 0
 
 
 def _header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8", newline="") as f:
+    # utf-8-sig: spreadsheet programs on Windows start a UTF-8 CSV with a byte-order mark, which would
+    # otherwise stick to the first column's name
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
         line = f.readline()
     if not line.strip():
         raise InvalidSamplesError(f"{path} is empty: expected a CSV with a header row", reason="short")
+    if ";" in line and "," not in line:
+        raise InvalidSamplesError(
+            f"{path.name} separates its columns with ';' (a spreadsheet's regional setting): export it "
+            "with ',' as the separator and '.' as the decimal point",
+            reason="format",
+        )
     return [c.strip().strip('"') for c in line.strip().split(",")]
+
+
+def _load_columns(path: Path, usecols: list[int]) -> FloatArray:
+    """The numeric rows of the chosen columns. Windows line endings and empty lines load as they are; a
+    trailing line of spaces (left by some editors) is skipped on a second, slower pass."""
+    try:
+        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        first = exc
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        lines = [line for line in f.readlines()[1:] if line.strip()]
+    try:
+        return np.loadtxt(lines, delimiter=",", usecols=usecols, ndmin=2, dtype=np.float64)
+    except ValueError:
+        raise InvalidSamplesError(
+            f"{path.name} holds a value that is not a number ({first}): fix or remove that row", reason="nan"
+        ) from first
+
+
+def _without_duplicate_rows(data: FloatArray, name: str) -> tuple[FloatArray, int]:
+    """The rows without exact repeats of the row before (a logger that wrote a sample twice); the number
+    dropped. A repeated time with different readings raises `InvalidSamplesError` (reason "duplicate")."""
+    if data.shape[0] < 2:
+        return data, 0
+    same_time = np.diff(data[:, 0]) == 0
+    if not same_time.any():
+        return data, 0
+    repeat = np.concatenate([[False], same_time & np.all(np.diff(data, axis=0) == 0, axis=1)])
+    conflicting = same_time & ~repeat[1:]
+    if conflicting.any():
+        row = int(np.argmax(conflicting)) + 2
+        raise InvalidSamplesError(
+            f"{name}: t_s = {data[row - 1, 0]:.6f} s repeats at data row {row} with different readings "
+            f"({int(conflicting.sum())} such rows): the timestamps are rounded too coarsely for the rate; "
+            "export them with more decimals (microseconds)",
+            reason="duplicate",
+        )
+    dropped = int(repeat.sum())
+    logger.warning("%s: dropped %d rows that repeat the row before (same time, same readings)", name, dropped)
+    return data[~repeat], dropped
 
 
 def read_recording(path: Path) -> Recording:
@@ -114,19 +176,18 @@ def read_recording(path: Path) -> Recording:
         )
     names = [TIME_COLUMN, *ACC_COLUMNS, *present_gyr]
     usecols = [header.index(c) for c in names]
-    try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols, ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        raise InvalidSamplesError(
-            f"{path.name} holds a value that is not a number ({exc}): fix or remove that row", reason="nan"
-        ) from exc
+    data = _load_columns(path, usecols)
     logger.debug("read %s: %d rows, columns %s", path, data.shape[0], names)
+    data, dropped = _without_duplicate_rows(data, path.name)
     t = data[:, 0]
     acc = data[:, 1:4]
     gyr = data[:, 4:7] if present_gyr else None
     fs = validate_samples(t, acc, gyr, name=path.name)
     return Recording(
-        ImuSamples(t, np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)), fs, path
+        ImuSamples(t, np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)),
+        fs,
+        path,
+        duplicate_rows_dropped=dropped,
     )
 
 
@@ -189,6 +250,7 @@ def validate_samples(
             "then run)",
             reason="short",
         )
+    _check_units(acc_mps2, gyr_dps, name)
     _check_clipping(acc_mps2, "acc", ACC_COLUMNS, name)
     if gyr_dps is not None:
         _check_clipping(gyr_dps, "gyr", GYR_COLUMNS, name)
@@ -197,6 +259,37 @@ def validate_samples(
     # the nearest supported rate; its events follow the timestamps themselves, so the clock error costs
     # nothing (`GaitEvents.on_sample_times`).
     return min(max(fs, MIN_SAMPLING_RATE_HZ), MAX_SAMPLING_RATE_HZ)
+
+
+def _check_units(acc_mps2: FloatArray, gyr_dps: FloatArray | None, name: str) -> None:
+    """Refuse magnitudes that only a wrong unit explains: an accelerometer in g or mg, a gyroscope in
+    rad/s."""
+    norm = np.linalg.norm(acc_mps2, axis=1)
+    median = float(np.median(norm))
+    low, high = PLAUSIBLE_MEDIAN_ACC_MPS2
+    if not low <= median <= high:
+        if 0.5 <= median <= 2.0:
+            unit = f"g: multiply acc_* by {STANDARD_GRAVITY_MPS2:g} to get m/s^2"
+        elif 500.0 <= median <= 2000.0:
+            unit = f"milli-g: multiply acc_* by {STANDARD_GRAVITY_MPS2 / 1000.0:g} to get m/s^2"
+        else:
+            unit = "an unknown unit: the acc_* columns must be in m/s^2, gravity included"
+        raise InvalidSamplesError(
+            f"{name}: the accelerometer's median magnitude is {median:.3g} where gravity alone gives "
+            f"{STANDARD_GRAVITY_MPS2:g} m/s^2; it looks like {unit}",
+            reason="unit",
+        )
+    if gyr_dps is None:
+        return
+    moving = float(np.percentile(np.abs(norm - median), 99)) > MOVING_ACC_DEVIATION_MPS2
+    largest = float(np.linalg.norm(gyr_dps, axis=1).max())
+    if moving and largest < MIN_MOVING_GYR_DPS:
+        raise InvalidSamplesError(
+            f"{name}: the gyroscope never exceeds {largest:.3g} while the accelerometer shows walking or "
+            "running, which turns the pelvis at 30 to 300 deg/s; it looks like rad/s: multiply gyr_* by "
+            f"{180.0 / np.pi:.4f} to get deg/s",
+            reason="unit",
+        )
 
 
 def _check_clipping(x: FloatArray, kind: str, columns: tuple[str, ...], name: str) -> None:

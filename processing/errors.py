@@ -18,7 +18,8 @@ class InvalidSamplesError(ProcessingError, ValueError):
     Attributes
     ----------
     reason : str
-        A short machine-readable tag ("rate", "gap", "nan", "order", "shape", "short", "clipped").
+        A short machine-readable tag ("rate", "gap", "nan", "order", "shape", "short", "clipped", and from
+        the CSV reader "column", "format", "duplicate", "unit").
     """
 
     def __init__(self, message: str, *, reason: str) -> None:

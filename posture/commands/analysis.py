@@ -11,7 +11,7 @@ import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import numpy as np
 import typer
@@ -33,6 +33,7 @@ __all__ = [
     "build_summary",
     "calibration_summary",
     "calibration_warning",
+    "outcome_notes",
     "register",
     "run_analysis",
     "wants_progress",
@@ -192,6 +193,7 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "input": recording.path.name,
+        "duplicate_rows_dropped": recording.duplicate_rows_dropped,
         "sampling_rate_hz": _num(recording.sampling_rate_hz),
         "duration_s": _num(float(recording.samples.t_s[-1] - recording.samples.t_s[0])),
         "has_gyroscope": result.has_gyroscope,
@@ -216,6 +218,29 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
             "baseline_s": BASELINE_S,
         },
     }
+
+
+def outcome_notes(summary: dict[str, object]) -> list[str]:
+    """What the runner should read besides the step count, one line each: no steps (and why), no running,
+    rows dropped from the input, the calibration warning."""
+    calibration = cast("dict[str, object]", summary["calibration"])  # as `build_summary` makes them
+    steps = cast("dict[str, object]", summary["steps"])
+    notes: list[str] = []
+    if steps["total"] == 0:
+        why = (
+            calibration["note"]
+            if calibration["kind"] == "none"
+            else "the recording holds no walking or running that the detector recognised"
+        )
+        notes.append(f"no steps found: {why}; steps.csv is empty (record some walking or running)")
+    elif steps["running"] == 0:
+        notes.append("no running found: the metrics are over walking steps")
+    dropped = summary.get("duplicate_rows_dropped", 0)
+    if dropped:
+        notes.append(f"note: {dropped} rows that repeated the row before exactly were left out")
+    if calibration.get("warning"):
+        notes.append(f"warning: {calibration['warning']}")
+    return notes
 
 
 def wants_progress(duration_s: float, target: Console) -> bool:
@@ -266,9 +291,8 @@ def analyze_command(
         f"results in {out}",
         soft_wrap=True,
     )
-    warning = calibration["warning"]  # type: ignore[index]
-    if warning:
-        console.print(f"warning: {warning}", soft_wrap=True, markup=False)
+    for line in outcome_notes(summary):
+        console.print(line, soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from posture.commands.analysis import PROGRESS_MIN_S, wants_progress
 from posture.recording_io import read_recording, write_recording
 from processing.errors import InvalidSamplesError
 from processing.samples import ImuSamples
-from processing.simulation import SimulatedRun, scenario_by_name, simulate
+from processing.simulation import Scenario, SimulatedRun, scenario_by_name, simulate
 from processing.steps import STEP_METRIC_COLUMNS
 
 CONTRACT_COLUMNS = ["t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps"]
@@ -191,8 +191,25 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "acc_z_mps2",
     )
     backwards = rows.copy()
-    backwards[500, 0] = backwards[499, 0]
+    backwards[500, 0] = backwards[498, 0]
     out["order"] = (write_csv(tmp_path / "o.csv", CONTRACT_COLUMNS, backwards), "does not increase")
+    repeated = rows.copy()
+    repeated[500, 0] = repeated[499, 0]  # same time, different readings: timestamps rounded too coarsely
+    out["duplicate"] = (write_csv(tmp_path / "d.csv", CONTRACT_COLUMNS, repeated), "repeats at data row 501")
+    in_g = rows.copy()
+    in_g[:, 1:4] /= 9.80665
+    out["acc_in_g"] = (write_csv(tmp_path / "ag.csv", CONTRACT_COLUMNS, in_g), "looks like g: multiply")
+    in_mg = rows.copy()
+    in_mg[:, 1:4] *= 1000.0 / 9.80665
+    out["acc_in_mg"] = (write_csv(tmp_path / "amg.csv", CONTRACT_COLUMNS, in_mg), "looks like milli-g")
+    in_rad = rows.copy()
+    in_rad[:, 4:7] = np.radians(in_rad[:, 4:7])
+    out["gyr_in_rad_s"] = (write_csv(tmp_path / "gr.csv", CONTRACT_COLUMNS, in_rad), "looks like rad/s")
+    semicolons = tmp_path / "sc.csv"
+    semicolons.write_text(
+        ";".join(CONTRACT_COLUMNS) + "\n" + "\n".join(";".join(f"{v:.6f}" for v in r) for r in rows) + "\n"
+    )
+    out["semicolon"] = (semicolons, "separates its columns with ';'")
     gap = np.delete(rows, np.s_[800:900], axis=0)
     out["gap"] = (write_csv(tmp_path / "g.csv", CONTRACT_COLUMNS, gap), "irregular time axis")
     out["short"] = (write_csv(tmp_path / "s.csv", CONTRACT_COLUMNS, rows[:300]), "record at least")
@@ -205,7 +222,22 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return out
 
 
-@pytest.mark.parametrize("case", ["missing", "order", "gap", "short", "nan", "clipped"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "order",
+        "duplicate",
+        "gap",
+        "short",
+        "nan",
+        "clipped",
+        "acc_in_g",
+        "acc_in_mg",
+        "gyr_in_rad_s",
+        "semicolon",
+    ],
+)
 def test_bad_input_raises_a_value_error_that_says_what_to_do(tmp_path: Path, case: str) -> None:
     path, expected = bad_files(tmp_path)[case]
     with pytest.raises(InvalidSamplesError, match=expected) as err:
@@ -333,3 +365,67 @@ def test_analyze_prints_no_warning_after_a_standing_start(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "calibration standing" in done.stderr
     assert "warning:" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    ["windows_line_endings", "byte_order_mark", "trailing_empty_line", "trailing_spaces_line", "all_of_them"],
+)
+def test_a_spreadsheet_export_reads_like_the_plain_file(tmp_path: Path, dialect: str) -> None:
+    plain = tmp_path / "plain.csv"
+    write_recording(plain, short_run().samples)
+    text = plain.read_text()
+    if dialect in ("trailing_empty_line", "all_of_them"):
+        text += "\n"
+    if dialect == "trailing_spaces_line":
+        text += "   \n"
+    if dialect in ("windows_line_endings", "all_of_them"):
+        text = text.replace("\n", "\r\n")
+    if dialect in ("byte_order_mark", "all_of_them"):
+        text = "\ufeff" + text
+    exported = tmp_path / "exported.csv"
+    exported.write_bytes(text.encode("utf-8"))
+    a, b = read_recording(plain), read_recording(exported)
+    np.testing.assert_array_equal(a.samples.t_s, b.samples.t_s)
+    np.testing.assert_array_equal(a.samples.acc_mps2, b.samples.acc_mps2)
+    assert b.samples.gyr_dps is not None
+    assert b.duplicate_rows_dropped == 0
+
+
+def test_rows_written_twice_are_dropped_and_reported(tmp_path: Path) -> None:
+    rows = recording_rows()
+    twice = np.insert(rows, [300, 301, 2000], rows[[299, 300, 1999]], axis=0)
+    path = write_csv(tmp_path / "twice.csv", CONTRACT_COLUMNS, twice)
+    rec = read_recording(path)
+    assert rec.duplicate_rows_dropped == 3
+    np.testing.assert_array_equal(rec.samples.t_s, rows[:, 0])
+    done = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "3 rows that repeated the row before exactly were left out" in done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["duplicate_rows_dropped"] == 3
+
+
+def test_a_file_of_standing_only_ends_with_an_empty_result_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "standing.csv"
+    write_recording(path, simulate(Scenario(seed=4, standing_s=20.0, duration_s=0.0)).samples)
+    done = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("no steps found:")]
+    assert len(notes) == 1
+    assert "record some walking or running" in notes[0]
+    with (tmp_path / "out" / "steps.csv").open() as f:
+        assert list(csv.DictReader(f)) == []
+
+
+def test_a_file_of_walking_only_says_its_metrics_are_over_walking(tmp_path: Path) -> None:
+    path = tmp_path / "walk.csv"
+    scenario = Scenario(seed=5, standing_s=3.0, duration_s=0.0, warmup_walk_s=30.0, sampling_rate_hz=52.0)
+    write_recording(path, simulate(scenario).samples)
+    done = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "no running found: the metrics are over walking steps" in done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["steps"]["walking"] > 20
+    assert summary["steps"]["metrics_over"] == "all steps"
