@@ -45,6 +45,7 @@ __all__ = [
 
 Calibration = Literal["standing", "running_mean"]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
 
 # Free fall reads 0 g; the sacrum in a running flight phase reads well below this, walking never does.
 FLIGHT_LEVEL_G = 0.35
@@ -54,6 +55,9 @@ GYRO_AXIS_MIN_RATIO = 5.0
 GYRO_AXIS_MAX_DISAGREEMENT_DEG = 10.0
 # Step periods searched for the mirror split, s: 270 down to 80 steps/min (brisk running to slow walking).
 STEP_PERIOD_RANGE_S = (0.22, 0.75)
+# Phase points per step for the step-aligned mirror contrast (`_step_aligned_contrast`): the accelerations
+# are low-passed at `MountingEstimator.smoothing_hz` (8 Hz), which a step of up to 0.75 s holds 6 cycles of.
+_MIRROR_PHASE_POINTS = 64
 
 #: Window of the moving standard deviation that tells still from moving, s. Centred, so a detected still
 #: period ends half a window before the first movement.
@@ -311,28 +315,123 @@ def _mirror_contrast(x: FloatArray, use: BoolArray, lag: int) -> FloatArray:
     return np.asarray((ce - co) / total)
 
 
+def _loaded_periods(a_v: FloatArray, use: BoolArray, lag: int) -> tuple[IntArray, IntArray]:
+    """Start and end (sample indices) of each step's loaded period: the vertical force above body weight.
+
+    In running the vertical specific force exceeds 1 g once per step, through the middle of the contact, and
+    falls below it for the rest of the contact and the flight. The free vertical acceleration `a_v` rising
+    through a third of its standard deviation above its mean marks a step, falling through as much below
+    the end of its loading: the band between the two levels (hysteresis) keeps noise from chattering, and a
+    rise closer than half a step (`lag`) to the previous one is ignored. Rate-independent: sample indices
+    are only compared with the step period in samples. Returns (starts, ends): ends[k] is the first end
+    after starts[k] (-1 if none).
+    """
+    a = a_v - a_v[use].mean()
+    level = a[use].std() / 3.0
+    n = a.shape[0]
+    state = np.zeros(n, dtype=np.int8)
+    state[a > level] = 1
+    state[a < -level] = -1
+    # hysteresis: every sample takes the last state decided (beyond the band) at or before it
+    last = np.where(state != 0, np.arange(n), 0)
+    np.maximum.accumulate(last, out=last)
+    held = state[last]
+    change = np.flatnonzero(held[1:] != held[:-1]) + 1
+    ups = change[(held[change] == 1) & (held[change - 1] == -1)]
+    downs = change[(held[change] == -1) & (held[change - 1] == 1)]
+    keep: list[int] = []
+    for u in ups.tolist():
+        if not keep or u - keep[-1] >= lag // 2:
+            keep.append(u)
+    starts = np.asarray(keep, dtype=np.intp)
+    k = downs.searchsorted(starts, side="right")
+    ends = np.full(starts.shape[0], -1, dtype=np.intp)
+    found = k < downs.shape[0]
+    ends[found] = downs[k[found]]
+    return starts, ends.astype(np.intp)
+
+
+def _step_aligned_contrast(x: FloatArray, use: BoolArray, a_v: FloatArray, lag: int) -> FloatArray | None:
+    """`_mirror_contrast` with each step compared with the next at the same phase of its own loading.
+
+    A one-step shift compares the samples one mean step apart; when the two feet's steps or contacts differ
+    in length (step- and contact-time asymmetry), that pairs the braking of one step with a different phase
+    of the next, and the forward/lateral mixing of the mismatch bends the axis (8 % step-time asymmetry:
+    1.7 deg; 10 % contact-time asymmetry: 1.8 deg, on the simulator at 10 deg of mean tilt). Here every step
+    is cut at its loaded period (`_loaded_periods`) and resampled onto a phase grid with the loaded part and
+    the rest each stretched to their median share, so consecutive steps are compared phase for phase. Steps
+    outside 0.6 to 1.6 times the step period, or not wholly in `use`, are left out. None when fewer than 8
+    pairs of consecutive steps remain.
+    """
+    starts, ends = _loaded_periods(a_v, use, lag)
+    if starts.shape[0] < 3:
+        return None
+    nxt = starts[1:]
+    st, en = starts[:-1], ends[:-1]
+    length = nxt - st
+    cu = np.concatenate([[0], np.cumsum(~use)])
+    ok = (length >= 0.6 * lag) & (length <= 1.6 * lag) & (en > st) & (en < nxt) & (cu[nxt] - cu[st] == 0)
+    if np.count_nonzero(ok) < 8:
+        return None
+    share = float(np.median((en[ok] - st[ok]) / length[ok]))
+    grid = np.linspace(0.0, 1.0, _MIRROR_PHASE_POINTS, endpoint=False)
+    loaded = grid < share
+    # sample positions of every step's phase grid (rows: steps), the loaded part and the rest stretched apart
+    t = np.where(
+        loaded[None, :],
+        st[:, None] + (grid / share)[None, :] * (en - st)[:, None],
+        en[:, None] + ((grid - share) / (1.0 - share))[None, :] * (nxt - en)[:, None],
+    )
+    t = np.where(ok[:, None], t, 0.0)
+    samples = np.arange(x.shape[0], dtype=np.float64)
+    steps = np.stack([np.interp(t, samples, x[:, j]) for j in range(x.shape[1])], axis=-1)
+    pair = ok[:-1] & ok[1:]  # consecutive steps (each step ends where the next starts)
+    if np.count_nonzero(pair) < 8:
+        return None
+    first, second = steps[:-1][pair], steps[1:][pair]
+    e = (0.5 * (first + second)).reshape(-1, x.shape[1])
+    o = (0.5 * (first - second)).reshape(-1, x.shape[1])
+    e = e - e.mean(axis=0)
+    ce, co = e.T @ e, o.T @ o
+    total = float(np.trace(ce + co))
+    if not total > 0.0:
+        return None
+    return np.asarray((ce - co) / total)
+
+
 def _mirror_axis_in_plane(a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: float) -> FloatArray | None:
     """The forward axis of running from the left/right mirror symmetry of the steps, up to its sign.
 
     Under the mirror that swaps the left and right steps, the fore-aft acceleration (braking, propulsion)
     repeats every step while the lateral acceleration (sway, the sensor's lever-arm swing) flips sign. The
     forward axis is thus the principal axis of the horizontal acceleration's even-minus-odd contrast
-    (`_mirror_contrast`). Uneven sides (rotation, tilt, drop, step time) bend this only in proportion to
-    the unevenness; they bent the braking/vertical correlation more (robustness sweep draws with a standing
-    start and a gyroscope, `processing.evaluation.sweep`, seeds 7 and 2026: forward-axis error median 3.6
-    and 4.3 -> 2.0 and 1.8 deg, worst 25 and 18 -> 4.8 and 5.5 deg; `a_h` levelled with VQF, see
-    `MountingEstimator.estimate`). The gyroscope's mirror contrast (roll rate flips, pitch rate repeats) is
-    left out: an uneven mean tilt makes the pitch rate flip too, and turned it 5 deg in the suite's
-    `emerging_asymmetry` (the acceleration's: 0.1 deg). Without a gyroscope the lever-arm swing
-    (`_without_lever_arm_swing`) and the obliquity's leak stay in the acceleration and still bend the axis
-    with uneven sides (17 to 20 deg at 10 vs 22 deg of rotation and 4 vs 8 deg of drop per step; the
-    correlation: 24 to 32).
+    (`_mirror_contrast`), each step compared with the next at the same phase of its loading
+    (`_step_aligned_contrast`; a fixed one-step shift where too few steps are found). Uneven sides
+    (rotation, tilt, drop, step time) bend this only in proportion to the unevenness; they bent the
+    braking/vertical correlation more (robustness sweep draws with a standing start and a gyroscope,
+    `processing.evaluation.sweep`, seeds 7 and 2026: forward-axis error median 3.6 and 4.3 -> 2.0 and 1.8
+    deg, worst 25 and 18 -> 4.8 and 5.5 deg; `a_h` levelled with VQF, see `MountingEstimator.estimate`).
+    The gyroscope's mirror contrast (roll rate flips, pitch rate repeats) is left out: an uneven mean tilt
+    makes the pitch rate flip too, and turned it 5 deg in the suite's `emerging_asymmetry` (the
+    acceleration's: 0.1 deg). Without a gyroscope the lever-arm swing (`_without_lever_arm_swing`) and the
+    obliquity's leak stay in the acceleration and still bend the axis with uneven sides (17 to 20 deg at 10
+    vs 22 deg of rotation and 4 vs 8 deg of drop per step; the correlation: 24 to 32).
+
+    What no acceleration shows: the axis found is the direction of travel as the pelvis sees it. A runner
+    whose pelvis turns further to one side than the other runs with the pelvis turned on average by some
+    angle against the direction of travel (3.3 deg at 10 vs 20 deg of rotation range per step on the
+    simulator), and the forward axis of the standing posture (the body frame's) is then that far from the
+    axis found here; at a mean anterior tilt theta, the obliquity reads theta times that angle (rad) too
+    far to one side, a right-minus-left drop error of about twice that.
     None when the step period cannot be found.
     """
     lag = _step_lag(a_v, use, fs)
     if lag is None or np.count_nonzero(use[:-lag] & use[lag:]) < 2 * lag:
         return None
-    eigval, eigvec = np.linalg.eigh(_mirror_contrast(a_h, use, lag))
+    contrast = _step_aligned_contrast(a_h, use, a_v, lag)
+    if contrast is None:
+        contrast = _mirror_contrast(a_h, use, lag)
+    eigval, eigvec = np.linalg.eigh(contrast)
     if not eigval[-1] > eigval[0]:
         return None
     return np.asarray(eigvec[:, -1])

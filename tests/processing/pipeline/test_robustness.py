@@ -90,3 +90,25 @@ def test_a_walk_ending_in_a_few_seconds_of_running_is_not_read_backwards(seed: i
     forward_in_truth_body = mounting.rotation[0] @ run.truth.mounting_rotation.T
     yaw_error_deg = np.degrees(np.arctan2(forward_in_truth_body[1], forward_in_truth_body[0]))
     assert abs(yaw_error_deg) < 10.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_drop_asymmetry_reads_true_when_steps_and_contacts_differ_in_length(seed: int) -> None:
+    # Right steps 8 % shorter and right contacts 10 % longer, 10 deg of mean anterior tilt, a 3 deg drop
+    # asymmetry. A one-step shift compared each step's braking with another phase of the next, which turned
+    # the forward axis about 3 deg; the running tilt then leaked into the obliquity (R - L off by 0.55 to
+    # 0.9 deg). Each step is now compared with the next phase for phase.
+    row = evaluate_scenario(
+        Scenario(
+            seed=seed,
+            duration_s=60.0,
+            tilt_mean_deg=10.0,
+            step_time_asymmetry_pct=-8.0,
+            contact_time_asymmetry_pct=10.0,
+            drop_left_deg=5.0,
+            drop_right_deg=8.0,
+            mounting_zyx_deg=(70.0, -20.0, 130.0),
+        )
+    )
+    assert row.drop_rl_error_deg <= 0.5
+    assert row.tilt_rl_error_deg <= 0.5
