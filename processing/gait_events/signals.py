@@ -44,6 +44,8 @@ def lowpass(x: FloatArray, cutoff_hz: float, sampling_rate_hz: float, order: int
     n = x.shape[0]
     if n <= padlen:
         return x.copy()
+    if x.ndim == 1 and _sosfilt_kernel is not None:
+        return _lowpass_1d(x, sos, zi, padlen)
     # rows of samples along the last axis, as the kernel wants them
     rows = x.reshape(1, n) if x.ndim == 1 else np.moveaxis(x, 0, -1).reshape(-1, n)
     ext = np.concatenate(
@@ -59,6 +61,22 @@ def lowpass(x: FloatArray, cutoff_hz: float, sampling_rate_hz: float, order: int
     if x.ndim == 1:
         return np.ascontiguousarray(y[0])
     return np.ascontiguousarray(np.moveaxis(y.reshape(*x.shape[1:], n), -1, 0))
+
+
+def _lowpass_1d(x: FloatArray, sos: FloatArray, zi: FloatArray, padlen: int) -> FloatArray:
+    """`lowpass` of a 1-D signal longer than `padlen`: the same operations on the same numbers, written into
+    one extended row instead of concatenated (the detector filters a few signals per window, thousands of
+    windows an hour, where building the extension cost a third of the filtering)."""
+    n = x.shape[0]
+    ext = np.empty((1, n + 2 * padlen))
+    row = ext[0]
+    row[:padlen] = 2 * x[0] - x[padlen:0:-1]  # odd extension, as `scipy.signal.sosfiltfilt` pads
+    row[padlen : padlen + n] = x
+    row[padlen + n :] = 2 * x[-1] - x[-2 : -(padlen + 2) : -1]
+    _sosfilt_rows(sos, ext, (zi * row[0])[np.newaxis])
+    backward = ext[:, ::-1].copy()
+    _sosfilt_rows(sos, backward, (zi * backward[0, 0])[np.newaxis])
+    return backward[0, padlen : padlen + n][::-1].copy()
 
 
 def median(x: FloatArray) -> float:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from processing.gait_events.signals import lowpass
+from processing.gait_events.signals import lowpass, median
 from processing.pelvis import sample_ranges, step_pelvic_angles
 from processing.samples import STANDARD_GRAVITY_MPS2, FloatArray
 from processing.steps import Step, StepMetrics
@@ -95,7 +95,7 @@ def _without_mount_ringing(
     contacts = running_contact_s if running_contact_s.shape[0] else contact_s
     if contacts.shape[0] == 0:
         return fwd_mps2
-    pulse_s = BRAKING_SHARE_OF_CONTACT * float(np.median(contacts))
+    pulse_s = BRAKING_SHARE_OF_CONTACT * median(contacts)  # `float(np.median(...))` for less per call
     cutoff_hz = BRAKING_CUTOFF_TIMES_PULSE / pulse_s  # `lowpass` caps it at 0.4 times the rate
     # rounded to `BRAKING_CUTOFF_STEP_HZ`: `lowpass` designs the filter once per cutoff, not per window
     cutoff_hz = BRAKING_CUTOFF_STEP_HZ * round(cutoff_hz / BRAKING_CUTOFF_STEP_HZ)

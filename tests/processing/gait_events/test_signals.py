@@ -20,6 +20,14 @@ def test_lowpass_is_scipy_sosfiltfilt_to_the_bit(
     assert np.array_equal(lowpass(x, cutoff_hz, 208.0, order), sosfiltfilt(sos, x, axis=0))
 
 
+@pytest.mark.parametrize("n", [10, 11, 416])
+def test_lowpass_of_a_strided_column_is_scipy_sosfiltfilt_to_the_bit(n: int) -> None:
+    # the detector filters columns of the (n, 9) body signals: 1-D views with a stride
+    columns = np.random.default_rng(9).standard_normal((n, 9)) * 3.0
+    sos = butter(2, 6.0, fs=104.0, output="sos")
+    assert np.array_equal(lowpass(columns[:, 4], 6.0, 104.0), sosfiltfilt(sos, columns[:, 4]))
+
+
 def test_lowpass_of_a_transposed_input_is_that_of_its_copy() -> None:
     x = np.asfortranarray(np.random.default_rng(8).standard_normal((300, 3)))
     assert np.array_equal(lowpass(x, 6.0, 104.0), lowpass(np.ascontiguousarray(x), 6.0, 104.0))
