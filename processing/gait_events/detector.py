@@ -40,7 +40,7 @@ from processing.gait_events.walking import (
     walking_contacts,
     walking_toe_offs,
 )
-from processing.laterality.assign import AlternatingLaterality, side_scores
+from processing.laterality.assign import AlternatingLaterality, parity_groups, side_scores
 from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ, STANDARD_GRAVITY_MPS2
 
 __all__ = ["GaitEventDetector", "bouts_from_step_times"]
@@ -280,13 +280,11 @@ class GaitEventDetector:
         to = np.where(to <= vertical.shape[0] - 1, to, np.nan)
         ic_s = ic / fs
         bout_id = bouts_from_step_times(ic_s, max_step_time_s=self.max_bout_step_s)
+        # Sides alternate within a bout, but not across a missed or extra running contact (`parity_groups`).
         # Without a gyroscope the side evidence follows a different rule in walking and in running (see
         # processing.laterality), so a walk-to-run transition also splits the parity decision: each part is
         # decided on the evidence that holds for it.
-        parity_group = bout_id
-        if gyr is None and ic.size > 1:
-            changes = ((bout_id[1:] - bout_id[:-1]) != 0) | (running[1:] != running[:-1])
-            parity_group = np.concatenate([[0], changes.cumsum()]).astype(np.int64)
+        parity_group = parity_groups(ic, bout_id, running, split_at_activity_change=gyr is None)
         lat = copy.copy(self.laterality).assign(ic, parity_group, running, acc, gyr, sampling_rate_hz=fs)
         self.events_ = GaitEvents(
             ic_s=ic_s,

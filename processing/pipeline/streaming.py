@@ -46,6 +46,7 @@ import numpy.typing as npt
 from processing.alignment import Mounting, MountingEstimator
 from processing.errors import CalibrationError, InvalidSamplesError
 from processing.gait_events.events import GaitEvents
+from processing.laterality import parity_groups
 from processing.orientation import OrientationEstimator, OrientationParams
 from processing.pelvis import (
     angle_at_sample_instants,
@@ -599,9 +600,19 @@ class StreamingProcessor:
     def _stitch_sides(self, events: GaitEvents, in_core: np.ndarray) -> list[Side]:
         """Sides of the core events, consistent with the contacts labelled by earlier windows."""
         labels: list[Side] = []
-        # the core is a run of consecutive events (their times increase), and so is each bout in it: slices
+        # the core is a run of consecutive events (their times increase), and so is each parity group in it
+        # (a bout, split where a running contact was missed or added, and without a gyroscope where walking
+        # turns to running or back: `parity_groups`, as the detector decides them): slices
         first_core = int(in_core[0])
-        bouts: list[int] = events.bout_id[first_core : first_core + in_core.shape[0]].tolist()
+        groups = parity_groups(
+            events.ic_s,
+            events.bout_id,
+            events.activity == "running",
+            split_at_activity_change=not self.has_gyroscope,
+        )
+        bouts: list[int] = groups[first_core : first_core + in_core.shape[0]].tolist()
+        # the parity of the contact before the core carries over only within its group
+        carries = first_core == 0 or groups[first_core - 1] == groups[first_core]
         j = 0
         while j < len(bouts):
             k = j + 1
@@ -616,6 +627,8 @@ class StreamingProcessor:
             last = self._last_ic
             if (
                 last is not None
+                and carries
+                and group.start == first_core
                 and 0 < float(events.ic_s[group.start]) - last[0] <= self.params.max_step_time_s
             ):
                 # the window's own labelling (with the breaks its evidence supports), alternating at the seam

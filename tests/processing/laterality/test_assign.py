@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from processing.laterality import AlternatingLaterality, alternate_by_bout, side_scores
+from processing.laterality import AlternatingLaterality, alternate_by_bout, parity_groups, side_scores
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
 
@@ -54,6 +54,43 @@ def test_bouts_decide_their_parity_independently() -> None:
     score = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0])
     side = alternate_by_bout(score, np.array([0, 0, 0, 0, 1, 1, 1, 1]), min_bout_steps=4)
     assert side.tolist() == ["L", "R", "L", "R", "R", "L", "R", "L"]
+
+
+def _contacts(steps_s: list[float]) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(steps_s)])
+
+
+def test_a_missed_running_contact_starts_a_new_parity_group() -> None:
+    # a step twice the length of its neighbours spans a contact the detector missed
+    ic = _contacts([0.3] * 8 + [0.6] + [0.3] * 8)
+    groups = parity_groups(ic, np.zeros(ic.size, dtype=np.int64), np.ones(ic.size, dtype=bool))
+    assert groups.tolist() == [0] * 9 + [1] * 9
+
+
+def test_an_extra_running_contact_starts_a_new_parity_group() -> None:
+    ic = _contacts([0.3] * 8 + [0.1, 0.2] + [0.3] * 8)
+    groups = parity_groups(ic, np.zeros(ic.size, dtype=np.int64), np.ones(ic.size, dtype=bool))
+    assert groups[:9].tolist() == [0] * 9
+    assert (groups[9:] >= 1).all()
+
+
+def test_uneven_step_times_and_irregular_walking_keep_one_parity_group() -> None:
+    # 10 % longer steps on one side and a gradual change of cadence are running, not a missed contact;
+    # walking steps are left to the detector's own gap filling
+    running_steps = [0.30, 0.33] * 10 + list(np.linspace(0.33, 0.28, 10))
+    ic = _contacts(running_steps + [0.55, 1.1, 0.5, 0.6])
+    running = np.arange(ic.size) <= len(running_steps)
+    groups = parity_groups(ic, np.zeros(ic.size, dtype=np.int64), running)
+    assert (groups == 0).all()
+    # a walk-to-run transition splits the group only when asked (the accelerometer-only rules differ)
+    split = parity_groups(ic, np.zeros(ic.size, dtype=np.int64), running, split_at_activity_change=True)
+    assert split.max() == 1
+
+
+def test_a_new_bout_starts_a_new_parity_group() -> None:
+    ic = _contacts([0.3] * 10)
+    bouts = np.array([0] * 5 + [1] * 6)
+    assert parity_groups(ic, bouts, np.ones(ic.size, dtype=bool)).tolist() == bouts.tolist()
 
 
 def _turning_pelvis(n_steps: int, fs: float, step_s: float) -> tuple[np.ndarray, np.ndarray]:
