@@ -58,6 +58,9 @@ STEP_PERIOD_RANGE_S = (0.22, 0.75)
 # Phase points per step for the step-aligned mirror contrast (`_step_aligned_contrast`): the accelerations
 # are low-passed at `MountingEstimator.smoothing_hz` (8 Hz), which a step of up to 0.75 s holds 6 cycles of.
 _MIRROR_PHASE_POINTS = 64
+# Without a gyroscope the mirror axis reads the horizontal acceleration above this multiple of the step
+# frequency (`_mirror_axis_in_plane`): halfway between the fundamental and its second harmonic.
+MIRROR_HIGHPASS_STEP_MULTIPLE = 1.5
 
 #: Window of the moving standard deviation that tells still from moving, s. Centred, so a detected still
 #: period ends half a window before the first movement.
@@ -399,7 +402,9 @@ def _step_aligned_contrast(x: FloatArray, use: BoolArray, a_v: FloatArray, lag: 
     return np.asarray((ce - co) / total)
 
 
-def _mirror_axis_in_plane(a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: float) -> FloatArray | None:
+def _mirror_axis_in_plane(
+    a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: float, *, above_step_frequency: bool = False
+) -> FloatArray | None:
     """The forward axis of running from the left/right mirror symmetry of the steps, up to its sign.
 
     Under the mirror that swaps the left and right steps, the fore-aft acceleration (braking, propulsion)
@@ -414,8 +419,13 @@ def _mirror_axis_in_plane(a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: 
     The gyroscope's mirror contrast (roll rate flips, pitch rate repeats) is left out: an uneven mean tilt
     makes the pitch rate flip too, and turned it 5 deg in the suite's `emerging_asymmetry` (the
     acceleration's: 0.1 deg). Without a gyroscope the lever-arm swing (`_without_lever_arm_swing`) and the
-    obliquity's leak stay in the acceleration and still bend the axis with uneven sides (17 to 20 deg at 10
-    vs 22 deg of rotation and 4 vs 8 deg of drop per step; the correlation: 24 to 32).
+    obliquity's leak stay in the acceleration and bend the axis with uneven sides (17 to 20 deg at 10 vs 22
+    deg of rotation and 4 vs 8 deg of drop per step; the correlation: 24 to 32). Both are smooth: the pelvic
+    rotation and obliquity are rounded curves, so what uneven sides add to them each step (their even part)
+    lies mostly at the step frequency itself, while braking and propulsion switch within every contact and
+    carry their power in the harmonics above it. So without a gyroscope (`above_step_frequency`) the
+    horizontal acceleration is high-passed at `MIRROR_HIGHPASS_STEP_MULTIPLE` times the step frequency
+    (halfway to its second harmonic) first: 2 to 4 deg off in the case above.
 
     What no acceleration shows: the axis found is the direction of travel as the pelvis sees it. A runner
     whose pelvis turns further to one side than the other runs with the pelvis turned on average by some
@@ -428,6 +438,10 @@ def _mirror_axis_in_plane(a_v: FloatArray, a_h: FloatArray, use: BoolArray, fs: 
     lag = _step_lag(a_v, use, fs)
     if lag is None or np.count_nonzero(use[:-lag] & use[lag:]) < 2 * lag:
         return None
+    if above_step_frequency:
+        cutoff_hz = min(MIRROR_HIGHPASS_STEP_MULTIPLE * fs / lag, 0.4 * fs)
+        sos = signal.butter(2, cutoff_hz, btype="high", fs=fs, output="sos")
+        a_h = signal.sosfiltfilt(sos, a_h, axis=0)
     contrast = _step_aligned_contrast(a_h, use, a_v, lag)
     if contrast is None:
         contrast = _mirror_contrast(a_h, use, lag)
@@ -614,7 +628,9 @@ class MountingEstimator:
                 level = free - np.sum(free * z_s, axis=1)[:, None] * z_s
                 a_h_mirror = np.stack([level @ h1, level @ h2], axis=1)
                 a_h_mirror = _without_lever_arm_swing(a_h_mirror, (gyr_dps - bias) @ up, use, sos, fs)
-            mirror_axis = _mirror_axis_in_plane(a_v, a_h_mirror, use, fs)
+            mirror_axis = _mirror_axis_in_plane(
+                a_v, a_h_mirror, use, fs, above_step_frequency=gyr_dps is None
+            )
         fwd2, strength = _forward_in_plane(
             a_v[use], a_h[use], fs, running=bool(use_running), axis=mirror_axis, gyro_axis=gyro_axis
         )
