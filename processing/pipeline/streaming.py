@@ -22,12 +22,14 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    window's first contact (the next window sees that stretch centred, with more context; the margin of this
    one may have missed or misplaced contacts there, e.g. a gap fill in walking). So every emitted step ends on
    the next emitted contact (or ends its bout), and no emitted step spans another one's initial contact.
-5. Sides across windows: inside a window the detector labels each bout (alternating, broken only where the
-   side evidence demands it: a missed or extra step, `processing.laterality`); across windows a bout keeps
-   that labelling, turned so that its first core contact alternates with the last labelled contact, unless
-   the summed side evidence of the bout so far plus the new window says the parity is wrong (then it flips:
-   one broken alternation, not a wrong bout). Re-imposing strict alternation on the window's core would undo
-   a break the detector found and mislabel every contact after it up to the next window.
+5. Sides across windows: inside a window the detector labels each parity group (a bout, split where a running
+   contact was missed or added: `processing.laterality.parity_groups`; alternating, broken only where the
+   side evidence demands it in walking: a missed or extra step, `processing.laterality`); across windows a
+   group keeps that labelling, turned so that its first core contact alternates with the last labelled
+   contact, unless the summed side evidence of the group so far plus the new window says the parity is wrong
+   (then it flips: one broken alternation, not a wrong bout). Re-imposing strict alternation on the window's
+   core would undo a break the detector found and mislabel every contact after it up to the next window. A
+   new group takes the parity of its own evidence.
 
 Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
 H + M + look-ahead after its last sample (9 s by default), plus the block that completes it (steps of the
