@@ -45,6 +45,7 @@ __all__ = [
     "random_scenario",
     "run_sweep",
     "summarize_sweep",
+    "sweep_draw",
 ]
 
 #: Output rates the sweep draws from half of the time (sensor profiles and common logger rates); the other
@@ -242,6 +243,21 @@ def random_scenario(
     raise RuntimeError(
         f"no valid scenario in {_MAX_REDRAWS} draws: the sweep's ranges contradict the simulator's validator"
     )
+
+
+def sweep_draw(seed: int, index: int, *, max_run_s: float = _RUN_S[1]) -> SweepDraw:
+    """The draw that `run_sweep(n, seed, max_run_s=...)` evaluates at `index` (for any n > index).
+
+    Rebuilds one reported draw on its own, e.g. `sweep2026_059` is `sweep_draw(2026, 59)`: simulate its
+    scenario (`processing.simulation.simulate`) and feed it to the pipeline, without its gyroscope columns
+    when `accelerometer_only`, to look into it.
+    """
+    if index < 0:
+        raise ValueError(f"index must be >= 0, got {index}")
+    rng = np.random.default_rng(seed)
+    for i in range(index):
+        random_scenario(rng, i, seed=seed, max_run_s=max_run_s)
+    return random_scenario(rng, index, seed=seed, max_run_s=max_run_s)
 
 
 def _without_gyroscope(samples: ImuSamples, sampling_rate_hz: float) -> tuple[StepMetrics, ...]:

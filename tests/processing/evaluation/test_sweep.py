@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from processing.evaluation import SWEEP_METRICS, SweepResult, random_scenario, run_sweep, summarize_sweep
-from processing.evaluation.sweep import metric_value
+from processing.evaluation.sweep import metric_value, sweep_draw
 from processing.simulation import Scenario
 
 
@@ -46,6 +46,13 @@ def test_the_same_seed_draws_the_same_scenarios() -> None:
     a = [random_scenario(np.random.default_rng(5), i) for i in range(1)]
     b = [random_scenario(np.random.default_rng(5), i) for i in range(1)]
     assert a == b
+
+
+def test_one_draw_of_a_sweep_is_rebuilt_from_its_seed_and_index() -> None:
+    rng = np.random.default_rng(2026)
+    draws = [random_scenario(rng, i, seed=2026, max_run_s=90.0) for i in range(4)]
+    assert sweep_draw(2026, 3, max_run_s=90.0) == draws[3]
+    assert sweep_draw(2026, 3, max_run_s=90.0).scenario.name == "sweep2026_003"
 
 
 @pytest.fixture(scope="module")
