@@ -1,7 +1,10 @@
 """The simulated sensor behaves as firmware_specs/posture_sensor_v1.md says, seen by a raw Bumble central.
 
 Each test puts the sensor and a central on one `bumble.link.LocalLink`, time-scaled so that seconds of
-streaming take a fraction of a second.
+streaming take a fraction of a second, on the virtual event-loop clock (conftest.py): the sensor's pacing, its
+radio model and the test's own waits all read that clock, so what arrives when is the same on an idle laptop
+and on a loaded 2-core CI runner. (On the real clock a starved event loop let the sensor fall behind its
+pacing, and a run under load received 245 of the 260 packets that 10 s at 208 Hz owe.)
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from sensorlink.simsensor import (
 )
 
 TIME_SCALE = 20.0
+pytestmark = pytest.mark.asyncio(loop_factories=["virtual_time"])
 CENTRAL_ADDRESS = "F0:F1:F2:F3:F4:F5"
 
 
@@ -182,7 +186,10 @@ async def test_streams_paced_packets_that_decode_to_exactly_the_sent_samples() -
         assert info == StartInfo(
             next_seq=0, sensor_time_us=info.sensor_time_us, resumed=False, samples_per_packet=8
         )
-        await _stream_for(sensor, 10.0)
+        # 10 s of samples, and time for the radio to carry the last of them (see the lateness bound below).
+        interval_s = sensor.options.connection_interval_s
+        radio_hold_s = 5 * interval_s
+        await _stream_for(sensor, 10.0 + radio_hold_s)
         await _stop_and_settle(link)
 
         received = link.packets()
@@ -192,13 +199,13 @@ async def test_streams_paced_packets_that_decode_to_exactly_the_sent_samples() -
         assert received[0].flags & ImuPacket.FLAG_SESSION_START
         assert not any(p.flags & ImuPacket.FLAG_SESSION_START for p in received[1:])
         # Paced at 208 Hz of simulated time: no packet arrives before its last sample is taken, nor is held
-        # back (median delay under 2 s of simulated time = 100 ms of wall-clock time, generous for a loaded
-        # 2-core CI).
-        ready_true_s = np.array([r.ready_true_s for r in sensor.log.records])
+        # back longer than its connection event plus whole intervals for the events the radio model loses.
+        ready_true_s = np.array([r.ready_true_s for r in sensor.log.records if r.fate is PacketFate.SENT])
         lateness_s = np.array(link.arrivals_true_s) - ready_true_s
         assert lateness_s.min() >= 0
-        assert np.median(lateness_s) < 2.0
-        assert len(received) >= 10.0 * 208 / 8
+        assert np.median(lateness_s) <= interval_s + 1e-9
+        assert lateness_s.max() <= radio_hold_s + 1e-9
+        assert len(received) >= 10.0 * 208 / 8  # never slower than 208 Hz
         acc = np.concatenate([p.decode(SensorConfig())[0] for p in received])
         np.testing.assert_array_equal(acc, sensor.log.raw()[:, :3] * SensorConfig().acc_mps2_per_lsb)
         # Sensor timestamps advance exactly one packet period (no drift planned).
