@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bumble import hci
+from bumble import hci, ll
 from bumble.controller import Controller
 from bumble.host import Host
 
-__all__ = ["QuietController", "QuietHost", "VirtualController"]
+__all__ = ["PeripheralController", "QuietController", "QuietHost", "VirtualController"]
 
+logger = logging.getLogger(__name__)
 _controller_logger = logging.getLogger("bumble.controller")
 _host_logger = logging.getLogger("bumble.host")
 
@@ -78,6 +79,65 @@ class VirtualController(QuietController):
             # After the Command Complete that the caller is about to send.
             asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
         return result
+
+    def leave_link(self) -> None:
+        """Take this controller off its link, as a central whose host vanished (process ended, TCP closed).
+
+        Its peers see what a peripheral sees when its central is gone: the connection times out (Core Spec
+        Vol 6 Part B 4.5.2, supervision timeout, reason 0x08). Bumble has no supervision timer, so the
+        timeout is reported at once. Advertising, scanning and a pending connection end with it; the other
+        controllers on the link, and their connections, are untouched.
+        """
+        self.le_legacy_advertiser.stop()
+        for advertising_set in self.advertising_sets.values():
+            advertising_set.stop()
+        self.le_scan_enable = False
+        self.pending_le_connection = None
+        for connection in list(self.le_connections.values()):
+            connection.send_ll_control_pdu(ll.TerminateInd(hci.HCI_CONNECTION_TIMEOUT_ERROR))
+        self.le_connections.clear()
+        self.host = None
+        if self.link is not None and self in self.link.controllers:
+            self.link.remove_controller(self)
+
+
+class PeripheralController(QuietController):
+    """A peripheral's controller: a CONNECT_IND it does not take fails at the central, as over the air.
+
+    Core Spec Vol 6 Part B 4.5.2: a central that sent CONNECT_IND considers the connection created; if the
+    peripheral never answers (it was not advertising any more, because another central's CONNECT_IND for the
+    same advertising event won), the central's controller ends it with Connection Failed to be Established
+    (0x3E). Bumble's virtual peripheral ignores such a CONNECT_IND and the losing central would believe it is
+    connected, sending into a connection nobody holds. This controller tells it, so that a single-connection
+    sensor refuses a second central the way a real one does.
+    """
+
+    def on_le_connect_ind(self, packet: ll.ConnectInd) -> None:
+        initiator = packet.initiator_address
+        before = self.le_connections.get(initiator)
+        super().on_le_connect_ind(packet)
+        if packet.advertiser_address not in (self.random_address, self.public_address):
+            return
+        if self.le_connections.get(initiator) is not before:
+            return  # accepted
+        if before is not None:
+            # A central with the address of the one we hold: the virtual link routes by address, so the two
+            # cannot be told apart (nor can they on air). Leave both alone.
+            logger.warning("a second central with the address %s tried to connect; ignored", initiator)
+            return
+        for controller in list(self.link.controllers) if self.link is not None else []:
+            connection = controller.le_connections.get(packet.advertiser_address)
+            if (
+                controller is not self
+                and connection is not None
+                and connection.role == hci.Role.CENTRAL
+                and connection.self_address == initiator
+            ):
+                asyncio.get_running_loop().call_soon(
+                    controller.on_le_disconnected,
+                    connection,
+                    hci.HCI_CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR,
+                )
 
 
 class QuietHost(Host):

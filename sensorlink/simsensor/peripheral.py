@@ -54,7 +54,7 @@ from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import AsyncPipeSink
 
-from sensorlink.bumble_backend.virtual import QuietController, QuietHost
+from sensorlink.bumble_backend.virtual import PeripheralController, QuietHost
 from sensorlink.errors import InvalidConfiguration, MalformedPacket
 from sensorlink.protocol import (
     PROFILE,
@@ -82,6 +82,9 @@ _AD_COMPLETE_LOCAL_NAME = 0x09
 _AD_MANUFACTURER_DATA = 0xFF
 _FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED = 0x06
 _OUT_OF_RANGE_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR  # what a central sees when the sensor walks away
+# What a second central sees if it reaches the sensor while another is connected: one of the reasons HCI
+# Disconnect allows (Core Spec Vol 4 Part E 7.1.6), "low resources" (Vol 1 Part F 2.21).
+_SECOND_CENTRAL_REASON = hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_LOW_RESOURCES_ERROR
 # Bounds for the sensor's own waits: Bumble waits for a Disconnection Complete without a timeout, and a task's
 # cancellation can be lost in a GATT wait on Python 3.11 (`asyncio.wait_for`), so neither may hold a stop.
 _DISCONNECT_TIMEOUT_S = 5.0
@@ -561,6 +564,15 @@ class SimulatedSensor:
         if self._out_of_range:
             self._spawn(connection.disconnect(reason=_OUT_OF_RANGE_REASON))
             return
+        if self.connection is not None:
+            # One central at a time (the spec's sensor, like most single-connection peripherals): it stops
+            # advertising while connected, so a second central normally cannot reach it at all; should one get
+            # through anyway, it is turned away and the connected central keeps its link.
+            logger.warning(
+                "central %s refused: %s is connected", connection.peer_address, self.connection.peer_address
+            )
+            self._spawn(connection.disconnect(reason=_SECOND_CENTRAL_REASON))
+            return
         logger.info("central %s connected", connection.peer_address)
         self.connection = connection
         self._anchor_true_s = self.true_time_s()
@@ -707,7 +719,7 @@ async def start_simulated_sensor(
         What the IMU measures; `StandThenRunMotion()` if not given.
     """
     options = options or SimulatedSensorOptions()
-    controller = QuietController("posture-sensor", link=link)
+    controller = PeripheralController("posture-sensor", link=link)
     device = _build_device(controller, options)
     sensor = SimulatedSensor(device, options, motion or StandThenRunMotion())
     await sensor.power_on()

@@ -28,7 +28,7 @@ from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
-from sensorlink.bumble_backend.virtual import QuietController, QuietHost
+from sensorlink.bumble_backend.virtual import QuietHost, VirtualController
 from sensorlink.errors import MalformedPacket, UnsupportedFirmware
 from sensorlink.protocol import (
     PROFILE,
@@ -105,11 +105,11 @@ def _pairing_config(_connection: Connection) -> PairingConfig:
     return PairingConfig(sc=True, mitm=False, bonding=True, delegate=delegate)
 
 
-async def _central(link: LocalLink) -> Device:
-    controller = QuietController("test-central", link=link)
+async def _central(link: LocalLink, address: str = CENTRAL_ADDRESS) -> Device:
+    controller = VirtualController(f"test-central-{address}", link=link)
     device = Device(
         name="central",
-        address=hci.Address(CENTRAL_ADDRESS),
+        address=hci.Address(address),
         host=QuietHost(controller, AsyncPipeSink(controller)),
     )
     device.keystore = MemoryKeyStore()
@@ -407,6 +407,48 @@ async def test_status_reports_streaming_low_battery_and_sensor_fault() -> None:
         assert not notified[0].low_battery
         assert notified[-1].low_battery
         await _stop_and_settle(link)
+
+
+async def test_one_central_at_a_time_a_second_one_waits_or_is_refused() -> None:
+    link = LocalLink()
+    sensor = await start_simulated_sensor(link, SimulatedSensorOptions(time_scale=TIME_SCALE))
+    first, second, third = [await _central(link, f"F0:F1:F2:F3:F4:0{i}") for i in (1, 2, 3)]
+    try:
+        held = await _connect(first, sensor)
+        await held.subscribe()
+        await held.start()
+        # Connected, the sensor does not advertise: the others' connects wait for an advertisement.
+        reasons: dict[str, int] = {}
+        for central in (second, third):
+            central.on(
+                "connection",
+                lambda connection: connection.on(
+                    "disconnection", lambda reason: reasons.setdefault(str(connection.self_address), reason)
+                ),
+            )
+        waiting = [
+            asyncio.ensure_future(central.connect(sensor.device.random_address, timeout=None))
+            for central in (second, third)
+        ]
+        await _stream_for(sensor, 2.0)
+        assert not any(w.done() for w in waiting)
+        assert not held.disconnected.done()
+        assert sensor.connections_total == 1
+        # The first central leaves; both waiting centrals answer the same advertisement. One gets the sensor;
+        # the other's CONNECT_IND goes unanswered and its connection fails to be established (0x3E).
+        await held.connection.disconnect()
+        connections = await asyncio.gather(*waiting)
+        await asyncio.sleep(0.05)
+        assert list(reasons.values()) == [hci.HCI_CONNECTION_FAILED_TO_BE_ESTABLISHED_ERROR]
+        kept = [c for c in connections if str(c.self_address) not in reasons]
+        assert len(kept) == 1
+        assert sensor.connection is not None
+        assert sensor.connection.peer_address == kept[0].self_address
+        assert sensor.connections_total == 2
+    finally:
+        await sensor.stop()
+        for central in (first, second, third):
+            await central.power_off()
 
 
 # --- faults -------------------------------------------------------------------------------------------------
