@@ -136,12 +136,15 @@ class ClockMapper:
     min_drift_span_s : float
         Below this span of sensor time the slope is held at 1 (no drift) and only the offset is fitted: a
         slope from a few seconds of jittery arrivals is noise, and mapped sample times would wobble with it.
+    sensor_time_modulo_us : int
+        Where the sensor clock wraps (the sensor profile's; default the firmware spec's 2^32 us).
     """
 
     window_s: float = DEFAULT_WINDOW_S
     bin_s: float = DEFAULT_BIN_S
     min_drift_span_s: float = DEFAULT_MIN_DRIFT_SPAN_S
     refit_interval_s: float = DEFAULT_REFIT_INTERVAL_S
+    sensor_time_modulo_us: int = SENSOR_TIME_MODULUS_US
     _last_raw_us: int | None = field(default=None, init=False)
     _unwrapped_us: int = field(default=0, init=False)
     _sensor_origin_us: int = field(default=0, init=False)
@@ -160,15 +163,16 @@ class ClockMapper:
             raise ValueError("need 0 < bin_s <= window_s")
 
     def unwrap(self, sensor_time_us: int) -> int:
-        """Extend a 32-bit sensor time to an unbounded microsecond count (monotone within half a wrap)."""
-        if not 0 <= sensor_time_us < SENSOR_TIME_MODULUS_US:
-            raise ValueError(f"sensor_time_us must be a 32-bit number, got {sensor_time_us}")
+        """Extend a wrapping sensor time to an unbounded microsecond count (monotone within half a wrap)."""
+        modulo = self.sensor_time_modulo_us
+        if not 0 <= sensor_time_us < modulo:
+            raise ValueError(f"sensor_time_us must be within [0, {modulo}), got {sensor_time_us}")
         if self._last_raw_us is None:
             self._last_raw_us = sensor_time_us
             self._unwrapped_us = sensor_time_us
             return sensor_time_us
-        half = SENSOR_TIME_MODULUS_US // 2
-        delta = (sensor_time_us - self._last_raw_us + half) % SENSOR_TIME_MODULUS_US - half
+        half = modulo // 2
+        delta = (sensor_time_us - self._last_raw_us + half) % modulo - half
         unwrapped = self._unwrapped_us + delta
         if delta > 0:
             self._last_raw_us, self._unwrapped_us = sensor_time_us, unwrapped

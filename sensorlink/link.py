@@ -16,6 +16,8 @@ Shape (aiomqtt's)::
   iterator raises `LinkLost`.
 - A firmware whose protocol major version we do not know is refused with `UnsupportedFirmware`, never retried.
 - Every malformed, duplicate, late or lost packet is counted and logged.
+- Everything device-specific (UUIDs, commands, settings, packet decoding) is the link's `SensorProfile`
+  (`sensorlink.profile`); our own firmware spec, `sensorlink.profiles.POSTURE_V1`, is the default.
 
 The link takes its BLE client as an argument (bleak-retry-connector's `client_class`): `client_factory` builds
 a `bleak.BleakClient` for a device and a disconnect callback; only the CLI wires the real backend.
@@ -52,24 +54,34 @@ from sensorlink.errors import (
     SensorlinkError,
     UnsupportedFirmware,
 )
-from sensorlink.protocol import (
-    DEFAULT_CONFIG,
-    PROFILE,
-    ControlRequest,
-    ControlResponse,
-    ImuPacket,
-    SensorConfig,
+from sensorlink.profile import (
+    DecodedPacket,
+    ProfileSession,
+    SensorProfile,
+    SensorStatus,
     StartInfo,
-    StatusReport,
-    check_firmware_revision,
+    StreamSettings,
 )
+from sensorlink.profiles import POSTURE_V1, STREAMING_CONFIG
+from sensorlink.profiles.posture_v1 import FIRMWARE_REVISION_UUID
 from sensorlink.sequence import PacketVerdict, SequenceCounts, SequenceTracker
+
+__all__ = [
+    "BATTERY_LEVEL_UUID",
+    "FIRMWARE_REVISION_UUID",
+    "STREAMING_CONFIG",
+    "ClientFactory",
+    "HostClock",
+    "Link",
+    "LinkOptions",
+    "RssiReader",
+    "epoch_clock_ns",
+]
 
 logger = logging.getLogger(__name__)
 
-# Bluetooth SIG assigned numbers (Assigned Numbers 3.8): standard services every sensor shares, not our
-# profile.
-FIRMWARE_REVISION_UUID = normalize_uuid_16(0x2A26)
+# Bluetooth SIG assigned numbers (Assigned Numbers 3.8): the standard Battery Level, which the link reads from
+# any sensor that has it.
 BATTERY_LEVEL_UUID = normalize_uuid_16(0x2A19)
 
 ClientFactory = Callable[[BLEDevice | str, Callable[[BleakClient], None]], BleakClient]
@@ -82,11 +94,6 @@ _RECANCEL_INTERVAL_S = 0.1
 
 # Errors that mean "this attempt failed, another may work"; anything else propagates.
 _RETRYABLE = (BleakError, TimeoutError, OSError, ControlCommandFailed, MalformedPacket)
-
-
-# The spec's default configuration with the most samples per packet an MTU of 247 allows: 2.4 times fewer
-# notifications than the default 8, which matters on a busy host; `fitted_to_mtu` lowers it on smaller MTUs.
-STREAMING_CONFIG = replace(DEFAULT_CONFIG, samples_per_packet=PROFILE.configuration.max_samples_per_packet)
 
 
 def epoch_clock_ns(time_scale: float = 1.0) -> HostClock:
@@ -109,8 +116,9 @@ class LinkOptions:
 
     Attributes
     ----------
-    config : SensorConfig
-        Requested sensor configuration; samples per packet is lowered to fit the negotiated ATT MTU.
+    config : StreamSettings or None
+        Requested sampling settings; the profile fits them to the device and the connection (samples per
+        packet lowered to fit the negotiated ATT MTU). None asks for the profile's `default_settings`.
     connect_timeout_s : float
         Budget for one connection attempt including setup (seconds of real time).
     connect_attempts : int
@@ -132,7 +140,7 @@ class LinkOptions:
         spec a packet is due every few hundred milliseconds, so the default leaves a wide margin.
     """
 
-    config: SensorConfig = STREAMING_CONFIG
+    config: StreamSettings | None = None
     connect_timeout_s: float = 15.0
     connect_attempts: int = 4
     reconnect_budget_s: float = 30.0
@@ -169,7 +177,7 @@ class _Failure:
 class _Session:
     """What the sensor told us when streaming (re)started."""
 
-    config: SensorConfig
+    config: StreamSettings
     firmware_revision: str
     start: StartInfo | None
 
@@ -196,6 +204,8 @@ class Link:
     client_factory : ClientFactory
         Builds the BleakClient (the CLI passes one with the Bumble or the platform backend).
     options : LinkOptions
+    profile : SensorProfile
+        What kind of sensor it is (default: our own, `POSTURE_V1`); a scan tells (`FoundSensor.profile`).
     host_clock_ns : callable returning int, optional
         The host time base for sample times (ns). Defaults to `epoch_clock_ns()`; time-scaled tests pass a
         scaled clock so the clock mapper sees the simulated time base, and tests on a virtual event-loop clock
@@ -212,6 +222,7 @@ class Link:
         *,
         client_factory: ClientFactory,
         options: LinkOptions | None = None,
+        profile: SensorProfile = POSTURE_V1,
         host_clock_ns: HostClock | None = None,
         rssi_reader: RssiReader | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -221,12 +232,14 @@ class Link:
         self._address = device.address if isinstance(device, BLEDevice) else device
         self._client_factory = client_factory
         self._options = options or LinkOptions()
+        self._profile = profile
         self._host_clock_ns = host_clock_ns or epoch_clock_ns()
         self._rssi_reader = rssi_reader
         self._sleep = sleep
         self._jitter = jitter
         self._queue: asyncio.Queue[tuple[int, bytes] | _Failure] = asyncio.Queue(self._options.queue_packets)
         self._client: BleakClient | None = None
+        self._control: ProfileSession | None = None
         self._session: _Session | None = None
         self._tracker: SequenceTracker | None = None
         self._tracker_spp = 0
@@ -235,7 +248,7 @@ class Link:
         self._retired = SequenceCounts()
         self._retired_samples_lost = 0
         self._sample_base = 0
-        self._clock = ClockMapper()
+        self._clock = ClockMapper(sensor_time_modulo_us=profile.counters.sensor_time_modulo_us)
         self._timeline = SlewedTimeline()
         self._counts = _Counts()
         self._samples_delivered = 0
@@ -246,8 +259,6 @@ class Link:
         self._down_since_s = 0.0  # loop time at which the link last went down
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._control_lock = asyncio.Lock()
-        self._control_waiter: asyncio.Future[ControlResponse] | None = None
 
     # --- public API -----------------------------------------------------------------------------------------
 
@@ -256,7 +267,11 @@ class Link:
         return self._address
 
     @property
-    def config(self) -> SensorConfig:
+    def profile(self) -> SensorProfile:
+        return self._profile
+
+    @property
+    def config(self) -> StreamSettings:
         """The configuration streaming runs with (after MTU fitting)."""
         if self._session is None:
             raise RuntimeError("the link is not connected yet")
@@ -315,10 +330,12 @@ class Link:
         self._closing = True
         await _stop_tasks(set(self._tasks), self._options.command_timeout_s)
         client, self._client = self._client, None
+        control, self._control = self._control, None
         if client is not None and client.is_connected:
-            with contextlib.suppress(*_RETRYABLE):
-                async with asyncio.timeout(self._options.command_timeout_s):
-                    await self._command(client, ControlRequest.stop())
+            if control is not None:
+                with contextlib.suppress(*_RETRYABLE):
+                    async with asyncio.timeout(self._options.command_timeout_s):
+                        await control.stop()
             await _disconnect_quietly(client, self._options.command_timeout_s)
 
     async def blocks(self) -> AsyncIterator[SampleBlock]:
@@ -376,14 +393,14 @@ class Link:
         session, tracker = self._session, self._tracker
         if session is None or tracker is None:
             return None
+        config = session.config
         try:
-            packet = ImuPacket.from_bytes(data)
+            packet: DecodedPacket = self._profile.decode(data, config)
         except MalformedPacket as exc:
             self._counts.malformed += 1
             logger.warning("skipped packet: %s", exc)
             return None
-        config = session.config
-        if packet.flags & ImuPacket.FLAG_SESSION_START and tracker.last_packet_index >= 0:
+        if packet.session_start and tracker.last_packet_index >= 0:
             # Receiver rule 2: a session-start packet begins tracking afresh; no loss is counted across it.
             logger.warning("packet seq %d starts a new sensor session: tracking restarts", packet.seq)
             self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
@@ -421,8 +438,9 @@ class Link:
         estimate = self._clock.estimate()
         if estimate is None:  # cannot happen after observe(); keeps the type checker honest
             return None
-        acc_mps2, gyr_dps = packet.decode(config)
-        samples = ImuSamples(self._timeline.host_times_s(estimate, sample_us), acc_mps2, gyr_dps)
+        samples = ImuSamples(
+            self._timeline.host_times_s(estimate, sample_us), packet.acc_mps2, packet.gyr_dps
+        )
         block = SampleBlock(
             samples=samples,
             first_sample_index=self._sample_base + decision.packet_index * config.samples_per_packet,
@@ -447,31 +465,18 @@ class Link:
             )
             self._retired_samples_lost += c.lost_packets * self._tracker_spp
             self._sample_base += (old.last_packet_index + 1) * self._tracker_spp
-        self._tracker = SequenceTracker(samples_per_packet * 1e6 / sample_rate_hz)
+        self._tracker = SequenceTracker(
+            samples_per_packet * 1e6 / sample_rate_hz, counters=self._profile.counters
+        )
         self._tracker_spp = samples_per_packet
 
-    def _on_control(self, data: bytearray) -> None:
-        try:
-            response = ControlResponse.from_bytes(bytes(data))
-        except MalformedPacket as exc:
-            logger.warning("ignored control response: %s", exc)
-            return
-        waiter = self._control_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(response)
-        else:
-            logger.warning("unexpected control response %s", response)
-
-    def _on_status(self, data: bytearray) -> None:
-        try:
-            report = StatusReport.from_bytes(bytes(data))
-        except MalformedPacket as exc:
-            logger.warning("ignored status: %s", exc)
-            return
-        self._battery_pct, self._sensor_flags = report.battery_pct, report.flags
-        if report.buffer_overflow:
+    def _on_status(self, status: SensorStatus) -> None:
+        if status.battery_pct is not None:
+            self._battery_pct = status.battery_pct
+        self._sensor_flags = status.flags
+        if status.buffer_overflow:
             logger.warning("sensor reports a FIFO overflow: samples were lost inside the sensor")
-        if report.sensor_fault:
+        if status.sensor_fault:
             logger.error("sensor reports an IMU fault")
 
     def _on_disconnect(self, client: BleakClient) -> None:
@@ -484,51 +489,29 @@ class Link:
 
     # --- connection and session setup -----------------------------------------------------------------------
 
-    async def _command(self, client: BleakClient, request: ControlRequest) -> ControlResponse:
-        """Write a control-point request and wait for its indication."""
-        async with self._control_lock:
-            loop = asyncio.get_running_loop()
-            self._control_waiter = loop.create_future()
-            try:
-                await client.write_gatt_char(PROFILE.gatt.control_point_uuid, bytes(request), response=True)
-                async with asyncio.timeout(self._options.command_timeout_s):
-                    response = await self._control_waiter
-            finally:
-                self._control_waiter = None
-        if response.opcode != request.opcode:
-            raise ControlCommandFailed(request.opcode.name, f"answer was for {response.opcode.name}")
-        if not response.ok:
-            raise ControlCommandFailed(request.opcode.name, response.result.name)
-        return response
-
-    async def _time_sync(self, client: BleakClient) -> None:
+    async def _time_sync(self, control: ProfileSession) -> None:
         send_ns = self._host_clock_ns()
-        response = await self._command(client, ControlRequest.time_sync())
+        sensor_time_us = await control.time_sync()
         receive_ns = self._host_clock_ns()
-        sensor_us = self._clock.unwrap(response.time_sync_sensor_time_us())
-        self._clock.observe_time_sync(sensor_us, send_ns, receive_ns)
+        if sensor_time_us is None:  # the sensor has no time request: arrivals alone map its clock
+            return
+        self._clock.observe_time_sync(self._clock.unwrap(sensor_time_us), send_ns, receive_ns)
 
     async def _start_session(self, client: BleakClient, *, resume: bool) -> None:
-        revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID)).decode(
-            "utf-8", errors="replace"
+        control = self._profile.session(
+            client, command_timeout_s=self._options.command_timeout_s, on_status=self._on_status
         )
-        check_firmware_revision(revision)
-        config = self._options.config.fitted_to_mtu(client.mtu_size)
-        await client.start_notify(PROFILE.gatt.status_uuid, lambda _c, d: self._on_status(d))
-        await client.start_notify(PROFILE.gatt.control_point_uuid, lambda _c, d: self._on_control(d))
-        status = StatusReport.from_bytes(bytes(await client.read_gatt_char(PROFILE.gatt.status_uuid)))
-        self._on_status(bytearray(bytes(status)))
+        self._control = control  # from here on, closing the link stops the sensor through it
+        requested = self._options.config or self._profile.default_settings
+        config = await control.prepare(requested, resume=resume)
+        revision = control.firmware_revision
         if not resume:
-            if status.streaming:  # left running by an earlier client that did not stop it (crash, kill)
-                logger.warning("sensor %s was still streaming an old session; stopping it", self._address)
-                await self._command(client, ControlRequest.stop())
-            await client.write_gatt_char(PROFILE.gatt.configuration_uuid, bytes(config), response=True)
             # Ready before START: the first packet may arrive before START's response is processed.
             self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
             self._session = _Session(config=config, firmware_revision=revision, start=None)
-        await client.start_notify(PROFILE.gatt.imu_data_uuid, lambda _c, d: self._on_imu_data(d))
-        await self._time_sync(client)
-        start = (await self._command(client, ControlRequest.start())).start_info()
+        await control.subscribe_data(self._on_imu_data)
+        await self._time_sync(control)
+        start = await control.start()
         if resume and not start.resumed:
             logger.warning(
                 "sensor started a new session after the reconnect (it restarted?): loss is unknown"
@@ -538,8 +521,9 @@ class Link:
         config = replace(config, samples_per_packet=start.samples_per_packet)
         self._session = _Session(config=config, firmware_revision=revision, start=start)
         logger.info(
-            "streaming from %s (firmware %s): %d Hz, %d samples per packet, MTU %d, %s",
+            "streaming from %s (%s, firmware %s): %d Hz, %d samples per packet, MTU %d, %s",
             self._address,
+            self._profile.name,
             revision,
             config.sample_rate_hz,
             config.samples_per_packet,
@@ -567,7 +551,7 @@ class Link:
             except UnsupportedFirmware:
                 raise
             except _RETRYABLE as exc:
-                self._client = None
+                self._client = self._control = None
                 logger.warning(
                     "connection attempt %d/%d to %s failed: %s",
                     attempt + 1,
@@ -611,6 +595,7 @@ class Link:
             await self._link_down.wait()
             down_since = self._down_since_s
             old, self._client = self._client, None
+            self._control = None
             if old is not None:
                 await _disconnect_quietly(old, self._options.command_timeout_s)
             attempt = 0
@@ -631,7 +616,7 @@ class Link:
                     await self._queue.put(_Failure(exc))
                     return
                 except _RETRYABLE as exc:
-                    self._client = None
+                    self._client = self._control = None
                     logger.warning(
                         "reconnect attempt %d to %s failed: %s", attempt + 1, self._address, _reason(exc)
                     )
@@ -650,11 +635,11 @@ class Link:
         # raising CancelledError when both arrive in the same loop turn). The loop must end anyway.
         while not self._closing:
             await asyncio.sleep(self._options.time_sync_interval_s)
-            client = self._client
-            if client is None or self._link_down.is_set() or self._closing:
+            client, control = self._client, self._control
+            if client is None or control is None or self._link_down.is_set() or self._closing:
                 continue
             try:
-                await self._time_sync(client)
+                await self._time_sync(control)
                 if loop.time() >= next_status_s:
                     next_status_s = loop.time() + self._options.housekeeping_interval_s
                     battery = await client.read_gatt_char(BATTERY_LEVEL_UUID)

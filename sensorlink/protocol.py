@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from firmware_specs import SensorProfile, load_profile
 from sensorlink.errors import InvalidConfiguration, MalformedPacket, UnsupportedFirmware
+from sensorlink.profile import AdvertisedSensor, StartInfo, StreamSettings
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -82,8 +83,8 @@ def _check_uint(name: str, value: int, bits: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SensorConfig:
-    """Sampling settings of the sensor (the Configuration characteristic).
+class SensorConfig(StreamSettings):
+    """Sampling settings of the sensor (the Configuration characteristic): `StreamSettings` as spec v1 allows.
 
     Attributes
     ----------
@@ -146,15 +147,14 @@ class SensorConfig:
         """Gyroscope scale: deg/s per count (range / 32768)."""
         return self.gyr_range_dps / PROFILE.scale.counts_full_scale
 
-    @property
-    def sample_period_us(self) -> float:
-        """Time between samples on the sensor's clock, microseconds (not an integer at 52/104/208/416 Hz)."""
-        return 1e6 / self.sample_rate_hz
-
-    @property
-    def packet_period_s(self) -> float:
-        """Time covered by one full packet, seconds of sensor time."""
-        return self.samples_per_packet / self.sample_rate_hz
+    @classmethod
+    def from_settings(cls, settings: StreamSettings) -> SensorConfig:
+        """The same settings, checked against the spec (`InvalidConfiguration` if it does not allow them)."""
+        if isinstance(settings, SensorConfig):
+            return settings
+        return cls(
+            settings.sample_rate_hz, settings.acc_range_g, settings.gyr_range_dps, settings.samples_per_packet
+        )
 
     @staticmethod
     def max_samples_per_packet(mtu: int) -> int:
@@ -352,14 +352,24 @@ def signed_wrap(delta: int, modulo: int) -> int:
 
 
 def packet_distance(
-    last_seq: int, last_sensor_time_us: int, seq: int, sensor_time_us: int, *, packet_period_us: float | None
+    last_seq: int,
+    last_sensor_time_us: int,
+    seq: int,
+    sensor_time_us: int,
+    *,
+    packet_period_us: float | None,
+    seq_modulo: int = _PKT.seq_modulo,
+    sensor_time_modulo_us: int = _PKT.sensor_time_modulo,
 ) -> int:
-    """`packets_since` for a known packet period; without one, the seq difference within half its range."""
-    d = (seq - last_seq) % _PKT.seq_modulo
+    """`packets_since` for a known packet period; without one, the seq difference within half its range.
+
+    The wrap-arounds default to this spec's (u16 seq, u32 microseconds); other profiles pass theirs.
+    """
+    d = (seq - last_seq) % seq_modulo
     if packet_period_us is None:
-        return signed_wrap(d, _PKT.seq_modulo)
-    expected = signed_wrap(sensor_time_us - last_sensor_time_us, _PKT.sensor_time_modulo) / packet_period_us
-    return d + _PKT.seq_modulo * round((expected - d) / _PKT.seq_modulo)
+        return signed_wrap(d, seq_modulo)
+    expected = signed_wrap(sensor_time_us - last_sensor_time_us, sensor_time_modulo_us) / packet_period_us
+    return d + seq_modulo * round((expected - d) / seq_modulo)
 
 
 # --- control point ------------------------------------------------------------------------------------------
@@ -458,29 +468,6 @@ class ControlRequest:
 
     def __bytes__(self) -> bytes:
         return bytes([self.opcode]) + self.payload
-
-
-@dataclass(frozen=True, slots=True)
-class StartInfo:
-    """What a successful START response tells the receiver.
-
-    Attributes
-    ----------
-    next_seq : int
-        Seq of the next packet the sensor will send; packets between the last one received and this were lost.
-    sensor_time_us : int
-        Sensor clock when the sensor handled START, microseconds.
-    resumed : bool
-        True if an already running session continues (after a link drop), False if a new session begins.
-    samples_per_packet : int
-        Samples in every packet of this session: the configured value, lowered to fit the ATT MTU of the
-        connection that started the session.
-    """
-
-    next_seq: int
-    sensor_time_us: int
-    resumed: bool
-    samples_per_packet: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -700,9 +687,13 @@ def check_firmware_revision(revision: str) -> FirmwareVersion:
     return version
 
 
-def check_protocol_major(advertisement: AdvertisementInfo) -> None:
-    """Refuse a sensor whose advertisement announces another protocol major version (before connecting)."""
-    if advertisement.protocol_major != PROFILE.protocol.major:
+def check_protocol_major(advertisement: AdvertisementInfo | AdvertisedSensor) -> None:
+    """Refuse a sensor whose advertisement announces another protocol major version (before connecting).
+
+    Takes the raw manufacturer data or what the profile read from it (`FoundSensor.info`); a sensor that
+    announces no version is not refused here (its firmware revision is checked on connecting).
+    """
+    if advertisement.protocol_major is not None and advertisement.protocol_major != PROFILE.protocol.major:
         raise UnsupportedFirmware(
             f"with protocol {advertisement.protocol_major}",
             PROFILE.protocol.major,

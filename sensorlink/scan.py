@@ -1,5 +1,5 @@
-"""Find posture sensors, and open the BLE backend an `--adapter` spec names (the only wiring of bleak
-backends).
+"""Find sensors of the known profiles, and open the BLE backend an `--adapter` spec names (the only wiring
+of bleak backends).
 
 `open_ble_backend("auto" | "sim" | Bumble transport spec)` yields a `BleBackend`: how to make a scanner and a
 client for that adapter. `auto` is the operating system's Bluetooth through bleak's own backends; everything
@@ -23,15 +23,18 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
-from sensorlink.errors import AdapterUnavailable, MalformedPacket, SensorNotFound
+from sensorlink.errors import AdapterUnavailable, SensorNotFound
 from sensorlink.link import ClientFactory, RssiReader
-from sensorlink.protocol import PROFILE, AdvertisementInfo, local_name_for
+from sensorlink.profile import AdvertisedSensor, SensorProfile
+from sensorlink.profiles import POSTURE_V1
 
 logger = logging.getLogger(__name__)
 
 AUTO_ADAPTER = "auto"
 SIM_ADAPTER = "sim"
 DEFAULT_SCAN_TIMEOUT_S = 5.0
+DEFAULT_PROFILES: tuple[SensorProfile, ...] = (POSTURE_V1,)
+"""The sensors a scan looks for unless told otherwise: our own."""
 # Where BlueZ is reached on Linux; without it bleak's BlueZ backend cannot start.
 _DBUS_SYSTEM_SOCKET = Path("/run/dbus/system_bus_socket")
 
@@ -67,7 +70,7 @@ class BleBackend:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FoundSensor:
-    """A posture sensor seen advertising.
+    """A sensor of a known profile seen advertising.
 
     Attributes
     ----------
@@ -75,14 +78,17 @@ class FoundSensor:
         What a `Link` connects to.
     name : str or None
     rssi_dbm : int
-    info : AdvertisementInfo or None
-        Protocol major version, battery and pairing mode from the manufacturer data (None if unreadable).
+    info : AdvertisedSensor or None
+        Protocol major version, battery and pairing mode from the advertisement (None if unreadable).
+    profile : SensorProfile
+        The profile that recognised it: what a `Link` to it streams with.
     """
 
     device: BLEDevice
     name: str | None
     rssi_dbm: int
-    info: AdvertisementInfo | None
+    info: AdvertisedSensor | None
+    profile: SensorProfile = POSTURE_V1
 
     @property
     def address(self) -> str:
@@ -90,56 +96,50 @@ class FoundSensor:
 
     @property
     def supported(self) -> bool:
-        """True when the sensor speaks the protocol major version this client implements."""
-        return self.info is not None and self.info.protocol_major == PROFILE.protocol.major
+        """True when the sensor speaks a protocol version its profile implements."""
+        return self.info is not None and self.info.supported
 
 
 def is_posture_sensor(advertisement: AdvertisementData) -> bool:
-    """Our service UUID, our name prefix, or our manufacturer data (company id) in the advertisement."""
-    return (
-        PROFILE.gatt.service_uuid in advertisement.service_uuids
-        or (advertisement.local_name or "").startswith(PROFILE.advertising.local_name_prefix)
-        or PROFILE.advertising.company_id in advertisement.manufacturer_data
-    )
+    """Our own sensor's advertisement (service UUID, name prefix or company id: `POSTURE_V1.recognises`)."""
+    return POSTURE_V1.recognises(advertisement)
 
 
-def _found(device: BLEDevice, advertisement: AdvertisementData) -> FoundSensor:
-    try:
-        info = AdvertisementInfo.from_manufacturer_data(advertisement.manufacturer_data)
-    except MalformedPacket as exc:
-        logger.warning("sensor %s advertises unreadable data: %s", device.address, exc)
-        info = None
-    name = advertisement.local_name or device.name
-    if name is None:
-        # The spec derives the name from the address, and the name travels in the scan response, which some
-        # scanners (and Bumble's virtual controller) never deliver: derive it the same way.
-        try:
-            name = local_name_for(device.address.split("/")[0])
-        except ValueError:
-            name = None
-    return FoundSensor(device, name, advertisement.rssi, info)
+def _found(
+    device: BLEDevice, advertisement: AdvertisementData, profile: SensorProfile = POSTURE_V1
+) -> FoundSensor:
+    derived_name, info = profile.advertised(device.address, advertisement)
+    name = advertisement.local_name or device.name or derived_name
+    return FoundSensor(device, name, advertisement.rssi, info, profile)
 
 
 async def scan_for_sensors(
-    backend: BleBackend, *, timeout_s: float = DEFAULT_SCAN_TIMEOUT_S, stop_when: str | None = None
+    backend: BleBackend,
+    *,
+    timeout_s: float = DEFAULT_SCAN_TIMEOUT_S,
+    stop_when: str | None = None,
+    profiles: Sequence[SensorProfile] = DEFAULT_PROFILES,
 ) -> list[FoundSensor]:
-    """Posture sensors heard within `timeout_s`, strongest first.
+    """Sensors of the given profiles heard within `timeout_s`, strongest first.
 
     Parameters
     ----------
     stop_when : str, optional
         Stop as soon as the sensor with this address has been heard.
+    profiles : sequence of SensorProfile
+        What to look for; a device is attributed to the first profile that recognises it.
     """
     seen: dict[str, FoundSensor] = {}
     heard = asyncio.Event()
 
     def on_advertisement(device: BLEDevice, advertisement: AdvertisementData) -> None:
-        if not is_posture_sensor(advertisement):
+        profile = next((p for p in profiles if p.recognises(advertisement)), None)
+        if profile is None:
             return
         previous = seen.get(device.address)
-        found = _found(device, advertisement)
+        found = _found(device, advertisement, profile)
         if previous is not None and found.name is None:  # a scan response without the name: keep the name
-            found = FoundSensor(device, previous.name, found.rssi_dbm, found.info or previous.info)
+            found = FoundSensor(device, previous.name, found.rssi_dbm, found.info or previous.info, profile)
         seen[device.address] = found
         if stop_when is not None and device.address.upper() == stop_when.upper():
             heard.set()
@@ -157,10 +157,14 @@ async def scan_for_sensors(
 
 
 async def find_sensor(
-    backend: BleBackend, address: str, *, timeout_s: float = DEFAULT_SCAN_TIMEOUT_S
+    backend: BleBackend,
+    address: str,
+    *,
+    timeout_s: float = DEFAULT_SCAN_TIMEOUT_S,
+    profiles: Sequence[SensorProfile] = DEFAULT_PROFILES,
 ) -> BLEDevice:
     """Scan until the sensor with `address` advertises; `SensorNotFound` after `timeout_s`."""
-    for sensor in await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address):
+    for sensor in await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address, profiles=profiles):
         if sensor.address.upper() == address.upper():
             return sensor.device
     raise SensorNotFound(timeout_s, address)

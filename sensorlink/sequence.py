@@ -21,10 +21,13 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
+from sensorlink.profile import PacketCounters
 from sensorlink.protocol import PROFILE, packet_distance, signed_wrap
 
 SEQ_MODULUS = PROFILE.imu_packet.seq_modulo
 SENSOR_TIME_MODULUS_US = PROFILE.imu_packet.sensor_time_modulo
+POSTURE_V1_COUNTERS = PacketCounters(SEQ_MODULUS, SENSOR_TIME_MODULUS_US)
+"""The firmware spec's counters (u16 seq, u32 microseconds): the default of `SequenceTracker`."""
 
 
 class PacketVerdict(enum.Enum):
@@ -79,10 +82,13 @@ class SequenceTracker:
         seq range is assumed.
     history_packets : int
         How many recent packet indices are remembered to tell duplicates from late packets.
+    counters : PacketCounters
+        Wrap-arounds of the seq and the sensor clock (the sensor profile's; default the firmware spec's).
     """
 
     packet_period_us: float | None = None
     history_packets: int = 1024
+    counters: PacketCounters = POSTURE_V1_COUNTERS
     _last_seq: int | None = field(default=None, init=False)
     _last_time_us: int = field(default=0, init=False)
     _last_index: int = field(default=-1, init=False)
@@ -118,7 +124,13 @@ class SequenceTracker:
     def _step(self, last_seq: int, seq: int, sensor_time_us: int) -> int:
         """Packets from the newest accepted packet to this one (negative: older): the spec's receiver rule."""
         return packet_distance(
-            last_seq, self._last_time_us, seq, sensor_time_us, packet_period_us=self.packet_period_us
+            last_seq,
+            self._last_time_us,
+            seq,
+            sensor_time_us,
+            packet_period_us=self.packet_period_us,
+            seq_modulo=self.counters.seq_modulo,
+            sensor_time_modulo_us=self.counters.sensor_time_modulo_us,
         )
 
     def observe(self, seq: int, sensor_time_us: int) -> SequenceDecision:
@@ -127,14 +139,17 @@ class SequenceTracker:
         Parameters
         ----------
         seq : int
-            The packet's 16-bit sequence number.
+            The packet's sequence number (16 bits in the firmware spec).
         sensor_time_us : int
-            The packet's 32-bit sensor time (first sample), microseconds.
+            The packet's sensor time (first sample), microseconds (32 bits in the firmware spec).
         """
-        if not 0 <= seq < SEQ_MODULUS:
-            raise ValueError(f"seq must be a 16-bit number, got {seq}")
-        if not 0 <= sensor_time_us < SENSOR_TIME_MODULUS_US:
-            raise ValueError(f"sensor_time_us must be a 32-bit number, got {sensor_time_us}")
+        counters = self.counters
+        if not 0 <= seq < counters.seq_modulo:
+            raise ValueError(f"seq must be within [0, {counters.seq_modulo}), got {seq}")
+        if not 0 <= sensor_time_us < counters.sensor_time_modulo_us:
+            raise ValueError(
+                f"sensor_time_us must be within [0, {counters.sensor_time_modulo_us}), got {sensor_time_us}"
+            )
         c = self._counts
         if self._last_seq is None:
             self._last_seq, self._last_time_us, self._last_index = seq, sensor_time_us, 0
@@ -145,7 +160,7 @@ class SequenceTracker:
         step = self._step(self._last_seq, seq, sensor_time_us)
         index = self._last_index + step
         time_us = self._unwrapped_time_us + signed_wrap(
-            sensor_time_us - self._last_time_us, SENSOR_TIME_MODULUS_US
+            sensor_time_us - self._last_time_us, counters.sensor_time_modulo_us
         )
         if step <= 0:
             if index in self._recent_set or step == 0:

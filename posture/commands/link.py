@@ -111,9 +111,11 @@ def _sensor_table(sensors: list[FoundSensor]) -> Table:
             s.name or "?",
             s.address,
             str(s.rssi_dbm),
-            f"{info.battery_pct} %" if info else "?",
-            (f"v{info.protocol_major}" + ("" if s.supported else " (unsupported)")) if info else "?",
-            ("yes" if info.pairing_mode else "no") if info else "?",
+            f"{info.battery_pct} %" if info and info.battery_pct is not None else "?",
+            (f"v{info.protocol_major}" + ("" if s.supported else " (unsupported)"))
+            if info and info.protocol_major is not None
+            else "?",
+            ("yes" if info.pairing_mode else "no") if info and info.pairing_mode is not None else "?",
         )
     return table
 
