@@ -14,9 +14,11 @@ Shared vocabulary
 - `StartInfo`: what the device answered when streaming (re)started.
 - `SensorStatus`, `AdvertisedSensor`: battery and condition, from the connection and from advertisements.
 
-A device without a packet counter or a sensor clock synthesises them in its profile (a counter of the
-notifications, a clock of samples times the sample period); the link then still counts duplicates and gaps
-as far as the device lets anyone tell.
+Limit of this first version: `decode` belongs to the profile and has no per-connection state, so every packet
+must carry its own counter and sensor time, as ours does. A device whose packets carry neither (WitMotion's
+BLE 0x61 packet is acceleration, angular rate and angle only, per the WT901BLECL datasheet, section 6.1.1)
+needs a per-connection decode that numbers the notifications and clocks them by the sample period, so that
+`decode` would move to `ProfileSession`; its losses stay invisible either way.
 """
 
 from __future__ import annotations
