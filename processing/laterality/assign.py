@@ -186,8 +186,12 @@ def _push_scores(acc_ml_mps2: FloatArray | None, start: IntArray, step_after: Fl
 def _neighbour_median(x: FloatArray, half: int) -> FloatArray:
     """Median of the finite values among x[k - half : k + half + 1] without x[k] itself (NaN if none)."""
     n = x.shape[0]
-    padded = np.concatenate([np.full(half, np.nan), x, np.full(half, np.nan)])
-    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)[:n].copy()
+    padded = np.full(n + 2 * half, np.nan)
+    padded[half : half + n] = x
+    # rows padded[k : k + 2 half + 1] (`sliding_window_view`'s, without its per-call checks: this runs twice
+    # per pipeline window)
+    step = padded.strides[0]
+    window = np.ndarray((n, 2 * half + 1), dtype=np.float64, buffer=padded, strides=(step, step)).copy()
     window[:, half] = np.nan
     # NaN sorts last: the median of the first `count` values of each sorted row
     window.sort(axis=1)
