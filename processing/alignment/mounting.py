@@ -102,6 +102,8 @@ class Mounting:
         second agreed); values below ~0.3 mean the sign of the forward axis is uncertain.
     gyr_bias_dps : (3,) array, deg/s, or None
         Mean angular rate over the standing period (the gyroscope's zero-rate offset), if there was one.
+    forward_from : "running" or "walking"
+        The motion the forward axis came from (walking only when there was too little running to decide).
     """
 
     rotation: FloatArray
@@ -109,6 +111,7 @@ class Mounting:
     standing_s: tuple[float, float] | None
     forward_strength: float
     gyr_bias_dps: FloatArray | None = None
+    forward_from: Literal["running", "walking"] = "running"
 
     def __post_init__(self) -> None:
         r = np.asarray(self.rotation, dtype=np.float64)
@@ -598,6 +601,95 @@ class MountingEstimator:
             )
         up = up / up_norm
 
+        bias = None
+        if standing is not None and gyr_dps is not None:
+            bias = gyr_dps[standing[0] : standing[1]].mean(axis=0)
+        forward, strength = self._forward_axis(
+            acc_mps2, gyr_dps, quat, up, bias, use=use, moving=moving, use_running=bool(use_running), fs=fs
+        )
+        rotation = np.stack([forward, np.cross(up, forward), up])
+        standing_s = None if standing is None else (standing[0] / fs, standing[1] / fs)
+        forward_from: Literal["running", "walking"] = "running" if use_running else "walking"
+        self.mounting_ = Mounting(rotation, calibration, standing_s, strength, bias, forward_from)
+        return self
+
+    def refine_forward(
+        self,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray,
+        *,
+        sampling_rate_hz: float,
+        quat: FloatArray,
+        known: Mounting,
+    ) -> MountingEstimator:
+        """The forward axis again, from running in a later stretch; up, neutral and bias stay `known`'s.
+
+        When the runner walked past the last calibration checkpoint (a long warm-up after standing), the
+        forward axis had to come from walking, where uneven sides bend it further than running's mirror
+        symmetry does (a robustness-sweep draw, `processing.evaluation.sweep`: 7.1 deg from its 52 s
+        warm-up walk, 1.0 deg from its running). Once `min_motion_s` of running is in the stretch, running
+        decides the forward axis; the standing calibration (up, neutral, gyroscope bias) is kept.
+
+        Parameters
+        ----------
+        acc_mps2, gyr_dps : (n, 3) arrays, sensor frame
+        sampling_rate_hz : float
+        quat : (n, 4) array
+            VQF's sensor-to-earth orientation of the same samples.
+        known : Mounting
+            The calibration to refine.
+
+        Raises
+        ------
+        CalibrationError
+            Less than `min_motion_s` of running in the stretch.
+        """
+        fs = sampling_rate_hz
+        stills = find_still_periods(
+            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s + 2.0 * self.trim_s
+        )
+        moving = np.ones(acc_mps2.shape[0], dtype=bool)
+        for a, b in stills:
+            moving[a:b] = False
+        running = moving & _running_samples(acc_mps2, fs)
+        if np.count_nonzero(running) < self.min_motion_s * fs:
+            raise CalibrationError(
+                f"not enough running yet to find the direction of travel: run for {self.min_motion_s:g} s"
+            )
+        up = known.up_sensor
+        forward, strength = self._forward_axis(
+            acc_mps2,
+            gyr_dps,
+            quat,
+            up,
+            known.gyr_bias_dps,
+            use=running,
+            moving=moving,
+            use_running=True,
+            fs=fs,
+        )
+        rotation = np.stack([forward, np.cross(up, forward), up])
+        self.mounting_ = Mounting(
+            rotation, known.calibration, known.standing_s, strength, known.gyr_bias_dps, "running"
+        )
+        return self
+
+    def _forward_axis(
+        self,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray | None,
+        quat: FloatArray | None,
+        up: FloatArray,
+        bias: FloatArray | None,
+        *,
+        use: BoolArray,
+        moving: BoolArray,
+        use_running: bool,
+        fs: float,
+    ) -> tuple[FloatArray, float]:
+        """The forward axis (unit, sensor frame, perpendicular to the unit `up`) from the samples `use`, and
+        the consistency of its sign (`Mounting.forward_strength`); `use_running` says they are running."""
+        rate_bias = np.zeros(3) if bias is None else bias
         if quat is not None:
             gravity_s = np.einsum(
                 "nji,j->ni", quat_to_matrix(quat), np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2])
@@ -612,11 +704,10 @@ class MountingEstimator:
         a_h = np.stack([free @ h1, free @ h2], axis=1)
         gyro_axis = None
         if gyr_dps is not None:
-            bias = gyr_dps[standing[0] : standing[1]].mean(axis=0) if standing is not None else np.zeros(3)
-            gyr_h = np.stack([(gyr_dps - bias) @ h1, (gyr_dps - bias) @ h2], axis=1)
+            gyr_h = np.stack([(gyr_dps - rate_bias) @ h1, (gyr_dps - rate_bias) @ h2], axis=1)
             gyro_axis = _gyro_axis_in_plane(gyr_h, a_v, use, fs)
             if use_running:
-                a_h = _without_lever_arm_swing(a_h, (gyr_dps - bias) @ up, use, sos, fs)
+                a_h = _without_lever_arm_swing(a_h, (gyr_dps - rate_bias) @ up, use, sos, fs)
         mirror_axis = None
         if use_running:
             a_h_mirror = a_h
@@ -627,19 +718,11 @@ class MountingEstimator:
                 z_s = quat_to_matrix(quat)[:, 2, :]
                 level = free - np.sum(free * z_s, axis=1)[:, None] * z_s
                 a_h_mirror = np.stack([level @ h1, level @ h2], axis=1)
-                a_h_mirror = _without_lever_arm_swing(a_h_mirror, (gyr_dps - bias) @ up, use, sos, fs)
+                a_h_mirror = _without_lever_arm_swing(a_h_mirror, (gyr_dps - rate_bias) @ up, use, sos, fs)
             mirror_axis = _mirror_axis_in_plane(
                 a_v, a_h_mirror, use, fs, above_step_frequency=gyr_dps is None
             )
         fwd2, strength = _forward_in_plane(
             a_v[use], a_h[use], fs, running=bool(use_running), axis=mirror_axis, gyro_axis=gyro_axis
         )
-        forward = fwd2[0] * h1 + fwd2[1] * h2
-        left = np.cross(up, forward)
-        rotation = np.stack([forward, left, up])
-        standing_s = None if standing is None else (standing[0] / fs, standing[1] / fs)
-        bias = None
-        if standing is not None and gyr_dps is not None:
-            bias = gyr_dps[standing[0] : standing[1]].mean(axis=0)
-        self.mounting_ = Mounting(rotation, calibration, standing_s, strength, bias)
-        return self
+        return fwd2[0] * h1 + fwd2[1] * h2, strength

@@ -11,7 +11,10 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
 2. Calibration: the mounting is decided at fixed checkpoints of the absolute sample count (every
    `calibration_check_s`), from samples [0, checkpoint) only: as soon as they hold a standing period followed
    by `calibration_motion_s` of running, or at `max_calibration_s` without (then from walking, or from the
-   mean running posture without a standing period: angles are then relative to that posture).
+   mean running posture without a standing period: angles are then relative to that posture). A forward axis
+   that had to come from walking is re-decided from running at the later checkpoints, from samples [c - 2
+   `calibration_motion_s`, c) once they hold `calibration_motion_s` of running (up and the neutral stay);
+   the windows whose core starts at or after that checkpoint use it (`_refine_forward`).
 3. Windows: window k spans samples [k H - M, (k + 1) H + M) (hop H, margin M, absolute indices) and owns the
    steps whose initial contact lies in its core [k H, (k + 1) H). It runs once all its samples are in. The
    gait event detector, the pelvic angles and the per-step metrics see exactly the window's samples, whatever
@@ -34,7 +37,8 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
 Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
 H + M + look-ahead after its last sample (9 s by default), plus the block that completes it (steps of the
 calibration period come out together when it is decided). Memory: one window plus the look-ahead (plus the
-calibration period at the start).
+calibration period at the start, and 2 `calibration_motion_s` while a forward axis from walking waits for
+running).
 """
 
 from __future__ import annotations
@@ -294,6 +298,9 @@ class StreamingProcessor:
         self._t0_s = 0.0
         self._next_window = 0
         self._next_check = self._check
+        # A forward axis from walking is re-decided from running at these checkpoints (absolute samples).
+        self._refine_at: int | None = None
+        self._refine_span = round(2.0 * self.params.calibration_motion_s * self.sampling_rate_hz)
         self._finished = False
         # Side stitching state: the last labelled contact and the side evidence of its bout.
         self._last_ic: tuple[float, Side] | None = None
@@ -386,11 +393,14 @@ class StreamingProcessor:
                 break
             if end > ready and not final:
                 break
+            self._refine_forward(core_start)
             out.extend(self._process_window(k))
             self._next_window += 1
             keep = max(0, self._next_window * self._hop - self._margin)
             if self.has_gyroscope:
                 keep = min(keep, self._vqf_done - self._turn_half)
+            if self._refine_at is not None:
+                keep = min(keep, self._refine_at - self._refine_span)
             self._buf.drop_before(keep)
         return out
 
@@ -511,7 +521,47 @@ class StreamingProcessor:
             k = buf.quat.shape[0]
             if buf.gyr_dps is not None:
                 buf.body = _body_signals_chunked(buf.quat, second.rotation, buf.acc_mps2[:k], buf.gyr_dps[:k])
+            if second.forward_from == "walking":
+                self._refine_at = checkpoint + self._check
             return
+
+    def _refine_forward(self, limit: int) -> None:
+        """Re-decide a forward axis that came from walking, at the checkpoints up to `limit` (absolute).
+
+        At each checkpoint c (every `calibration_check_s` after the calibration) the samples [c - 2
+        `calibration_motion_s`, c) decide, once they hold `calibration_motion_s` of running
+        (`MountingEstimator.refine_forward`: up, neutral and gyroscope bias stay). The steps of the windows
+        whose core starts at or after c get the new axis. Every checkpoint up to a window's core start is
+        decided before the window runs, from samples that VQF has seen by then however the stream was split
+        (the window needs later ones), so streaming still equals batch.
+        """
+        buf, mounting = self._buf, self.mounting_
+        while self._refine_at is not None and self._refine_at <= limit and mounting is not None:
+            c = self._refine_at
+            if buf.gyr_dps is None:  # pragma: no cover - only set with a gyroscope
+                self._refine_at = None
+                return
+            buf.consolidate()
+            lo, hi = max(c - self._refine_span, buf.start) - buf.start, c - buf.start
+            try:
+                refined = (
+                    MountingEstimator(min_motion_s=self.params.calibration_motion_s)
+                    .refine_forward(
+                        buf.acc_mps2[lo:hi],
+                        buf.gyr_dps[lo:hi],
+                        sampling_rate_hz=self.sampling_rate_hz,
+                        quat=buf.quat[lo:hi],
+                        known=mounting,
+                    )
+                    .mounting_
+                )
+            except CalibrationError:
+                self._refine_at = c + self._check
+                continue
+            self.mounting_ = refined
+            self._refine_at = None
+            k = buf.quat.shape[0]
+            buf.body = _body_signals_chunked(buf.quat, refined.rotation, buf.acc_mps2[:k], buf.gyr_dps[:k])
 
     def _process_window(self, k: int) -> list[StepMetrics]:
         mounting = self.mounting_

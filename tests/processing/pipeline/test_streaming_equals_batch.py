@@ -90,3 +90,41 @@ def test_sample_by_sample_over_the_calibration_gives_the_batch_steps() -> None:
     got = as_columns(stream(samples, cuts))
     for c in STEP_METRIC_COLUMNS:
         np.testing.assert_array_equal(got[c], expected[c], err_msg=c)
+
+
+@cache
+def late_running() -> SimulatedRun:
+    # Standing, then a warm-up walk past the last calibration checkpoint: the forward axis comes from
+    # walking, and is re-decided once enough running has come in.
+    return simulate(
+        Scenario(
+            name="late_running",
+            seed=4,
+            sampling_rate_hz=52.0,
+            standing_s=3.0,
+            warmup_walk_s=58.0,
+            duration_s=30.0,
+            step_time_asymmetry_pct=5.0,
+            tilt_mean_deg=8.0,
+        )
+    )
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(late_running().samples) - 1), max_size=40))
+def test_any_split_gives_the_batch_steps_when_running_re_decides_the_forward_axis(cuts: list[int]) -> None:
+    run = late_running()
+    result = analyze(run.samples, sampling_rate_hz=run.sampling_rate_hz)
+    assert result.mounting is not None
+    assert result.mounting.forward_from == "running"
+    processor = StreamingProcessor(
+        run.sampling_rate_hz, has_gyroscope=True, event_detector=default_event_detector()
+    )
+    edges = [0, *sorted(set(cuts)), len(run.samples)]
+    got: list[StepMetrics] = []
+    for a, b in itertools.pairwise(edges):
+        got.extend(processor.update(run.samples.slice(a, b)))
+    got.extend(processor.finish())
+    expected, streamed = as_columns(result.steps), as_columns(got)
+    for c in STEP_METRIC_COLUMNS:
+        np.testing.assert_array_equal(streamed[c], expected[c], err_msg=c)
