@@ -13,10 +13,10 @@ would leave no flight phase) are drawn again; the redraw uses the same generator
 from its seed. Pure (numpy/scipy): `posture evaluate --sweep N --seed S` prints it.
 
 Reading it: without a standing period (a quarter of the draws, and standings under 2 s, the
-`processing.alignment.STANDING_START_NEEDED_S` that the calibration needs) the angles are relative to the mean running posture, while the truth is relative to
-standing: the tilt then misses by the runner's mean running tilt and an uneven drop leaves part of its
-left/right difference in the "neutral" obliquity. That is a limit of the definition, not a defect; judge the
-angle targets on the draws with a standing start.
+`processing.alignment.STANDING_START_NEEDED_S` that the calibration needs) the angles are relative to the mean
+running posture, while the truth is relative to standing: the tilt then misses by the runner's mean running
+tilt and an uneven drop leaves part of its left/right difference in the "neutral" obliquity. That is a limit
+of the definition, not a defect; judge the angle targets on the draws with a standing start.
 """
 
 from __future__ import annotations
