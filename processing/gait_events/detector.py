@@ -293,6 +293,7 @@ class GaitEventDetector:
             side_score=lat.side_score_,
             bout_id=bout_id,
             activity=np.where(running, "running", "walking").astype("<U7"),
+            parity_group=parity_group,
         )
         return self
 

@@ -44,6 +44,11 @@ class GaitEvents:
         Steps with the same id form one bout (regular step times, strict left/right alternation inside).
     activity : (k,) array of "walking" / "running"
         "running" where a flight phase precedes the contact.
+    parity_group : (k,) int array or None
+        Groups of consecutive contacts whose sides the detector alternated together
+        (`processing.laterality.parity_groups`, increasing from 0), so that a streaming caller stitching
+        windows reads the detector's own groups instead of recomputing them; None when the detector does not
+        say (the caller then computes them from the other fields).
     """
 
     ic_s: FloatArray
@@ -52,6 +57,7 @@ class GaitEvents:
     side_score: FloatArray
     bout_id: npt.NDArray[np.int64]
     activity: StrArray
+    parity_group: npt.NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         n = self.ic_s.shape[0]
@@ -59,6 +65,8 @@ class GaitEvents:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"GaitEvents.{name} must have shape ({n},), got {arr.shape}")
+        if self.parity_group is not None and self.parity_group.shape != (n,):
+            raise ValueError(f"GaitEvents.parity_group must have shape ({n},), got {self.parity_group.shape}")
         if n > 1 and ((self.ic_s[1:] - self.ic_s[:-1]) <= 0).any():
             raise ValueError(
                 "GaitEvents.ic_s must be strictly increasing; sort the events before building them"
@@ -124,6 +132,7 @@ class GaitEvents:
             side_score=self.side_score,
             bout_id=self.bout_id,
             activity=self.activity,
+            parity_group=self.parity_group,
         )
 
     def shifted(self, offset_s: float) -> GaitEvents:
@@ -135,4 +144,5 @@ class GaitEvents:
             side_score=self.side_score,
             bout_id=self.bout_id,
             activity=self.activity,
+            parity_group=self.parity_group,
         )

@@ -656,12 +656,16 @@ class StreamingProcessor:
         # (a bout, split where a running contact was missed or added, and without a gyroscope where walking
         # turns to running or back: `parity_groups`, as the detector decides them): slices
         first_core = int(in_core[0])
-        groups = parity_groups(
-            events.ic_s,
-            events.bout_id,
-            events.activity == "running",
-            split_at_activity_change=not self.has_gyroscope,
-        )
+        # the detector's own groups when it gives them: computed there on sample indices, here they would be
+        # computed again on seconds (the same ratios of steps)
+        groups = events.parity_group
+        if groups is None:
+            groups = parity_groups(
+                events.ic_s,
+                events.bout_id,
+                events.activity == "running",
+                split_at_activity_change=not self.has_gyroscope,
+            )
         bouts: list[int] = groups[first_core : first_core + in_core.shape[0]].tolist()
         # the parity of the contact before the core carries over only within its group
         carries = first_core == 0 or groups[first_core - 1] == groups[first_core]
