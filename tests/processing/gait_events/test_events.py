@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,16 @@ def test_shift_moves_every_time() -> None:
 
 def test_empty_is_valid() -> None:
     assert len(GaitEvents.empty()) == 0
+
+
+def test_parity_groups_of_another_length_are_refused() -> None:
+    ev = _events([0.0, 0.4])
+    with pytest.raises(ValueError, match="parity_group"):
+        replace(ev, parity_group=np.zeros(3, dtype=np.int64))
+
+
+def test_parity_groups_follow_the_events_to_another_time_axis() -> None:
+    ev = replace(_events([0.0, 0.4, 3.0], bout=[0, 0, 1]), parity_group=np.array([0, 0, 1]))
+    assert ev.shifted(5.0).parity_group is ev.parity_group
+    t_s = 100.0 + np.arange(500) / 100.0
+    assert ev.on_sample_times(t_s, 100.0).parity_group is ev.parity_group
