@@ -196,6 +196,21 @@ def _body_signals_chunked(
     return out
 
 
+def _checked_toe_off(ic_s: float, to_s: float) -> float:
+    """A step's toe-off, or NaN where it cannot be one (unknown, or before its contact).
+
+    One rule for every step, whichever window commits it (in its core, or as the open step the next window
+    ends), so a step's contact time does not depend on the window grid. A toe-off after the next contact is
+    kept: walking has double support (the walking detector's toe-off ends it, after the other foot lands).
+    The open step used to lose such a toe-off and the in-core step kept it, so with a 5 s hop (the first
+    contact after the simulator's 5 s standing start then ends the first core) the suite's contact-time
+    MAE looked 1.3 ms better: one contact out of standing per run, timed 0.3 s long, dropped out.
+    """
+    if not (math.isfinite(to_s) and ic_s <= to_s):
+        return float("nan")
+    return to_s
+
+
 def _appended(old: FloatArray, new: list[FloatArray]) -> FloatArray:
     """`np.concatenate([old, *new])`, without a copy for one piece after nothing (the pieces are ours)."""
     if old.shape[0] == 0 and len(new) == 1:
@@ -597,7 +612,7 @@ class StreamingProcessor:
             ic, side, to, running = open_step
             nxt = float(events.ic_s[in_core[0]])
             if 0 < nxt - ic <= self.params.max_step_time_s:
-                steps.append(Step(ic, side, to if to <= nxt else float("nan"), nxt, running))
+                steps.append(Step(ic, side, _checked_toe_off(ic, to), nxt, running))
         # Python lists: per-element reads of numpy arrays cost more than the checks themselves.
         ic_s: list[float] = events.ic_s.tolist()
         to_s: list[float] = events.to_s.tolist()
@@ -609,9 +624,7 @@ class StreamingProcessor:
             ic, nxt = ic_s[i], ic_s[i + 1]
             if not 0 < nxt - ic <= self.params.max_step_time_s:
                 continue
-            to = to_s[i]
-            if not (math.isfinite(to) and ic <= to):
-                to = float("nan")
+            to = _checked_toe_off(ic, to_s[i])
             if nxt >= core_t1:  # its end belongs to the next window's core: that window decides it
                 self._open_step = (ic, sides[j], to, activity[i] == "running")
                 continue
