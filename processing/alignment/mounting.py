@@ -200,6 +200,7 @@ def _forward_in_plane(
     running: bool,
     axis: FloatArray | None = None,
     gyro_axis: FloatArray | None = None,
+    sign_from: BoolArray | None = None,
 ) -> tuple[FloatArray, float]:
     """Unit forward direction in the horizontal plane (2 components) and the consistency of its sign.
 
@@ -210,7 +211,8 @@ def _forward_in_plane(
     walking the inverted pendulum reverses the relation (the centre of mass slows while it rises), so
     forward = +E[a_h d(a_v)/dt]. Checked on the simulator and on the real walking recordings in tests/data.
     A given `axis` (the mirror axis in running, `_mirror_axis_in_plane`) is only signed; a `gyro_axis`
-    (`_gyro_axis_in_plane`) is preferred to the acceleration axis where the two agree.
+    (`_gyro_axis_in_plane`) is preferred to the acceleration axis where the two agree. With `sign_from`,
+    only those samples sign the axis (all of them find it).
     """
     n = a_v.shape[0]
     a_v = a_v - a_v.mean()
@@ -224,6 +226,8 @@ def _forward_in_plane(
             axis = gyro_axis
     da_v = np.gradient(a_v) * fs
     proj = (a_h @ axis) * da_v * (-1.0 if running else 1.0)
+    if sign_from is not None:
+        proj = np.where(sign_from, proj, 0.0)
     sign = 1.0 if proj.sum() >= 0 else -1.0
     chunk = max(1, round(fs))
     m = n // chunk
@@ -604,8 +608,27 @@ class MountingEstimator:
         bias = None
         if standing is not None and gyr_dps is not None:
             bias = gyr_dps[standing[0] : standing[1]].mean(axis=0)
+        sign_from = None
+        if not use_running and np.any(use & running) and np.any(use & ~running):
+            # Too little of either gait: a transition, e.g. a runner setting off after a pause with a few
+            # seconds of running so far. Its steps without a flight phase (speeding up from standing still,
+            # slowing down) follow neither the walking relation nor steady running's; the running samples'
+            # do (a flight phase: the spring-mass loading), so they alone sign the axis. The walking
+            # relation over all of them turned the forward axis round (robustness-sweep draw
+            # `processing.evaluation.sweep` sweep2026_050: 173 deg off, from 3 s of running and the 2 s of
+            # setting off before it).
+            sign_from = running
         forward, strength = self._forward_axis(
-            acc_mps2, gyr_dps, quat, up, bias, use=use, moving=moving, use_running=bool(use_running), fs=fs
+            acc_mps2,
+            gyr_dps,
+            quat,
+            up,
+            bias,
+            use=use,
+            moving=moving,
+            use_running=bool(use_running) or sign_from is not None,
+            fs=fs,
+            sign_from=sign_from,
         )
         rotation = np.stack([forward, np.cross(up, forward), up])
         standing_s = None if standing is None else (standing[0] / fs, standing[1] / fs)
@@ -686,9 +709,11 @@ class MountingEstimator:
         moving: BoolArray,
         use_running: bool,
         fs: float,
+        sign_from: BoolArray | None = None,
     ) -> tuple[FloatArray, float]:
         """The forward axis (unit, sensor frame, perpendicular to the unit `up`) from the samples `use`, and
-        the consistency of its sign (`Mounting.forward_strength`); `use_running` says they are running."""
+        the consistency of its sign (`Mounting.forward_strength`); `use_running` says they are running (or,
+        with `sign_from`, that those of them that sign the axis are)."""
         rate_bias = np.zeros(3) if bias is None else bias
         if quat is not None:
             gravity_s = np.einsum(
@@ -723,6 +748,12 @@ class MountingEstimator:
                 a_v, a_h_mirror, use, fs, above_step_frequency=gyr_dps is None
             )
         fwd2, strength = _forward_in_plane(
-            a_v[use], a_h[use], fs, running=bool(use_running), axis=mirror_axis, gyro_axis=gyro_axis
+            a_v[use],
+            a_h[use],
+            fs,
+            running=bool(use_running),
+            axis=mirror_axis,
+            gyro_axis=gyro_axis,
+            sign_from=None if sign_from is None else sign_from[use],
         )
         return fwd2[0] * h1 + fwd2[1] * h2, strength

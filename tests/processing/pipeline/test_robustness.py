@@ -146,10 +146,11 @@ def test_a_long_warm_up_walk_leaves_the_forward_axis_to_the_running(seed: int) -
 
 
 @pytest.mark.parametrize(
-    ("sampling_rate_hz", "speed_mps", "cadence_spm", "pause", "mounting_zyx_deg"),
+    ("sampling_rate_hz", "speed_mps", "cadence_spm", "pause", "mounting_zyx_deg", "rate_error_ppm"),
     [
-        (90.6, 5.76, 170.0, Pause(t_start_s=45.2, duration_s=58.6), (100.3, -23.6, 0.3)),
-        (129.8, 5.38, 175.0, Pause(t_start_s=34.7, duration_s=53.7), (-86.9, 8.6, 116.4)),
+        (90.6, 5.76, 170.0, Pause(t_start_s=45.2, duration_s=58.6), (100.3, -23.6, 0.3), 0.0),
+        (129.8, 5.38, 175.0, Pause(t_start_s=34.7, duration_s=53.7), (-86.9, 8.6, 116.4), 0.0),
+        (100.0, 5.9, 188.0, Pause(t_start_s=25.1, duration_s=59.6), (-110.0, 16.6, -75.5), 12656.0),
     ],
 )
 def test_a_runner_setting_off_again_after_a_pause_gets_every_step_anterior(
@@ -158,12 +159,15 @@ def test_a_runner_setting_off_again_after_a_pause_gets_every_step_anterior(
     cadence_spm: float,
     pause: Pause,
     mounting_zyx_deg: tuple[float, float, float],
+    rate_error_ppm: float,
 ) -> None:
     # No standing start, then a minute's pause that the calibration takes as the standing period. At the
-    # first checkpoint with 4 s of running after it, the levelled second pass (2 s shorter: VQF's look-ahead)
-    # read the runner setting off as walking and signed the forward axis by walking's relation: 179 and 172
-    # deg off (sweep draws sweep7_065 and sweep2026_031), so every step up to the re-decision 20 s later
-    # read 10 deg of anterior tilt as 10 deg posterior.
+    # first checkpoint with 4 s of motion after it, the seconds of setting off (no flight phase yet) were
+    # read as walking and signed the forward axis by walking's relation: in the levelled second pass (2 s
+    # shorter: VQF's look-ahead) of sweep draws sweep7_065 and sweep2026_031 (179 and 172 deg off), in
+    # both passes of sweep2026_050 (173 deg; its sensor clock, 1.3 % fast, moves the checkpoints). Every
+    # step up to a re-decision from running 20 s later, or to the end of the run, read 10 deg of anterior
+    # tilt as 10 deg posterior.
     run = simulate(
         Scenario(
             seed=11,
@@ -175,6 +179,7 @@ def test_a_runner_setting_off_again_after_a_pause_gets_every_step_anterior(
             tilt_mean_deg=10.0,
             pauses=(pause,),
             mounting_zyx_deg=mounting_zyx_deg,
+            sample_rate_error_ppm=rate_error_ppm,
         )
     )
     steps = analyze(run.samples, sampling_rate_hz=run.sampling_rate_hz).steps
