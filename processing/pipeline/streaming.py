@@ -516,17 +516,11 @@ class StreamingProcessor:
             # VQF has run at least to checkpoint - lookahead, whatever the blocks were: use exactly that much.
             n = max(0, checkpoint - self._lookahead)
             quat = buf.quat[:n]
-            # The look-ahead left out must not fail the running check the first pass has just passed. Nor may
-            # it change the gait the first pass decided from: the sign of the forward axis follows opposite
-            # relations in running and walking (`processing.alignment.mounting._forward_in_plane`), and a
-            # runner setting off after a pause, with the running check passed by a second or two, reversed it
-            # when the shorter second pass read the same motion as walking (robustness-sweep draws
-            # `processing.evaluation.sweep` sweep7_065 and sweep2026_031: 179 and 172 deg off until the
-            # forward axis was re-decided 20 s later). Without enough running, the first pass stands.
+            # The look-ahead left out must not fail the running check the first pass has just passed.
             lookahead_s = self._lookahead / self.sampling_rate_hz
             levelled = MountingEstimator(
                 require_standing=not fallback,
-                require_running=not fallback or first.forward_from == "running",
+                require_running=not fallback,
                 min_motion_s=max(4.0, min_motion_s - lookahead_s),
             )
             try:
