@@ -315,13 +315,18 @@ def _mirror_contrast(x: FloatArray, use: BoolArray, lag: int) -> FloatArray:
     flips. Eigenvalues lie in [-1, 1]: +1 along a direction that only repeats, -1 along one that only flips.
     """
     both = use[:-lag] & use[lag:]
-    e = 0.5 * (x[:-lag] + x[lag:])[both]
-    o = 0.5 * (x[:-lag] - x[lag:])[both]
-    e = e - e.mean(axis=0) if e.shape[0] else e
-    ce, co = e.T @ e, o.T @ o
+    contrast = _even_odd_contrast(0.5 * (x[:-lag] + x[lag:])[both], 0.5 * (x[:-lag] - x[lag:])[both])
+    return np.zeros((2, 2)) if contrast is None else contrast
+
+
+def _even_odd_contrast(even: FloatArray, odd: FloatArray) -> FloatArray | None:
+    """Power of the (mean-removed) even part minus that of the odd part, over the total: (m, m) from (k, m)
+    rows; None without power."""
+    e = even - even.mean(axis=0) if even.shape[0] else even
+    ce, co = e.T @ e, odd.T @ odd
     total = float(np.trace(ce + co))
     if not total > 0.0:
-        return np.zeros((2, 2))
+        return None
     return np.asarray((ce - co) / total)
 
 
@@ -399,14 +404,9 @@ def _step_aligned_contrast(x: FloatArray, use: BoolArray, a_v: FloatArray, lag: 
     if np.count_nonzero(pair) < 8:
         return None
     first, second = steps[:-1][pair], steps[1:][pair]
-    e = (0.5 * (first + second)).reshape(-1, x.shape[1])
-    o = (0.5 * (first - second)).reshape(-1, x.shape[1])
-    e = e - e.mean(axis=0)
-    ce, co = e.T @ e, o.T @ o
-    total = float(np.trace(ce + co))
-    if not total > 0.0:
-        return None
-    return np.asarray((ce - co) / total)
+    return _even_odd_contrast(
+        (0.5 * (first + second)).reshape(-1, x.shape[1]), (0.5 * (first - second)).reshape(-1, x.shape[1])
+    )
 
 
 def _mirror_axis_in_plane(
