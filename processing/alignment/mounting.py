@@ -550,9 +550,7 @@ class MountingEstimator:
             No usable motion, or a specific force too small to define "up".
         """
         fs = sampling_rate_hz
-        stills = find_still_periods(
-            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s + 2.0 * self.trim_s
-        )
+        stills, moving = self._stills_and_moving(acc_mps2, gyr_dps, fs)
         trim = round(self.trim_s * fs)
         standing: tuple[int, int] | None = None
         if stills:
@@ -562,9 +560,6 @@ class MountingEstimator:
             raise CalibrationError(
                 f"no standing period yet: stand still for {STANDING_START_NEEDED_S:g} s before running"
             )
-        moving = np.ones(acc_mps2.shape[0], dtype=bool)
-        for a, b in stills:
-            moving[a:b] = False
         if standing is not None:
             moving[: standing[1]] = False  # forward comes from the motion after the calibration
         running = moving & _running_samples(acc_mps2, fs)
@@ -668,12 +663,7 @@ class MountingEstimator:
             Less than `min_motion_s` of running in the stretch.
         """
         fs = sampling_rate_hz
-        stills = find_still_periods(
-            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s + 2.0 * self.trim_s
-        )
-        moving = np.ones(acc_mps2.shape[0], dtype=bool)
-        for a, b in stills:
-            moving[a:b] = False
+        _, moving = self._stills_and_moving(acc_mps2, gyr_dps, fs)
         running = moving & _running_samples(acc_mps2, fs)
         if np.count_nonzero(running) < self.min_motion_s * fs:
             raise CalibrationError(
@@ -696,6 +686,19 @@ class MountingEstimator:
             rotation, known.calibration, known.standing_s, strength, known.gyr_bias_dps, "running"
         )
         return self
+
+    def _stills_and_moving(
+        self, acc_mps2: FloatArray, gyr_dps: FloatArray | None, fs: float
+    ) -> tuple[list[tuple[int, int]], BoolArray]:
+        """The still periods long enough to hold a standing calibration after both trims, and the samples
+        outside them."""
+        stills = find_still_periods(
+            acc_mps2, gyr_dps, sampling_rate_hz=fs, min_duration_s=self.min_standing_s + 2.0 * self.trim_s
+        )
+        moving = np.ones(acc_mps2.shape[0], dtype=bool)
+        for a, b in stills:
+            moving[a:b] = False
+        return stills, moving
 
     def _forward_axis(
         self,
