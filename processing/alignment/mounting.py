@@ -717,7 +717,6 @@ class MountingEstimator:
         """The forward axis (unit, sensor frame, perpendicular to the unit `up`) from the samples `use`, and
         the consistency of its sign (`Mounting.forward_strength`); `use_running` says they are running (or,
         with `sign_from`, that those of them that sign the axis are)."""
-        rate_bias = np.zeros(3) if bias is None else bias
         if quat is not None:
             gravity_s = np.einsum(
                 "nji,j->ni", quat_to_matrix(quat), np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2])
@@ -731,22 +730,24 @@ class MountingEstimator:
         a_v = free @ up
         a_h = np.stack([free @ h1, free @ h2], axis=1)
         gyro_axis = None
+        yaw_rate_dps = None
         if gyr_dps is not None:
-            gyr_h = np.stack([(gyr_dps - rate_bias) @ h1, (gyr_dps - rate_bias) @ h2], axis=1)
-            gyro_axis = _gyro_axis_in_plane(gyr_h, a_v, use, fs)
+            gyr = gyr_dps - (np.zeros(3) if bias is None else bias)
+            gyro_axis = _gyro_axis_in_plane(np.stack([gyr @ h1, gyr @ h2], axis=1), a_v, use, fs)
+            yaw_rate_dps = gyr @ up
             if use_running:
-                a_h = _without_lever_arm_swing(a_h, (gyr_dps - rate_bias) @ up, use, sos, fs)
+                a_h = _without_lever_arm_swing(a_h, yaw_rate_dps, use, sos, fs)
         mirror_axis = None
         if use_running:
             a_h_mirror = a_h
-            if quat is not None and gyr_dps is not None:
+            if quat is not None and yaw_rate_dps is not None:
                 # Horizontal as VQF sees it, sample by sample: the sensor's fixed "horizontal" axes tilt
                 # with the pelvis and pick up the vertical force times the obliquity, which repeats every
                 # step when one side drops further (4 vs 8 deg of drop turned the axis 2 to 4 deg).
                 z_s = quat_to_matrix(quat)[:, 2, :]
                 level = free - np.sum(free * z_s, axis=1)[:, None] * z_s
                 a_h_mirror = np.stack([level @ h1, level @ h2], axis=1)
-                a_h_mirror = _without_lever_arm_swing(a_h_mirror, (gyr_dps - rate_bias) @ up, use, sos, fs)
+                a_h_mirror = _without_lever_arm_swing(a_h_mirror, yaw_rate_dps, use, sos, fs)
             mirror_axis = _mirror_axis_in_plane(
                 a_v, a_h_mirror, use, fs, above_step_frequency=gyr_dps is None
             )
