@@ -254,10 +254,14 @@ def sweep_draw(seed: int, index: int, *, max_run_s: float = _RUN_S[1]) -> SweepD
     """
     if index < 0:
         raise ValueError(f"index must be >= 0, got {index}")
+    return _draws(index + 1, seed, max_run_s)[index]
+
+
+def _draws(n: int, seed: int, max_run_s: float) -> list[SweepDraw]:
+    """The first `n` draws of the sweep with `seed`: all drawn in turn from one generator, so the first k
+    draws of a larger sweep are the same scenarios."""
     rng = np.random.default_rng(seed)
-    for i in range(index):
-        random_scenario(rng, i, seed=seed, max_run_s=max_run_s)
-    return random_scenario(rng, index, seed=seed, max_run_s=max_run_s)
+    return [random_scenario(rng, i, seed=seed, max_run_s=max_run_s) for i in range(n)]
 
 
 def _without_gyroscope(samples: ImuSamples, sampling_rate_hz: float) -> tuple[StepMetrics, ...]:
@@ -270,10 +274,7 @@ def _without_gyroscope(samples: ImuSamples, sampling_rate_hz: float) -> tuple[St
 def run_sweep(n: int, seed: int, *, max_run_s: float = _RUN_S[1]) -> Iterator[SweepResult]:
     """Draw `n` scenarios from `numpy.random.default_rng(seed)` and evaluate each; exceptions are recorded,
     not raised, so one crash does not hide the rest. `max_run_s` caps each draw's running time."""
-    rng = np.random.default_rng(seed)
-    # all draws first, so the first k draws of a larger sweep are the same scenarios
-    draws = [random_scenario(rng, i, seed=seed, max_run_s=max_run_s) for i in range(n)]
-    for draw in draws:
+    for draw in _draws(n, seed, max_run_s):  # all draws first: reproducible subsets
         analyzer: Callable[[ImuSamples, float], tuple[StepMetrics, ...]] | None = (
             _without_gyroscope if draw.accelerometer_only else None
         )
