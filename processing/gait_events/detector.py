@@ -217,7 +217,7 @@ class GaitEventDetector:
             walk_ic = fill_rhythm_gaps(
                 strong,
                 weak,
-                min_step_samples=self.min_step_time_s * fs,
+                min_step_samples=min_step,
                 max_step_samples=self.max_step_time_s * fs,
                 side_evidence=walking_side_evidence,
             )
