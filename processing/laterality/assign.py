@@ -198,7 +198,7 @@ def _neighbour_median(x: FloatArray, half: int) -> FloatArray:
     count = np.isfinite(window).sum(axis=1)
     rows = np.arange(n)
     lo = np.maximum((count - 1) // 2, 0)
-    hi = np.maximum(count // 2, 0)
+    hi = count // 2
     return np.where(count > 0, 0.5 * (window[rows, lo] + window[rows, hi]), np.nan)
 
 
