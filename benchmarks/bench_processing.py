@@ -111,8 +111,8 @@ def bench_speed(run: SimulatedRun, copies: int, repeat: int) -> None:
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.process_time()
             result = analyze(samples, sampling_rate_hz=RATE_HZ, event_detector=detector)
-            dt, cpu = min(dt, time.perf_counter() - t0), time.process_time() - c0
-            cpus.append(cpu)
+            dt = min(dt, time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         cpu = min(cpus)
         print(
             f"- {label}: {cpu:.2f} s CPU ({duration_s / cpu:,.0f}x real time; median of the runs "
