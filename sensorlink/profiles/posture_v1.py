@@ -22,7 +22,6 @@ from sensorlink.profile import (
     AdvertisedSensor,
     DataCallback,
     DecodedPacket,
-    PacketCounters,
     SensorStatus,
     StartInfo,
     StatusCallback,
@@ -40,6 +39,7 @@ from sensorlink.protocol import (
     check_firmware_revision,
     local_name_for,
 )
+from sensorlink.sequence import POSTURE_V1_COUNTERS
 
 __all__ = [
     "FIRMWARE_REVISION_UUID",
@@ -163,7 +163,7 @@ class PostureSensorV1:
     """Firmware spec v1 as a `SensorProfile` (use the module's `POSTURE_V1`)."""
 
     name = "posture-v1"
-    counters = PacketCounters(PROFILE.imu_packet.seq_modulo, PROFILE.imu_packet.sensor_time_modulo)
+    counters = POSTURE_V1_COUNTERS
     default_settings: StreamSettings = STREAMING_CONFIG
 
     def recognises(self, advertisement: AdvertisementData) -> bool:
