@@ -16,6 +16,19 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >
         exit 1
     fi
 fi
+# The servers of the live chain: the demo and the tests start their own Mosquitto and InfluxDB 1.x (Debian's
+# packages) on free loopback ports in temporary folders; nothing is configured by hand.
+missing=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v influxd >/dev/null || missing+=(influxdb)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "note: ${missing[*]} not installed (sudo apt-get install ${missing[*]}): the demo skips MQTT and" \
+            "InfluxDB, and their tests fail" >&2
+    fi
+fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
