@@ -17,10 +17,12 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >
     fi
 fi
 # The servers of the live chain: the demo and the tests start their own Mosquitto and InfluxDB 1.x (Debian's
-# packages) on free loopback ports in temporary folders; nothing is configured by hand.
+# packages) on free loopback ports in temporary folders; nothing is configured by hand. Chromium renders the
+# post-run report in its browser test.
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v influxd >/dev/null || missing+=(influxdb)
+command -v chromium >/dev/null || missing+=(chromium)  # the report's browser test (headless)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
