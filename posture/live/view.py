@@ -1,0 +1,117 @@
+"""The live terminal view of `posture run`: what a runner (or a coach beside the track) reads at a glance.
+
+One frozen snapshot (`LiveSnapshot`) in, one rich renderable out: the view holds no state and does no I/O,
+so it is tested on hand-made snapshots and redrawn by `rich.live.Live` a few times a second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["LiveSnapshot", "format_clock", "render"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSnapshot:
+    """What the live view shows; NaN or None where nothing is known yet.
+
+    Attributes
+    ----------
+    elapsed_s : float, s
+        Time since the run started.
+    phase : str
+        "calibrating", "running", "reconnecting" or "finished".
+    steps : int
+        Steps committed so far.
+    cadence_spm : float, steps/min
+        Over the latest committed steps.
+    pelvic_tilt_deg, pelvic_obliquity_deg, pelvic_rotation_deg : float, deg
+        The current angles (live, from the orientation filter).
+    drop_left_deg, drop_right_deg : float, deg
+        Mean pelvic drop of the latest left and right steps (the stance side).
+    contact_si_pct : float, %
+        Contact-time symmetry index over the latest steps (positive: right longer).
+    latest_cue : str or None
+        The cue of the newest open form event.
+    battery_pct : int or None
+    packet_loss_pct : float, %
+    mqtt : str
+        The publisher's state in a few words ("off", "connected", "broker away: 120 queued", ...).
+    """
+
+    elapsed_s: float
+    phase: str
+    steps: int
+    cadence_spm: float
+    pelvic_tilt_deg: float
+    pelvic_obliquity_deg: float
+    pelvic_rotation_deg: float
+    drop_left_deg: float
+    drop_right_deg: float
+    contact_si_pct: float
+    latest_cue: str | None
+    battery_pct: int | None
+    packet_loss_pct: float
+    mqtt: str
+
+
+def format_clock(seconds: float) -> str:
+    """m:ss (or h:mm:ss) from the start of the run; '-' before it."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _num(value: float, unit: str, digits: int = 1) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.{digits}f} {unit}"
+
+
+def _signed(value: float, unit: str) -> str:
+    return "-" if not math.isfinite(value) else f"{value:+.1f} {unit}"
+
+
+def render(snapshot: LiveSnapshot) -> Group:
+    """The view of one snapshot: a header line, the numbers, and the latest cue."""
+    s = snapshot
+    header = Text.assemble(
+        ("posture run  ", "bold"),
+        (format_clock(s.elapsed_s), "bold cyan"),
+        f"  {s.phase}  {s.steps} steps",
+    )
+    numbers = Table.grid(padding=(0, 3))
+    for _ in range(4):
+        numbers.add_column()
+    numbers.add_row(
+        "cadence", _num(s.cadence_spm, "steps/min", 0), "pelvic tilt", _signed(s.pelvic_tilt_deg, "deg")
+    )
+    numbers.add_row(
+        "hip drop left stance",
+        _num(s.drop_left_deg, "deg"),
+        "hips (left up +)",
+        _signed(s.pelvic_obliquity_deg, "deg"),
+    )
+    numbers.add_row(
+        "hip drop right stance",
+        _num(s.drop_right_deg, "deg"),
+        "pelvic rotation",
+        _signed(s.pelvic_rotation_deg, "deg"),
+    )
+    numbers.add_row(
+        "contact time balance",
+        _signed(s.contact_si_pct, "% (R-L)"),
+        "sensor",
+        f"battery {s.battery_pct if s.battery_pct is not None else '?'} %, "
+        f"{s.packet_loss_pct:.1f} % packets lost",
+    )
+    numbers.add_row("mqtt", s.mqtt, "", "")
+    cue = Text(s.latest_cue or "form looks steady", style="bold yellow" if s.latest_cue else "green")
+    return Group(header, Panel(numbers, expand=False), Text.assemble(("latest cue: ", "bold"), cue))
