@@ -16,6 +16,9 @@ Shape (aiomqtt's)::
   iterator raises `LinkLost`.
 - A firmware whose protocol major version we do not know is refused with `UnsupportedFirmware`, never retried.
 - Every malformed, duplicate, late or lost packet is counted and logged.
+- Decoding (sequence tracking, clock mapping, counters) is a `sensorlink.decoder.PacketDecoder`; an optional
+  `packet_sink` sees every input of it (each notification on arrival, each event where it takes effect), so
+  that a session file of them replays into the same blocks (`sensorlink.decoder.replay`).
 - Everything device-specific (UUIDs, commands, settings, packet decoding) is the link's `SensorProfile`
   (`sensorlink.profile`); our own firmware spec, `sensorlink.profiles.POSTURE_V1`, is the default.
 
@@ -32,20 +35,28 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
 
-import numpy as np
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 from bleak.uuids import normalize_uuid_16
 
-from processing.samples import ImuSamples
 from sensorlink.backoff import backoff_delay_s
 from sensorlink.blocks import LinkCounters, LinkStatus, SampleBlock
-from sensorlink.clock import REPORTED_DRIFT_MIN_SPAN_S, ClockMapper, SlewedTimeline
+from sensorlink.clock import REPORTED_DRIFT_MIN_SPAN_S, ClockMapper
+from sensorlink.decoder import (
+    LinkEvent,
+    PacketDecoder,
+    RawPacket,
+    Reconnected,
+    StatusReported,
+    StreamConfigured,
+    TapRecord,
+    TimeSynced,
+)
 from sensorlink.errors import (
     ConnectFailed,
     ControlCommandFailed,
@@ -54,17 +65,9 @@ from sensorlink.errors import (
     SensorlinkError,
     UnsupportedFirmware,
 )
-from sensorlink.profile import (
-    DecodedPacket,
-    ProfileSession,
-    SensorProfile,
-    SensorStatus,
-    StartInfo,
-    StreamSettings,
-)
+from sensorlink.profile import ProfileSession, SensorProfile, SensorStatus, StartInfo, StreamSettings
 from sensorlink.profiles import POSTURE_V1, STREAMING_CONFIG
 from sensorlink.profiles.posture_v1 import FIRMWARE_REVISION_UUID
-from sensorlink.sequence import PacketVerdict, SequenceCounts, SequenceTracker
 
 __all__ = [
     "BATTERY_LEVEL_UUID",
@@ -74,6 +77,7 @@ __all__ = [
     "HostClock",
     "Link",
     "LinkOptions",
+    "PacketSink",
     "RssiReader",
     "epoch_clock_ns",
 ]
@@ -88,6 +92,8 @@ ClientFactory = Callable[[BLEDevice | str, Callable[[BleakClient], None]], Bleak
 """Builds a (not yet connected) BleakClient for a device with the given disconnect callback."""
 RssiReader = Callable[[BleakClient], Awaitable[int | None]]
 HostClock = Callable[[], int]
+PacketSink = Callable[[TapRecord], None]
+"""Sees every input of the link's decoder (`sensorlink.decoder`); must be quick and must not block."""
 
 # While closing, background tasks are cancelled again this often until they end (see `_stop_tasks`).
 _RECANCEL_INTERVAL_S = 0.1
@@ -182,18 +188,6 @@ class _Session:
     start: StartInfo | None
 
 
-@dataclass(slots=True)
-class _Counts:
-    """Mutable counters behind the frozen `LinkCounters` snapshots."""
-
-    received: int = 0
-    malformed: int = 0
-    overflows: int = 0
-    reconnects: int = 0
-    stalls: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-
-
 class Link:
     """A streaming connection to one sensor (see the module docstring).
 
@@ -214,6 +208,11 @@ class Link:
         Reads the connection RSSI from a client when the backend can (e.g. `bumble_backend.read_rssi_dbm`).
     sleep, jitter : callables, optional
         Injected for tests: the backoff sleep and the source of backoff jitter in [0, 1).
+    packet_sink : callable, optional
+        Called with every `TapRecord`: each notification as it arrives, each event as it takes effect (a
+        session file appends them; see `sensorlink.decoder`). Called on the event loop from the
+        notification callback, so it must not block; an exception from it ends `blocks()` with that
+        exception (a recording that cannot be kept must not look kept).
     """
 
     def __init__(
@@ -227,6 +226,7 @@ class Link:
         rssi_reader: RssiReader | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        packet_sink: PacketSink | None = None,
     ) -> None:
         self._device = device
         self._address = device.address if isinstance(device, BLEDevice) else device
@@ -241,17 +241,10 @@ class Link:
         self._client: BleakClient | None = None
         self._control: ProfileSession | None = None
         self._session: _Session | None = None
-        self._tracker: SequenceTracker | None = None
-        self._tracker_spp = 0
-        # Earlier sessions' trackers (a session-start packet or a restarted sensor begins a new one): their
-        # counts and the sample numbering continue from them.
-        self._retired = SequenceCounts()
-        self._retired_samples_lost = 0
-        self._sample_base = 0
-        self._clock = ClockMapper(sensor_time_modulo_us=profile.counters.sensor_time_modulo_us)
-        self._timeline = SlewedTimeline()
-        self._counts = _Counts()
-        self._samples_delivered = 0
+        self._decoder = PacketDecoder(profile)
+        self._packet_sink = packet_sink
+        self._sink_error: BaseException | None = None
+        self._stalls = 0
         self._battery_pct: int | None = None
         self._rssi_dbm: int | None = None
         self._sensor_flags = 0
@@ -283,23 +276,12 @@ class Link:
 
     @property
     def counters(self) -> LinkCounters:
-        now = self._tracker.counts if self._tracker is not None else SequenceCounts()
-        done = self._retired
-        return LinkCounters(
-            packets_received=self._counts.received,
-            packets_accepted=done.accepted + now.accepted,
-            packets_malformed=self._counts.malformed,
-            packets_duplicate=done.duplicate + now.duplicate,
-            packets_late=done.late + now.late,
-            packets_lost=done.lost_packets + now.lost_packets,
-            samples_lost=self._retired_samples_lost + now.lost_packets * self._tracker_spp,
-            queue_overflows=self._counts.overflows,
-            reconnects=self._counts.reconnects,
-        )
+        return self._decoder.counters
 
     @property
     def status(self) -> LinkStatus:
-        estimate = self._clock.estimate()
+        clock = self._decoder.clock
+        estimate = clock.estimate()
         return LinkStatus(
             battery_pct=self._battery_pct,
             rssi_dbm=self._rssi_dbm,
@@ -308,7 +290,7 @@ class Link:
             drift_ppm=(
                 estimate.drift_ppm
                 if estimate is not None
-                and estimate.span_s >= max(self._clock.min_drift_span_s, REPORTED_DRIFT_MIN_SPAN_S)
+                and estimate.span_s >= max(clock.min_drift_span_s, REPORTED_DRIFT_MIN_SPAN_S)
                 else None
             ),
             sensor_flags=self._sensor_flags,
@@ -316,7 +298,7 @@ class Link:
 
     @property
     def clock(self) -> ClockMapper:
-        return self._clock
+        return self._decoder.clock
 
     async def __aenter__(self) -> Self:
         await self._connect_with_retries()
@@ -363,114 +345,54 @@ class Link:
                         self._address,
                         options.stall_timeout_s,
                     )
-                    self._counts.stalls += 1
+                    self._stalls += 1
                     self._down_since_s = loop.time()
                     self._link_down.set()
                 elif loop.time() - self._down_since_s > options.reconnect_budget_s + options.stall_timeout_s:
                     # The supervisor should have given up by now; do not wait for it any longer.
                     raise LinkLost(
-                        self._address, loop.time() - self._down_since_s, self._samples_delivered
+                        self._address, loop.time() - self._down_since_s, self._decoder.samples_delivered
                     ) from None
                 continue
+            if self._sink_error is not None:
+                raise self._sink_error
             if isinstance(item, _Failure):
                 raise item.error
-            block = self._process(*item)
+            block = self._decoder.feed(*item)
             if block is not None:
                 yield block
 
     # --- the notification path ------------------------------------------------------------------------------
 
     def _on_imu_data(self, data: bytearray) -> None:
+        host_ns, value = self._host_clock_ns(), bytes(data)
+        queued = True
         try:
-            self._queue.put_nowait((self._host_clock_ns(), bytes(data)))
+            self._queue.put_nowait((host_ns, value))
         except asyncio.QueueFull:
-            self._counts.overflows += 1
+            queued = False
+            self._decoder.count_overflow()
             logger.warning("receive queue full (%d packets): packet dropped", self._queue.maxsize)
+        self._tap(RawPacket(host_ns, value, queued=queued))
 
-    def _process(self, host_ns: int, data: bytes) -> SampleBlock | None:
-        """Decode one notification into a block, or count and skip it."""
-        self._counts.received += 1
-        session, tracker = self._session, self._tracker
-        if session is None or tracker is None:
-            return None
-        config = session.config
+    def _tap(self, record: TapRecord) -> None:
+        """Hand a record to the packet sink; its first failure is kept for `blocks()` to raise."""
+        sink = self._packet_sink
+        if sink is None or self._sink_error is not None:
+            return
         try:
-            packet: DecodedPacket = self._profile.decode(data, config)
-        except MalformedPacket as exc:
-            self._counts.malformed += 1
-            logger.warning("skipped packet: %s", exc)
-            return None
-        if packet.session_start and tracker.last_packet_index >= 0:
-            # Receiver rule 2: a session-start packet begins tracking afresh; no loss is counted across it.
-            logger.warning("packet seq %d starts a new sensor session: tracking restarts", packet.seq)
-            self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
-            tracker = self._tracker
-            if tracker is None:  # set just above; keeps the type checker honest
-                return None
-        decision = tracker.observe(packet.seq, packet.sensor_time_us)
-        if decision.verdict is PacketVerdict.DUPLICATE:
-            logger.warning("dropped duplicate packet seq %d", packet.seq)
-            return None
-        if decision.verdict is PacketVerdict.LATE:
-            logger.warning("dropped late packet seq %d (already counted as lost)", packet.seq)
-            return None
-        if packet.sample_count != config.samples_per_packet:
-            self._counts.malformed += 1
-            logger.warning(
-                "packet seq %d has %d samples, the session has %d per packet; skipped",
-                packet.seq,
-                packet.sample_count,
-                config.samples_per_packet,
-            )
-            return None
-        lost_samples = decision.packets_lost_before * config.samples_per_packet
-        if lost_samples:
-            logger.warning(
-                "%d packets (%d samples) lost before seq %d",
-                decision.packets_lost_before,
-                lost_samples,
-                packet.seq,
-            )
-        first_us = self._clock.unwrap(packet.sensor_time_us)
-        sample_us = first_us + np.arange(packet.sample_count) * config.sample_period_us
-        # The packet leaves the sensor after its last sample: pair the arrival with that instant.
-        self._clock.observe(round(sample_us[-1]), host_ns)
-        estimate = self._clock.estimate()
-        if estimate is None:  # cannot happen after observe(); keeps the type checker honest
-            return None
-        samples = ImuSamples(
-            self._timeline.host_times_s(estimate, sample_us), packet.acc_mps2, packet.gyr_dps
-        )
-        block = SampleBlock(
-            samples=samples,
-            first_sample_index=self._sample_base + decision.packet_index * config.samples_per_packet,
-            lost_samples_before=lost_samples,
-            sensor_time_us=first_us,
-            sampling_rate_hz=float(config.sample_rate_hz),
-            counters=self.counters,
-        )
-        self._samples_delivered += len(samples)
-        return block
+            sink(record)
+        except Exception as exc:  # any failure of the sink ends the stream, in blocks()
+            logger.error("packet sink failed, the stream ends: %s", _reason(exc))
+            self._sink_error = exc
 
-    def _new_tracking(self, samples_per_packet: int, sample_rate_hz: float) -> None:
-        """Start sequence tracking afresh (new session); sample numbering continues after the old one."""
-        old = self._tracker
-        if old is not None:
-            c = old.counts
-            self._retired = SequenceCounts(
-                self._retired.accepted + c.accepted,
-                self._retired.duplicate + c.duplicate,
-                self._retired.late + c.late,
-                self._retired.lost_packets + c.lost_packets,
-            )
-            self._retired_samples_lost += c.lost_packets * self._tracker_spp
-            self._sample_base += (old.last_packet_index + 1) * self._tracker_spp
-        self._tracker = SequenceTracker(
-            samples_per_packet * 1e6 / sample_rate_hz, counters=self._profile.counters
-        )
-        self._tracker_spp = samples_per_packet
+    def _event(self, event: LinkEvent) -> None:
+        """An event takes effect: the decoder applies it and the tap records it, in that order."""
+        self._decoder.apply(event)
+        self._tap(event)
 
     def _on_status(self, status: SensorStatus) -> None:
+        self._event(StatusReported(self._decoder.packets_fed, self._host_clock_ns(), status))
         if status.battery_pct is not None:
             self._battery_pct = status.battery_pct
         self._sensor_flags = status.flags
@@ -495,7 +417,14 @@ class Link:
         receive_ns = self._host_clock_ns()
         if sensor_time_us is None:  # the sensor has no time request: arrivals alone map its clock
             return
-        self._clock.observe_time_sync(self._clock.unwrap(sensor_time_us), send_ns, receive_ns)
+        self._event(TimeSynced(self._decoder.packets_fed, sensor_time_us, send_ns, receive_ns))
+
+    def _configured(self, settings: StreamSettings, *, new_tracking: bool, firmware_revision: str) -> None:
+        self._event(
+            StreamConfigured(
+                self._decoder.packets_fed, self._host_clock_ns(), settings, new_tracking, firmware_revision
+            )
+        )
 
     async def _start_session(self, client: BleakClient, *, resume: bool) -> None:
         control = self._profile.session(
@@ -507,7 +436,7 @@ class Link:
         revision = control.firmware_revision
         if not resume:
             # Ready before START: the first packet may arrive before START's response is processed.
-            self._new_tracking(config.samples_per_packet, config.sample_rate_hz)
+            self._configured(config, new_tracking=True, firmware_revision=revision)
             self._session = _Session(config=config, firmware_revision=revision, start=None)
         await control.subscribe_data(self._on_imu_data)
         await self._time_sync(control)
@@ -516,9 +445,9 @@ class Link:
             logger.warning(
                 "sensor started a new session after the reconnect (it restarted?): loss is unknown"
             )
-        if start.resumed != resume or start.samples_per_packet != config.samples_per_packet:
-            self._new_tracking(start.samples_per_packet, config.sample_rate_hz)
+        new_tracking = start.resumed != resume or start.samples_per_packet != config.samples_per_packet
         config = replace(config, samples_per_packet=start.samples_per_packet)
+        self._configured(config, new_tracking=new_tracking, firmware_revision=revision)
         self._session = _Session(config=config, firmware_revision=revision, start=start)
         logger.info(
             "streaming from %s (%s, firmware %s): %d Hz, %d samples per packet, MTU %d, %s",
@@ -604,7 +533,7 @@ class Link:
                     return
                 remaining_s = self._options.reconnect_budget_s - (loop.time() - down_since)
                 if remaining_s <= 0:
-                    error = LinkLost(self._address, loop.time() - down_since, self._samples_delivered)
+                    error = LinkLost(self._address, loop.time() - down_since, self._decoder.samples_delivered)
                     logger.error("%s", error)
                     await self._queue.put(_Failure(error))
                     return
@@ -622,7 +551,7 @@ class Link:
                     )
                     await self._sleep(backoff_delay_s(attempt, jitter_unit=self._jitter()))
                     attempt += 1
-            self._counts.reconnects += 1
+            self._event(Reconnected(self._decoder.packets_fed, self._host_clock_ns()))
             self._link_down.clear()
             logger.info("reconnected to %s after %.2f s", self._address, loop.time() - down_since)
 

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from bleak import BleakClient
-from bleak.backends.scanner import AdvertisementData
+
+# bleak only names the types of the connection side: decoding (`SensorProfile.decode`, `sensorlink.decoder`)
+# runs without it, e.g. when a session file is replayed.
+if TYPE_CHECKING:
+    from bleak import BleakClient
+    from bleak.backends.scanner import AdvertisementData
 
 __all__ = [
     "AdvertisedSensor",

@@ -21,15 +21,13 @@ import numpy as np
 import pytest
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from processing.samples import ImuSamples
 from sensorlink.blocks import SampleBlock
 from sensorlink.bumble_backend import BumbleAdapter, BumbleClient, open_adapter
 from sensorlink.errors import ConnectFailed, LinkLost, SensorlinkError, UnsupportedFirmware
-from sensorlink.link import STREAMING_CONFIG, ClientFactory, HostClock, Link, LinkOptions, _Session
-from sensorlink.protocol import PROFILE, ControlRequest, ImuPacket, StartInfo
+from sensorlink.link import STREAMING_CONFIG, ClientFactory, HostClock, Link, LinkOptions
+from sensorlink.protocol import PROFILE, ControlRequest, ImuPacket
 from sensorlink.simsensor import (
     FaultPlan,
     LinkDrop,
@@ -256,31 +254,6 @@ async def test_an_absent_sensor_fails_to_connect_after_the_retries(tmp_path: Pat
     assert sleeps == [0.25, 0.5]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.binary(min_size=0, max_size=300), min_size=1, max_size=20))
-def test_any_bytes_on_the_notification_path_are_skipped_never_raised(payloads: list[bytes]) -> None:
-    link = Link("00:00:00:00:00:01", client_factory=_never_connects)
-    config = STREAMING_CONFIG
-    link._session = _Session(config, "1.0.0", StartInfo(0, 0, False, config.samples_per_packet))
-    link._new_tracking(config.samples_per_packet, config.sample_rate_hz)
-    for i, payload in enumerate(payloads):
-        block = link._process(1_000_000 * (i + 1), payload)
-        assert block is None or len(block) == config.samples_per_packet
-    counters = link.counters
-    assert counters.packets_received == len(payloads)
-    assert (
-        counters.packets_accepted
-        + counters.packets_malformed
-        + counters.packets_duplicate
-        + counters.packets_late
-        == len(payloads)
-    )
-
-
-def _never_connects(device: BLEDevice | str, on_disconnect: Callable[[BleakClient], None]) -> BleakClient:
-    raise AssertionError("the notification path must not connect")
-
-
 async def test_a_session_left_running_by_a_crashed_client_is_stopped_and_a_new_one_started(
     tmp_path: Path,
 ) -> None:
@@ -299,24 +272,6 @@ async def test_a_session_left_running_by_a_crashed_client_is_stopped_and_a_new_o
             blocks = await collect(link, samples=RATE_HZ)
     assert blocks[0].first_sample_index == 0
     assert sum(b.lost_samples_before for b in blocks) == 0
-
-
-def test_a_session_start_packet_restarts_tracking_and_numbering_continues() -> None:
-    link = Link("00:00:00:00:00:01", client_factory=_never_connects)
-    config = STREAMING_CONFIG
-    spp = config.samples_per_packet
-    link._session = _Session(config, "1.0.0", StartInfo(0, 0, False, spp))
-    link._new_tracking(spp, config.sample_rate_hz)
-    raw = np.zeros((spp, 6), dtype=np.int16)
-    period_us = spp * 1e6 / config.sample_rate_hz
-    first = [ImuPacket(100 + i, int(i * period_us), 0, raw) for i in range(3)]
-    restarted = [ImuPacket(7 + i, 50_000_000 + int(i * period_us), 0, raw) for i in range(2)]
-    restarted[0] = ImuPacket(7, 50_000_000, ImuPacket.FLAG_SESSION_START, raw)
-    blocks = [link._process(1_000_000_000 * (i + 1), bytes(p)) for i, p in enumerate(first + restarted)]
-    assert [b.first_sample_index for b in blocks if b is not None] == [0, spp, 2 * spp, 3 * spp, 4 * spp]
-    assert sum(b.lost_samples_before for b in blocks if b is not None) == 0
-    assert link.counters.packets_accepted == 5
-    assert link.counters.packets_lost == 0
 
 
 class _LosesOneCancellation(BumbleClient):
