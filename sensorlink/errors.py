@@ -10,6 +10,7 @@ __all__ = [
     "InvalidConfiguration",
     "MalformedPacket",
     "SensorlinkError",
+    "UnknownProfile",
     "UnsupportedFirmware",
 ]
 
@@ -199,3 +200,20 @@ class BondStoreError(SensorlinkError, OSError):
         )
         self.path = path
         self.reason = reason
+
+
+class UnknownProfile(SensorlinkError, LookupError):
+    """A sensor profile name this version does not know (e.g. in a session file from a newer posture).
+
+    Attributes
+    ----------
+    name : str
+    known : tuple of str
+    """
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(
+            f"unknown sensor profile {name!r} (this posture knows {', '.join(known)}): update posture"
+        )
+        self.name = name
+        self.known = known

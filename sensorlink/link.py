@@ -79,6 +79,7 @@ __all__ = [
     "LinkOptions",
     "PacketSink",
     "RssiReader",
+    "SensorDevice",
     "epoch_clock_ns",
 ]
 
@@ -88,6 +89,8 @@ logger = logging.getLogger(__name__)
 # any sensor that has it.
 BATTERY_LEVEL_UUID = normalize_uuid_16(0x2A19)
 
+SensorDevice = BLEDevice | str
+"""A sensor as the link takes it: from a scan, or its address."""
 ClientFactory = Callable[[BLEDevice | str, Callable[[BleakClient], None]], BleakClient]
 """Builds a (not yet connected) BleakClient for a device with the given disconnect callback."""
 RssiReader = Callable[[BleakClient], Awaitable[int | None]]

@@ -9,26 +9,29 @@ sensor.
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from posture.csv_contract import RECORDING_COLUMNS
+from posture.session.recording import (
+    ProgressCallback,
+    RecordingProgress,
+    RecordSummary,
+    record_to_csv,
+)
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
 from sensorlink.errors import AdapterUnavailable, NotPaired, PairingFailed, SensorlinkError, SensorNotFound
-from sensorlink.link import FIRMWARE_REVISION_UUID, Link, LinkOptions, epoch_clock_ns
+from sensorlink.link import FIRMWARE_REVISION_UUID, LinkOptions
 from sensorlink.protocol import check_firmware_revision, check_protocol_major
 from sensorlink.scan import (
     AUTO_ADAPTER,
@@ -37,7 +40,6 @@ from sensorlink.scan import (
     FoundSensor,
     HostBluetooth,
     bumble_key_store_path,
-    find_sensor,
     open_ble_backend,
     scan_for_sensors,
 )
@@ -191,50 +193,9 @@ def pair(
 # -----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSummary:
-    """What `record` and `demo` report at the end."""
-
-    path: Path
-    samples: int
-    lost_samples: int
-    duration_s: float
-    sampling_rate_hz: float
-    drift_ppm: float | None
-    reconnects: int
-    malformed_packets: int
-    duplicate_packets: int
-    battery_pct: int | None
-    firmware_revision: str | None
-
-
-def _write_rows(writer: TextIO, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
-    rows = np.column_stack([t_s, acc, gyr])
-    np.savetxt(writer, rows, fmt=["%.6f"] + ["%.6f"] * 6, delimiter=",")
-
-
-async def record_to_csv(
-    backend: BleBackend,
-    address: str,
-    out_path: Path,
-    *,
-    duration_s: float,
-    time_scale: float = 1.0,
-    scan_timeout_s: float = 10.0,
-    options: LinkOptions | None = None,
-) -> RecordSummary:
-    """Stream `duration_s` of sensor time from the sensor at `address` into the `posture analyze` CSV."""
-    device = await find_sensor(backend, address, timeout_s=scan_timeout_s)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    samples = lost = 0
-    link = Link(
-        device,
-        client_factory=backend.client_factory,
-        options=options,
-        host_clock_ns=epoch_clock_ns(time_scale),
-        rssi_reader=backend.rssi_reader,
-    )
-    progress = Progress(
+def _progress_bar(duration_s: float) -> tuple[Progress, ProgressCallback]:
+    """A transient bar on stderr, and the callback that advances it (its total comes with the first block)."""
+    bar = Progress(
         TextColumn("[bold]recording[/bold]"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%  {task.fields[status]}"),
@@ -242,43 +203,44 @@ async def record_to_csv(
         console=err,
         transient=True,
     )
-    with out_path.open("w", encoding="utf-8", newline="") as handle, progress:
-        csv.writer(handle).writerow(RECORDING_COLUMNS)
-        async with link:
-            rate_hz = float(link.config.sample_rate_hz)
-            wanted = round(duration_s * rate_hz)
-            task = progress.add_task("record", total=wanted, status="")
-            async for block in link.blocks():
-                gyr = block.samples.gyr_dps
-                if gyr is None:  # our sensor always has a gyroscope; keep the type checker honest
-                    gyr = np.full_like(block.samples.acc_mps2, np.nan)
-                _write_rows(handle, block.samples.t_s, block.samples.acc_mps2, gyr)
-                samples += len(block)
-                lost += block.lost_samples_before
-                status = link.status
-                progress.update(
-                    task,
-                    completed=min(samples + lost, wanted),
-                    status=f"{samples} samples, {lost} lost, battery {status.battery_pct or '?'} %",
-                )
-                if samples + lost >= wanted:
-                    break
-            status = link.status
-            counters = link.counters
-            firmware = link.firmware_revision
-    return RecordSummary(
-        path=out_path,
-        samples=samples,
-        lost_samples=lost,
-        duration_s=(samples + lost) / rate_hz,
-        sampling_rate_hz=rate_hz,
-        drift_ppm=status.drift_ppm,
-        reconnects=counters.reconnects,
-        malformed_packets=counters.packets_malformed,
-        duplicate_packets=counters.packets_duplicate,
-        battery_pct=status.battery_pct,
-        firmware_revision=firmware,
-    )
+    task = bar.add_task("record", total=None, status="")
+
+    def update(progress: RecordingProgress) -> None:
+        wanted = round(duration_s * progress.sampling_rate_hz)
+        battery = progress.status.battery_pct
+        bar.update(
+            task,
+            total=wanted,
+            completed=min(progress.samples + progress.lost_samples, wanted),
+            status=f"{progress.samples} samples, {progress.lost_samples} lost, battery {battery or '?'} %",
+        )
+
+    return bar, update
+
+
+async def _record_with_bar(
+    backend: BleBackend,
+    address: str,
+    out_path: Path,
+    *,
+    duration_s: float,
+    time_scale: float,
+    athlete: str,
+    options: LinkOptions | None = None,
+) -> RecordSummary:
+    """`record_to_csv` with a progress bar on stderr; the session file goes next to the CSV."""
+    bar, on_progress = _progress_bar(duration_s)
+    with bar:
+        return await record_to_csv(
+            backend,
+            address,
+            out_path,
+            duration_s=duration_s,
+            time_scale=time_scale,
+            options=options,
+            athlete=athlete,
+            on_progress=on_progress,
+        )
 
 
 def _print_summary(summary: RecordSummary) -> None:
@@ -296,6 +258,8 @@ def _print_summary(summary: RecordSummary) -> None:
         f"{summary.malformed_packets} malformed and {summary.duplicate_packets} duplicate packets skipped\n"
         f"  sensor clock drift {drift}, battery {battery} %, firmware {summary.firmware_revision}"
     )
+    if summary.session_path is not None:
+        out.print(f"  every raw packet in {summary.session_path} (`posture replay` reads it)")
 
 
 async def _record(
@@ -305,13 +269,14 @@ async def _record(
         bonds = BondStore(settings.bonds_file).for_adapter(settings.adapter)
         if not bonds:
             raise NotPaired(settings.adapter)
-        return await record_to_csv(
+        return await _record_with_bar(
             backend,
             bonds[-1].address,
             out_path,
             duration_s=duration_s,
             time_scale=time_scale,
             options=options,
+            athlete=settings.athlete,
         )
 
 
@@ -329,7 +294,8 @@ def record(
         30.0, "--reconnect-budget", min=0.1, help="Give up if the sensor stays away longer than this (s)."
     ),
 ) -> None:
-    """Stream the paired sensor into a CSV on the host's time base."""
+    """Stream the paired sensor into a CSV on the host's time base; every raw packet also goes into a session
+    file next to it (same name, .posture), which `posture replay` reads."""
     options = LinkOptions(reconnect_budget_s=reconnect_budget_s)
     summary = asyncio.run(_record(_settings(ctx), duration_s, out_path, time_scale, options))
     _print_summary(summary)
@@ -417,8 +383,13 @@ async def _demo(
             f"[bold]3. stream and record[/bold] {duration_s:g} s (standing still, then running), "
             f"{time_scale:g}x faster than real time"
         )
-        return await record_to_csv(
-            backend, bond.address, out_path, duration_s=duration_s, time_scale=time_scale
+        return await _record_with_bar(
+            backend,
+            bond.address,
+            out_path,
+            duration_s=duration_s,
+            time_scale=time_scale,
+            athlete=settings.athlete,
         )
 
 

@@ -6,6 +6,7 @@
 """
 
 from posture.session.errors import SessionError, SessionFileError
+from posture.session.replay import ReplayedRun, replay_blocks, replay_run, replay_to_dir
 from posture.session.session_file import (
     SESSION_FILE_NAME,
     SessionContents,
@@ -19,6 +20,7 @@ from posture.session.session_file import (
 
 __all__ = [
     "SESSION_FILE_NAME",
+    "ReplayedRun",
     "SessionContents",
     "SessionEnd",
     "SessionError",
@@ -27,5 +29,8 @@ __all__ = [
     "SessionHeader",
     "SessionWriter",
     "read_session",
+    "replay_blocks",
+    "replay_run",
+    "replay_to_dir",
     "session_path",
 ]

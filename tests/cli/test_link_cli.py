@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from posture.session import read_session, replay_blocks
+
 HEADER = ["t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps"]
 
 
@@ -165,6 +167,14 @@ def test_pair_is_remembered_by_the_next_processes(tmp_path: Path, cli: Cli) -> N
     assert len(rows) - 1 >= 2 * 208
     times = [float(r[0]) for r in rows[1:]]
     assert all(b > a for a, b in itertools.pairwise(times))
+    # Every raw packet also went into the session file next to the CSV, which replays into the same samples.
+    session_file = run_csv.with_suffix(".posture")
+    assert str(session_file) in one_line(recorded.stdout)
+    contents = read_session(session_file)
+    assert contents.end is not None
+    assert contents.end.reason == "duration reached"
+    replayed = sum(len(b) for b in replay_blocks(session_file))
+    assert replayed >= len(rows) - 1
 
 
 Cli = tuple[pytest.CaptureFixture[str], pytest.MonkeyPatch]
@@ -256,6 +266,9 @@ def test_a_sensor_out_of_range_for_longer_than_the_budget_is_one_clear_line(
     )
     assert_clear_error(code, err, "could not reconnect", "samples received so far were kept")
     assert len(out.read_text().splitlines()) > 1  # what arrived before the loss is on disk
+    ended = read_session(out.with_suffix(".posture")).end
+    assert ended is not None
+    assert ended.reason.startswith("LinkLost")  # the session file says why it ended
 
 
 def test_demo_runs_the_whole_job_on_the_simulated_sensor(isolated_user_dirs: Path, cli: Cli) -> None:

@@ -1,0 +1,162 @@
+"""A session file back into sample blocks, and into the outputs of `posture analyze`.
+
+The blocks are the live link's, bit for bit: the file holds every input of the link's decoder in the order it
+took effect (`sensorlink.decoder.replay`). A session cut off by a crash replays up to its last whole record.
+
+Time axis
+---------
+Live blocks carry host times (seconds on the link's host clock, epoch-based in a real run). The replayed run,
+its CSV and its steps are on the run's own axis instead: ``t_s`` is seconds after the session's start
+(`SessionHeader.start_host_ns`), so that ``epoch_ns = start_host_ns + t_s * 1e9``. The offset is written to
+``session.json`` in the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posture.session.errors import SessionFileError
+from posture.session.session_file import SessionContents, read_session
+from processing.samples import ImuSamples
+from sensorlink.blocks import SampleBlock
+from sensorlink.decoder import PacketDecoder, replay
+from sensorlink.errors import UnknownProfile
+from sensorlink.profiles import profile_by_name
+
+__all__ = [
+    "REPLAY_CSV",
+    "SESSION_JSON",
+    "ReplayedRun",
+    "replay_blocks",
+    "replay_run",
+    "replay_to_dir",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The replayed samples in the `posture analyze` CSV format (on the run's axis), in the output folder.
+REPLAY_CSV = "samples.csv"
+#: What the session was and what reading it found (start time, time axis, losses, a torn tail).
+SESSION_JSON = "session.json"
+
+
+def _blocks(contents: SessionContents) -> Iterator[SampleBlock]:
+    try:
+        profile = profile_by_name(contents.header.profile)
+    except UnknownProfile as exc:
+        raise SessionFileError(contents.path, str(exc), "update posture") from exc
+    decoder = PacketDecoder(profile)
+    return replay(contents.records, decoder, max_pending_packets=contents.header.queue_packets)
+
+
+def replay_blocks(path: Path) -> Iterator[SampleBlock]:
+    """The sample blocks the live link gave while this session was recorded (host times, as they were).
+
+    Raises
+    ------
+    SessionFileError
+        The file is not a readable session file (a torn tail or damaged records are not errors).
+    """
+    return _blocks(read_session(path))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReplayedRun:
+    """A session's samples on the run's time axis.
+
+    Attributes
+    ----------
+    samples : ImuSamples
+        ``t_s`` in seconds after `start_host_ns` (see the module docstring).
+    sampling_rate_hz : float
+        Nominal rate of the stream (0 if it never started).
+    lost_samples : int
+        Samples the sensor took that never arrived (link drops); they show as gaps in ``t_s``.
+    start_host_ns : int
+    contents : SessionContents
+        The file as read (header, end, torn tail, damage).
+    """
+
+    samples: ImuSamples
+    sampling_rate_hz: float
+    lost_samples: int
+    start_host_ns: int
+    contents: SessionContents
+
+
+def replay_run(path: Path) -> ReplayedRun:
+    """Replay a session file into one run of samples on the run's axis (see the module docstring)."""
+    contents = read_session(path)
+    start_ns = contents.header.start_host_ns
+    start_s = start_ns * 1e-9
+    parts: list[ImuSamples] = []
+    lost = 0
+    rate_hz = 0.0
+    for block in _blocks(contents):
+        s = block.samples
+        parts.append(ImuSamples(s.t_s - start_s, s.acc_mps2, s.gyr_dps))
+        lost += block.lost_samples_before
+        rate_hz = block.sampling_rate_hz
+    return ReplayedRun(ImuSamples.concatenate(parts), rate_hz, lost, start_ns, contents)
+
+
+def _write_samples_csv(path: Path, samples: ImuSamples) -> None:
+    from posture.csv_contract import RECORDING_COLUMNS
+
+    gyr = samples.gyr_dps if samples.gyr_dps is not None else np.full_like(samples.acc_mps2, np.nan)
+    rows = np.column_stack([samples.t_s, samples.acc_mps2, gyr])
+    np.savetxt(path, rows, fmt="%.6f", delimiter=",", header=",".join(RECORDING_COLUMNS), comments="")
+
+
+def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, object]]:
+    """Replay a session and write what `posture analyze` writes (steps.csv, asymmetry.csv, events.json,
+    summary.json) into `out_dir`, plus the replayed samples (`REPLAY_CSV`) and `SESSION_JSON`.
+
+    Steps are on the run's time axis (seconds after the session's start). Returns the number of steps and
+    the summary document, as `posture analyze` does.
+
+    Raises
+    ------
+    SessionFileError
+        Not a readable session file.
+    InvalidSamplesError
+        What `posture analyze` refuses (e.g. a session too short to analyse).
+    """
+    # The analysis lives with the `analyze` command until it moves into a shared layer.
+    from posture.commands.analysis import analyze_to_dir
+
+    run = replay_run(session_file)
+    contents = run.contents
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / REPLAY_CSV
+    _write_samples_csv(csv_path, run.samples)
+    header = contents.header
+    document = {
+        "session_file": str(session_file),
+        "athlete": header.athlete,
+        "session_id": header.session_id,
+        "sensor_address": header.sensor_address,
+        "profile": header.profile,
+        "firmware_revision": contents.firmware_revision,
+        "start_host_ns": header.start_host_ns,
+        "time_axis": "t_s is seconds after start_host_ns: epoch_ns = start_host_ns + t_s * 1e9",
+        "time_scale": header.time_scale,
+        "samples": len(run.samples),
+        "lost_samples": run.lost_samples,
+        "packets": contents.packets,
+        "ended_cleanly": contents.end is not None,
+        "end_reason": None if contents.end is None else contents.end.reason,
+        "torn_tail_bytes": contents.torn_tail_bytes,
+        "damaged_records": contents.damaged_records,
+        "notes": contents.notes(),
+    }
+    (out_dir / SESSION_JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    for note in contents.notes():
+        logger.warning("%s: %s", session_file, note)
+    return analyze_to_dir(csv_path, out_dir)
