@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sensorlink.errors import BondStoreError
+from sensorlink.private_files import write_private_text
 
 logger = logging.getLogger(__name__)
 
@@ -79,17 +78,7 @@ class BondStore:
 
     def _write(self, bonds: tuple[Bond, ...]) -> None:
         document = {"version": BONDS_FORMAT_VERSION, "bonds": [asdict(b) for b in bonds]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".bonds-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_private_text(self.path, json.dumps(document, indent=2))
 
     def add(self, bond: Bond) -> None:
         """Remember a sensor; a bond with the same address and adapter is replaced."""

@@ -27,14 +27,15 @@ from typing import Any, Protocol
 from bumble import hci
 from bumble.core import BaseBumbleError
 from bumble.device import Device, DeviceConfiguration
-from bumble.keys import JsonKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 
+from sensorlink.bumble_backend.keystore import PrivateJsonKeyStore
 from sensorlink.bumble_backend.virtual import QuietHost, VirtualController
 from sensorlink.errors import AdapterUnavailable
+from sensorlink.private_files import make_private, write_private_text
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _configure_security(device: Device, key_store_path: Path | None) -> None:
     )
     if key_store_path is not None:
         key_store_path.parent.mkdir(parents=True, exist_ok=True)
-        device.keystore = JsonKeyStore(namespace=None, filename=str(key_store_path))
+        device.keystore = PrivateJsonKeyStore(key_store_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ def central_identity(key_store_path: Path | None) -> CentralIdentity:
     if key_store_path is None:
         return CentralIdentity(CENTRAL_ADDRESS, (bytes(hci.Address(CENTRAL_ADDRESS)) * 3)[:16])
     path = key_store_path.parent / CENTRAL_IDENTITY_FILE
+    make_private(path)  # the IRK resolves our private addresses: as secret as the keys
     try:
         lines = path.read_text(encoding="ascii").split()
         if (
@@ -134,8 +136,7 @@ def central_identity(key_store_path: Path | None) -> CentralIdentity:
     octets = bytearray(secrets.token_bytes(6))
     octets[0] |= 0xC0
     identity = CentralIdentity(":".join(f"{o:02X}" for o in octets), secrets.token_bytes(16))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{identity.address}\n{identity.irk.hex()}\n", encoding="ascii")
+    write_private_text(path, f"{identity.address}\n{identity.irk.hex()}\n")
     return identity
 
 

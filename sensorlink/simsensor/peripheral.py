@@ -47,13 +47,14 @@ from bumble.gatt import (
     Descriptor,
     Service,
 )
-from bumble.keys import JsonKeyStore, MemoryKeyStore
+from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import AsyncPipeSink
 
+from sensorlink.bumble_backend.keystore import PrivateJsonKeyStore
 from sensorlink.bumble_backend.virtual import PeripheralController, QuietHost
 from sensorlink.errors import InvalidConfiguration, MalformedPacket
 from sensorlink.protocol import (
@@ -687,9 +688,7 @@ def _build_device(controller: Controller, options: SimulatedSensorOptions) -> De
     address = hci.Address(options.address, hci.Address.RANDOM_DEVICE_ADDRESS)
     device = Device(name=local_name_for(options.address), address=address, host=host)
     device.keystore = (
-        JsonKeyStore(namespace=None, filename=str(options.keystore_file))
-        if options.keystore_file is not None
-        else MemoryKeyStore()
+        PrivateJsonKeyStore(options.keystore_file) if options.keystore_file is not None else MemoryKeyStore()
     )
     security = PROFILE.security
     device.pairing_config_factory = lambda _connection: PairingConfig(
