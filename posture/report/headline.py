@@ -149,14 +149,16 @@ def _names(metrics: Sequence[MetricSummary]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _alert_line(event: FormEvent, count: int, advice: Mapping[str, AdviceItem]) -> str:
+def _alert_line(event: FormEvent, count: int, first_s: float, advice: Mapping[str, AdviceItem]) -> str:
+    """The line of the most pressing alert of a metric: its cue, where it shows, and when the first of the
+    metric's `count` alerts began (`first_s`)."""
     item = next((advice[a] for a in event.advice if a in advice), None)
     cue = (item.cue if item is not None else event.message).rstrip(".")
     context = []
     if event.metric:
         name = label_for(event.metric).name
         context.append(f"{name}, {worse_side_text(event.metric, event.side)}" if event.side else name)
-    when = format_clock(event.t_start_s)
+    when = format_clock(first_s)
     context.append(f"{count} alerts, the first at {when}" if count > 1 else f"at {when}")
     return f"{cue} ({'; '.join(context)})."
 
@@ -212,14 +214,16 @@ def headline(
     work_on: list[str] = []
     named: set[str] = set()
     # one line per metric (or per rule for alerts without one): the most pressing alert, and how many
-    first: dict[str, FormEvent] = {}
+    pressing: dict[str, FormEvent] = {}
     counts: dict[str, int] = {}
+    first_s: dict[str, float] = {}
     for e in alerts:
         key = e.metric or f"rule:{e.rule}"
-        first.setdefault(key, e)
+        pressing.setdefault(key, e)
         counts[key] = counts.get(key, 0) + 1
-    for key, e in first.items():
-        work_on.append(_alert_line(e, counts[key], advice))
+        first_s[key] = min(first_s.get(key, math.inf), e.t_start_s)
+    for key, e in pressing.items():
+        work_on.append(_alert_line(e, counts[key], first_s[key], advice))
         named.add(key)
     for m in metrics:
         if m.metric in worse and m.metric not in named:
