@@ -8,14 +8,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from dashboards.ingest import BrokerAddress, Ingest, IngestStats
+from posture.localstack.influxdb import InfluxDB
 from posture.messages import Message, MetricSummary, event_message, step_message, summary_message
 from processing.pipeline import analyze
 from processing.simulation import Scenario, simulate
-from processing.steps import StepMetrics
+from processing.steps import METRIC_UNITS, StepMetrics
 
 ATHLETE = "alex"
 SESSION = "run-2026-12-07"
@@ -183,3 +185,96 @@ class RunningIngest:
         self.thread.join(60)
         assert not self.thread.is_alive(), "the ingest did not stop"
         return self.result[0]
+
+
+def synthetic_step_messages(
+    count: int, session: str, *, athlete: str = ATHLETE, seed: int = 0
+) -> list[Message]:
+    """`count` step messages of one session, 0.33 s apart, with full-precision random values."""
+    rng = np.random.default_rng(seed)
+    messages = []
+    for i in range(count):
+        t_ic_s = 5.0 + 0.33 * i + float(rng.uniform(0, 0.01))
+        step = StepMetrics(
+            t_ic_s=t_ic_s,
+            side="L" if i % 2 == 0 else "R",
+            t_to_s=t_ic_s + 0.25,
+            step_time_s=float(rng.uniform(0.3, 0.36)),
+            contact_time_s=float(rng.uniform(0.2, 0.3)),
+            flight_time_s=float(rng.uniform(0.02, 0.1)),
+            cadence_spm=float(rng.uniform(160, 190)),
+            pelvic_tilt_deg=float(rng.normal(12, 2)),
+            pelvic_drop_deg=float(rng.normal(6, 1)),
+            pelvic_rotation_deg=float(rng.uniform(8, 20)),
+            vertical_oscillation_m=float(rng.uniform(0.05, 0.1)),
+            braking_peak_mps2=float(rng.uniform(5, 15)),
+            braking_dv_mps=float(rng.uniform(0.1, 0.5)),
+            impact_peak_g=float(rng.uniform(1.5, 3.5)),
+            is_running=True,
+        )
+        messages.append(step_message(athlete, session, step, T0_NS))
+    return messages
+
+
+class PacedPublisher:
+    """Publishes messages at a steady rate in a background thread (a run streaming its steps)."""
+
+    def __init__(self, url: str, messages: Sequence[Message], rate_per_s: float) -> None:
+        self._items = [(m.topic, m.raw, m.qos, m.retain) for m in messages]
+        self._rate = rate_per_s
+        self._url = url
+        self.sent = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="paced-publisher", daemon=True)
+
+    def start(self) -> PacedPublisher:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            broker = BrokerAddress.from_url(self._url)
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+            client.max_inflight_messages_set(1000)
+            client.max_queued_messages_set(0)
+            client.connect(broker.host, broker.port)
+            client.loop_start()
+            start = time.monotonic()
+            infos = []
+            for i, (topic, payload, qos, retain) in enumerate(self._items):
+                delay = start + i / self._rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                infos.append(client.publish(topic, payload, qos=qos, retain=retain))
+                self.sent = i + 1
+            for info in infos:
+                info.wait_for_publish(timeout=60)
+            client.disconnect()
+            client.loop_stop()
+        except BaseException as exc:  # surfaced by join()
+            self.error = exc
+
+    def join(self, timeout_s: float = 120.0) -> None:
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise AssertionError("the publisher did not finish")
+        if self.error is not None:
+            raise self.error
+
+
+def step_count(influxdb: InfluxDB, session: str) -> int:
+    """How many step points of `session` InfluxDB holds."""
+    series = influxdb.query(f'SELECT count("step_time_s") FROM "step" WHERE "session" = \'{session}\'')
+    return int(series[0].values[0][1]) if series else 0  # type: ignore[call-overload]
+
+
+def assert_steps_stored_exactly(influxdb: InfluxDB, messages: Sequence[Message]) -> None:
+    """Every step message is one point with its exact values; nothing else of its session is stored."""
+    session = messages[0].session
+    (series,) = influxdb.query(f'SELECT * FROM "step" WHERE "session" = \'{session}\'')
+    rows = {row["time"]: row for row in series.rows()}
+    assert len(rows) == len(series.values) == len(messages)
+    for m in messages:
+        row = rows[m.payload["t_ic_ns"]]
+        for name in METRIC_UNITS:
+            assert row[name] == m.payload[name], name
