@@ -57,8 +57,8 @@ logger = logging.getLogger(__name__)
 #: The channel of a profile's sample notifications (one today; a profile with several data characteristics
 #: would name the others).
 DATA_CHANNEL = "data"
-#: Packets a replay holds back waiting for an event that may still apply before them: the link's default
-#: receive queue (`LinkOptions.queue_packets`); an event never applies further back than the queue holds.
+#: The link's receive queue by default (`LinkOptions.queue_packets`), and so the packets a replay holds back
+#: waiting for an event that may still apply before them: an event never applies further back than that.
 DEFAULT_MAX_PENDING_PACKETS = 8192
 
 

@@ -48,6 +48,7 @@ from sensorlink.backoff import backoff_delay_s
 from sensorlink.blocks import LinkCounters, LinkStatus, SampleBlock
 from sensorlink.clock import REPORTED_DRIFT_MIN_SPAN_S, ClockMapper
 from sensorlink.decoder import (
+    DEFAULT_MAX_PENDING_PACKETS,
     LinkEvent,
     PacketDecoder,
     RawPacket,
@@ -154,7 +155,7 @@ class LinkOptions:
     connect_attempts: int = 4
     reconnect_budget_s: float = 30.0
     command_timeout_s: float = 5.0
-    queue_packets: int = 8192
+    queue_packets: int = DEFAULT_MAX_PENDING_PACKETS
     housekeeping_interval_s: float = 10.0
     time_sync_interval_s: float = 2.0
     stall_timeout_s: float = 5.0

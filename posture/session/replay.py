@@ -2,6 +2,8 @@
 
 The blocks are the live link's, bit for bit: the file holds every input of the link's decoder in the order it
 took effect (`sensorlink.decoder.replay`). A session cut off by a crash replays up to its last whole record.
+Packets that arrived after the consumer stopped (between the last block it took and the sensor's STOP) are
+in the file too and replay after the live blocks: a replay is the live stream, sometimes a packet longer.
 
 Time axis
 ---------
