@@ -14,6 +14,9 @@ from posture.commands.analysis import analyze_to_dir
 from posture.recording_io import write_recording
 from processing.simulation import scenario_by_name, simulate
 from tests.report.browser import headless_chromium
+from tests.sensorlink.conftest import pytest_asyncio_loop_factories  # the virtual clock for session runs
+
+__all__ = ["pytest_asyncio_loop_factories"]
 
 #: The planted fault: the right hip sags more and more while the runner stands on the left leg (left stance
 #: drop 5 deg growing by 6 deg over the run, right stance 5 deg throughout). Five minutes, so the end of the
