@@ -244,7 +244,7 @@ async def record_device(
         settings=options.config,
         queue_packets=options.queue_packets,
     )
-    writer = SessionWriter(session_path, header)
+    writer = SessionWriter(session_path, header, host_clock_ns=host_clock_ns)
     link = Link(
         device,
         client_factory=client_factory,
@@ -272,7 +272,7 @@ async def record_device(
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise
     finally:
-        writer.close(host_ns=host_clock_ns(), reason=reason)
+        writer.close(reason)
     return RecordSummary(
         path=out_path,
         samples=totals.samples,

@@ -306,6 +306,9 @@ class SessionWriter:
         Written and flushed to the disk before this returns.
     fsync_interval_s : float
         Longest time between flushes to the disk while appending (seconds of `monotonic`).
+    host_clock_ns : callable returning int, optional
+        Stamps the `SessionEnd` record: pass the link's host clock, so that the end is on the packets' time
+        base (default: the wall clock).
     monotonic : callable returning float, optional
         The clock of the flush interval (injected for tests).
     """
@@ -316,6 +319,7 @@ class SessionWriter:
         header: SessionHeader,
         *,
         fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S,
+        host_clock_ns: Callable[[], int] = time.time_ns,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if fsync_interval_s < 0:
@@ -324,6 +328,7 @@ class SessionWriter:
         self.header = header
         self._fsync_interval_s = fsync_interval_s
         self._monotonic = monotonic
+        self._host_clock_ns = host_clock_ns
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
@@ -356,12 +361,12 @@ class SessionWriter:
         self.fsyncs += 1
         self._synced_at = self._monotonic()
 
-    def close(self, *, host_ns: int, reason: str) -> None:
-        """Write the `SessionEnd` record, flush to the disk and close (again: nothing happens)."""
+    def close(self, reason: str) -> None:
+        """Write the `SessionEnd` record, flush to the disk and close; closing again does nothing."""
         if self._fd is None:
             return
         try:
-            self._write(_frame(*_encode(SessionEnd(host_ns, reason))))
+            self._write(_frame(*_encode(SessionEnd(self._host_clock_ns(), reason))))
             self.sync()
         finally:
             fd, self._fd = self._fd, None
@@ -383,10 +388,7 @@ class SessionWriter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc is None:
-            self.close(host_ns=time.time_ns(), reason="closed")
-        else:
-            self.close(host_ns=time.time_ns(), reason=f"ended by an error: {exc or type(exc).__name__}")
+        self.close("closed" if exc is None else f"ended by an error: {exc or type(exc).__name__}")
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posture.session import (
+    SessionEnd,
     SessionExists,
     SessionFileError,
     SessionHeader,
@@ -83,11 +84,11 @@ def packets(n: int) -> list[TapRecord]:
 
 
 def write(path: Path, items: list[TapRecord], *, end: bool = True) -> None:
-    writer = SessionWriter(path, HEADER)
+    writer = SessionWriter(path, HEADER, host_clock_ns=lambda: 5)
     for item in items:
         writer.append(item)
     if end:
-        writer.close(host_ns=5, reason="duration reached")
+        writer.close("duration reached")
     else:
         writer.abandon()
 
@@ -100,8 +101,7 @@ def test_what_is_appended_is_read_back_equal_in_order(tmp_path: Path, items: lis
     contents = read_session(path)
     assert contents.header == HEADER
     assert list(contents.records) == items
-    assert contents.end is not None
-    assert contents.end.reason == "duration reached"
+    assert contents.end == SessionEnd(5, "duration reached")
     assert contents.notes() == []
 
 
@@ -181,7 +181,7 @@ def test_the_disk_is_flushed_at_most_once_per_interval_and_at_the_end(tmp_path: 
         now[0] = i * 0.1
         writer.append(RawPacket(i, b"x"))
     assert writer.fsyncs - start == 9  # once a second: at 1.0, 2.0, ... 9.0 s
-    writer.close(host_ns=0, reason="done")
+    writer.close("done")
     assert writer.fsyncs - start == 10
 
 
