@@ -279,7 +279,7 @@ def encode(kind: Kind, payload: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def decode(topic: str, data: bytes) -> Message:
+def decode(topic: str, data: bytes | bytearray) -> Message:
     """Turn a received message into a `Message`, or raise `InvalidMessage` with the reason.
 
     Checks, in order: the topic (`topic`), the size (`too_large`, over `MAX_MESSAGE_BYTES`), UTF-8 JSON

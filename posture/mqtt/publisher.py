@@ -81,10 +81,33 @@ _AUTH_CODES: Final = frozenset({134, 135})
 ClientFactory = Callable[[MqttSettings, str], paho.Client]
 
 
+class _PahoClient(paho.Client):
+    """paho's client, except that a failed TLS handshake closes its socket.
+
+    paho 2.2 leaves the socket of a failed handshake (e.g. a certificate that does not verify) open until
+    the garbage collector finds it; a publisher retrying for hours would pile them up. Same steps as paho's
+    `_ssl_wrap_socket` otherwise (the context checks the host name: `tls_set` with CERT_REQUIRED).
+    """
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        if self._ssl_context is None:
+            raise ValueError("TLS is on but paho has no SSL context")
+        ssl_sock = self._ssl_context.wrap_socket(
+            tcp_sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        try:
+            ssl_sock.settimeout(self._connect_timeout)
+            ssl_sock.do_handshake()
+        except BaseException:
+            ssl_sock.close()
+            raise
+        return ssl_sock
+
+
 def paho_client(settings: MqttSettings, client_id: str) -> paho.Client:
     """A paho client set up from the settings (protocol, credentials, TLS); not connected yet."""
     v5 = settings.protocol == "5"
-    client = paho.Client(
+    client = _PahoClient(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
