@@ -39,8 +39,13 @@ def fault_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    """Debian's chromium, headless, with a fresh profile, shared by the browser tests."""
+    """Debian's chromium, headless, with a fresh profile, shared by one module's browser tests.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while
+    the browser is open, and asyncio refuses to start another one there (every async test after it would
+    fail).
+    """
     with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context

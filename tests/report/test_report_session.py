@@ -29,6 +29,7 @@ async def test_a_session_file_is_replayed_and_reported(tmp_path: Path) -> None:
             athlete="ana",
             session_id="sim-run",
         )
+    assert recorded.session_path is not None
     html = tmp_path / "report.html"
 
     code, output = report_cli(str(recorded.session_path), "--out", str(html))
