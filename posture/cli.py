@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from posture.settings import Settings, SettingsError, load_settings
@@ -24,18 +25,23 @@ if TYPE_CHECKING:  # typer vendors click as typer._click: its groups take and re
 console = Console(stderr=True)
 
 #: Which module (posture.commands.*) registers each command, in the order `posture --help` lists them: one
-#: module per area, each owning its commands: link (scan, pair, record, doctor, demo), sim (the simulated
-#: sensor as its own process), analysis (analyze), evaluation (evaluate). A command's module is imported when
+#: module per area, each owning its commands: link (scan, pair, record, doctor, demo), live (run, replay),
+#: sim (the simulated sensor as its own process), analysis (analyze), report (report), ingest (ingest),
+#: evaluation (evaluate). A command's module is imported when
 #: the command runs (or help lists it): `posture analyze` does not pay for bumble, the simulator or the
 #: evaluation's scipy.spatial (about 1.2 s of start-up, more than the analysis of an hour of data).
 COMMAND_MODULES: dict[str, str] = {
     "scan": "link",
     "pair": "link",
+    "run": "live",
     "record": "link",
+    "replay": "live",
     "doctor": "link",
     "demo": "link",
     "sim": "sim",
     "analyze": "analysis",
+    "report": "report",
+    "ingest": "ingest",
     "evaluate": "evaluation",
 }
 
@@ -112,13 +118,15 @@ def _global_options(
 
 def main() -> None:
     """Entry point of the `posture` script: run the app, turning user-facing errors into one clear line."""
-    from posture.errors import USER_FACING_ERRORS
+    from posture.errors import user_facing_errors
 
     try:
         app()
     except SettingsError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
         sys.exit(2)
-    except USER_FACING_ERRORS as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    except Exception as exc:
+        if not isinstance(exc, user_facing_errors()):
+            raise
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         sys.exit(1)

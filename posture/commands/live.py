@@ -1,0 +1,379 @@
+"""`posture run` and `posture replay`: the live run from the command line, and a session done again.
+
+The work is in `posture.live` (shared with the demo and the tests); this module wires the settings, the
+adapter, the publisher and the terminal, and prints what the runner should read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from posture.live.mqtt_sink import MqttRunSink
+from posture.live.outputs import RunFolder, write_run_folder
+from posture.live.run import LiveRun
+from posture.live.session import LiveSessionResult, run_live_session
+from posture.live.summary_words import summary_lines
+from posture.live.view import LiveSnapshot, render
+from posture.mqtt import MqttSettings, Publisher
+from posture.session.session_file import SessionHeader, session_path
+from posture.settings import Settings, check_id, secrets_from_env
+from processing.events import EventEngine
+from sensorlink.blocks import LinkStatus
+from sensorlink.link import epoch_clock_ns
+from sensorlink.scan import SIM_ADAPTER, find_sensor
+
+__all__ = ["register"]
+
+logger = logging.getLogger(__name__)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+#: How long the end of a run waits for the broker to acknowledge what is queued before leaving it in the
+#: outbox for the next run, s.
+DELIVERY_WAIT_S = 10.0
+#: The live view is redrawn this often, Hz.
+VIEW_REFRESH_HZ = 4.0
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj.settings
+    return settings
+
+
+def event_engine(settings: Settings) -> EventEngine:
+    """The form-event rules with this runner's thresholds (`[thresholds]` in the config file)."""
+    from processing.advice import load_catalog
+    from processing.events import load_rules, rules_with_overrides
+
+    rules = rules_with_overrides(load_rules(load_catalog()), settings.thresholds)
+    return EventEngine(rules)
+
+
+def publisher_for(settings: Settings, url: str | None, athlete: str, session: str) -> Publisher | None:
+    """The MQTT publisher of a session, or None when no broker is configured."""
+    url = url or settings.mqtt_url
+    if url is None:
+        return None
+    secrets = secrets_from_env()
+    mqtt = MqttSettings.from_url(
+        url,
+        protocol=settings.mqtt_protocol,
+        client_id=settings.mqtt_client_id,
+        username=secrets.mqtt_username,
+        password=secrets.mqtt_password,
+        ca_file=settings.mqtt_ca_file,
+        cert_file=settings.mqtt_cert_file,
+        key_file=settings.mqtt_key_file,
+        keepalive_s=settings.mqtt_keepalive_s,
+        max_in_flight=settings.mqtt_max_in_flight,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Publisher(
+        mqtt, athlete, session, settings.outbox_file, max_outbox_messages=settings.outbox_max_messages
+    )
+
+
+@contextlib.contextmanager
+def _published(publisher: Publisher | None) -> Iterator[Publisher | None]:
+    if publisher is None:
+        yield None
+        return
+    publisher.start()
+    try:
+        yield publisher
+    finally:
+        if not publisher.wait_until_delivered(DELIVERY_WAIT_S):
+            err.print(f"[yellow]{publisher.status_line()}[/yellow]", markup=True)
+        publisher.close(timeout_s=2.0)
+
+
+class _View:
+    """The live terminal view (only on an interactive terminal), fed after every block."""
+
+    def __init__(self, publisher: Publisher | None) -> None:
+        self._publisher = publisher
+        self._live: Live | None = None
+        self._last_draw = 0.0
+
+    def __enter__(self) -> _View:
+        if err.is_terminal and not err.is_dumb_terminal:
+            self._live = Live(console=err, auto_refresh=False, transient=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def on_block(self, run: LiveRun, status: LinkStatus) -> None:
+        now = time.monotonic()
+        if self._live is None or now - self._last_draw < 1.0 / VIEW_REFRESH_HZ:
+            return
+        self._last_draw = now
+        angles = run.live_angles()
+        nan = float("nan")
+        snapshot = LiveSnapshot(
+            elapsed_s=run.elapsed_s,
+            phase="reconnecting"
+            if not status.connected
+            else ("running" if run.calibrated else "calibrating"),
+            steps=len(run.steps),
+            cadence_spm=run.recent_cadence_spm(),
+            pelvic_tilt_deg=angles.pelvic_tilt_deg if angles else nan,
+            pelvic_obliquity_deg=angles.pelvic_obliquity_deg if angles else nan,
+            pelvic_rotation_deg=angles.pelvic_rotation_deg if angles else nan,
+            drop_left_deg=run.recent_drop_deg("L"),
+            drop_right_deg=run.recent_drop_deg("R"),
+            contact_si_pct=run.recent_contact_si_pct(),
+            latest_cue=run.latest_cue,
+            battery_pct=status.battery_pct,
+            packet_loss_pct=100.0 * status.packet_loss_rate,
+            mqtt="off" if self._publisher is None else self._publisher.status_line(),
+        )
+        self._live.update(render(snapshot), refresh=True)
+
+
+async def _run(
+    settings: Settings,
+    *,
+    athlete: str,
+    session: str,
+    duration_s: float | None,
+    time_scale: float,
+    scenario: str | None,
+    run_s: float | None,
+    publisher: Publisher | None,
+) -> LiveSessionResult:
+    from posture.sensors import motion_for_scenario, open_backend, paired_or_pair_simulated
+
+    motion = motion_for_scenario(scenario, duration_s=run_s) if settings.adapter == SIM_ADAPTER else None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with open_backend(settings, time_scale, motion) as backend:
+        bond = await paired_or_pair_simulated(backend, settings)
+        device = await find_sensor(backend, bond.address, timeout_s=10.0)
+        clock = epoch_clock_ns(time_scale)
+        path = session_path(settings.sessions_dir, athlete, session)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = SessionHeader(
+            athlete=athlete,
+            session_id=session,
+            sensor_address=bond.address,
+            profile="posture_v1",
+            start_host_ns=clock(),
+            time_scale=time_scale,
+        )
+        sink = None if publisher is None else MqttRunSink(publisher, athlete, session)
+        err.print(
+            f"connected to {bond.name} ({bond.address}). [bold]Stand still for 2 s[/bold] (calibration), "
+            "then run. Ctrl-C ends the run.",
+            markup=True,
+        )
+        with _View(publisher) as view:
+            return await run_live_session(
+                device,
+                client_factory=backend.client_factory,
+                session_path=path,
+                header=header,
+                engine=event_engine(settings),
+                host_clock_ns=clock,
+                duration_s=duration_s,
+                stop=stop,
+                mqtt=sink,
+                outbox_pending=(lambda: publisher.counters.pending) if publisher is not None else None,
+                on_block=view.on_block,
+                rssi_reader=backend.rssi_reader,
+            )
+
+
+def _publish_summary(sink: MqttRunSink, folder: RunFolder, t0_ns: int, duration_s: float, t_ns: int) -> None:
+    from posture.live.summary_words import metric_summaries
+
+    summary = folder.summary
+    steps = summary["steps"]
+    assert isinstance(steps, dict)
+    cadence = summary.get("cadence_spm")
+    events: dict[str, int] = {}
+    import json
+
+    for event in json.loads((folder.path / "events.json").read_text(encoding="utf-8")):
+        events[event["type"]] = events.get(event["type"], 0) + 1
+    sink.summary(
+        t_ns=t_ns,
+        started_ns=t0_ns,
+        duration_s=duration_s,
+        steps_total=int(steps["total"]),
+        steps_left=int(steps["left"]),
+        steps_right=int(steps["right"]),
+        steps_running=int(steps["running"]),
+        cadence_spm=float(cadence) if isinstance(cadence, int | float) else None,
+        distance_m=None,
+        events=events,
+        metrics=metric_summaries(summary),
+    )
+
+
+def run_command(
+    ctx: typer.Context,
+    athlete: Annotated[
+        str | None, typer.Option("--athlete", help="Who runs (default: from the settings).")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="This run's id (default: the start time, UTC).")
+    ] = None,
+    duration_s: Annotated[
+        float | None, typer.Option("--duration", min=1.0, help="Seconds to run (default: until Ctrl-C).")
+    ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option("--mqtt", help="Broker, mqtt://host:port or mqtts://host:port (default: settings)."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", help="The simulated sensor's run (--adapter sim; `posture evaluate` lists them)."
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.01, help="Simulated sensor only: times faster than real time.")
+    ] = 1.0,
+    run_s: Annotated[
+        float | None, typer.Option("--run-s", min=5.0, help="Simulated sensor only: seconds of running.")
+    ] = None,
+) -> None:
+    """Run: stream the paired sensor, show cadence, pelvic angles and cues live, publish over MQTT."""
+    settings = _settings(ctx)
+    athlete = check_id("athlete", athlete or settings.athlete)
+    session = check_id("session", session or time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+    if (scenario is not None or speed != 1.0 or run_s is not None) and settings.adapter != SIM_ADAPTER:
+        raise typer.BadParameter("--scenario, --speed and --run-s need the simulated sensor: --adapter sim")
+    if scenario is not None:
+        from processing.simulation import scenario_by_name
+
+        try:
+            scenario_by_name(scenario)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc.args[0] if exc.args else exc), param_hint="--scenario") from None
+    publisher = publisher_for(settings, mqtt, athlete, session)
+    with _published(publisher):
+        result = asyncio.run(
+            _run(
+                settings,
+                athlete=athlete,
+                session=session,
+                duration_s=duration_s,
+                time_scale=speed,
+                scenario=scenario,
+                run_s=run_s,
+                publisher=publisher,
+            )
+        )
+        folder = write_run_folder(
+            result.session_path.parent,
+            result.outputs,
+            athlete=athlete,
+            session=session,
+            session_file=result.session_path,
+            ended_by=result.ended_by,
+        )
+        if publisher is not None:
+            _publish_summary(
+                MqttRunSink(publisher, athlete, session),
+                folder,
+                result.outputs.t0_ns,
+                result.outputs.duration_s,
+                result.outputs.t0_ns + round(result.outputs.duration_s * 1e9),
+            )
+    for line in summary_lines(folder.summary, result.outputs.events):
+        err.print(line, markup=False)
+    err.print(f"results in {folder.path}", markup=False)
+    print(result.session_path)
+
+
+def replay_command(
+    ctx: typer.Context,
+    session_file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="A session file of `posture run`."),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the run again (same message ids).")
+    ] = False,
+    mqtt: Annotated[
+        str | None, typer.Option("--mqtt", help="Broker for --publish (default: settings).")
+    ] = None,
+) -> None:
+    """Process a session file again: the same outputs as `posture analyze`, optionally republished."""
+    from posture.session import read_session
+    from posture.session.replay import replay_blocks
+
+    settings = _settings(ctx)
+    contents = read_session(session_file)
+    header = contents.header
+    for note in contents.notes():
+        err.print(f"note: {note}", markup=False)
+    publisher = publisher_for(settings, mqtt, header.athlete, header.session_id) if publish else None
+    if publish and publisher is None:
+        raise typer.BadParameter("--publish needs --mqtt URL (or mqtt_url in the settings)")
+    with _published(publisher):
+        sink = None if publisher is None else MqttRunSink(publisher, header.athlete, header.session_id)
+        run: LiveRun | None = None
+        for block in replay_blocks(session_file):
+            if run is None:
+                run = LiveRun(
+                    block.sampling_rate_hz,
+                    has_gyroscope=block.samples.has_gyroscope,
+                    engine=event_engine(settings),
+                    sinks=() if sink is None else (sink,),
+                    t0_ns=header.start_host_ns,
+                )
+            run.feed(block)
+        if run is None:
+            raise typer.BadParameter(f"{session_file} holds no samples", param_hint="SESSION_FILE")
+        outputs = run.finish()
+        ended = contents.end.reason if contents.end is not None else "cut off (no end record)"
+        folder = write_run_folder(
+            out_dir,
+            outputs,
+            athlete=header.athlete,
+            session=header.session_id,
+            session_file=session_file,
+            ended_by=ended,
+        )
+        if sink is not None:
+            _publish_summary(
+                sink,
+                folder,
+                outputs.t0_ns,
+                outputs.duration_s,
+                outputs.t0_ns + round(outputs.duration_s * 1e9),
+            )
+    for line in summary_lines(folder.summary, outputs.events):
+        err.print(line, markup=False)
+    err.print(f"results in {folder.path}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `posture run` and `posture replay` to the CLI."""
+    app.command("run")(run_command)
+    app.command("replay")(replay_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `posture run`")
