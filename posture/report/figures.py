@@ -78,7 +78,7 @@ def _layout(fig: go.Figure, *, height: int) -> go.Figure:
 def _wrapped_title(name: str, unit: str) -> str:
     """A subplot title on two lines when its name has a part in brackets (a fifth of the page is narrow)."""
     head, _, rest = name.partition(" (")
-    return f"{head} ({unit})<br>({rest}" if rest else f"{name} ({unit})"
+    return f"{head}<br>({rest} ({unit})" if rest else f"{name} ({unit})"
 
 
 def _y_range(values: np.ndarray, reference: float, half_span: float) -> list[float] | None:
@@ -214,8 +214,11 @@ def drift_figure(
             half_span * label.scale,
         )
         fig.update_yaxes(range=y_range, row=i + 1, col=1)
+    rows = {w.metric: i + 1 for i, w in enumerate(series)}
     for n, e in enumerate(alerts, start=1):
         end = e.t_end_s if math.isfinite(e.t_end_s) else duration_s
+        # on the plot of its own metric; an alert about something not plotted here shows on all of them
+        row: int | str = rows.get(e.metric, "all") if e.metric else "all"
         fig.add_vrect(
             x0=e.t_start_s,
             x1=max(end, e.t_start_s + 1.0),
@@ -223,7 +226,7 @@ def drift_figure(
             opacity=0.12,
             line_width=0,
             label=dict(text=f"<b>{n}</b>", textposition="top left", font=dict(color=ALERT_COLOUR, size=12)),
-            row="all",
+            row=row,
             col=1,
         )
     for i in range(len(series)):

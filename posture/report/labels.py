@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "ADVICE_CATEGORY_HEADINGS",
     "METRIC_LABELS",
     "SIDE_WORDS",
     "MetricLabel",
@@ -145,6 +146,15 @@ METRIC_LABELS: dict[str, MetricLabel] = {
             "the peak vertical load as your foot lands (standing still is 1 g)",
         ),
     )
+}
+
+#: The advice catalog's categories (`processing.advice`) as headings over each item on the page, in the
+#: order the page lists them: what to do first, then why.
+ADVICE_CATEGORY_HEADINGS: dict[str, str] = {
+    "prevention": "What helps",
+    "cause": "Why it happens",
+    "treatment": "If it keeps happening",
+    "see_a_doctor": "When to see a doctor",
 }
 
 SideWord = Literal["left", "right"]

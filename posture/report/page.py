@@ -16,17 +16,28 @@ from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift, side_drifts
 from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, alerts_figure, drift_figure, sides_figure
 from posture.report.headline import Headline, headline, side_verdict
-from posture.report.labels import METRIC_LABELS, format_clock, label_for, worse_side_text
+from posture.report.labels import (
+    ADVICE_CATEGORY_HEADINGS,
+    METRIC_LABELS,
+    format_clock,
+    label_for,
+    worse_side_text,
+)
 from posture.report.run import FormEvent, RunData
 from processing.asymmetry import BASELINE_S, METRIC_DIRECTIONS, WINDOW_STRIDES
 
-__all__ = ["CONTENT_SECURITY_POLICY", "render_report"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_NOTICE", "render_report"]
 
 #: Nothing may be loaded from anywhere: scripts and styles are inline, images (plotly's "download plot")
 #: are data or blob URLs.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
     "font-src data:; connect-src 'none'"
+)
+#: The footer when the advice catalog brings no notice of its own.
+DEFAULT_NOTICE = (
+    "These are form cues, not a diagnosis. If something hurts, rest, and see a physiotherapist if it keeps "
+    "hurting."
 )
 #: plotly's options for every plot: no plotly logo (a link to plotly's site).
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -50,10 +61,15 @@ th, td {{ text-align: left; padding: .45em .6em; border-bottom: 1px solid #eee; 
 th.num, td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 th.left {{ color: {LEFT_COLOUR}; }} th.right {{ color: {RIGHT_COLOUR}; }}
 td.uneven {{ color: #c62828; font-weight: 600; }}
-ol.alerts > li {{ background: white; border-radius: 8px; padding: .8em 1em; margin: .6em 0;
-  box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
+section.alert-group {{ margin: .8em 0; }}
+.alert-group h3 {{ margin: 0 0 .4em; font-size: 1.05em; }}
+ul.alert-times {{ list-style: none; padding: 0; margin: 0 0 .6em; }}
+ul.alert-times li {{ margin: .2em 0; }}
+.alert-num {{ display: inline-block; min-width: 1.4em; text-align: center; border-radius: 50%;
+  background: #c62828; color: white; font-weight: 600; font-size: .85em; }}
 .when {{ font-weight: 600; color: #c62828; }}
-.advice {{ margin: .5em 0 0; padding-left: .8em; border-left: 3px solid #90caf9; }}
+.advice {{ margin: .6em 0 0; padding-left: .8em; border-left: 3px solid #90caf9; }}
+.advice .kind {{ color: #666; font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }}
 .advice .cue {{ font-weight: 600; }}
 .plot {{ background: white; border-radius: 8px; margin: .8em 0; }}
 dl.glossary dt {{ font-weight: 600; margin-top: .5em; }} dl.glossary dd {{ margin: 0 0 0 1em; }}
@@ -84,36 +100,57 @@ def _headline_html(h: Headline, notes: Sequence[str]) -> str:
     )
 
 
-def _advice_html(event: FormEvent, advice: Mapping[str, AdviceItem]) -> str:
-    items = [advice[a] for a in event.advice if a in advice]
-    if not items:
-        return ""
-    blocks = "".join(
-        f'<div class="advice"><div class="cue">{escape(i.cue)}</div>'
-        f'<div class="explanation">{escape(i.explanation)}</div></div>'
-        for i in items
+def _advice_html(ids: Sequence[str], advice: Mapping[str, AdviceItem]) -> str:
+    """The catalog's items for `ids` (unknown ids left out), each with its kind, cue and explanation; what
+    helps first, then why it happens, then what to do if it keeps happening (`ADVICE_CATEGORY_HEADINGS`)."""
+    order = list(ADVICE_CATEGORY_HEADINGS)
+    items = sorted(
+        (advice[a] for a in dict.fromkeys(ids) if a in advice),
+        key=lambda i: order.index(i.category) if i.category in order else len(order),
     )
-    return blocks
+    blocks = []
+    for item in items:
+        kind = ADVICE_CATEGORY_HEADINGS.get(item.category, "")
+        blocks.append(
+            f'<div class="advice"><div class="kind">{escape(kind)}</div>'
+            f'<div class="cue">{escape(item.cue)}</div>'
+            f'<div class="explanation">{escape(item.explanation)}</div></div>'
+        )
+    return "".join(blocks)
+
+
+def _where(e: FormEvent) -> str:
+    """What an alert concerns, in words: "Pelvic drop, when standing on your left leg (right hip sags)"."""
+    if not e.metric:
+        return e.type.capitalize()
+    name = label_for(e.metric).name
+    return f"{name}, {worse_side_text(e.metric, e.side)}" if e.side else name
 
 
 def _alerts_html(run: RunData, alerts: Sequence[FormEvent], advice: Mapping[str, AdviceItem]) -> str:
+    """The alerts on the time line, then one card per metric and side: each alert's time and message
+    (numbered as on the time line), then the advice of all of them once."""
     if not alerts:
         return '<p id="no-alerts">No form alerts during this run.</p>'
     fig = alerts_figure(alerts, run.summary.duration_s)
     parts = [_plot(fig, "plot-alerts")] if fig is not None else []
-    parts.append('<ol class="alerts">')
-    for e in alerts:
-        end = f" to {format_clock(e.t_end_s)}" if math.isfinite(e.t_end_s) else " to the end"
-        what = ""
-        if e.metric:
-            name = label_for(e.metric).name
-            what = f"{name}, {worse_side_text(e.metric, e.side)}" if e.side else name
+    groups: dict[str, list[tuple[int, FormEvent]]] = {}
+    for n, e in enumerate(alerts, start=1):
+        groups.setdefault(_where(e), []).append((n, e))
+    for where, members in groups.items():
+        times = []
+        for n, e in members:
+            end = format_clock(e.t_end_s) if math.isfinite(e.t_end_s) else "the end"
+            times.append(
+                f'<li class="alert"><span class="alert-num">{n}</span> '
+                f'<span class="when">{format_clock(e.t_start_s)} to {end}</span> '
+                f'<span class="message">{escape(e.message)}</span></li>'
+            )
+        ids = [a for _, e in members for a in e.advice]
         parts.append(
-            f'<li class="alert"><span class="when">{format_clock(e.t_start_s)}{end}</span>'
-            f"{' · ' + escape(what) if what else ''}"
-            f'<div class="message">{escape(e.message)}</div>{_advice_html(e, advice)}</li>'
+            f'<section class="card alert-group"><h3>{escape(where)}</h3>'
+            f'<ul class="alert-times">{"".join(times)}</ul>{_advice_html(ids, advice)}</section>'
         )
-    parts.append("</ol>")
     return "".join(parts)
 
 
@@ -186,6 +223,12 @@ def _glossary_html() -> str:
     return f"<dl class='glossary'>{items}</dl>"
 
 
+def _notice(advice: Mapping[str, AdviceItem]) -> str:
+    """What the page is and is not: the catalog's own notice when it has one."""
+    notice = getattr(advice, "notice", None)
+    return notice if isinstance(notice, str) and notice.strip() else DEFAULT_NOTICE
+
+
 def render_report(
     run: RunData,
     *,
@@ -219,8 +262,7 @@ def render_report(
         + history_html
         + "<h2 id='glossary'>What the measures mean</h2>"
         + _glossary_html()
-        + "<footer class='muted'>These are form cues, not a diagnosis. If something hurts, rest, and see a "
-        "physiotherapist if it keeps hurting.</footer>"
+        + f"<footer class='muted'>{escape(_notice(advice))}</footer>"
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
