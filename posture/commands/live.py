@@ -32,6 +32,7 @@ from posture.settings import Settings, check_id, secrets_from_env
 from processing.events import EventEngine
 from sensorlink.blocks import LinkStatus
 from sensorlink.link import epoch_clock_ns
+from sensorlink.profiles import POSTURE_V1
 from sensorlink.scan import SIM_ADAPTER, find_sensor
 
 __all__ = ["register"]
@@ -174,7 +175,7 @@ async def _run(
             athlete=athlete,
             session_id=session,
             sensor_address=bond.address,
-            profile="posture_v1",
+            profile=POSTURE_V1.name,
             start_host_ns=clock(),
             time_scale=time_scale,
         )

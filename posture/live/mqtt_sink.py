@@ -28,7 +28,7 @@ from posture.messages import (
     summary_message,
 )
 from processing.events import EventUpdate, FormEvent
-from processing.pipeline.streaming import LiveAngles
+from processing.pipeline import LiveAngles
 from processing.steps import StepMetrics
 from sensorlink.blocks import LinkStatus
 

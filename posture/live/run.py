@@ -26,8 +26,7 @@ import numpy as np
 
 from processing.alignment import Mounting
 from processing.events import EventEngine, EventUpdate, FormEvent
-from processing.pipeline import StreamingProcessor, default_event_detector
-from processing.pipeline.streaming import LiveAngles
+from processing.pipeline import LiveAngles, StreamingProcessor, default_event_detector
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
 from sensorlink.blocks import LinkStatus, SampleBlock
@@ -38,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Live angles at about 10 Hz (docs/design.md, "MQTT": `live` about 10 Hz).
 LIVE_INTERVAL_S = 0.1
+#: A failing sink is logged at its 1st and 10th failure, then every this many (each one is counted).
+SINK_ERROR_LOG_EVERY = 1000
 #: The live view's cadence, drop per side and contact balance are over this many latest steps.
 RECENT_STEPS = 20
 
@@ -185,9 +186,11 @@ class LiveRun:
         if not self._finished:
             self._finished = True
             self._take(self._processor.finish())
-            for event in self._engine.finish():
+            finished = self._engine.finish()
+            for event in finished:
                 if event not in self._events:  # closed at the end of the run, or the summary
-                    self._record(EventUpdate("closed", event))
+                    self._each_sink("on_event", EventUpdate("closed", event), self._t0_ns)
+            self._events = list(finished)  # the engine's order, as a batch analysis gives it
         duration = 0.0 if math.isnan(self._last_t_s) else self._last_t_s
         return RunOutputs(
             steps=tuple(self._steps),
@@ -267,7 +270,9 @@ class LiveRun:
         angles = self._processor.live_angles()
         if angles is None or angles.t_s < self._next_live_s:
             return
-        self._next_live_s = angles.t_s + self._live_interval_s
+        # on a fixed grid of sample time: 10 Hz on average whatever the block length
+        steps_ahead = math.floor((angles.t_s - self._next_live_s) / self._live_interval_s) + 1
+        self._next_live_s += steps_ahead * self._live_interval_s
         self._each_sink("on_live", angles, self.recent_cadence_spm(), self._t0_ns)
 
     def _each_sink(self, method: str, *args: object) -> None:
@@ -276,7 +281,13 @@ class LiveRun:
                 getattr(sink, method)(*args)
             except Exception:
                 self._sink_errors += 1
-                logger.exception("a run sink (%s) failed on %s; the run goes on", type(sink).__name__, method)
+                if self._sink_errors in (1, 10) or self._sink_errors % SINK_ERROR_LOG_EVERY == 0:
+                    logger.exception(
+                        "a run sink (%s) failed on %s (%d failures so far); the run goes on",
+                        type(sink).__name__,
+                        method,
+                        self._sink_errors,
+                    )
 
 
 def link_status_words(status: LinkStatus) -> str:
