@@ -1,0 +1,338 @@
+"""deploy/compose.yaml, checked as far as a machine without a Docker engine allows.
+
+The file parses and interpolates with the values of env.example; every file and folder it mounts or builds
+from is in the repository; the command and environment it gives the ingest are what `posture ingest` (its
+click parameters, `posture.settings`) accepts, and point at the broker and InfluxDB it defines; Grafana gets
+every environment variable the provisioning files in dashboards/provisioning/ use; InfluxDB's init script
+only uses variables it is given. The broker's config and ACLs run in a real Mosquitto: test_broker.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tomllib
+from dataclasses import fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import typer
+import yaml
+
+from dashboards.ingest import BrokerAddress
+from posture.commands import ingest as ingest_command
+from posture.settings import ENV_PREFIX, Settings, load_settings, secrets_from_env
+from tests.deploy.deployment import (
+    DEPLOY,
+    ENV_EXAMPLE,
+    MOSQUITTO_CONF,
+    REPO,
+    InterpolationError,
+    bind_mounts,
+    compose_variable_uses,
+    environment,
+    ingest_services,
+    interpolate,
+    load_compose,
+    read_env_file,
+    repo_path,
+    variable_uses,
+)
+
+SERVICES = {"mosquitto", "influxdb", "grafana", "ingest"}
+PROVISIONING = REPO / "dashboards" / "provisioning"
+#: Set by the influxdb:2 image for its init scripts (besides the DOCKER_INFLUXDB_INIT_* it is given).
+INFLUX_INIT_PROVIDED = {
+    "DOCKER_INFLUXDB_INIT_ORG_ID",
+    "DOCKER_INFLUXDB_INIT_BUCKET_ID",
+    "DOCKER_INFLUXDB_INIT_USER_ID",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_compose()
+
+
+def ingest_cli() -> Any:
+    """`posture ingest` as click sees it (the options the compose command must use)."""
+    app = typer.Typer(add_completion=False)
+    ingest_command.register(app)
+    return typer.main.get_command(app)
+
+
+def parsed_ingest_command(service: dict[str, Any]) -> dict[str, Any]:
+    """The ingest service's command, parsed by the real command's parser (nothing runs)."""
+    command = service["command"]
+    assert command[:3] == ["python", "-m", "posture.commands.ingest"], command
+    cli = ingest_cli()
+    with cli.make_context("ingest", list(command[3:])) as ctx:
+        return dict(ctx.params)
+
+
+# --- the file ----------------------------------------------------------------------------------------------
+
+
+def test_compose_parses_and_runs_the_four_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) >= SERVICES
+    for name, service in services.items():
+        assert service["restart"] == "unless-stopped", name
+        if name in {"mosquitto", "influxdb", "grafana"}:
+            check = service["healthcheck"]
+            assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+    for name, service in ingest_services(compose).items():
+        assert service["depends_on"] == {
+            "mosquitto": {"condition": "service_healthy"},
+            "influxdb": {"condition": "service_healthy"},
+        }, name
+        assert service["stop_signal"] == "SIGTERM"  # the ingest flushes and exits 0 on SIGTERM
+    assert services["grafana"]["depends_on"] == {"influxdb": {"condition": "service_healthy"}}
+    # A single runner starts one ingest; the club profile adds more.
+    assert "profiles" not in services["ingest"]
+    assert all(s.get("profiles") == ["club"] for n, s in ingest_services(compose).items() if n != "ingest")
+
+
+def test_every_variable_comes_from_env_example_or_has_a_default() -> None:
+    example = read_env_file(ENV_EXAMPLE)
+    uses = compose_variable_uses()
+    missing = {use.name for use in uses if not use.has_default and use.name not in example}
+    assert not missing, f"compose.yaml uses {sorted(missing)}: add them to env.example"
+    unused = set(example) - {use.name for use in uses}
+    assert not unused, f"env.example sets {sorted(unused)}, which compose.yaml never uses"
+    # Secrets have no default: compose refuses to start without them instead of using a known value.
+    required = {use.name for use in uses if use.required}
+    assert {"INFLUXDB_ADMIN_TOKEN", "INGEST_MQTT_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= required
+    with pytest.raises(InterpolationError, match="INGEST_MQTT_PASSWORD"):
+        load_compose({**example, "INGEST_MQTT_PASSWORD": ""})
+
+
+def test_env_example_secrets_are_placeholders_and_git_ignores_the_real_ones() -> None:
+    example = read_env_file(ENV_EXAMPLE)
+    for key, value in example.items():
+        if key.endswith(("PASSWORD", "TOKEN")):
+            assert value.startswith("change-me"), key
+    # InfluxDB refuses v1 passwords shorter than 8 characters (the init script would fail).
+    assert len(example["GRAFANA_INFLUX_PASSWORD"]) >= 8
+    ignored = subprocess.run(
+        [
+            "git",
+            "check-ignore",
+            "deploy/.env",
+            "deploy/mosquitto/users/passwd",
+            "deploy/mosquitto/certs/server.key",
+            "deploy/mosquitto/config/conf.d/tls.conf",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert len(ignored.stdout.split()) == 4, ignored.stdout + ignored.stderr
+
+
+def test_interpolation_follows_compose() -> None:
+    env = {"SET": "x", "EMPTY": ""}
+    assert interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d} $SET $$SET", env) == "x d  d x $SET"
+    with pytest.raises(InterpolationError):
+        interpolate("${EMPTY:?needed}", env)
+    assert interpolate("${EMPTY?needed}", env) == ""
+
+
+# --- what it mounts and builds from ------------------------------------------------------------------------
+
+
+def test_every_mounted_file_or_folder_is_in_the_repository(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for mount in bind_mounts(service):
+            if mount.source == PROVISIONING and not PROVISIONING.exists():
+                continue  # checked (or reported as not yet there) by the Grafana tests below
+            assert mount.source.exists(), f"{name} mounts {mount.source}, which is not in the repository"
+            assert REPO in mount.source.parents, f"{name} mounts {mount.source} from outside the repository"
+    # Config, scripts and provisioning are read-only in the containers; only the password file's folder is
+    # written (mosquitto_passwd runs in the container, docs/deployment.md).
+    writable = {
+        (name, str(m.target))
+        for name, s in compose["services"].items()
+        for m in bind_mounts(s)
+        if not m.read_only
+    }
+    assert writable == {("mosquitto", "/mosquitto/users")}
+
+
+def test_the_ingest_image_builds_from_files_in_the_repository(compose: dict[str, Any]) -> None:
+    for service in ingest_services(compose).values():
+        context = (DEPLOY / service["build"]["context"]).resolve()
+        assert context == REPO
+        dockerfile = context / service["build"]["dockerfile"]
+        assert dockerfile == DEPLOY / "Dockerfile"
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    sources = [
+        source
+        for line in re.findall(r"^COPY (?!--from)(.+)$", text, re.MULTILINE)
+        for source in line.split()[:-1]
+    ]
+    for source in sources:
+        assert (REPO / source).exists(), f"the Dockerfile copies {source}, which is not in the repository"
+    # Everything `pip install .` needs: the packages pyproject.toml finds, its readme and license files.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    copied = {source.rstrip("/") for source in sources}
+    found = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    needed = {pattern.rstrip("*") for pattern in found}
+    needed |= {"pyproject.toml", project["project"]["readme"], *project["project"]["license-files"]}
+    assert needed <= copied
+    # The build context's ignore file lets in exactly what is copied, so deploy/.env never reaches a build.
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    assert next(line for line in ignore if not line.startswith("#")) == "**"
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    assert allowed == copied
+
+
+# --- the ingest: flags and environment ---------------------------------------------------------------------
+
+
+def test_the_ingest_command_uses_only_flags_posture_ingest_has(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    influx_env = environment(services["influxdb"])
+    client_ids = []
+    for name, service in ingest_services(compose).items():
+        params = parsed_ingest_command(service)
+        broker = BrokerAddress.from_url(params["mqtt"])
+        assert broker.host == "mosquitto", name
+        assert f"listener {broker.port}\n" in MOSQUITTO_CONF.read_text(encoding="utf-8")
+        assert not broker.tls  # inside compose's network; runners use TLS from outside (docs/deployment.md)
+        assert params["influx_url"] == "http://influxdb:8086", name
+        assert params["org"] == influx_env["DOCKER_INFLUXDB_INIT_ORG"]
+        assert params["bucket"] == influx_env["DOCKER_INFLUXDB_INIT_BUCKET"]
+        assert params["share_group"] == "ingest"  # all ingests share one subscription
+        client_ids.append(params["client_id"])
+    assert len(set(client_ids)) == len(client_ids), "every ingest needs its own client id (its session)"
+    # `python -m posture.commands.ingest`: the command's own entry point, which logs at INFO
+    assert callable(ingest_command.main)
+
+
+def known_environment_variables() -> set[str]:
+    """Every POSTURE_* variable `posture.settings` reads: settings, the two folders, the secrets."""
+    names = {ENV_PREFIX + f.name.upper() for f in fields(Settings)} - {f"{ENV_PREFIX}THRESHOLDS"}
+    names |= {f"{ENV_PREFIX}CONFIG_DIR", f"{ENV_PREFIX}DATA_DIR"}
+    secrets = {"MQTT_USERNAME", "MQTT_PASSWORD", "INFLUX_TOKEN"}
+    for name in secrets:  # the secrets' names are checked against secrets_from_env, not trusted
+        assert any(value == "probe" for value in _secret_values({ENV_PREFIX + name: "probe"}))
+    return names | {ENV_PREFIX + name for name in secrets}
+
+
+def _secret_values(env: dict[str, str]) -> list[object]:
+    found = secrets_from_env(env)
+    return [getattr(found, f.name) for f in fields(found)]
+
+
+def test_the_ingest_environment_is_what_posture_reads(compose: dict[str, Any]) -> None:
+    influx_env = environment(compose["services"]["influxdb"])
+    for name, service in ingest_services(compose).items():
+        env = environment(service)
+        unknown = {key for key in env if key.startswith(ENV_PREFIX)} - known_environment_variables()
+        assert not unknown, f"{name} sets {sorted(unknown)}, which posture does not read"
+        secrets = secrets_from_env(env)
+        assert secrets.mqtt_username == "ingest"  # the ACL file's `user ingest`
+        assert secrets.mqtt_password == read_env_file(ENV_EXAMPLE)["INGEST_MQTT_PASSWORD"]
+        assert secrets.influx_token == influx_env["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+        load_settings({**env, "POSTURE_CONFIG_DIR": "/nonexistent"})  # every value parses
+
+
+def test_the_ingest_has_no_flag_the_compose_command_must_set_but_does_not(compose: dict[str, Any]) -> None:
+    """Flags the ingest cannot run without (docs/design.md's live-run contract) are all given."""
+    given = {token for token in compose["services"]["ingest"]["command"] if token.startswith("--")}
+    options = {opt for param in ingest_cli().params for opt in param.opts}
+    assert {"--mqtt", "--influx-url", "--org", "--bucket", "--client-id", "--share-group"} <= given <= options
+
+
+# --- InfluxDB's init script --------------------------------------------------------------------------------
+
+
+def init_scripts(compose: dict[str, Any]) -> list[Path]:
+    folder = repo_path(bind_mounts(compose["services"]["influxdb"]), "/docker-entrypoint-initdb.d")
+    assert folder is not None
+    assert folder.is_dir()
+    return sorted(folder.glob("*.sh"))
+
+
+def test_influxdb_init_scripts_run_and_use_only_what_they_are_given(compose: dict[str, Any]) -> None:
+    scripts = init_scripts(compose)
+    assert scripts
+    given = set(environment(compose["services"]["influxdb"])) | INFLUX_INIT_PROVIDED
+    for script in scripts:
+        # The image runs only executable scripts; git keeps the mode.
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+        mode = subprocess.run(
+            ["git", "ls-files", "-s", str(script.relative_to(REPO))], cwd=REPO, capture_output=True, text=True
+        ).stdout
+        assert not mode or mode.startswith("100755"), mode
+        subprocess.run(["bash", "-n", str(script)], check=True)
+        used = {use.name for use in variable_uses(script.read_text(encoding="utf-8"))}
+        assert used <= given, f"{script.name} uses {sorted(used - given)}, which the container does not set"
+
+
+def test_grafana_reads_the_database_and_login_the_init_script_makes(compose: dict[str, Any]) -> None:
+    influx_env = environment(compose["services"]["influxdb"])
+    grafana_env = environment(compose["services"]["grafana"])
+    script = "\n".join(path.read_text(encoding="utf-8") for path in init_scripts(compose))
+    assert '--db "${DOCKER_INFLUXDB_INIT_BUCKET}"' in script
+    assert "--read-bucket" in script  # Grafana reads only
+    assert "--write-bucket" not in script
+    assert grafana_env["POSTURE_INFLUX_DATABASE"] == influx_env["DOCKER_INFLUXDB_INIT_BUCKET"]
+    assert grafana_env["POSTURE_INFLUX_USER"] == influx_env["GRAFANA_INFLUX_USER"]
+    assert grafana_env["POSTURE_INFLUX_PASSWORD"] == influx_env["GRAFANA_INFLUX_PASSWORD"]
+    assert grafana_env["POSTURE_INFLUX_URL"] == "http://influxdb:8086"
+
+
+# --- Grafana's provisioning ---------------------------------------------------------------------------------
+
+#: Grafana expands $VAR, ${VAR} and $__env{VAR} in provisioning files (its "Provisioning" documentation).
+_GRAFANA_VARIABLE = re.compile(r"\$__env\{(\w+)\}|\$\{(\w+)\}|\$([A-Za-z_]\w*)")
+
+
+def provisioning_files() -> list[Path]:
+    if not PROVISIONING.is_dir():
+        pytest.skip("dashboards/provisioning/ is not in the repository yet (the Grafana provisioning issue)")
+    return sorted(p for p in PROVISIONING.rglob("*") if p.suffix in {".yaml", ".yml"})
+
+
+def grafana_mount(compose: dict[str, Any]) -> PurePosixPath:
+    mounts = [m for m in bind_mounts(compose["services"]["grafana"]) if m.source == PROVISIONING]
+    assert len(mounts) == 1
+    assert mounts[0].read_only
+    assert mounts[0].target == PurePosixPath("/etc/grafana/provisioning")  # where Grafana looks by default
+    return mounts[0].target
+
+
+def test_grafana_is_given_every_variable_its_provisioning_uses(compose: dict[str, Any]) -> None:
+    grafana_mount(compose)
+    files = provisioning_files()
+    assert {p.parent.name for p in files} >= {"datasources", "dashboards"}
+    env = environment(compose["services"]["grafana"])
+    used: dict[str, list[str]] = {}
+    for path in files:
+        for match in _GRAFANA_VARIABLE.finditer(path.read_text(encoding="utf-8")):
+            name = next(group for group in match.groups() if group)
+            if name.startswith("__"):
+                continue  # Grafana's own macros ($__interval ...), not the environment
+            used.setdefault(name, []).append(str(path.relative_to(REPO)))
+    missing = {name: where for name, where in used.items() if name not in env}
+    assert not missing, f"Grafana's compose environment lacks {missing}"
+    ours = {name for name in env if name.startswith(ENV_PREFIX)}
+    assert ours <= set(used), f"compose sets {sorted(ours - set(used))} for Grafana, which no file uses"
+
+
+def test_grafana_dashboard_providers_point_at_files_in_the_repository(compose: dict[str, Any]) -> None:
+    target = grafana_mount(compose)
+    providers = [p for p in provisioning_files() if p.parent.name == "dashboards"]
+    assert providers
+    for path in providers:
+        for provider in yaml.safe_load(path.read_text(encoding="utf-8")).get("providers", []):
+            folder = PurePosixPath(provider["options"]["path"])
+            assert target in folder.parents or folder == target, f"{path}: {folder} is not mounted"
+            local = PROVISIONING / folder.relative_to(target)
+            assert any(local.rglob("*.json")), f"{path}: no dashboards in {local}"
