@@ -341,7 +341,9 @@ class Publisher:
         self._stop.set()
         self._wake()
         if self._thread is not None:
-            self._thread.join(timeout_s + self.settings.connect_timeout_s + 1.0)
+            # A connection attempt in progress may outlast the timeout: the thread is then left to end by
+            # itself (it is a daemon and touches nothing closed below once it sees `_closed`).
+            self._thread.join(timeout_s + 0.5)
             if self._thread.is_alive():
                 log.warning("the MQTT publisher thread did not stop within %.1f s; leaving it", timeout_s)
         with self._lock:

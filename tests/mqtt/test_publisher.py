@@ -130,6 +130,7 @@ def broker_outage(broker: Mosquitto, consumer: Consumer, tmp_path: Path, outage_
     sent = steps(0, 30)
     with a_publisher(broker.url, tmp_path / "outbox.db") as publisher:
         assert wait_until(lambda: publisher.connected, 5)
+        publisher.publish("status", a_status())
         for message in sent:
             publisher.publish("step", message)
         broker.stop()
@@ -147,6 +148,9 @@ def broker_outage(broker: Mosquitto, consumer: Consumer, tmp_path: Path, outage_
         assert publisher.wait_until_delivered(20)
         assert consumer.wait_for(lambda c: len(c.unique("step")) == len(sent), 20)
         assert publisher.counters.reconnects == 1
+        assert "connected" in publisher.status_line()
+    # After the reconnection the latest status is said again (the broker may hold the will's "offline").
+    assert consumer.wait_for(lambda c: sum(m.kind == "status" for m in c.received) >= 2, 5)
     seen = consumer.unique("step")
     assert list(seen) == [m.message_id for m in sent] or set(seen) == {m.message_id for m in sent}
     assert {m.message_id: m.payload for m in sent} == {key: m.payload for key, m in seen.items()}
