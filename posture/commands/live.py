@@ -335,7 +335,7 @@ def replay_command(
     with _published(publisher):
         sink = None if publisher is None else MqttRunSink(publisher, header.athlete, header.session_id)
         run: LiveRun | None = None
-        for block in replay_blocks(session_file):
+        for block in replay_blocks(session_file, as_consumed=True):
             if run is None:
                 run = LiveRun(
                     block.sampling_rate_hz,

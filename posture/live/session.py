@@ -223,7 +223,8 @@ async def run_live_session(
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise
     finally:
-        writer.close(reason=reason)
+        consumed = None if run is None else run.samples + run.samples_lost
+        writer.close(reason=reason, consumed_samples=consumed)
     if run is None:
         run = LiveRun(
             float(header.settings.sample_rate_hz) if header.settings else 208.0,

@@ -57,15 +57,32 @@ def _blocks(contents: SessionContents) -> Iterator[SampleBlock]:
     return replay(contents.records, decoder, max_pending_packets=contents.header.queue_packets)
 
 
-def replay_blocks(path: Path) -> Iterator[SampleBlock]:
+def replay_blocks(path: Path, *, as_consumed: bool = False) -> Iterator[SampleBlock]:
     """The sample blocks the live link gave while this session was recorded (host times, as they were).
+
+    With `as_consumed`, only the blocks the live consumer took (up to the file's `ConsumerStopped`, when it
+    has one), so that a replay of `posture run` gives exactly the run's results.
 
     Raises
     ------
     SessionFileError
         The file is not a readable session file (a torn tail or damaged records are not errors).
     """
-    return _blocks(read_session(path))
+    contents = read_session(path)
+    blocks = _blocks(contents)
+    if not as_consumed or contents.consumed_samples is None:
+        return blocks
+    return _until(blocks, contents.consumed_samples)
+
+
+def _until(blocks: Iterator[SampleBlock], samples: int) -> Iterator[SampleBlock]:
+    """The blocks whose samples, delivered and lost, add up to at most `samples`."""
+    taken = 0
+    for block in blocks:
+        taken += len(block) + block.lost_samples_before
+        if taken > samples:
+            return
+        yield block
 
 
 @dataclass(frozen=True, slots=True, eq=False)

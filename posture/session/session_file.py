@@ -55,6 +55,7 @@ __all__ = [
     "FILE_MAGIC",
     "FORMAT_VERSION",
     "SESSION_FILE_NAME",
+    "ConsumerStopped",
     "SessionContents",
     "SessionEnd",
     "SessionExists",
@@ -81,7 +82,7 @@ _OVERHEAD = _FRAME.size + _CRC.size
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 # Record kinds (u8). Unknown kinds with a valid CRC are skipped and counted (a newer minor format).
-_HEADER, _PACKET, _CONFIGURED, _TIME_SYNC, _RECONNECTED, _STATUS, _END = 1, 2, 3, 4, 5, 6, 7
+_HEADER, _PACKET, _CONFIGURED, _TIME_SYNC, _RECONNECTED, _STATUS, _END, _CONSUMED = 1, 2, 3, 4, 5, 6, 7, 8
 _PACKET_HEAD = struct.Struct("<qBB")  # host_ns, flags (bit 0: queued), channel length; channel, data follow
 _PACKET_QUEUED = 0x01
 _CONFIGURED_HEAD = struct.Struct("<QqIIIIB")  # after, host_ns, rate, acc, gyr, spp, new_tracking; firmware
@@ -89,6 +90,7 @@ _TIME_SYNC_BODY = struct.Struct("<QQqq")  # after, sensor_time_us, host_send_ns,
 _RECONNECTED_BODY = struct.Struct("<Qq")  # after, host_ns
 _STATUS_BODY = struct.Struct("<QqhIBB")  # after, host_ns, battery (-1: unknown), flags, overflow, fault
 _END_HEAD = struct.Struct("<q")  # host_ns; reason (UTF-8) follows
+_CONSUMED_BODY = struct.Struct("<Q")  # samples (delivered and lost) the consumer took
 
 
 def _check_id(kind: str, value: str) -> None:
@@ -208,7 +210,18 @@ class SessionEnd:
     reason: str
 
 
-def _encode(record: TapRecord | SessionEnd) -> tuple[int, bytes]:
+@dataclass(frozen=True, slots=True)
+class ConsumerStopped:
+    """Where the live consumer stopped: the samples (delivered and lost) of the blocks it took.
+
+    Packets keep arriving between the consumer's last block and the sensor's STOP; they are in the file,
+    and a replay that should give the live run's results stops here (`posture replay`).
+    """
+
+    samples: int
+
+
+def _encode(record: TapRecord | SessionEnd | ConsumerStopped) -> tuple[int, bytes]:
     """A record's kind and payload."""
     if isinstance(record, RawPacket):
         channel = record.channel.encode()
@@ -239,10 +252,12 @@ def _encode(record: TapRecord | SessionEnd) -> tuple[int, bytes]:
             record.after_packets, record.host_ns, battery, st.flags, st.buffer_overflow, st.sensor_fault
         )
         return _STATUS, body
+    if isinstance(record, ConsumerStopped):
+        return _CONSUMED, _CONSUMED_BODY.pack(record.samples)
     return _END, _END_HEAD.pack(record.host_ns) + record.reason.encode()
 
 
-def _decode(kind: int, payload: bytes) -> TapRecord | SessionEnd | SessionHeader | None:
+def _decode(kind: int, payload: bytes) -> TapRecord | SessionEnd | SessionHeader | ConsumerStopped | None:
     """A record from its kind and payload; None for a kind this version does not know.
 
     Raises struct.error, UnicodeDecodeError or ValueError for a payload that does not fit its kind.
@@ -274,6 +289,8 @@ def _decode(kind: int, payload: bytes) -> TapRecord | SessionEnd | SessionHeader
         return SessionEnd(host_ns, payload[_END_HEAD.size :].decode())
     if kind == _HEADER:
         return SessionHeader.from_bytes(payload)
+    if kind == _CONSUMED:
+        return ConsumerStopped(*_CONSUMED_BODY.unpack(payload))
     return None
 
 
@@ -361,11 +378,14 @@ class SessionWriter:
         self.fsyncs += 1
         self._synced_at = self._monotonic()
 
-    def close(self, reason: str) -> None:
-        """Write the `SessionEnd` record, flush to the disk and close; closing again does nothing."""
+    def close(self, reason: str, *, consumed_samples: int | None = None) -> None:
+        """Write the `SessionEnd` record (after a `ConsumerStopped` when `consumed_samples` is given),
+        flush to the disk and close; closing again does nothing."""
         if self._fd is None:
             return
         try:
+            if consumed_samples is not None:
+                self._write(_frame(*_encode(ConsumerStopped(consumed_samples))))
             self._write(_frame(*_encode(SessionEnd(self._host_clock_ns(), reason))))
             self.sync()
         finally:
@@ -431,6 +451,9 @@ class SessionContents:
         Stretches in the middle that did not check out (CRC), skipped, and their bytes.
     unknown_records : int
         Records of a kind this version does not know (a newer minor format), skipped.
+    consumed_samples : int or None
+        Samples (delivered and lost) the live consumer took before it stopped (`ConsumerStopped`); None when
+        the file does not say (a crash, or a writer that streamed everything).
     """
 
     path: Path
@@ -441,6 +464,7 @@ class SessionContents:
     damaged_records: int = 0
     damaged_bytes: int = 0
     unknown_records: int = 0
+    consumed_samples: int | None = None
 
     @property
     def packets(self) -> int:
@@ -542,11 +566,12 @@ def read_session(path: Path) -> SessionContents:
         )
     records: list[TapRecord] = []
     end: SessionEnd | None = None
+    consumed: int | None = None
     damaged = damaged_bytes = unknown = torn = 0
     pos = first[2]
     while pos < len(data):
         found = _record_at(data, pos)
-        record: TapRecord | SessionEnd | SessionHeader | None = None
+        record: TapRecord | SessionEnd | SessionHeader | ConsumerStopped | None = None
         if found is not None:
             kind, payload, after = found
             try:
@@ -571,8 +596,12 @@ def read_session(path: Path) -> SessionContents:
             continue
         if isinstance(record, SessionEnd):
             end = record
+        elif isinstance(record, ConsumerStopped):
+            consumed = record.samples
         elif isinstance(record, SessionHeader):
             damaged += 1  # a second header: not written by `SessionWriter`
         elif record is not None:
             records.append(record)
-    return SessionContents(path, header, tuple(records), end, torn, damaged, damaged_bytes, unknown)
+    return SessionContents(
+        path, header, tuple(records), end, torn, damaged, damaged_bytes, unknown, consumed_samples=consumed
+    )
