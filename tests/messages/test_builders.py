@@ -7,6 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posture.messages import (
     InvalidMessage,
@@ -194,3 +196,36 @@ def test_a_summary_with_more_sided_steps_than_steps_is_refused() -> None:
             events={},
             metrics={},
         )
+
+
+finite_or_nan = st.one_of(st.floats(min_value=0.0, max_value=5.0), st.just(math.nan))
+angle = st.one_of(st.floats(min_value=-90.0, max_value=90.0), st.just(math.nan))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    t_ic_s=st.floats(min_value=0.0, max_value=1e6),
+    side=st.sampled_from(["L", "R"]),
+    contact_time_s=finite_or_nan,
+    step_time_s=st.floats(min_value=1e-3, max_value=5.0),
+    tilt=angle,
+    drop=angle,
+    t0_ns=st.integers(min_value=0, max_value=4_000_000_000 * 10**9),
+)
+def test_any_plausible_step_round_trips_with_nan_as_none(
+    t_ic_s: float, side: str, contact_time_s: float, step_time_s: float, tilt: float, drop: float, t0_ns: int
+) -> None:
+    step = a_step(
+        t_ic_s=t_ic_s,
+        side=side,
+        t_to_s=t_ic_s + (0.0 if math.isnan(contact_time_s) else contact_time_s),
+        step_time_s=step_time_s,
+        contact_time_s=contact_time_s,
+        pelvic_tilt_deg=tilt,
+        pelvic_drop_deg=drop,
+    )
+    message = step_message("ann", "s1", step, t0_ns)
+    assert decode(message.topic, message.raw) == message
+    assert message.payload["pelvic_tilt_deg"] == (None if math.isnan(tilt) else tilt)
+    assert message.payload["contact_time_s"] == (None if math.isnan(contact_time_s) else contact_time_s)
+    assert message.message_id == step_message("ann", "s1", step, t0_ns).message_id
