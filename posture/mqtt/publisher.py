@@ -31,6 +31,7 @@ import contextlib
 import logging
 import select
 import socket
+import sqlite3
 import ssl
 import threading
 import time
@@ -208,7 +209,12 @@ class Publisher:
         self._clock_ns = clock_ns
         self._client_factory = client_factory
         self._lock = threading.Lock()
-        self._outbox = Outbox(outbox_path, max_messages=max_outbox_messages)
+        try:
+            self._outbox = Outbox(outbox_path, max_messages=max_outbox_messages)
+        except (sqlite3.Error, OSError) as exc:
+            raise MqttError(
+                f"cannot open the MQTT outbox {outbox_path} ({exc}); check that its folder is writable"
+            ) from exc
         self._live: collections.deque[Message] = collections.deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -285,7 +291,17 @@ class Publisher:
             with self._lock:
                 if self._closed:
                     raise MqttError("the MQTT publisher is closed; publish before close()")
-                self._outbox.add(message.topic, message.raw, retain=message.retain)
+                try:
+                    self._outbox.add(message.topic, message.raw, retain=message.retain)
+                except sqlite3.Error as exc:  # e.g. disk full: the message is lost, the run goes on
+                    self._outbox.dropped += 1
+                    log.error(
+                        "MQTT outbox %s: cannot store a %s message (%s); dropped",
+                        self._outbox.path,
+                        kind,
+                        exc,
+                    )
+                    return
                 self._counts["published"] += 1
                 if kind == "status":
                     self._last_status = message

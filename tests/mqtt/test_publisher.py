@@ -25,6 +25,7 @@ from posture.messages import (
 from posture.mqtt import (
     AuthenticationFailed,
     BrokerUnreachable,
+    MqttError,
     MqttSettings,
     PublishDenied,
     Publisher,
@@ -283,3 +284,10 @@ def test_live_messages_are_skipped_while_offline_never_stored(tmp_path: Path) ->
     publisher.publish("live", live)
     publisher.close(timeout_s=0.5)
     assert (publisher.counters.live_skipped, publisher.counters.pending) == (1, 0)
+
+
+def test_an_outbox_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(MqttError, match="check that its folder is writable") as info:
+        a_publisher("mqtt://127.0.0.1:1883", tmp_path / "a-file" / "outbox.db")
+    assert "\n" not in str(info.value)
