@@ -7,6 +7,7 @@ sees each exactly once; every broker problem is one clear line and the caller go
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,8 @@ def a_publisher(
     password: str = PASSWORDS["ann"],
     **options: Any,
 ) -> Publisher:
-    settings = MqttSettings.from_url(
-        url,
-        username=user,
-        password=password,
-        connect_timeout_s=2.0,
-        reconnect_min_s=0.1,
-        reconnect_max_s=0.5,
-        **options,
-    )
+    quick = {"connect_timeout_s": 2.0, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5}
+    settings = MqttSettings.from_url(url, username=user, password=password, **{**quick, **options})
     return Publisher(settings, athlete, "s1", outbox)
 
 
@@ -291,3 +285,33 @@ def test_an_outbox_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> No
     with pytest.raises(MqttError, match="check that its folder is writable") as info:
         a_publisher("mqtt://127.0.0.1:1883", tmp_path / "a-file" / "outbox.db")
     assert "\n" not in str(info.value)
+
+
+def test_a_server_that_never_answers_connect_is_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A wrong port that leads to some other service: TCP connects, no CONNACK ever comes.
+    with socket.create_server(("127.0.0.1", 0)) as silent, caplog.at_level(logging.INFO):
+        port = silent.getsockname()[1]
+        publisher = a_publisher(f"mqtt://127.0.0.1:{port}", tmp_path / "o.db", connect_timeout_s=0.3)
+        publisher.start()
+        assert wait_until(lambda: isinstance(publisher.last_error, BrokerUnreachable), 5)
+        started = time.monotonic()
+        publisher.publish("step", steps(0, 1)[0])
+        assert time.monotonic() - started < 0.2
+        publisher.close(timeout_s=0.5)
+    assert "no CONNACK" in str(publisher.last_error)
+    assert len(error_lines(caplog, "no CONNACK")) == 1
+
+
+def test_a_full_outbox_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
+    settings = MqttSettings.from_url(f"mqtt://127.0.0.1:{free_port()}", reconnect_min_s=0.1)
+    publisher = Publisher(settings, "ann", "s1", tmp_path / "o.db", max_outbox_messages=5)
+    publisher.start()
+    sent = steps(0, 8)
+    for message in sent:
+        publisher.publish("step", message)
+    publisher.close(timeout_s=0.2)
+    assert (publisher.counters.pending, publisher.counters.dropped) == (5, 3)
+    with Publisher(settings, "ann", "s1", tmp_path / "o.db") as again:
+        assert again.counters.pending == 5
