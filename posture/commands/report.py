@@ -26,6 +26,22 @@ def report_command(
         Path,
         typer.Option("--out", "-o", dir_okay=False, metavar="FILE.html", help="The HTML file to write."),
     ],
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            dir_okay=False,
+            metavar="PATH",
+            help="Run history to compare with (default: yours, when there is one).",
+        ),
+    ] = None,
+    athlete: Annotated[
+        str | None,
+        typer.Option(
+            "--athlete",
+            help="Whose recent runs to compare with (default: the session's athlete, else your settings').",
+        ),
+    ] = None,
 ) -> None:
     """Write the post-run report: what went well, what to work on, left and right, how your form changed
     over the run, and every alert with its advice. One HTML file that opens offline in any browser."""
@@ -33,9 +49,15 @@ def report_command(
     # module for `posture --help` too).
     from posture.report import ReportError
     from posture.report.build import write_report
+    from posture.settings import load_settings
 
+    settings = load_settings()
+    if history is None and settings.history_file.is_file():
+        history = settings.history_file
     try:
-        path = write_report(source, out)
+        path = write_report(
+            source, out, history_file=history, athlete=athlete, default_athlete=settings.athlete
+        )
     except ReportError as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from posture.report.advice import AdviceItem, load_advice
 from posture.report.errors import ReportError
+from posture.report.history import read_recent_runs
 from posture.report.page import render_report
 from posture.report.run import load_run
 
@@ -41,7 +42,9 @@ def write_report(
     out: Path,
     *,
     advice: Mapping[str, AdviceItem] | None = None,
-    history_html: str = "",
+    history_file: Path | None = None,
+    athlete: str | None = None,
+    default_athlete: str | None = None,
 ) -> Path:
     """Write the report of `source` (a run folder, or a session file that is replayed first) to `out`.
 
@@ -53,8 +56,13 @@ def write_report(
         The HTML file to write (its folder is created).
     advice : mapping of advice id to AdviceItem, optional
         Default: the installed advice catalog (`load_advice`).
-    history_html : str
-        The rendered "recent runs" section, if any.
+    history_file : Path, optional
+        The run history (SQLite, `posture.history`): the page then compares this run with the recent ones.
+    athlete : str, optional
+        Whose runs to compare with; default: the athlete of the replayed session, else `default_athlete`
+        (a folder analysed from a CSV recording does not say whose run it was).
+    default_athlete : str, optional
+        The settings' athlete.
 
     Returns
     -------
@@ -67,7 +75,15 @@ def write_report(
             run = load_run(_replayed(source, Path(tmp)))
     else:
         run = load_run(source)
-    html = render_report(run, advice=advice, history_html=history_html)
+    history = None
+    who = athlete or run.identity.athlete or default_athlete or ""
+    if history_file is not None:
+        if not who:
+            raise ReportError(
+                f"{source} does not say whose run it was: pass --athlete to compare it with the run history"
+            )
+        history = read_recent_runs(history_file, who)
+    html = render_report(run, advice=advice, history=history, athlete=who)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")

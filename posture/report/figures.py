@@ -26,6 +26,7 @@ __all__ = [
     "RIGHT_COLOUR",
     "alerts_figure",
     "drift_figure",
+    "layout",
     "sides_figure",
     "time_ticks",
 ]
@@ -61,13 +62,15 @@ def _time_axis(fig: go.Figure, duration_s: float, **where: int) -> None:
     fig.update_xaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, duration_s], **where)
 
 
-def _layout(fig: go.Figure, *, height: int) -> go.Figure:
+def layout(fig: go.Figure, *, height: int) -> go.Figure:
+    """The page's look for every plot: its font, white background, light grid, legend on top."""
     fig.update_layout(
         height=height,
-        margin=dict(l=60, r=20, t=50, b=50),
+        margin=dict(l=60, r=20, t=80, b=50),
         font=_FONT,
         plot_bgcolor="white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        # the legend at the top of the figure, above the first plot's title (not on it)
+        legend=dict(orientation="h", yref="container", yanchor="top", y=0.99, xanchor="right", x=1.0),
         hoverlabel=dict(font=_FONT),
     )
     fig.update_xaxes(showline=True, linecolor="#999", gridcolor="#eee")
@@ -135,7 +138,7 @@ def sides_figure(summary: RunSummary) -> go.Figure | None:
             )
     fig.update_annotations(font_size=12)
     fig.update_layout(uniformtext=dict(minsize=9, mode="hide"))
-    return _layout(fig, height=280 * rows + 40)
+    return layout(fig, height=280 * rows + 40)
 
 
 def _drift_title(metric: str) -> str:
@@ -233,9 +236,7 @@ def drift_figure(
         _time_axis(fig, duration_s, row=i + 1, col=1)
     fig.update_xaxes(title_text="time from the start (min:s)", row=len(series), col=1)
     fig.update_annotations(font_size=12)
-    _layout(fig, height=200 * len(series) + 140)
-    fig.update_layout(margin=dict(t=90), legend=dict(y=0.99, yanchor="top", yref="container"))
-    return fig
+    return layout(fig, height=200 * len(series) + 140)
 
 
 def alerts_figure(alerts: Sequence[FormEvent], duration_s: float) -> go.Figure | None:
@@ -264,4 +265,5 @@ def alerts_figure(alerts: Sequence[FormEvent], duration_s: float) -> go.Figure |
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names)
     _time_axis(fig, duration_s)
     fig.update_xaxes(title_text="time from the start (min:s)")
-    return _layout(fig, height=90 + 40 * len(alerts))
+    layout(fig, height=80 + 45 * len(alerts))
+    return fig.update_layout(margin=dict(t=20))  # no legend and no title to make room for

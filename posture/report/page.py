@@ -16,6 +16,7 @@ from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift, side_drifts
 from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, alerts_figure, drift_figure, sides_figure
 from posture.report.headline import Headline, headline, side_verdict
+from posture.report.history import HistoryRun, comparison_points, history_figure, history_html
 from posture.report.labels import (
     ADVICE_CATEGORY_HEADINGS,
     METRIC_LABELS,
@@ -229,11 +230,22 @@ def _notice(advice: Mapping[str, AdviceItem]) -> str:
     return notice if isinstance(notice, str) and notice.strip() else DEFAULT_NOTICE
 
 
+def _history_html(run: RunData, history: Sequence[HistoryRun] | None, athlete: str) -> str:
+    if history is None:
+        return ""
+    points = comparison_points(run, history)
+    fig = history_figure(points)
+    return history_html(
+        points, athlete=athlete, plot_html=_plot(fig, "plot-history") if fig is not None else ""
+    )
+
+
 def render_report(
     run: RunData,
     *,
     advice: Mapping[str, AdviceItem] | None = None,
-    history_html: str = "",
+    history: Sequence[HistoryRun] | None = None,
+    athlete: str = "",
 ) -> str:
     """The whole report page for `run`.
 
@@ -242,8 +254,11 @@ def render_report(
     run : RunData
     advice : mapping of advice id to AdviceItem, optional
         The catalog; each alert shows the cue and explanation of its advice ids found in it.
-    history_html : str
-        The "recent runs" section, already rendered (empty: no history).
+    history : sequence of HistoryRun, optional
+        The runner's runs from the run history (`history.read_recent_runs`); None leaves the comparison with
+        recent runs out.
+    athlete : str
+        Whose history it is (named when it holds no earlier runs).
     """
     advice = advice or {}
     alerts = run.alerts
@@ -259,7 +274,7 @@ def render_report(
         + _sides_html(run)
         + "<h2 id='over-the-run'>Over the run</h2>"
         + _drift_html(run, alerts, drifts)
-        + history_html
+        + _history_html(run, history, athlete)
         + "<h2 id='glossary'>What the measures mean</h2>"
         + _glossary_html()
         + f"<footer class='muted'>{escape(_notice(advice))}</footer>"

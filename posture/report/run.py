@@ -29,6 +29,7 @@ __all__ = [
     "FormEvent",
     "MetricSummary",
     "RunData",
+    "RunIdentity",
     "RunSummary",
     "StepSeries",
     "WindowSeries",
@@ -204,6 +205,23 @@ class FormEvent:
         return self.type != "summary"
 
 
+@dataclass(frozen=True, slots=True)
+class RunIdentity:
+    """Whose run it was and when, as far as the folder tells (a replayed session does; a recording
+    analysed from a CSV file does not).
+
+    Attributes
+    ----------
+    athlete, session : str or None
+    started_ns : int or None
+        Start of the session, ns since the Unix epoch.
+    """
+
+    athlete: str | None = None
+    session: str | None = None
+    started_ns: int | None = None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class RunData:
     """Everything the report shows about one run.
@@ -219,6 +237,8 @@ class RunData:
         One per metric of asymmetry.csv (empty when the run is shorter than one window).
     events : tuple of FormEvent
         In events.json's order.
+    identity : RunIdentity
+        From the replay's session.json; all None for a folder analysed from a CSV recording.
     """
 
     folder: Path
@@ -227,6 +247,7 @@ class RunData:
     steps: StepSeries
     windows: tuple[WindowSeries, ...]
     events: tuple[FormEvent, ...]
+    identity: RunIdentity = RunIdentity()
 
     @property
     def alerts(self) -> tuple[FormEvent, ...]:
@@ -414,6 +435,24 @@ def _events(path: Path, start_s: float) -> tuple[FormEvent, ...]:
     return tuple(out)
 
 
+def _identity(folder: Path) -> RunIdentity:
+    """Athlete, session and start from the session.json `posture replay` writes; empty without one."""
+    from posture.session.replay import SESSION_JSON
+
+    path = folder / SESSION_JSON
+    if not path.is_file():
+        return RunIdentity()
+    doc = _read_json(path)
+    if not isinstance(doc, dict):
+        raise RunFolderError(str(path), f"{path} must hold a JSON object: {_AGAIN}")
+    athlete, session, started = doc.get("athlete"), doc.get("session_id"), doc.get("start_host_ns")
+    return RunIdentity(
+        athlete=athlete if isinstance(athlete, str) and athlete else None,
+        session=session if isinstance(session, str) and session else None,
+        started_ns=started if isinstance(started, int) and not isinstance(started, bool) else None,
+    )
+
+
 def run_start_s(t_ic_s: FloatArray, summary: RunSummary, summary_doc: Mapping[str, object]) -> float:
     """The start of the run on the recording's time axis.
 
@@ -467,4 +506,5 @@ def load_run(folder: Path) -> RunData:
         steps=steps,
         windows=_windows(folder / ASYMMETRY_FILE, start),
         events=_events(folder / EVENTS_FILE, start),
+        identity=_identity(folder),
     )

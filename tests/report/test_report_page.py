@@ -17,11 +17,12 @@ from playwright.sync_api import BrowserContext
 from typer.testing import CliRunner
 
 from posture.commands.report import register
-from posture.report import headline, load_advice, load_run, write_report
+from posture.report import headline, load_advice, load_run, render_report, write_report
 from posture.report.drift import side_drifts
 from posture.report.labels import format_clock
 from processing.steps import METRIC_UNITS
 from tests.report.browser import PageFacts, open_page
+from tests.report.test_history import earlier_runs, replayed
 
 pytestmark = pytest.mark.slow  # a few seconds each: chromium and 4.8 MB of plotly.js
 
@@ -190,3 +191,18 @@ def test_the_page_loads_nothing_from_anywhere(fault_run_dir: Path, tmp_path: Pat
     assert not re.search(r"<script[^>]*\bsrc=", html)
     assert not re.search(r"<link\b", html)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", html)
+
+
+def test_the_comparison_with_recent_runs_is_drawn(
+    fault_run_dir: Path, browser: BrowserContext, tmp_path: Path
+) -> None:
+    run_dir = replayed(fault_run_dir, tmp_path)
+    html = tmp_path / "report.html"
+    html.write_text(render_report(load_run(run_dir), advice={}, history=earlier_runs(6), athlete="ana"))
+
+    facts = open_page(browser, html, tmp_path / "report.png")
+
+    alerts = {"plot-alerts"} if load_run(run_dir).alerts else set()
+    assert_renders_offline(facts, plots={"plot-sides", "plot-drift", "plot-history"} | alerts)
+    assert_reads_like_a_runners_page(facts)
+    assert "Your last 6 runs (average)" in facts.text
