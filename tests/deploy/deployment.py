@@ -24,9 +24,9 @@ ENV_EXAMPLE = DEPLOY / "env.example"
 MOSQUITTO_CONF = DEPLOY / "mosquitto" / "config" / "mosquitto.conf"
 ACL_FILE = DEPLOY / "mosquitto" / "config" / "acl"
 
+#: Where a variable starts: ``$$`` (a literal dollar), ``${NAME`` with an optional operator, or ``$NAME``.
 _VARIABLE = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
 )
 
 
@@ -58,7 +58,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def variable_uses(text: str) -> list[VariableUse]:
-    """Every variable the text refers to (``$$`` is a literal dollar, not a variable)."""
+    """Every variable the text refers to, nested defaults included (``$$`` is a literal dollar)."""
     uses = []
     for match in _VARIABLE.finditer(text):
         if match["escaped"]:
@@ -88,7 +88,7 @@ def _strings(value: Any) -> list[str]:
 def interpolate(value: Any, env: Mapping[str, str]) -> Any:
     """`value` (a parsed YAML tree) with every string interpolated as Compose does."""
     if isinstance(value, str):
-        return _VARIABLE.sub(lambda match: _substitute(match, env), value)
+        return _expand(value, env)
     if isinstance(value, list):
         return [interpolate(item, env) for item in value]
     if isinstance(value, dict):
@@ -96,17 +96,48 @@ def interpolate(value: Any, env: Mapping[str, str]) -> Any:
     return value
 
 
-def _substitute(match: re.Match[str], env: Mapping[str, str]) -> str:
-    if match["escaped"]:
-        return "$"
-    name = match["braced"] or match["plain"]
-    op, arg = match["op"] or "", match["arg"] or ""
+def _expand(text: str, env: Mapping[str, str]) -> str:
+    out = []
+    pos = 0
+    while (match := _VARIABLE.search(text, pos)) is not None:
+        out.append(text[pos : match.start()])
+        pos = match.end()
+        if match["escaped"]:
+            out.append("$")
+        elif match["plain"]:
+            out.append(env.get(match["plain"], ""))
+        else:
+            close = _closing_brace(text, pos)
+            out.append(_resolve(match["braced"], match["op"] or "", text[pos:close], env))
+            pos = close + 1
+    return "".join(out) + text[pos:]
+
+
+def _closing_brace(text: str, pos: int) -> int:
+    """The index of the ``}`` that closes a ``${`` opened before `pos` (nested ``${...}`` skipped)."""
+    depth = 0
+    for index in range(pos, len(text)):
+        if text.startswith("${", index):
+            depth += 1
+        elif text[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+    raise ValueError(f"unclosed ${{ in {text!r}")
+
+
+def _resolve(name: str, op: str, arg: str, env: Mapping[str, str]) -> str:
+    """One ``${name op arg}``; `arg` is expanded only when it is used (as Compose does)."""
     value = env.get(name)
     unset_or_empty = not value if op.startswith(":") else value is None
     if op.endswith("-") and unset_or_empty:
-        return arg
+        return _expand(arg, env)
     if op.endswith("?") and unset_or_empty:
-        raise InterpolationError(f"${{{name}}}: {arg}")
+        raise InterpolationError(f"${{{name}}}: {_expand(arg, env)}")
+    if op and not unset_or_empty:
+        return value or ""
+    if op == "" and arg:
+        raise ValueError(f"${{{name}{arg}}}: not a Compose interpolation")
     return value or ""
 
 
