@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboards.errors import InvalidPoint
+from dashboards.line_protocol import encode_line
 from dashboards.schema import (
     EVENT,
     LIVE,
@@ -196,3 +199,26 @@ def test_strings_and_floats_come_back_from_influxdb_exactly(influxdb: InfluxDB) 
     (series,) = influxdb.query(f'SELECT "message", "value" FROM "{EVENT.name}"')
     got = [(row["message"], row["value"]) for row in series.rows()]
     assert got == list(zip(nasty, values, strict=False))
+
+
+_finite_or_null = st.none() | st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**6), 10**6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.fixed_dictionaries({name: _finite_or_null for name in METRIC_UNITS}),
+    t_ic_ns=st.integers(0, 2**63 - 1),
+    t_to_ns=st.none() | st.integers(0, 2**63 - 1),
+    side=st.sampled_from(["L", "R"]),
+    is_running=st.booleans(),
+)
+def test_the_fast_step_line_equals_the_general_encoder(
+    values: dict[str, float | int | None], t_ic_ns: int, t_to_ns: int | None, side: str, is_running: bool
+) -> None:
+    payload = step_payload(t_ic_ns, side=side, t_to_ns=t_to_ns, is_running=is_running, **values)
+    fields = {f.name: payload[f.source] for f in STEP.fields}
+    fields = {
+        k: float(v) if STEP.kind_of(k) is FieldKind.FLOAT and v is not None else v for k, v in fields.items()
+    }
+    expected = encode_line(STEP.name, {"athlete": "alex", "session": "s1", "side": side}, fields, t_ic_ns)
+    assert lines_for("step", payload) == (expected,)
