@@ -158,7 +158,11 @@ def drift_figure(
     Every plot shows at least 1.5 times the headline's drift threshold either side of the baseline, so a
     change the headline would not mention also looks small here.
     """
-    series = [w for m in DRIFT_METRICS if (w := run.window(m)) is not None and len(w.t_start_s)]
+    series = [
+        w
+        for m in DRIFT_METRICS
+        if (w := run.window(m)) is not None and np.isfinite(np.concatenate([w.left_mean, w.right_mean])).any()
+    ]  # an accelerometer-only recording has no angles: no empty plots for them
     if not series:
         return None
     duration_s = run.summary.duration_s

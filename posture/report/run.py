@@ -317,8 +317,11 @@ def _summary(path: Path, doc: object) -> RunSummary:
             notes.append("No running was found: the numbers are over walking steps.")
         if calibration.get("warning"):
             notes.append(str(calibration["warning"]))
-        if calibration.get("angles"):
-            notes.append(str(calibration["angles"]))
+        if not doc.get("has_gyroscope", True):
+            notes.append(
+                "The recording has no gyroscope: pelvic tilt, drop and rotation could not be measured, only "
+                "the timing and the forces of your steps."
+            )
         return RunSummary(
             input_name=str(doc.get("input", "")),
             duration_s=_float(doc["duration_s"]),

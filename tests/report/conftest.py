@@ -49,3 +49,15 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
     """
     with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
+
+
+@pytest.fixture(scope="session")
+def accelerometer_only_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder `posture analyze` writes for a clean 3.5-minute run logged without a gyroscope."""
+    scenario = dataclasses.replace(scenario_by_name("clean_run"), duration_s=210.0, sampling_rate_hz=104.0)
+    root = tmp_path_factory.mktemp("accelerometer-only-run")
+    recording = root / "run.csv"
+    write_recording(recording, dataclasses.replace(simulate(scenario).samples, gyr_dps=None))
+    out = root / "analysed"
+    analyze_to_dir(recording, out)
+    return out
