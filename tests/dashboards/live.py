@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -12,7 +13,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from dashboards.ingest import BrokerAddress, Ingest, IngestStats
+from dashboards.ingest import BrokerAddress, Ingest, IngestStats, status_topic
 from posture.localstack.influxdb import InfluxDB
 from posture.messages import Message, MetricSummary, event_message, step_message, summary_message
 from processing.pipeline import analyze
@@ -278,3 +279,20 @@ def assert_steps_stored_exactly(influxdb: InfluxDB, messages: Sequence[Message])
         row = rows[m.payload["t_ic_ns"]]
         for name in METRIC_UNITS:
             assert row[name] == m.payload[name], name
+
+
+def retained_status(url: str, client_id: str) -> dict[str, object]:
+    """The retained status an ingest published on its status topic."""
+    got: list[dict[str, object]] = []
+    broker = BrokerAddress.from_url(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    client.connect(broker.host, broker.port)
+    client.subscribe(status_topic(client_id), qos=1)
+    client.loop_start()
+    try:
+        wait_until(lambda: bool(got), timeout_s=10, what="the retained status")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return got[-1]

@@ -28,6 +28,7 @@ from tests.dashboards.live import (
     RunningIngest,
     assert_steps_stored_exactly,
     publish_messages,
+    retained_status,
     step_count,
     synthetic_step_messages,
     wait_until,
@@ -135,6 +136,7 @@ def test_the_ingest_killed_mid_stream_and_restarted_loses_and_duplicates_nothing
     wait_until(lambda: step_count(influxdb, "killed") > count // 4, what="a quarter written")
     processes[0].send_signal(signal.SIGKILL)
     processes[0].wait()
+    assert retained_status(mosquitto.url, "ingest-k")["state"] == "offline"  # its last will
     killed_at = step_count(influxdb, "killed")
     assert killed_at < count, "killed too late to prove anything"
     time.sleep(0.5)  # messages keep coming while no ingest runs: the session queues them
