@@ -241,6 +241,8 @@ def test_the_ingest_environment_is_what_posture_reads(compose: dict[str, Any]) -
         assert secrets.mqtt_username == "ingest"  # the ACL file's `user ingest`
         assert secrets.mqtt_password == read_env_file(ENV_EXAMPLE)["INGEST_MQTT_PASSWORD"]
         assert secrets.influx_token == influx_env["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]
+        tightened = load_compose({**read_env_file(ENV_EXAMPLE), "INGEST_INFLUX_TOKEN": "write-only"})
+        assert secrets_from_env(environment(tightened["services"][name])).influx_token == "write-only"
         load_settings({**env, "POSTURE_CONFIG_DIR": "/nonexistent"})  # every value parses
 
 
