@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
 from posture.report.drift import SideDrift
 from posture.report.headline import DRIFT_DEG, DRIFT_PCT
-from posture.report.labels import METRIC_LABELS, SIDE_WORDS, format_clock, label_for
+from posture.report.labels import METRIC_LABELS, SIDE_WORDS, event_subject, format_clock, label_for
 from posture.report.run import FormEvent, RunData, RunSummary
 from processing.asymmetry import METRIC_DIRECTIONS
 
@@ -251,7 +251,7 @@ def alerts_figure(alerts: Sequence[FormEvent], duration_s: float) -> go.Figure |
     names = []
     for n, e in enumerate(alerts, start=1):
         end = e.t_end_s if math.isfinite(e.t_end_s) else duration_s
-        what = label_for(e.metric).name if e.metric else e.type.capitalize()
+        what = event_subject(e.metric, e.type)
         name = f"{n}. {what}"
         names.append(name)
         span = f"{format_clock(e.t_start_s)} to {format_clock(end)}"

@@ -37,7 +37,7 @@ from typing import Literal
 
 from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift
-from posture.report.labels import format_clock, label_for, worse_side_text
+from posture.report.labels import event_subject, format_clock, label_for, worse_side_text
 from posture.report.run import FormEvent, MetricSummary, RunSummary
 from processing.asymmetry import METRIC_DIRECTIONS
 
@@ -154,10 +154,10 @@ def _alert_line(event: FormEvent, count: int, first_s: float, advice: Mapping[st
     metric's `count` alerts began (`first_s`)."""
     item = next((advice[a] for a in event.advice if a in advice), None)
     cue = (item.cue if item is not None else event.message).rstrip(".")
-    context = []
-    if event.metric:
-        name = label_for(event.metric).name
-        context.append(f"{name}, {worse_side_text(event.metric, event.side)}" if event.side else name)
+    name = event_subject(event.metric, event.type)
+    if event.metric and event.side:
+        name = f"{name}, {worse_side_text(event.metric, event.side)}"
+    context = [name]
     when = format_clock(first_s)
     context.append(f"{count} alerts, the first at {when}" if count > 1 else f"at {when}")
     return f"{cue} ({'; '.join(context)})."

@@ -14,9 +14,11 @@ from typing import Literal
 
 __all__ = [
     "ADVICE_CATEGORY_HEADINGS",
+    "EVENT_TYPE_NAMES",
     "METRIC_LABELS",
     "SIDE_WORDS",
     "MetricLabel",
+    "event_subject",
     "format_clock",
     "label_for",
     "worse_side_text",
@@ -157,6 +159,16 @@ ADVICE_CATEGORY_HEADINGS: dict[str, str] = {
     "see_a_doctor": "When to see a doctor",
 }
 
+#: What an alert is about when it names no metric (events.json `type`): the training load, mostly.
+EVENT_TYPE_NAMES: dict[str, str] = {
+    "asymmetry": "Left/right difference",
+    "level": "Form",
+    "drift": "Form as you tired",
+    "cadence": "Cadence",
+    "load": "Weekly running load",
+    "summary": "The run",
+}
+
 SideWord = Literal["left", "right"]
 #: The file's side letters as the page writes them.
 SIDE_WORDS: dict[str, SideWord] = {"L": "left", "R": "right"}
@@ -169,6 +181,13 @@ def label_for(column: str) -> MetricLabel:
     if label is not None:
         return label
     return MetricLabel(column, column.replace("_", " ").capitalize(), "", 1.0, 2, "")
+
+
+def event_subject(metric: str | None, event_type: str) -> str:
+    """What an alert is about: its metric's name, else its type's (`EVENT_TYPE_NAMES`)."""
+    if metric:
+        return label_for(metric).name
+    return EVENT_TYPE_NAMES.get(event_type, event_type.replace("_", " ").capitalize())
 
 
 def worse_side_text(column: str, side: str) -> str:

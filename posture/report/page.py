@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from html import escape
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no type hints
@@ -20,6 +21,7 @@ from posture.report.history import HistoryRun, comparison_points, history_figure
 from posture.report.labels import (
     ADVICE_CATEGORY_HEADINGS,
     METRIC_LABELS,
+    event_subject,
     format_clock,
     label_for,
     worse_side_text,
@@ -122,10 +124,8 @@ def _advice_html(ids: Sequence[str], advice: Mapping[str, AdviceItem]) -> str:
 
 def _where(e: FormEvent) -> str:
     """What an alert concerns, in words: "Pelvic drop, when standing on your left leg (right hip sags)"."""
-    if not e.metric:
-        return e.type.capitalize()
-    name = label_for(e.metric).name
-    return f"{name}, {worse_side_text(e.metric, e.side)}" if e.side else name
+    name = event_subject(e.metric, e.type)
+    return f"{name}, {worse_side_text(e.metric, e.side)}" if e.metric and e.side else name
 
 
 def _alerts_html(run: RunData, alerts: Sequence[FormEvent], advice: Mapping[str, AdviceItem]) -> str:
@@ -224,6 +224,16 @@ def _glossary_html() -> str:
     return f"<dl class='glossary'>{items}</dl>"
 
 
+def _title(run: RunData) -> str:
+    """ "Your run of Mon 07 Dec 2026, 07:00" (local time) when the folder says when it was; else the
+    recording's file name."""
+    started = run.identity.started_ns
+    if started is not None:
+        when = datetime.fromtimestamp(started / 1e9).astimezone().strftime("%a %d %b %Y, %H:%M")
+        return f"Your run of {when}"
+    return f"Run report: {run.summary.input_name}" if run.summary.input_name else "Run report"
+
+
 def _notice(advice: Mapping[str, AdviceItem]) -> str:
     """What the page is and is not: the catalog's own notice when it has one."""
     notice = getattr(advice, "notice", None)
@@ -264,7 +274,7 @@ def render_report(
     alerts = run.alerts
     drifts = side_drifts(run)
     head = headline(run.summary, alerts, advice, drifts)
-    title = f"Run report: {run.summary.input_name}" if run.summary.input_name else "Run report"
+    title = _title(run)
     body = (
         f"<h1>{escape(title)}</h1>"
         + _headline_html(head, run.summary.notes)

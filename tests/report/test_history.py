@@ -119,3 +119,10 @@ def test_a_missing_history_file_is_one_clear_line(fault_run_dir: Path, tmp_path:
             history_file=tmp_path / "history.sqlite",
             athlete="ana",
         )
+
+
+def test_a_replayed_run_is_titled_with_its_date(fault_run_dir: Path, tmp_path: Path) -> None:
+    html = render_report(load_run(replayed(fault_run_dir, tmp_path)), advice={})
+    assert "<h1>Your run of " in html
+    assert " 2026, " in html
+    assert "<h1>Run report: run.csv</h1>" in render_report(load_run(fault_run_dir), advice={})
