@@ -371,3 +371,31 @@ def test_grafana_dashboard_providers_point_at_files_in_the_repository(compose: d
             assert target in folder.parents or folder == target, f"{path}: {folder} is not mounted"
             local = PROVISIONING / folder.relative_to(target)
             assert any(local.rglob("*.json")), f"{path}: no dashboards in {local}"
+
+
+# --- the guide ---------------------------------------------------------------------------------------------
+
+GUIDE = REPO / "docs" / "deployment.md"
+#: Files the guide tells the user to make; they are not in the repository.
+MADE_BY_THE_USER = {
+    "deploy/.env",
+    "deploy/mosquitto/users/passwd",
+    "deploy/mosquitto/certs/server.crt",
+    "deploy/mosquitto/certs/server.key",
+    "deploy/mosquitto/config/conf.d/tls.conf",
+}
+
+
+def test_the_guide_names_only_settings_and_files_that_exist(compose: dict[str, Any]) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    example = read_env_file(ENV_EXAMPLE)
+    named = set(re.findall(r"\b((?:INFLUXDB|GRAFANA|INGEST|ALERT|MQTTS?)_[A-Z_]+)\b", text))
+    assert named <= set(example), f"the guide names {sorted(named - set(example))}, not in env.example"
+    for path in set(re.findall(r"\b(deploy/[\w./-]+\w)", text)) - MADE_BY_THE_USER:
+        assert (REPO / path).exists(), f"the guide names {path}, which is not in the repository"
+    # the services, profile and users it tells the user about
+    for service in ("mosquitto", "influxdb", "ingest", "ingest-2"):
+        assert service in compose["services"]
+    assert "--profile club" in text
+    acl = (DEPLOY / "mosquitto" / "config" / "acl").read_text(encoding="utf-8")
+    assert "pattern readwrite posture/v1/%u/#" in acl  # "user name = athlete id", as the guide says
