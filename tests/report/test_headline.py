@@ -256,3 +256,9 @@ def test_a_run_where_nothing_went_well_still_counts() -> None:
 def test_a_headline_always_says_something_on_both_sides() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Headline("summary", went_well=(), work_on=("x",))
+
+
+def test_an_alert_about_no_metric_names_what_it_is_about() -> None:
+    load = replace(alert(None, 5.0), type="load", side=None, message="Build up your mileage gradually.")
+    h = headline(run_of(), alerts=(load,))
+    assert h.work_on == ("Build up your mileage gradually (Weekly running load; at 0:05).",)
