@@ -46,7 +46,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from dashboards.errors import DashboardsError
@@ -62,11 +62,13 @@ __all__ = [
     "TimeRange",
     "calculate_interval_ms",
     "evaluate_condition",
+    "evaluate_math",
     "expand_macros",
     "format_interval",
     "interpolate",
     "interpolate_variables",
     "parse_duration_s",
+    "reduce_series",
     "round_interval_ms",
 ]
 
@@ -300,6 +302,11 @@ def _reduce(values: list[float], reducer: str, mode: str) -> float:
     return _REDUCERS[reducer](values)
 
 
+def reduce_series(series: Sequence[SeriesLike], reducer: str, mode: str = "dropNN") -> Numbers:
+    """One number per series of an InfluxQL answer, as Grafana's ``reduce`` expression gives it."""
+    return {k: _reduce(v, reducer, mode) for k, v in _series_values(series).items()}
+
+
 _BINARY: Mapping[type, Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -316,7 +323,7 @@ _COMPARE: Mapping[type, Callable[[float, float], bool]] = {
 }
 
 
-def _math(expression: str, results: Mapping[str, Numbers]) -> Numbers:
+def evaluate_math(expression: str, results: Mapping[str, Numbers]) -> Numbers:
     """Evaluate a Grafana math expression over the numbers of other queries (module notes)."""
     source = re.sub(r"\$\{?(\w+)\}?", r"ref_\1", expression)
     try:
@@ -410,7 +417,7 @@ def evaluate_condition(rule: Mapping[str, object], *, now_ns: int, run_query: Qu
                         k: _reduce([v], model["reducer"], mode) for k, v in results[source].items()
                     }
             elif kind == "math":
-                results[ref] = _math(str(model["expression"]), results)
+                results[ref] = evaluate_math(str(model["expression"]), results)
             elif kind == "threshold":
                 (condition,) = model["conditions"]
                 results[ref] = _threshold(results[str(model["expression"])], condition["evaluator"])
@@ -439,38 +446,46 @@ class AlertState:
     state: str
 
 
-@dataclass
 class AlertTimeline:
-    """Evaluate one rule every `interval_s` from `start_ns` to `end_ns`, with its ``for`` (module notes).
+    """One alert rule evaluated again and again, with its ``for`` and ``noDataState`` (module notes).
 
-    `states` holds every evaluation's state per instance; `firing` the instances that reached Alerting.
+    Call `evaluate` at each evaluation instant in time order (or `run` for evenly spaced ones); `states`
+    holds every evaluation's state per instance, `firing` the evaluations at which an instance was Alerting.
     """
 
-    rule: Mapping[str, object]
-    interval_s: float
-    states: list[AlertState] = field(default_factory=list)
+    def __init__(self, rule: Mapping[str, object]) -> None:
+        self.rule = rule
+        self.for_s = parse_duration_s(str(rule.get("for", "0s")))
+        self.no_data_state = str(rule.get("noDataState", "NoData"))
+        self.states: list[AlertState] = []
+        self._pending_since: dict[Labels, int] = {}
 
-    def run(self, *, start_ns: int, end_ns: int, run_query: QueryRunner) -> AlertTimeline:
-        for_s = parse_duration_s(str(self.rule.get("for", "0s")))
-        no_data = str(self.rule.get("noDataState", "NoData"))
-        pending_since: dict[Labels, int] = {}
+    def evaluate(self, now_ns: int, run_query: QueryRunner) -> list[AlertState]:
+        """Evaluate the rule at `now_ns`; returns the states of this evaluation."""
+        numbers = evaluate_condition(self.rule, now_ns=now_ns, run_query=run_query)
+        states: list[AlertState] = []
+        if numbers is None:
+            self._pending_since.clear()
+            state = {"OK": "Normal", "Alerting": "Alerting"}.get(self.no_data_state, "NoData")
+            states.append(AlertState(now_ns, (), state))
+        else:
+            for labels, value in sorted(numbers.items()):
+                if value != 0 and not math.isnan(value):
+                    since = self._pending_since.setdefault(labels, now_ns)
+                    state = "Alerting" if (now_ns - since) / 1e9 >= self.for_s else "Pending"
+                else:
+                    self._pending_since.pop(labels, None)
+                    state = "Normal"
+                states.append(AlertState(now_ns, labels, state))
+        self.states.extend(states)
+        return states
+
+    def run(self, *, start_ns: int, end_ns: int, interval_s: float, run_query: QueryRunner) -> AlertTimeline:
+        """Evaluate every `interval_s` from `start_ns` to `end_ns` (both included when on the grid)."""
         t = start_ns
         while t <= end_ns:
-            numbers = evaluate_condition(self.rule, now_ns=t, run_query=run_query)
-            if numbers is None:
-                pending_since.clear()
-                state = {"OK": "Normal", "Alerting": "Alerting"}.get(no_data, "NoData")
-                self.states.append(AlertState(t, (), state))
-            else:
-                for labels, value in sorted(numbers.items()):
-                    if value != 0 and not math.isnan(value):
-                        since = pending_since.setdefault(labels, t)
-                        state = "Alerting" if (t - since) / 1e9 >= for_s else "Pending"
-                    else:
-                        pending_since.pop(labels, None)
-                        state = "Normal"
-                    self.states.append(AlertState(t, labels, state))
-            t += round(self.interval_s * 1e9)
+            self.evaluate(t, run_query)
+            t += round(interval_s * 1e9)
         return self
 
     @property
