@@ -255,6 +255,7 @@ class _Held:
 
     mid: int
     qos: int
+    generation: int  # the connection it arrived on (see Ingest._ack)
     lines: tuple[str, ...]
     message_id: str
     payload_hash: int
@@ -311,6 +312,8 @@ class _Dedup:
 
 
 ClientFactory = Callable[[str], mqtt.Client]
+#: What acknowledges one delivery: (packet id, QoS, connection generation).
+_Receipt = tuple[int, int, int]
 
 
 def _paho_client(client_id: str) -> mqtt.Client:
@@ -353,8 +356,10 @@ class Ingest:
         self._stopping = threading.Event()  # no more messages taken
         self._abandon = threading.Event()  # shutdown timeout: give up writing
         self._connected = threading.Event()
+        self._generation = 0  # connections lost so far
+        self._ack_lock = threading.Lock()
         self._dedup = _Dedup(self.options.dedup_window)
-        self._deadletters: dict[int, tuple[int, int]] = {}  # dead letter's mid -> (original mid, qos)
+        self._deadletters: dict[int, _Receipt] = {}  # a dead letter's mid -> its original's receipt
         self._deadletters_lock = threading.Lock()
         self._counts = {name: 0 for name in ("received", "written", "retried", "dead_lettered", "duplicates")}
         self._counts_lock = threading.Lock()
@@ -480,6 +485,8 @@ class Ingest:
         properties: Properties | None,
     ) -> None:
         self._connected.clear()
+        with self._ack_lock:
+            self._generation += 1
         if not self._stopping.is_set():
             logger.warning("lost the broker (%s); reconnecting, the session keeps the messages", reason_code)
 
@@ -487,8 +494,9 @@ class Ingest:
         if self._stopping.is_set():
             return  # not acknowledged: the session gives it again at the next connection
         topic = msg.topic
+        mid, qos, generation = msg.mid, msg.qos, self._generation  # on_disconnect runs in this thread too
         if topic.startswith(INGEST_STATUS_PREFIX):
-            self._ack(msg.mid, msg.qos)  # an ingest's status (maybe ours): not a live-run message
+            self._ack(mid, qos, generation)  # an ingest's status (maybe ours): not a live-run message
             return
         self._count("received")
         payload = bytes(msg.payload)
@@ -496,22 +504,22 @@ class Ingest:
             message = decode(topic, payload)
             lines = lines_for(message.kind, message.payload)
         except InvalidMessage as exc:
-            self._deadletter(topic, payload, exc.reason, exc.detail, msg.mid, msg.qos)
+            self._deadletter(topic, payload, exc.reason, exc.detail, (mid, qos, generation))
             return
         except InvalidPoint as exc:
-            self._deadletter(topic, payload, REASON_UNWRITABLE, str(exc), msg.mid, msg.qos)
+            self._deadletter(topic, payload, REASON_UNWRITABLE, str(exc), (mid, qos, generation))
             return
         payload_hash = hash(payload)
         if self._dedup.written_before(message.message_id, payload_hash):
             self._count("duplicates")
-            self._ack(msg.mid, msg.qos)
+            self._ack(mid, qos, generation)
             return
         if not lines:  # nothing to store (a live sample without any angle)
             self._count("written")
-            self._ack(msg.mid, msg.qos)
+            self._ack(mid, qos, generation)
             return
         held = _Held(
-            msg.mid, msg.qos, lines, message.message_id, payload_hash, topic, payload, time.monotonic()
+            mid, qos, generation, lines, message.message_id, payload_hash, topic, payload, time.monotonic()
         )
         with self._cond:
             # Receive Maximum keeps QoS 1 within the bound; QoS 0 floods wait here (the broker holds the rest)
@@ -522,7 +530,7 @@ class Ingest:
             if len(self._held) >= self.options.batch_size:
                 self._cond.notify_all()
 
-    def _deadletter(self, topic: str, payload: bytes, reason: str, detail: str, mid: int, qos: int) -> None:
+    def _deadletter(self, topic: str, payload: bytes, reason: str, detail: str, receipt: _Receipt) -> None:
         letter = deadletter_payload(
             topic, payload, reason, detail, max_bytes=self.options.deadletter_max_bytes
         )
@@ -533,12 +541,12 @@ class Ingest:
         # after a reconnect; without the ack, the original comes back anyway.
         with self._deadletters_lock:
             info = self._client.publish(deadletter_topic(reason), letter, qos=1)
-            if qos > 0:
+            if receipt[1] > 0:
                 if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                    self._deadletters[info.mid] = (mid, qos)
+                    self._deadletters[info.mid] = receipt
                 else:
                     logger.error("could not publish a dead letter (%s); acknowledging the original", info.rc)
-                    self._ack(mid, qos)
+                    self._ack(*receipt)
 
     def _on_publish(
         self,
@@ -559,9 +567,19 @@ class Ingest:
             )
         self._ack(*original)
 
-    def _ack(self, mid: int, qos: int) -> None:
+    def _ack(self, mid: int, qos: int, generation: int) -> None:
+        """Acknowledge a QoS 1 message, unless the connection it came on is gone.
+
+        After a reconnect the broker redelivers what was not acknowledged, under the same packet ids; an ack
+        for the old delivery could then reach the broker after it has reused that id for another message, and
+        acknowledge that one unwritten. So acks of an earlier connection are dropped (the redelivered copy is
+        written and acknowledged on its own). The lock orders the check before `on_disconnect`'s increment;
+        paho discards anything queued before its reconnect.
+        """
         if qos > 0:
-            self._client.ack(mid, qos)
+            with self._ack_lock:
+                if generation == self._generation:
+                    self._client.ack(mid, qos)
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._counts_lock:
@@ -631,8 +649,11 @@ class Ingest:
                 )
                 if self._abandon.wait(delay):
                     return False
-        for held in batch:
-            self._ack(held.mid, held.qos)
+        with self._ack_lock:
+            current = self._generation
+            for held in batch:
+                if held.qos > 0 and held.generation == current:
+                    self._client.ack(held.mid, held.qos)
         self._dedup.remember(batch)
         self._count("written", len(batch))
         return True
@@ -644,7 +665,8 @@ class Ingest:
 
     def _reject(self, held: _Held, exc: WriteFailed) -> bool:
         # one message InfluxDB refuses (e.g. a field type conflict with earlier data): dead letter, not a loop
-        self._deadletter(held.topic, held.payload, REASON_REJECTED, str(exc), held.mid, held.qos)
+        receipt = (held.mid, held.qos, held.generation)
+        self._deadletter(held.topic, held.payload, REASON_REJECTED, str(exc), receipt)
         return True
 
     # -- status and shutdown --------------------------------------------------------------------------------

@@ -238,6 +238,8 @@ class PacedPublisher:
             client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
             client.max_inflight_messages_set(1000)
             client.max_queued_messages_set(0)
+            acked: set[int] = set()
+            client.on_publish = lambda c, u, mid, rc, p: acked.add(mid)
             client.connect(broker.host, broker.port)
             client.loop_start()
             start = time.monotonic()
@@ -248,8 +250,10 @@ class PacedPublisher:
                     time.sleep(delay)
                 infos.append(client.publish(topic, payload, qos=qos, retain=retain))
                 self.sent = i + 1
-            for info in infos:
-                info.wait_for_publish(timeout=60)
+            # PUBACKs counted in on_publish, not wait_for_publish: a message published while the broker
+            # restarts is queued by paho (rc "not connected"), sent after the reconnect; its info raises
+            wanted = {info.mid for info in infos}
+            wait_until(lambda: wanted <= acked, timeout_s=60, what="every PUBACK")
             client.disconnect()
             client.loop_stop()
         except BaseException as exc:  # surfaced by join()

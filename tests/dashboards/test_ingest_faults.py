@@ -189,3 +189,24 @@ def test_two_ingests_on_one_shared_subscription_write_every_message_once(
     assert b.written > 0
     assert a.duplicates + b.duplicates == 0
     assert_steps_stored_exactly(influxdb, messages)
+
+
+def test_the_broker_restarted_mid_stream_loses_and_duplicates_nothing(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    influx_v2: V2WriteShim,
+    ingest_thread: Callable[..., RunningIngest],
+) -> None:
+    count = 1500
+    messages = synthetic_step_messages(count, "broker", seed=8)
+    ingest = ingest_thread(mosquitto.url, influx_v2.url, max_unwritten=300, batch_size=100)
+    publisher = PacedPublisher(mosquitto.url, messages, rate_per_s=500.0).start()
+    wait_until(lambda: step_count(influxdb, "broker") > count // 4, what="a quarter written")
+    mosquitto.stop()  # SIGTERM: it saves the sessions and their queued messages
+    mosquitto.start()
+    publisher.join()
+    wait_until(lambda: step_count(influxdb, "broker") == count, timeout_s=60, what="every step written")
+    stats = ingest.stop()
+    assert stats.unwritten == 0
+    assert stats.received >= count  # what was in flight at the restart came again (and overwrote itself)
+    assert_steps_stored_exactly(influxdb, messages)
