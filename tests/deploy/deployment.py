@@ -9,10 +9,12 @@ mounted there.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -191,3 +193,16 @@ def ingest_services(compose: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The services that run `posture ingest` (the main one and the club profile's extra ones)."""
     services: dict[str, dict[str, Any]] = compose["services"]
     return {name: service for name, service in services.items() if name.startswith("ingest")}
+
+
+HEALTHCHECK = DEPLOY / "ingest" / "healthcheck.py"
+
+
+def load_healthcheck() -> ModuleType:
+    """deploy/ingest/healthcheck.py as a module (it is a script the container runs, not a package)."""
+    spec = importlib.util.spec_from_file_location("deploy_ingest_healthcheck", HEALTHCHECK)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {HEALTHCHECK}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

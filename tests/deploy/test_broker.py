@@ -34,7 +34,7 @@ from dashboards.ingest import BrokerAddress, Ingest, IngestOptions, status_topic
 from posture.localstack.mosquitto import MOSQUITTO, MOSQUITTO_PASSWD, free_port, make_certificates
 from posture.messages import step_message
 from processing.steps import StepMetrics
-from tests.deploy.deployment import DEPLOY, bind_mounts, load_compose
+from tests.deploy.deployment import DEPLOY, bind_mounts, load_compose, load_healthcheck
 
 HOST = "127.0.0.1"
 PASSWORDS = {"alex": "alex-secret", "bob": "bob-secret", "ingest": "ingest-secret", "coach": "coach-secret"}
@@ -401,9 +401,15 @@ def a_step() -> StepMetrics:
 
 
 def test_the_ingest_runs_as_the_deployments_ingest_user(
-    broker: DeployedBroker, connect: Callable[..., Client]
+    broker: DeployedBroker, connect: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What compose starts: the `ingest` login, a fixed client id, the shared subscription."""
+    """What compose starts: the `ingest` login, a fixed client id, the shared subscription; and its
+    healthcheck, which says healthy while it runs and unhealthy before and after."""
+    monkeypatch.setenv("POSTURE_MQTT_USERNAME", "ingest")
+    monkeypatch.setenv("POSTURE_MQTT_PASSWORD", PASSWORDS["ingest"])
+    healthcheck = load_healthcheck()
+    check = ["--mqtt", broker.url, "--client-id", "posture-ingest-1", "--timeout", "1"]
+    assert healthcheck.main(check) == 1  # not started yet
     coach = connect("coach")
     assert coach.subscribe("posture/v1/_deadletter/#") == 1
     address = BrokerAddress.from_url(broker.url, username="ingest", password=PASSWORDS["ingest"])
@@ -424,6 +430,7 @@ def test_the_ingest_runs_as_the_deployments_ingest_user(
         assert alex.publish("posture/v1/alex/run-1/step", b"not json") < 128
         letters = coach.received(wait_s=3)
         assert [topic for topic, _ in letters] == ["posture/v1/_deadletter/not_json"]
+        assert healthcheck.main(check) == 0
     finally:
         stop.set()
         thread.join(20)
@@ -434,3 +441,20 @@ def test_the_ingest_runs_as_the_deployments_ingest_user(
     assert coach.subscribe(status_topic("posture-ingest-1")) == 1
     statuses = [json.loads(payload) for _, payload in coach.received(wait_s=2)]
     assert [(s["client_id"], s["state"]) for s in statuses] == [("posture-ingest-1", "stopped")]
+    assert healthcheck.main(check) == 1
+
+
+def test_the_healthcheck_tells_what_is_wrong(
+    broker: DeployedBroker, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthcheck = load_healthcheck()
+    now_ns = T0_NS
+    fresh = {"state": "running", "t_ns": now_ns - 5 * 10**9}
+    assert healthcheck.problem(fresh, now_ns=now_ns, max_age_s=60) is None
+    assert "old" in healthcheck.problem({**fresh, "t_ns": now_ns - 61 * 10**9}, now_ns=now_ns, max_age_s=60)
+    assert "offline" in healthcheck.problem({"state": "offline"}, now_ns=now_ns, max_age_s=60)
+    assert "no status" in healthcheck.problem(None, now_ns=now_ns, max_age_s=60)
+    monkeypatch.setenv("POSTURE_MQTT_USERNAME", "ingest")
+    monkeypatch.setenv("POSTURE_MQTT_PASSWORD", "wrong")
+    assert healthcheck.main(["--mqtt", broker.url, "--client-id", "posture-ingest-1", "--timeout", "1"]) == 1
+    assert "refused" in capsys.readouterr().err

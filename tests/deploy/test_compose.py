@@ -21,12 +21,13 @@ import pytest
 import typer
 import yaml
 
-from dashboards.ingest import BrokerAddress
+from dashboards.ingest import BrokerAddress, IngestOptions
 from posture.commands import ingest as ingest_command
 from posture.settings import ENV_PREFIX, Settings, load_settings, secrets_from_env
 from tests.deploy.deployment import (
     DEPLOY,
     ENV_EXAMPLE,
+    HEALTHCHECK,
     MOSQUITTO_CONF,
     REPO,
     InterpolationError,
@@ -36,6 +37,7 @@ from tests.deploy.deployment import (
     ingest_services,
     interpolate,
     load_compose,
+    load_healthcheck,
     read_env_file,
     repo_path,
     variable_uses,
@@ -214,6 +216,21 @@ def test_the_ingest_command_uses_only_flags_posture_ingest_has(compose: dict[str
     assert len(set(client_ids)) == len(client_ids), "every ingest needs its own client id (its session)"
     # `python -m posture.commands.ingest`: the command's own entry point, which logs at INFO
     assert callable(ingest_command.main)
+
+
+def test_the_ingest_healthcheck_asks_about_this_ingest(compose: dict[str, Any]) -> None:
+    """Each ingest's healthcheck runs the mounted script about its own client id, on its broker."""
+    parser = load_healthcheck().argument_parser()
+    for name, service in ingest_services(compose).items():
+        params = parsed_ingest_command(service)
+        command = service["healthcheck"]["test"]
+        assert command[:3] == ["CMD", "python", "/opt/posture/healthcheck.py"], name
+        assert repo_path(bind_mounts(service), command[2]) == HEALTHCHECK
+        args = parser.parse_args(command[3:])
+        assert args.client_id == params["client_id"], name
+        assert args.mqtt == params["mqtt"], name
+        # a healthy ingest republishes its status periodically; the check allows a few missed ones
+        assert args.max_age >= 3 * IngestOptions().status_interval_s
 
 
 def known_environment_variables() -> set[str]:
