@@ -4,8 +4,9 @@ The broker runs the deployment's own config files, copied to a temporary folder 
 mounts them (every path the config names must lie in a mount or the data volume), with the listeners moved
 to free loopback ports. Its ACL file is the deployment's: each runner publishes only under its own athlete id
 (MQTT v5 with paho-mqtt 2.x: a denial is reason code 135 in `on_publish`), the ingest reads everything through
-a shared subscription and writes only its own topics, a coach only reads. The TLS example is run too, and the
-real ingest runs against the broker as the deployment's `ingest` user.
+a shared subscription and writes only its own topics, a coach only reads. The TLS example is run too; the
+real ingest runs as the deployment's `ingest` user, with its healthcheck; and the ingest service's own
+command and environment run in a process of their own, writing into a real (1.6.7) InfluxDB.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,13 +34,29 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from dashboards.ingest import BrokerAddress, Ingest, IngestOptions, status_topic
+from posture.localstack.influxdb import InfluxDB
 from posture.localstack.mosquitto import MOSQUITTO, MOSQUITTO_PASSWD, free_port, make_certificates
+from posture.localstack.v2_write_shim import V2WriteShim
 from posture.messages import step_message
 from processing.steps import StepMetrics
-from tests.deploy.deployment import DEPLOY, bind_mounts, load_compose, load_healthcheck
+from tests.deploy.deployment import (
+    DEPLOY,
+    ENV_EXAMPLE,
+    bind_mounts,
+    environment,
+    load_compose,
+    load_healthcheck,
+    read_env_file,
+)
 
 HOST = "127.0.0.1"
-PASSWORDS = {"alex": "alex-secret", "bob": "bob-secret", "ingest": "ingest-secret", "coach": "coach-secret"}
+#: The ingest's password is the one compose gives it (env.example's), as the guide has the user make it.
+PASSWORDS = {
+    "alex": "alex-secret",
+    "bob": "bob-secret",
+    "ingest": read_env_file(ENV_EXAMPLE)["INGEST_MQTT_PASSWORD"],
+    "coach": "coach-secret",
+}
 NOT_AUTHORIZED = 135
 T0_NS = 1_796_000_000_000_000_000
 
@@ -458,3 +477,55 @@ def test_the_healthcheck_tells_what_is_wrong(
     monkeypatch.setenv("POSTURE_MQTT_PASSWORD", "wrong")
     assert healthcheck.main(["--mqtt", broker.url, "--client-id", "posture-ingest-1", "--timeout", "1"]) == 1
     assert "refused" in capsys.readouterr().err
+
+
+def test_the_ingest_as_compose_runs_it_writes_into_influxdb(
+    broker: DeployedBroker,
+    connect: Callable[..., Client],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ingest service's own command and environment (env.example's values), in a process of its own,
+    with only the two service addresses replaced by the local broker and InfluxDB (Debian's 1.6.7 behind
+    the test-only v2 write shim, which checks the token): it turns healthy, writes a runner's step, and
+    exits 0 on SIGTERM, as `docker compose stop` sends it."""
+    service = load_compose()["services"]["ingest"]
+    env = environment(service)
+    for key in ("POSTURE_MQTT_USERNAME", "POSTURE_MQTT_PASSWORD"):  # the healthcheck's, as in the container
+        monkeypatch.setenv(key, env[key])
+    database = read_env_file(ENV_EXAMPLE)["INFLUXDB_BUCKET"]
+    with (
+        InfluxDB(database=database) as influx,
+        V2WriteShim(influx.url, token=env["POSTURE_INFLUX_TOKEN"]) as shim,
+    ):
+        addresses = {"mqtt://mosquitto:1883": broker.url, "http://influxdb:8086": shim.url}
+        command = [sys.executable, *(addresses.get(word, word) for word in service["command"][1:])]
+        assert set(addresses.values()) <= set(command)
+        log = tmp_path / "ingest.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(command, env={**os.environ, **env}, stdout=sink, stderr=sink)
+        try:
+            check = [*service["healthcheck"]["test"][3:], "--mqtt", broker.url, "--timeout", "1"]
+            healthcheck = load_healthcheck()
+            deadline = time.monotonic() + 30
+            while healthcheck.main(check) != 0:
+                assert process.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline, "the ingest did not turn healthy in 30 s"
+            message = step_message("alex", "run-1", a_step(), T0_NS)
+            assert connect("alex").publish(message.topic, message.raw) < 128
+            rows: list[dict[str, object]] = []
+            while not rows and time.monotonic() < deadline + 10:
+                rows = [row for series in influx.query("SELECT * FROM step") for row in series.rows()]
+                time.sleep(0.1)
+            assert len(rows) == 1, log.read_text(errors="replace")
+            written = (rows[0]["athlete"], rows[0]["session"], rows[0]["time"])
+            assert written == ("alex", "run-1", message.payload["t_ic_ns"])
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+    assert code == 0, log.read_text(errors="replace")
