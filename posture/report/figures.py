@@ -27,7 +27,7 @@ __all__ = [
     "alerts_figure",
     "drift_figure",
     "layout",
-    "sides_figure",
+    "side_figures",
     "time_ticks",
 ]
 
@@ -96,26 +96,16 @@ def _y_range(values: np.ndarray, reference: float, half_span: float) -> list[flo
     return [lo - pad, hi + pad]
 
 
-def sides_figure(summary: RunSummary) -> go.Figure | None:
-    """Left and right means of every metric with both sides, one small bar chart each; None without any."""
-    metrics = [
-        m
-        for column in METRIC_LABELS
-        if (m := summary.metric(column)) is not None
-        and math.isfinite(m.left_mean)
-        and math.isfinite(m.right_mean)
-    ]
-    if not metrics:
-        return None
-    cols = 5
-    rows = math.ceil(len(metrics) / cols)
-    titles = [_wrapped_title(label_for(m.metric).name, label_for(m.metric).unit) for m in metrics]
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.22, horizontal_spacing=0.06
-    )
-    for i, m in enumerate(metrics):
-        label = label_for(m.metric)
-        row, col = divmod(i, cols)
+def side_figures(summary: RunSummary) -> tuple[tuple[str, go.Figure], ...]:
+    """Left and right means of every metric with both sides: one small bar chart per metric (the page lays
+    them out in as many columns as the screen has room for), with its column name."""
+    out = []
+    for column in METRIC_LABELS:
+        m = summary.metric(column)
+        if m is None or not (math.isfinite(m.left_mean) and math.isfinite(m.right_mean)):
+            continue
+        label = label_for(column)
+        fig = go.Figure()
         for side, value, colour in (
             ("Left", m.left_mean, LEFT_COLOUR),
             ("Right", m.right_mean, RIGHT_COLOUR),
@@ -132,13 +122,19 @@ def sides_figure(summary: RunSummary) -> go.Figure | None:
                     insidetextanchor="middle",
                     textangle=0,
                     hovertemplate=f"{label.name}, {side.lower()} steps: %{{text}}<extra></extra>",
-                ),
-                row=row + 1,
-                col=col + 1,
+                )
             )
-    fig.update_annotations(font_size=12)
-    fig.update_layout(uniformtext=dict(minsize=9, mode="hide"))
-    return layout(fig, height=280 * rows + 40)
+        layout(fig, height=250)
+        fig.update_layout(
+            title=dict(
+                text=_wrapped_title(label.name, label.unit), font=dict(size=13), x=0.5, xanchor="center"
+            ),
+            margin=dict(l=45, r=10, t=60, b=30),
+            uniformtext=dict(minsize=9, mode="hide"),
+            bargap=0.25,
+        )
+        out.append((column, fig))
+    return tuple(out)
 
 
 def _drift_title(metric: str) -> str:

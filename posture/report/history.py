@@ -287,7 +287,7 @@ def history_html(points: Sequence[RunPoint], *, athlete: str, plot_html: str) ->
         for a, b, c in rows
     )
     return (
-        f"{head}<table id='history-table'><thead><tr><th>Measure</th><th class='num'>This run</th>"
-        f"<th class='num'>Your last {len(past)} runs (average)</th></tr></thead><tbody>{body}</tbody></table>"
-        + plot_html
+        f"{head}<div class='table-wrap'><table id='history-table'><thead><tr><th>Measure</th>"
+        f"<th class='num'>This run</th><th class='num'>Your last {len(past)} runs (average)</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>" + plot_html
     )

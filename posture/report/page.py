@@ -15,7 +15,7 @@ from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift, side_drifts
-from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, alerts_figure, drift_figure, sides_figure
+from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, alerts_figure, drift_figure, side_figures
 from posture.report.headline import Headline, headline, side_verdict
 from posture.report.history import HistoryRun, comparison_points, history_figure, history_html
 from posture.report.labels import (
@@ -75,6 +75,9 @@ ul.alert-times li {{ margin: .2em 0; }}
 .advice .kind {{ color: #666; font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }}
 .advice .cue {{ font-weight: 600; }}
 .plot {{ background: white; border-radius: 8px; margin: .8em 0; }}
+.sides-grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 0 .6em; }}
+.sides-grid .plot {{ margin: .3em 0; }}
+.table-wrap {{ overflow-x: auto; }}
 dl.glossary dt {{ font-weight: 600; margin-top: .5em; }} dl.glossary dd {{ margin: 0 0 0 1em; }}
 footer {{ margin-top: 2.5em; }}
 @media (max-width: 700px) {{ .headline {{ grid-template-columns: 1fr; }} }}
@@ -192,8 +195,8 @@ def _sides_html(run: RunData) -> str:
         "<p class='muted'>Difference: for times and forces, in % of the two sides' average; for angles, in "
         "degrees. A side is named only when the difference is big enough to matter.</p>"
     )
-    fig = sides_figure(run.summary)
-    return table + (_plot(fig, "plot-sides") if fig is not None else "")
+    plots = "".join(_plot(fig, f"plot-side-{column}") for column, fig in side_figures(run.summary))
+    return f"<div class='table-wrap'>{table}</div><div class='sides-grid'>{plots}</div>"
 
 
 def _drift_html(run: RunData, alerts: Sequence[FormEvent], drifts: Sequence[SideDrift]) -> str:
