@@ -305,6 +305,25 @@ def test_a_runner_publishes_only_under_its_own_athlete_id(connect: Callable[...,
     assert alex.publish("other/topic") == NOT_AUTHORIZED
 
 
+def test_a_last_will_under_another_athletes_id_is_never_delivered(
+    broker: DeployedBroker, connect: Callable[..., Client]
+) -> None:
+    """The publisher's last will marks its run offline; under another id Mosquitto accepts the CONNECT and
+    then drops the will (checked with 2.0.11), as the ACL file says."""
+    coach = connect("coach")
+    assert coach.subscribe("posture/v1/+/run-9/status") == 1
+    for will_topic in ("posture/v1/bob/run-9/status", "posture/v1/alex/run-9/status"):
+        runner = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        runner.username_pw_set("alex", PASSWORDS["alex"])
+        runner.will_set(will_topic, b"offline", qos=1)
+        runner.connect(HOST, broker.port)
+        runner.loop(1.0)  # CONNECT and CONNACK
+        socket_ = runner.socket()
+        assert socket_ is not None
+        socket_.close()  # gone without DISCONNECT: the broker publishes the will
+    assert [topic for topic, _ in coach.received(wait_s=1.0)] == ["posture/v1/alex/run-9/status"]
+
+
 def test_a_runner_never_sees_another_runners_messages(connect: Callable[..., Client]) -> None:
     alex, bob = connect("alex"), connect("bob")
     alex.subscribe("posture/v1/#")  # granted or refused: either way nothing of bob's may arrive
