@@ -150,17 +150,17 @@ def _names(metrics: Sequence[MetricSummary]) -> str:
 
 
 def _alert_line(event: FormEvent, count: int, first_s: float, advice: Mapping[str, AdviceItem]) -> str:
-    """The line of the most pressing alert of a metric: its cue, where it shows, and when the first of the
-    metric's `count` alerts began (`first_s`)."""
+    """The line of the most pressing alert of a metric: its cue, what and where, and when the first of the
+    metric's `count` alerts began (`first_s`): "Keep your hips level: pelvic drop when standing on your
+    left leg (right hip sags); 2 alerts, the first at 1:30."."""
     item = next((advice[a] for a in event.advice if a in advice), None)
     cue = (item.cue if item is not None else event.message).rstrip(".")
-    name = event_subject(event.metric, event.type)
+    subject = event_subject(event.metric, event.type)
+    what = subject[0].lower() + subject[1:]
     if event.metric and event.side:
-        name = f"{name}, {worse_side_text(event.metric, event.side)}"
-    context = [name]
+        what = f"{what} {worse_side_text(event.metric, event.side)}"
     when = format_clock(first_s)
-    context.append(f"{count} alerts, the first at {when}" if count > 1 else f"at {when}")
-    return f"{cue} ({'; '.join(context)})."
+    return f"{cue}: {what}; " + (f"{count} alerts, the first at {when}." if count > 1 else f"at {when}.")
 
 
 def _uneven_line(m: MetricSummary) -> str:

@@ -160,14 +160,14 @@ def test_an_alert_leads_with_its_advice_cue_side_and_time() -> None:
     catalog = {"hips_level": Item("Level hips", "Keep your hips level", "Why.", "form")}
     h = headline(run_of(), alerts=(alert("pelvic_drop_deg", 150.4, advice=("hips_level",)),), advice=catalog)
     assert h.work_on == (
-        "Keep your hips level (Pelvic drop, when standing on your left leg (right hip sags); at 2:30).",
+        "Keep your hips level: pelvic drop when standing on your left leg (right hip sags); at 2:30.",
     )
     assert "No form alerts during the run." not in h.went_well
 
 
 def test_an_alert_without_catalog_advice_shows_its_own_message() -> None:
     h = headline(run_of(), alerts=(alert("contact_time_s", 65.0, advice=("unknown_id",)),))
-    assert h.work_on == ("Message about contact_time_s (Ground contact time, on left steps; at 1:05).",)
+    assert h.work_on == ("Message about contact_time_s: ground contact time on left steps; at 1:05.",)
 
 
 def test_alerts_on_one_metric_make_one_line_led_by_the_most_pressing() -> None:
@@ -175,8 +175,7 @@ def test_alerts_on_one_metric_make_one_line_led_by_the_most_pressing() -> None:
     early_info = replace(alert("pelvic_drop_deg", 100.0, severity="info"), message="Mild.")
     h = headline(run_of(), alerts=(early_info, late_high))
     assert h.work_on == (
-        "Pressing (Pelvic drop, when standing on your left leg (right hip sags); "
-        "2 alerts, the first at 1:40).",
+        "Pressing: pelvic drop when standing on your left leg (right hip sags); 2 alerts, the first at 1:40.",
     )
 
 
@@ -226,7 +225,7 @@ def test_an_alerted_metric_is_not_repeated_as_a_drift_or_asymmetry() -> None:
         drifts=drifts,
     )
     assert len(h.work_on) == 1
-    assert h.work_on[0].startswith("Message about pelvic_drop_deg (Pelvic drop")
+    assert h.work_on[0].startswith("Message about pelvic_drop_deg: pelvic drop")
 
 
 def test_at_most_a_few_things_to_work_on() -> None:
@@ -261,4 +260,4 @@ def test_a_headline_always_says_something_on_both_sides() -> None:
 def test_an_alert_about_no_metric_names_what_it_is_about() -> None:
     load = replace(alert(None, 5.0), type="load", side=None, message="Build up your mileage gradually.")
     h = headline(run_of(), alerts=(load,))
-    assert h.work_on == ("Build up your mileage gradually (Weekly running load; at 0:05).",)
+    assert h.work_on == ("Build up your mileage gradually: weekly running load; at 0:05.",)

@@ -152,7 +152,7 @@ def test_report_of_an_analysed_run_renders_offline_with_its_headline(
     for line in (expected.summary, *expected.went_well, *expected.work_on):
         assert line in facts.text
     # the planted fault is the first thing the runner is told to work on, with its side
-    assert "Pelvic drop" in expected.work_on[0]
+    assert "pelvic drop" in expected.work_on[0].lower()
     assert "left leg (right hip sags)" in expected.work_on[0]
     for event in run.alerts:  # whatever the events rules found, each is on the page with its advice
         assert event.message in facts.text
@@ -183,7 +183,7 @@ def test_every_alert_is_on_the_time_line_with_its_advice(
     assert "2:30 to the end" in facts.text
     assert f"{format_clock(210.0)} to {format_clock(262.0)}" in facts.text
     # both alerts concern the same metric: one line to work on, led by the more pressing alert's cue
-    work_on = "Keep your hips level (Pelvic drop, when standing on your left leg (right hip sags); 2 alerts, "
+    work_on = "Keep your hips level: pelvic drop when standing on your left leg (right hip sags); 2 alerts, "
     assert work_on in facts.text
     assert "No form alerts" not in facts.text
 
