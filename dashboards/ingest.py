@@ -83,6 +83,7 @@ INGEST_STATUS_PREFIX: Final = f"{TOPIC_ROOT}/_ingest"
 #: Dead-letter reasons of the ingest itself, besides `posture.messages.REASONS`.
 REASON_UNWRITABLE: Final = "unwritable"
 REASON_REJECTED: Final = "rejected"
+REASON_INGEST_ERROR: Final = "ingest_error"
 #: paho's (and MQTT's) packet identifiers are 16-bit: no more unacknowledged QoS 1 messages than this.
 MAX_RECEIVE_MAXIMUM: Final = 65535
 #: What an ingest publishes to (its ACL must allow it).
@@ -508,6 +509,11 @@ class Ingest:
             return
         except InvalidPoint as exc:
             self._deadletter(topic, payload, REASON_UNWRITABLE, str(exc), (mid, qos, generation))
+            return
+        except Exception as exc:  # a bug of ours must not end paho's network thread (and with it the ingest)
+            logger.exception("could not handle a message from %s; dead-lettering it", topic[:200])
+            detail = f"{type(exc).__name__}: {exc}; report this as a bug of the ingest"
+            self._deadletter(topic, payload, REASON_INGEST_ERROR, detail, (mid, qos, generation))
             return
         payload_hash = hash(payload)
         if self._dedup.written_before(message.message_id, payload_hash):
