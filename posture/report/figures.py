@@ -43,6 +43,8 @@ DRIFT_METRICS = (
     "contact_time_s",
     "vertical_oscillation_m",
 )
+#: Up to this many windows (a run of about 20 minutes) each gets a marker; more would blot out the lines.
+MAX_MARKED_WINDOWS = 80
 #: Tick spacings the time axes choose from, s: the smallest that gives at most `_MAX_TICKS` ticks.
 _TICK_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 _MAX_TICKS = 10
@@ -180,7 +182,7 @@ def drift_figure(
                 go.Scatter(
                     x=w.t_mid_s,
                     y=values * label.scale,
-                    mode="lines+markers",
+                    mode="lines+markers" if len(w.t_mid_s) <= MAX_MARKED_WINDOWS else "lines",
                     marker=dict(size=5, color=colour),
                     line=dict(color=colour, width=2),
                     name=f"{name} steps",
