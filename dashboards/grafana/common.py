@@ -15,6 +15,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import expr
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
+    DashboardLinkType,
     ThresholdsMode,
     VariableHide,
     VariableRefresh,
@@ -54,6 +55,8 @@ ADVICE_DOC = "docs/advice.md"
 DOCS_BASE_URL = ""
 
 GREEN, ORANGE, RED = "green", "orange", "red"
+#: Every posture dashboard carries this tag; their links list the others by it.
+DASHBOARD_TAG = "posture"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +156,21 @@ def new_dashboard(uid: str, title: str, description: str, *, time_from: str, ref
         dash.Dashboard(title)
         .uid(uid)
         .description(description)
-        .tags(["posture"])
+        .tags([DASHBOARD_TAG])
         .timezone("browser")
         .time(time_from, "now")
         .refresh(refresh)
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .with_variable(athlete_variable())
         .with_variable(session_variable())
+        .link(
+            # the other posture dashboards, for the same athlete and session
+            dash.DashboardLink("Posture")
+            .type(DashboardLinkType.DASHBOARDS)
+            .tags([DASHBOARD_TAG])
+            .as_dropdown(False)
+            .include_vars(True)
+            .keep_time(False)
+        )
         .readonly()
     )

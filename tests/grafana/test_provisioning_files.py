@@ -96,6 +96,9 @@ def test_every_dashboard_has_the_athlete_and_session_variables_from_show_tag_val
 
 @pytest.mark.parametrize("board", sorted(DASHBOARD_FILES))
 def test_every_panel_queries_the_posture_datasource_in_raw_influxql(board: str) -> None:
+    assert [p["id"] for p in panels(board)] == list(range(1, len(panels(board)) + 1))
+    (link,) = dashboard(board)["links"]
+    assert (link["type"], link["tags"], link["includeVars"]) == ("dashboards", ["posture"], True)
     for panel in panels(board):
         assert panel["datasource"]["uid"] == DATASOURCE_UID, panel["title"]
         for target in panel["targets"]:
