@@ -5,6 +5,14 @@
   right-minus-left difference in degrees (as every metric also carries).
 - The worse side: the side whose mean is worse by the metric's direction (`METRIC_DIRECTIONS`); for pelvic
   drop that is the stance side whose opposite hip sags more, i.e. the side of the steps with the larger drop.
+  A side is named only when the difference of the means is larger than its own uncertainty: more than
+  `SIDE_CONFIDENCE_SE` standard errors of the difference, from the step-to-step spread of each side
+  (SE = sqrt(s_L^2 / n_L + s_R^2 / n_R), sample standard deviations). Otherwise the sides are "even"
+  (`MetricAsymmetry.side_verdict`), however the means differ: 0.0001 s on 20 steps a side that vary by 5 ms
+  is no asymmetry. At 2 SE a perfectly symmetric runner is called asymmetric in about 5 % of windows, and a
+  real difference of 3 SE is named in about 84 % of them. Step-to-step values are treated as independent;
+  stride-to-stride correlation (real step times are positively autocorrelated) makes the true uncertainty
+  somewhat larger, so the call errs towards naming a side.
 - Drift: each metric over rolling windows against the runner's own baseline, the mean over the first
   `baseline_s` of running (fatigue shows as a change from there, whatever the runner's normal is).
 - Rolling windows (`WINDOW_STRIDES`, `HOP_STRIDES`): 20 strides (40 consecutive steps, 20 per side; about
@@ -36,12 +44,14 @@ __all__ = [
     "BASELINE_S",
     "HOP_STRIDES",
     "METRIC_DIRECTIONS",
+    "SIDE_CONFIDENCE_SE",
     "WINDOW_STRIDES",
     "AsymmetryWindow",
     "MetricAsymmetry",
     "MetricDrift",
     "WindowMetric",
     "asymmetry_timeline",
+    "difference_se",
     "drift_against_baseline",
     "rolling_asymmetry",
     "summarize_asymmetry",
@@ -49,6 +59,9 @@ __all__ = [
 ]
 
 MetricKind = Literal["ratio", "angle"]
+#: What the left/right comparison says: the worse side, or "even" when the difference is within its
+#: uncertainty.
+SideVerdict = Literal["L", "R", "even"]
 
 # One home for each metric's meaning in asymmetry: (kind, higher_is_worse).
 METRIC_DIRECTIONS: dict[str, tuple[MetricKind, bool]] = {
@@ -69,6 +82,8 @@ WINDOW_STRIDES = 20
 HOP_STRIDES = 10
 #: The runner's baseline for drift: the first this many seconds of running, s.
 BASELINE_S = 180.0
+#: A worse side is named only when |R - L| exceeds this many standard errors of the difference (module notes).
+SIDE_CONFIDENCE_SE = 2.0
 
 
 def symmetry_index_pct(right: float, left: float) -> float:
@@ -95,8 +110,12 @@ class MetricAsymmetry:
         Symmetry index; NaN for angles (see the module notes) or without data on a side.
     right_minus_left : float
         In the metric's unit.
+    right_minus_left_se : float
+        Standard error of `right_minus_left` from the step-to-step spread of each side, in the metric's
+        unit; NaN with fewer than 2 steps on a side.
     worse_side : "L", "R" or None
-        None when equal or undetermined.
+        The worse side when |right_minus_left| exceeds `SIDE_CONFIDENCE_SE` standard errors; None when the
+        sides are even (within that uncertainty) or undetermined (`side_verdict` tells the two apart).
     """
 
     metric: str
@@ -106,7 +125,18 @@ class MetricAsymmetry:
     n_right: int
     si_pct: float
     right_minus_left: float
+    right_minus_left_se: float
     worse_side: Side | None
+
+    @property
+    def side_verdict(self) -> SideVerdict | None:
+        """ "L" or "R" (the worse side), "even" (the difference is within its uncertainty), or None when a
+        side has fewer than 2 steps with a value (no uncertainty, no call)."""
+        if self.worse_side is not None:
+            return self.worse_side
+        if self.n_left < 2 or self.n_right < 2 or not math.isfinite(self.right_minus_left_se):
+            return None
+        return "even"
 
 
 def _metric_asymmetry(metric: str, values: np.ndarray, is_left: np.ndarray) -> MetricAsymmetry:
@@ -117,10 +147,19 @@ def _metric_asymmetry(metric: str, values: np.ndarray, is_left: np.ndarray) -> M
     rm = float(right.mean()) if right.size else math.nan
     diff = rm - lm
     si = symmetry_index_pct(rm, lm) if kind == "ratio" else math.nan
+    se = difference_se(left, right)
     worse: Side | None = None
-    if math.isfinite(diff) and diff != 0:
+    if math.isfinite(diff) and math.isfinite(se) and abs(diff) > SIDE_CONFIDENCE_SE * se:
         worse = "R" if (diff > 0) == higher_is_worse else "L"
-    return MetricAsymmetry(metric, lm, rm, int(left.size), int(right.size), si, diff, worse)
+    return MetricAsymmetry(metric, lm, rm, int(left.size), int(right.size), si, diff, se, worse)
+
+
+def difference_se(left: np.ndarray, right: np.ndarray) -> float:
+    """Standard error of mean(right) - mean(left) from each side's sample variance (Welch); NaN with fewer
+    than 2 values on a side."""
+    if left.size < 2 or right.size < 2:
+        return math.nan
+    return math.sqrt(float(left.var(ddof=1)) / left.size + float(right.var(ddof=1)) / right.size)
 
 
 def _columns(steps: Sequence[StepMetrics]) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from processing.asymmetry import (
     ASYMMETRY_METRICS,
     HOP_STRIDES,
+    SIDE_CONFIDENCE_SE,
     WINDOW_STRIDES,
     asymmetry_timeline,
+    difference_se,
     drift_against_baseline,
     rolling_asymmetry,
     summarize_asymmetry,
@@ -144,3 +148,62 @@ def test_window_length_suits_runs_of_five_minutes_to_three_hours() -> None:
     n_long = int(3 * 3600.0 / step_s)
     assert (n_short - 2 * WINDOW_STRIDES) // (2 * HOP_STRIDES) + 1 >= 30
     assert ((n_long - 2 * WINDOW_STRIDES) // (2 * HOP_STRIDES) + 1) * len(ASYMMETRY_METRICS) < 20_000
+
+
+def noisy_contacts(n: int, *, left_s: float, right_s: float, sd_s: float, seed: int) -> list[StepMetrics]:
+    """Steps whose contact times vary from step to step (normal, `sd_s`) around a mean per side."""
+    rng = np.random.default_rng(seed)
+    steps = make_steps(n)
+    return [
+        replace(s, contact_time_s=(left_s if s.side == "L" else right_s) + float(rng.normal(0.0, sd_s)))
+        for s in steps
+    ]
+
+
+def test_a_side_is_named_only_when_the_difference_exceeds_its_uncertainty() -> None:
+    # 0.0001 s between the sides on 20 steps a side that vary by 5 ms: no worse side, the sides are even
+    tiny = {
+        a.metric: a
+        for a in summarize_asymmetry(noisy_contacts(40, left_s=0.25, right_s=0.2501, sd_s=0.005, seed=3))
+    }
+    contact = tiny["contact_time_s"]
+    assert contact.worse_side is None
+    assert contact.side_verdict == "even"
+    assert contact.right_minus_left_se == pytest.approx(0.005 * math.sqrt(2 / 20), rel=0.4)
+    # 20 ms on the same spread: far beyond two standard errors, the right side is named
+    clear = {
+        a.metric: a
+        for a in summarize_asymmetry(noisy_contacts(40, left_s=0.25, right_s=0.27, sd_s=0.005, seed=3))
+    }
+    assert clear["contact_time_s"].worse_side == "R"
+    assert clear["contact_time_s"].side_verdict == "R"
+    assert (
+        abs(clear["contact_time_s"].right_minus_left)
+        > SIDE_CONFIDENCE_SE * clear["contact_time_s"].right_minus_left_se
+    )
+
+
+def test_the_uncertainty_is_the_standard_error_of_the_difference_of_means() -> None:
+    left = np.array([1.0, 2.0, 3.0, 4.0])
+    right = np.array([2.0, 2.0, 4.0])
+    expected = math.sqrt(left.var(ddof=1) / 4 + right.var(ddof=1) / 3)
+    assert difference_se(left, right) == pytest.approx(expected)
+    assert math.isnan(difference_se(np.array([1.0]), right))  # one step: no spread, no uncertainty
+
+
+def test_without_two_steps_a_side_no_call_is_made() -> None:
+    one_each = {a.metric: a for a in summarize_asymmetry(make_steps(2, contact_r=0.3))}
+    assert one_each["contact_time_s"].worse_side is None
+    assert one_each["contact_time_s"].side_verdict is None  # undetermined, not "even"
+
+
+def test_rolling_windows_call_a_side_only_where_it_is_clear() -> None:
+    # the first window's sides are even (0.1 ms on a 5 ms spread); in the last one the right contact is
+    # 20 ms longer
+    steps = noisy_contacts(40, left_s=0.25, right_s=0.2501, sd_s=0.005, seed=5) + [
+        replace(s, t_ic_s=s.t_ic_s + 14.0, t_to_s=s.t_to_s + 14.0)
+        for s in noisy_contacts(40, left_s=0.25, right_s=0.27, sd_s=0.005, seed=6)
+    ]
+    windows = rolling_asymmetry(steps, window_strides=20, hop_strides=20)
+    verdicts = [{a.metric: a for a in w.metrics}["contact_time_s"].side_verdict for w in windows]
+    assert verdicts == ["even", "R"]
