@@ -40,7 +40,7 @@ ENV_PREFIX = "POSTURE_"
 
 MqttProtocol = Literal["5", "3.1.1"]
 #: An athlete or session id: it is part of MQTT topics and file names.
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class SettingsError(ValueError):

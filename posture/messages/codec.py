@@ -54,7 +54,7 @@ SUBSCRIPTION: Final = f"{TOPIC_ROOT}/+/+/+"
 #: Invalid messages go to `{DEADLETTER_PREFIX}/{reason}` (four levels: never matched by `SUBSCRIPTION`).
 DEADLETTER_PREFIX: Final = f"{TOPIC_ROOT}/_deadletter"
 #: Athlete and session ids: safe as MQTT topic levels, InfluxDB tags and file names.
-ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Anything larger is refused before parsing: no legitimate message comes close (a summary is about 3 KiB).
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 #: The major version of every schema this code knows; a consumer refuses any other.
