@@ -210,3 +210,25 @@ def test_the_broker_restarted_mid_stream_loses_and_duplicates_nothing(
     assert stats.unwritten == 0
     assert stats.received >= count  # what was in flight at the restart came again (and overwrote itself)
     assert_steps_stored_exactly(influxdb, messages)
+
+
+def test_stopped_while_influxdb_is_away_it_exits_in_time_and_the_broker_keeps_the_rest(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    influx_v2: V2WriteShim,
+    ingest_thread: Callable[..., RunningIngest],
+) -> None:
+    messages = synthetic_step_messages(200, "away", seed=9)
+    ingest = ingest_thread(mosquitto.url, influx_v2.url, client_id="ingest-w", shutdown_timeout_s=1.0)
+    influxdb.stop()
+    publish_messages(mosquitto.url, messages)
+    wait_until(lambda: ingest.stats().retried > 0, what="a failed write")
+    started = time.monotonic()
+    stats = ingest.stop()
+    assert time.monotonic() - started < 5.0
+    assert stats.written == 0
+    influxdb.start()
+    again = ingest_thread(mosquitto.url, influx_v2.url, client_id="ingest-w")
+    wait_until(lambda: step_count(influxdb, "away") == 200, what="every step written after the restart")
+    assert again.stop().written == 200
+    assert_steps_stored_exactly(influxdb, messages)
