@@ -200,3 +200,21 @@ def test_the_contact_point_and_policy_take_their_endpoint_from_the_environment()
     (policy,) = _yaml("alerting/posture-policies.yaml")["policies"]
     assert policy["receiver"] == point["name"]
     assert "athlete" in policy["group_by"]
+
+
+def test_the_posture_grafana_command_writes_and_checks(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from posture.commands import grafana as command
+
+    app = typer.Typer()
+    command.register(app)
+    app.command("unused")(lambda: None)  # two commands: typer then takes the command's name
+    runner = CliRunner()
+    stale = runner.invoke(app, ["grafana", "--check", "--out", str(tmp_path)])
+    assert stale.exit_code == 1
+    assert "python -m dashboards.grafana" in stale.output
+    written = runner.invoke(app, ["grafana", "--out", str(tmp_path)])
+    assert written.exit_code == 0, written.output
+    assert runner.invoke(app, ["grafana", "--check", "--out", str(tmp_path)]).exit_code == 0
