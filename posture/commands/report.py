@@ -61,7 +61,7 @@ def report_command(
     except ReportError as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from exc
-    typer.echo(f"report written to {path}")
+    typer.echo(f"report written to {path}: open {path.resolve().as_uri()} in a browser")
 
 
 def register(app: typer.Typer) -> None:
