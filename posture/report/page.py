@@ -175,8 +175,10 @@ def _sides_html(run: RunData) -> str:
         label = label_for(column)
         verdict = side_verdict(m)
         if verdict in ("slight", "uneven") and m.worse_side is not None:
-            which = worse_side_text(column, m.worse_side)
-            which = f"more {which}" if verdict == "uneven" else f"slightly more {which}"
+            # the worse side has more of what is worse: less flight time, more of everything else
+            more = "more" if METRIC_DIRECTIONS[column][1] else "less"
+            which = f"{more} {worse_side_text(column, m.worse_side)}"
+            which = which if verdict == "uneven" else f"slightly {which}"
         else:
             which = "even"
         diff = _difference(column, m.si_pct, m.right_minus_left)
@@ -189,7 +191,7 @@ def _sides_html(run: RunData) -> str:
         return "<p>No left/right comparison: no steps with both sides were found.</p>"
     table = (
         "<table id='sides-table'><thead><tr><th>Measure</th><th class='num left'>Left</th>"
-        "<th class='num right'>Right</th><th class='num'>Difference</th><th>Where it is more</th>"
+        "<th class='num right'>Right</th><th class='num'>Difference</th><th>Which side</th>"
         "</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         "<p class='muted'>Difference: for times and forces, in % of the two sides' average; for angles, in "

@@ -162,3 +162,14 @@ def test_help_names_the_argument_and_the_output() -> None:
     assert code == 0
     assert "RUN_DIR_OR_SESSION" in output
     assert "--out" in output
+
+
+def test_the_side_table_says_less_where_less_is_worse(fault_run_dir: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(fault_run_dir, run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["metrics"]["flight_time_s"].update(left_mean=0.100, right_mean=0.115, si_pct=14.0, worse_side="L")
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    html = render_report(load_run(run_dir), advice={})
+    assert "<td class='uneven'>less on left steps</td>" in html
+    assert "<td class='uneven'>more when standing on your left leg (right hip sags)</td>" in html
