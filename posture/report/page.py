@@ -15,7 +15,14 @@ from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift, side_drifts
-from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, alerts_figure, drift_figure, side_figures
+from posture.report.figures import (
+    ALERT_COLOUR,
+    LEFT_COLOUR,
+    RIGHT_COLOUR,
+    alerts_figure,
+    drift_figure,
+    side_figures,
+)
 from posture.report.headline import Headline, headline, side_verdict
 from posture.report.history import HistoryRun, comparison_points, history_figure, history_html
 from posture.report.labels import (
@@ -55,7 +62,7 @@ section.card, div.card {{ background: white; border-radius: 8px; padding: 1em 1.
   box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
 .headline {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1em; margin-top: 1em; }}
 .headline h2 {{ margin-top: 0; border: 0; font-size: 1.15em; }}
-.well h2 {{ color: #2e7d32; }} .work h2 {{ color: #c62828; }}
+.well h2 {{ color: #2e7d32; }} .work h2 {{ color: {ALERT_COLOUR}; }}
 .headline li {{ margin-bottom: .4em; }}
 .note {{ background: #fff8e1; border-left: 4px solid #f9a825; padding: .6em 1em; margin: 1em 0; }}
 .muted {{ color: #666; font-size: .92em; }}
@@ -63,14 +70,14 @@ table {{ border-collapse: collapse; width: 100%; background: white; }}
 th, td {{ text-align: left; padding: .45em .6em; border-bottom: 1px solid #eee; }}
 th.num, td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 th.left {{ color: {LEFT_COLOUR}; }} th.right {{ color: {RIGHT_COLOUR}; }}
-td.uneven {{ color: #c62828; font-weight: 600; }}
+td.uneven {{ color: {ALERT_COLOUR}; font-weight: 600; }}
 section.alert-group {{ margin: .8em 0; }}
 .alert-group h3 {{ margin: 0 0 .4em; font-size: 1.05em; }}
 ul.alert-times {{ list-style: none; padding: 0; margin: 0 0 .6em; }}
 ul.alert-times li {{ margin: .2em 0; }}
 .alert-num {{ display: inline-block; min-width: 1.4em; text-align: center; border-radius: 50%;
-  background: #c62828; color: white; font-weight: 600; font-size: .85em; }}
-.when {{ font-weight: 600; color: #c62828; }}
+  background: {ALERT_COLOUR}; color: white; font-weight: 600; font-size: .85em; }}
+.when {{ font-weight: 600; color: {ALERT_COLOUR}; }}
 .advice {{ margin: .6em 0 0; padding-left: .8em; border-left: 3px solid #90caf9; }}
 .advice .kind {{ color: #666; font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }}
 .advice .cue {{ font-weight: 600; }}
