@@ -25,11 +25,8 @@ class AdviceItem(Protocol):
 
 
 def load_advice() -> Mapping[str, AdviceItem]:
-    """The advice catalog, by advice id; empty when this installation has no catalog (the report then shows
-    each alert's own message without the longer explanation)."""
-    try:
-        from processing.advice import load_catalog  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return {}
+    """The project's advice catalog (`processing.advice.load_catalog`), by advice id."""
+    from processing.advice import load_catalog
+
     catalog: Mapping[str, AdviceItem] = load_catalog()
     return catalog

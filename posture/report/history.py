@@ -102,10 +102,7 @@ def read_recent_runs(path: Path, athlete: str) -> tuple[HistoryRun, ...]:
         raise ReportError(
             f"no run history at {path}: give the history file of `posture run`, or leave out --history"
         )
-    try:
-        from posture.history import HistoryError, RunHistory  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise ReportError("this version of posture keeps no run history: leave out --history") from exc
+    from posture.history import HistoryError, RunHistory  # its sqlite3 and processing.events only when asked
 
     try:
         return RunHistory(path).recent_runs(athlete)

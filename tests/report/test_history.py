@@ -14,6 +14,7 @@ import pytest
 from posture.report import ReportError, load_run, render_report, write_report
 from posture.report.history import MAX_RECENT_RUNS, THIS_RUN, comparison_points, history_figure
 from posture.report.run import RunIdentity
+from tests.report.test_run_folder import report_cli
 
 DAY_NS = 86_400 * 10**9
 #: 2026-12-07 07:00 UTC: "this run" in these tests.
@@ -126,3 +127,47 @@ def test_a_replayed_run_is_titled_with_its_date(fault_run_dir: Path, tmp_path: P
     assert "<h1>Your run of " in html
     assert " 2026, " in html
     assert "<h1>Run report: run.csv</h1>" in render_report(load_run(fault_run_dir), advice={})
+
+
+def test_posture_report_reads_the_run_history_of_the_sessions_athlete(
+    fault_run_dir: Path, tmp_path: Path
+) -> None:
+    from posture.history import RunHistory, RunRecord
+
+    history = RunHistory(tmp_path / "history.sqlite")
+    for i, row in enumerate(earlier_runs(3)):
+        history.record_run(
+            RunRecord(
+                athlete="ana",
+                session=row.session,
+                started_ns=row.started_ns,
+                duration_s=row.duration_s,
+                steps=5000,
+                running_steps=5000,
+                distance_m=row.distance_m,
+                cadence_spm=row.cadence_spm,
+                pelvic_tilt_deg=4.0,
+                pelvic_drop_left_deg=6.0 + i,
+                pelvic_drop_right_deg=5.0,
+                pelvic_rotation_deg=12.0,
+                contact_time_s=0.24,
+                step_time_si_pct=0.5,
+                contact_time_si_pct=row.contact_time_si_pct,
+                form_events=i,
+            )
+        )
+    other = dataclasses.replace(history.recent_runs("ana")[0], athlete="bo", session="bo-1")
+    history.record_run(other)
+    html = tmp_path / "report.html"
+
+    code, output = report_cli(
+        str(replayed(fault_run_dir, tmp_path)), "--out", str(html), "--history", str(history.path)
+    )
+
+    assert code == 0, output
+    page = html.read_text(encoding="utf-8")
+    assert "Your last 3 runs (average)" in page  # ana's, not bo's
+    assert (
+        "<td>Pelvic drop, standing on your left leg</td><td class='num'>7.9°</td><td class='num'>7.0°</td>"
+        in page
+    )
