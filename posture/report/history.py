@@ -82,6 +82,7 @@ class RunPoint:
     contact_time_si_pct : float, %
         Symmetry index of the ground contact time.
     alerts : int
+        Form alerts (the training load's are not counted: they are about the week, not the run).
     """
 
     label: str
@@ -162,7 +163,8 @@ def comparison_points(run: RunData, history: Sequence[HistoryRun]) -> tuple[RunP
                 pelvic_drop_left_deg=drop.left_mean if drop else math.nan,
                 pelvic_drop_right_deg=drop.right_mean if drop else math.nan,
                 contact_time_si_pct=contact.si_pct if contact else math.nan,
-                alerts=len(run.alerts),
+                # counted as the history counts them: form alerts, not the training load's
+                alerts=sum(e.type != "load" for e in run.alerts),
             )
         )
     return tuple(points)
@@ -277,7 +279,7 @@ def history_html(points: Sequence[RunPoint], *, athlete: str, plot_html: str) ->
         ),
         ("Duration", format_clock(this.duration_s), format_clock(_mean([p.duration_s for p in past]))),
         ("Distance (estimated)", _km(this.distance_m), _km(_mean([p.distance_m for p in past]))),
-        ("Alerts", str(this.alerts), f"{_mean([float(p.alerts) for p in past]):.1f}".removesuffix(".0")),
+        ("Form alerts", str(this.alerts), f"{_mean([float(p.alerts) for p in past]):.1f}".removesuffix(".0")),
     ]
     body = "".join(
         f"<tr><td>{escape(a)}</td><td class='num'>{escape(b)}</td><td class='num'>{escape(c)}</td></tr>"
