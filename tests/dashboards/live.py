@@ -6,18 +6,19 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from dashboards.ingest import BrokerAddress, Ingest, IngestStats, status_topic
+from posture.live.mqtt_sink import MqttRunSink
 from posture.localstack.influxdb import InfluxDB
-from posture.messages import Message, MetricSummary, event_message, step_message, summary_message
+from posture.messages import Message, MetricSummary, ns_from_s, step_message
+from processing.events import EventEngine, EventUpdate, FormEvent
 from processing.pipeline import analyze
-from processing.simulation import Scenario, simulate
+from processing.simulation import scenario_by_name, simulate
 from processing.steps import METRIC_UNITS, StepMetrics
 
 ATHLETE = "alex"
@@ -31,11 +32,13 @@ BUCKET = "posture"
 class SimulatedSession:
     """What processing produced for one simulated run, and the messages a run publishes for it.
 
-    `events` stands in for the events.json entries (an asymmetry event opened and closed, a level event
-    left open, and the summary event), built from the run's own steps.
+    `steps` are the steps.csv rows and `events` the events.json entries of the run; the messages are built
+    from them by `posture.live.mqtt_sink.MqttRunSink`, the mapping `posture run` and `posture replay
+    --publish` use (an event opens when the live engine raises it, closes when it ends or the run does).
     """
 
     steps: tuple[StepMetrics, ...]
+    events: tuple[FormEvent, ...]
     step_messages: tuple[Message, ...]
     event_messages: tuple[Message, ...]
     summary: Message
@@ -44,92 +47,57 @@ class SimulatedSession:
     def messages(self) -> tuple[Message, ...]:
         return (*self.step_messages, *self.event_messages, self.summary)
 
+    def opened_severity(self, event: FormEvent) -> str:
+        """The severity an event was published with (the one it opened with: a tag, kept at its close)."""
+        for m in self.event_messages:
+            p = m.payload
+            if (p["rule"], p["side"], p["t_start_ns"]) == (
+                event.rule,
+                event.side,
+                ns_from_s(T0_NS, event.t_start_s),
+            ):
+                return str(p["severity"])
+        raise KeyError(event.rule)
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def publish(self, kind: str, payload: Message) -> None:
+        self.messages.append(payload)
+
 
 def build_session(athlete: str = ATHLETE, session: str = SESSION) -> SimulatedSession:
-    scenario = Scenario(name="ingest", seed=11, duration_s=40.0, standing_s=5.0)
+    """90 s of a runner whose hip drops more in right stance: steps, form events (one escalates), summary."""
+    scenario = replace(scenario_by_name("drop_asymmetry_right_stance"), duration_s=90.0)
     run = simulate(scenario)
     steps = analyze(run.samples, sampling_rate_hz=scenario.sampling_rate_hz).steps
-    step_messages = tuple(step_message(athlete, session, s, T0_NS) for s in steps)
-    t_mid = step_messages[len(steps) // 2].payload["t_ic_ns"]
-    t_last = step_messages[-1].payload["t_ic_ns"]
-    common: dict[str, Any] = {"metric": "pelvic_drop_deg", "threshold": 8.0, "advice": ["glute_med"]}
-    events = (
-        event_message(
-            athlete,
-            session,
-            rule="drop_asym",
-            type="asymmetry",
-            side="R",
-            t_start_ns=t_mid,
-            t_end_ns=None,
-            state="open",
-            severity="warning",
-            value=9.25,
-            message="Right hip drops more",
-            **common,
-        ),
-        event_message(
-            athlete,
-            session,
-            rule="drop_asym",
-            type="asymmetry",
-            side="R",
-            t_start_ns=t_mid,
-            t_end_ns=t_last,
-            state="closed",
-            severity="warning",
-            value=10.125,
-            message='Right hip drops more: "squeeze"',
-            **common,
-        ),
-        event_message(
-            athlete,
-            session,
-            rule="tilt_high",
-            type="level",
-            side=None,
-            t_start_ns=t_last,
-            t_end_ns=None,
-            state="open",
-            severity="alert",
-            value=None,
-            message="Tuck the pelvis",
-            **common,
-        ),
-        event_message(
-            athlete,
-            session,
-            rule="summary",
-            type="summary",
-            side=None,
-            t_start_ns=T0_NS,
-            t_end_ns=t_last,
-            state="summary",
-            severity="info",
-            value=None,
-            threshold=None,
-            metric=None,
-            advice=[],
-            message="Clean run",
-        ),
-    )
+    collect = _Collect()
+    sink = MqttRunSink(collect, athlete, session)
+    for step in steps:
+        sink.on_step(step, T0_NS)
+    engine = EventEngine()
+    updates = engine.update(steps)
+    for update in updates:
+        sink.on_event(update, T0_NS)
+    events = engine.finish()
+    closed = {u.event for u in updates if u.kind == "closed"}
+    for event in events:  # what the run's end closes, and the summary event (as posture.live.run does)
+        if event not in closed:
+            sink.on_event(EventUpdate("closed", event), T0_NS)
+    t_last = ns_from_s(T0_NS, steps[-1].t_ic_s)
     drop = MetricSummary(6.5, 6.25, 6.75, 0.5, 7.6923076923076925, "R")
-    summary = summary_message(
-        athlete,
-        session,
-        t_ns=t_last + 10**9,
-        started_ns=T0_NS,
-        duration_s=45.0,
-        steps_total=len(steps),
-        steps_left=sum(s.side == "L" for s in steps),
-        steps_right=sum(s.side == "R" for s in steps),
-        steps_running=sum(s.is_running for s in steps),
-        cadence_spm=171.25,
-        distance_m=120.5,
-        events={"asymmetry": 1, "level": 1, "summary": 1},
-        metrics={"pelvic_drop_deg": drop},
-    )
-    return SimulatedSession(steps, step_messages, events, summary)
+    sink.summary(
+        t_ns=t_last + 10**9, started_ns=T0_NS, duration_s=95.0, steps_total=len(steps),
+        steps_left=sum(s.side == "L" for s in steps), steps_right=sum(s.side == "R" for s in steps),
+        steps_running=sum(s.is_running for s in steps), cadence_spm=171.25, distance_m=120.5,
+        events={"asymmetry": 1, "level": 1, "summary": 1}, metrics={"pelvic_drop_deg": drop},
+    )  # fmt: skip
+    step_messages = tuple(m for m in collect.messages if m.kind == "step")
+    event_messages = tuple(m for m in collect.messages if m.kind == "event")
+    (summary,) = (m for m in collect.messages if m.kind == "summary")
+    return SimulatedSession(steps, events, step_messages, event_messages, summary)
 
 
 _SESSION_CACHE: dict[tuple[str, str], SimulatedSession] = {}
