@@ -20,16 +20,19 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from posture.history import RunHistory
+from posture.live.engine import event_engine
 from posture.live.mqtt_sink import MqttRunSink
-from posture.live.outputs import RunFolder, write_run_folder
+from posture.live.outputs import finish_run
+from posture.live.replay import session_facts
 from posture.live.run import LiveRun
 from posture.live.session import LiveSessionResult, run_live_session
 from posture.live.summary_words import summary_lines
 from posture.live.view import LiveSnapshot, render
 from posture.mqtt import MqttSettings, Publisher
+from posture.session import read_session
 from posture.session.session_file import SessionHeader, session_path
 from posture.settings import Settings, check_id, secrets_from_env
-from processing.events import EventEngine
 from sensorlink.blocks import LinkStatus
 from sensorlink.link import epoch_clock_ns
 from sensorlink.profiles import POSTURE_V1
@@ -51,15 +54,6 @@ VIEW_REFRESH_HZ = 4.0
 def _settings(ctx: typer.Context) -> Settings:
     settings: Settings = ctx.obj.settings
     return settings
-
-
-def event_engine(settings: Settings) -> EventEngine:
-    """The form-event rules with this runner's thresholds (`[thresholds]` in the config file)."""
-    from processing.advice import load_catalog
-    from processing.events import load_rules, rules_with_overrides
-
-    rules = rules_with_overrides(load_rules(load_catalog()), settings.thresholds)
-    return EventEngine(rules)
 
 
 def publisher_for(settings: Settings, url: str | None, athlete: str, session: str) -> Publisher | None:
@@ -156,6 +150,7 @@ async def _run(
     scenario: str | None,
     run_s: float | None,
     publisher: Publisher | None,
+    history: RunHistory,
 ) -> LiveSessionResult:
     from posture.sensors import motion_for_scenario, open_backend, paired_or_pair_simulated
 
@@ -191,7 +186,9 @@ async def _run(
                 client_factory=backend.client_factory,
                 session_path=path,
                 header=header,
-                engine=event_engine(settings),
+                engine=event_engine(
+                    settings.thresholds, athlete=athlete, started_ns=header.start_host_ns, history=history
+                ),
                 host_clock_ns=clock,
                 duration_s=duration_s,
                 stop=stop,
@@ -200,33 +197,6 @@ async def _run(
                 on_block=view.on_block,
                 rssi_reader=backend.rssi_reader,
             )
-
-
-def _publish_summary(sink: MqttRunSink, folder: RunFolder, t0_ns: int, duration_s: float, t_ns: int) -> None:
-    from posture.live.summary_words import metric_summaries
-
-    summary = folder.summary
-    steps = summary["steps"]
-    assert isinstance(steps, dict)
-    cadence = summary.get("cadence_spm")
-    events: dict[str, int] = {}
-    import json
-
-    for event in json.loads((folder.path / "events.json").read_text(encoding="utf-8")):
-        events[event["type"]] = events.get(event["type"], 0) + 1
-    sink.summary(
-        t_ns=t_ns,
-        started_ns=t0_ns,
-        duration_s=duration_s,
-        steps_total=int(steps["total"]),
-        steps_left=int(steps["left"]),
-        steps_right=int(steps["right"]),
-        steps_running=int(steps["running"]),
-        cadence_spm=float(cadence) if isinstance(cadence, int | float) else None,
-        distance_m=None,
-        events=events,
-        metrics=metric_summaries(summary),
-    )
 
 
 def run_command(
@@ -271,6 +241,7 @@ def run_command(
         except KeyError as exc:
             raise typer.BadParameter(str(exc.args[0] if exc.args else exc), param_hint="--scenario") from None
     publisher = publisher_for(settings, mqtt, athlete, session)
+    history = RunHistory(settings.history_file)
     with _published(publisher):
         result = asyncio.run(
             _run(
@@ -282,24 +253,20 @@ def run_command(
                 scenario=scenario,
                 run_s=run_s,
                 publisher=publisher,
+                history=history,
             )
         )
-        folder = write_run_folder(
+        folder = finish_run(
             result.session_path.parent,
             result.outputs,
             athlete=athlete,
             session=session,
             session_file=result.session_path,
             ended_by=result.ended_by,
+            history=history,
+            mqtt=None if publisher is None else MqttRunSink(publisher, athlete, session),
+            facts=session_facts(read_session(result.session_path)),
         )
-        if publisher is not None:
-            _publish_summary(
-                MqttRunSink(publisher, athlete, session),
-                folder,
-                result.outputs.t0_ns,
-                result.outputs.duration_s,
-                result.outputs.t0_ns + round(result.outputs.duration_s * 1e9),
-            )
     for line in summary_lines(folder.summary, result.outputs.events):
         err.print(line, markup=False)
     err.print(f"results in {folder.path}", markup=False)
@@ -320,54 +287,29 @@ def replay_command(
         str | None, typer.Option("--mqtt", help="Broker for --publish (default: settings).")
     ] = None,
 ) -> None:
-    """Process a session file again: the same outputs as `posture analyze`, optionally republished."""
-    from posture.session import read_session
-    from posture.session.replay import replay_blocks
+    """Process a session file again: the run's own outputs (as `posture analyze` writes them), optionally
+    republished with the same message ids."""
+    from posture.live.replay import replay_session
 
     settings = _settings(ctx)
-    contents = read_session(session_file)
-    header = contents.header
-    for note in contents.notes():
-        err.print(f"note: {note}", markup=False)
+    header = read_session(session_file).header
     publisher = publisher_for(settings, mqtt, header.athlete, header.session_id) if publish else None
     if publish and publisher is None:
         raise typer.BadParameter("--publish needs --mqtt URL (or mqtt_url in the settings)")
     with _published(publisher):
         sink = None if publisher is None else MqttRunSink(publisher, header.athlete, header.session_id)
-        run: LiveRun | None = None
-        for block in replay_blocks(session_file, as_consumed=True):
-            if run is None:
-                run = LiveRun(
-                    block.sampling_rate_hz,
-                    has_gyroscope=block.samples.has_gyroscope,
-                    engine=event_engine(settings),
-                    sinks=() if sink is None else (sink,),
-                    t0_ns=header.start_host_ns,
-                )
-            run.feed(block)
-        if run is None:
-            raise typer.BadParameter(f"{session_file} holds no samples", param_hint="SESSION_FILE")
-        outputs = run.finish()
-        ended = contents.end.reason if contents.end is not None else "cut off (no end record)"
-        folder = write_run_folder(
+        result = replay_session(
+            session_file,
             out_dir,
-            outputs,
-            athlete=header.athlete,
-            session=header.session_id,
-            session_file=session_file,
-            ended_by=ended,
+            thresholds=settings.thresholds,
+            history=RunHistory(settings.history_file),
+            mqtt=sink,
         )
-        if sink is not None:
-            _publish_summary(
-                sink,
-                folder,
-                outputs.t0_ns,
-                outputs.duration_s,
-                outputs.t0_ns + round(outputs.duration_s * 1e9),
-            )
-    for line in summary_lines(folder.summary, outputs.events):
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False)
+    for line in summary_lines(result.folder.summary, result.outputs.events):
         err.print(line, markup=False)
-    err.print(f"results in {folder.path}", markup=False)
+    err.print(f"results in {result.folder.path}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

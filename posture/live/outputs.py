@@ -9,14 +9,17 @@ ended. The report and the evaluation tools read these files alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from posture.history import RunHistory, run_record
+from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import RunOutputs
 
-__all__ = ["RUN_SESSION_JSON", "RunFolder", "write_run_folder"]
+__all__ = ["RUN_SESSION_JSON", "RunFolder", "finish_run", "write_run_folder"]
 
 #: Who ran, when, and from which session file (next to the analysis files).
 RUN_SESSION_JSON = "session.json"
@@ -39,8 +42,12 @@ def write_run_folder(
     session: str,
     session_file: Path,
     ended_by: str,
+    facts: Mapping[str, object] | None = None,
 ) -> RunFolder:
-    """Write steps.csv, asymmetry.csv, events.json, summary.json and session.json into `out_dir`."""
+    """Write steps.csv, asymmetry.csv, events.json, summary.json and session.json into `out_dir`.
+
+    `facts` go into session.json too (the sensor, the firmware, what reading the session file found).
+    """
     from posture.commands.analysis import build_summary
     from posture.recording_io import Recording, write_asymmetry_csv, write_steps_csv
     from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
@@ -60,13 +67,76 @@ def write_run_folder(
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     session_doc = {
         "athlete": athlete,
-        "session": session,
-        "start_ns": outputs.t0_ns,
-        "time_axis": "seconds after start_ns",
+        "session_id": session,
+        "start_host_ns": outputs.t0_ns,
+        "time_axis": "t_s is seconds after start_host_ns: epoch_ns = start_host_ns + t_s * 1e9",
         "session_file": str(session_file),
         "ended_by": ended_by,
         "samples": outputs.samples,
-        "samples_lost": outputs.samples_lost,
+        "lost_samples": outputs.samples_lost,
+        **(facts or {}),
     }
     (out_dir / RUN_SESSION_JSON).write_text(json.dumps(session_doc, indent=2) + "\n", encoding="utf-8")
     return RunFolder(out_dir, n, summary)
+
+
+def finish_run(
+    out_dir: Path,
+    outputs: RunOutputs,
+    *,
+    athlete: str,
+    session: str,
+    session_file: Path,
+    ended_by: str,
+    history: RunHistory | None = None,
+    mqtt: MqttRunSink | None = None,
+    facts: Mapping[str, object] | None = None,
+) -> RunFolder:
+    """Everything after the last block: the run folder, the run history's row, the summary message.
+
+    `posture run`, `posture replay` and `posture demo` end a run alike; a replay replaces the history's row
+    of its session, so the history never counts a run twice.
+    """
+    folder = write_run_folder(
+        out_dir,
+        outputs,
+        athlete=athlete,
+        session=session,
+        session_file=session_file,
+        ended_by=ended_by,
+        facts=facts,
+    )
+    if history is not None and outputs.steps:
+        history.record_run(run_record(athlete, session, outputs.t0_ns, outputs.steps, outputs.events))
+    if mqtt is not None:
+        publish_summary(mqtt, folder, outputs)
+    return folder
+
+
+def publish_summary(sink: MqttRunSink, folder: RunFolder, outputs: RunOutputs) -> None:
+    """The retained `summary` message of a finished run (made at the run's last sample, so a replay sends
+    the same message)."""
+    from posture.live.summary_words import metric_summaries
+    from processing.events import estimate_distance_m
+
+    summary = folder.summary
+    steps = summary["steps"]
+    counts = steps if isinstance(steps, dict) else {}
+    cadence = summary.get("cadence_spm")
+    events: dict[str, int] = {}
+    for event in outputs.events:
+        events[event.type] = events.get(event.type, 0) + 1
+    end_ns = outputs.t0_ns + round(outputs.duration_s * 1e9)
+    sink.summary(
+        t_ns=end_ns,
+        started_ns=outputs.t0_ns,
+        duration_s=outputs.duration_s,
+        steps_total=int(counts.get("total", 0)),
+        steps_left=int(counts.get("left", 0)),
+        steps_right=int(counts.get("right", 0)),
+        steps_running=int(counts.get("running", 0)),
+        cadence_spm=float(cadence) if isinstance(cadence, int | float) else None,
+        distance_m=estimate_distance_m(outputs.steps) if outputs.steps else None,
+        events=events,
+        metrics=metric_summaries(summary),
+    )

@@ -15,7 +15,6 @@ its CSV and its steps are on the run's own axis instead: ``t_s`` is seconds afte
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,8 +133,9 @@ def _write_samples_csv(path: Path, samples: ImuSamples) -> None:
 
 
 def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, object]]:
-    """Replay a session and write what `posture analyze` writes (steps.csv, asymmetry.csv, events.json,
-    summary.json) into `out_dir`, plus the replayed samples (`REPLAY_CSV`) and `SESSION_JSON`.
+    """Replay a session through the live run (`posture.live.replay`) and write its run folder (steps.csv,
+    asymmetry.csv, events.json, summary.json, `SESSION_JSON`) into `out_dir`, plus the replayed samples
+    (`REPLAY_CSV`, for `posture analyze` and other tools).
 
     Steps are on the run's time axis (seconds after the session's start). Returns the number of steps and
     the summary document, as `posture analyze` does.
@@ -143,39 +143,13 @@ def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, obj
     Raises
     ------
     SessionFileError
-        Not a readable session file.
-    InvalidSamplesError
-        What `posture analyze` refuses (e.g. a session too short to analyse).
+        Not a readable session file, or one without samples.
     """
-    # The analysis lives with the `analyze` command until it moves into a shared layer.
-    from posture.commands.analysis import analyze_to_dir
+    from posture.live.replay import replay_session  # the live run imports this package
 
+    result = replay_session(session_file, out_dir)
     run = replay_run(session_file)
-    contents = run.contents
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / REPLAY_CSV
-    _write_samples_csv(csv_path, run.samples)
-    header = contents.header
-    document = {
-        "session_file": str(session_file),
-        "athlete": header.athlete,
-        "session_id": header.session_id,
-        "sensor_address": header.sensor_address,
-        "profile": header.profile,
-        "firmware_revision": contents.firmware_revision,
-        "start_host_ns": header.start_host_ns,
-        "time_axis": "t_s is seconds after start_host_ns: epoch_ns = start_host_ns + t_s * 1e9",
-        "time_scale": header.time_scale,
-        "samples": len(run.samples),
-        "lost_samples": run.lost_samples,
-        "packets": contents.packets,
-        "ended_cleanly": contents.end is not None,
-        "end_reason": None if contents.end is None else contents.end.reason,
-        "torn_tail_bytes": contents.torn_tail_bytes,
-        "damaged_records": contents.damaged_records,
-        "notes": contents.notes(),
-    }
-    (out_dir / SESSION_JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    for note in contents.notes():
+    _write_samples_csv(out_dir / REPLAY_CSV, run.samples)
+    for note in result.notes:
         logger.warning("%s: %s", session_file, note)
-    return analyze_to_dir(csv_path, out_dir)
+    return result.folder.steps, result.folder.summary

@@ -108,7 +108,7 @@ def assert_steps_match(rows: Sequence[dict[str, str]], messages: Sequence[Messag
 
 
 def session_start_ns(folder: Path) -> int:
-    return int(json.loads((folder / "session.json").read_text())["start_ns"])
+    return int(json.loads((folder / "session.json").read_text())["start_host_ns"])
 
 
 def test_a_run_publishes_every_step_and_event_the_run_folder_holds(
@@ -250,7 +250,7 @@ def test_a_run_killed_with_sigkill_is_replayable_and_its_outbox_goes_out_next_ti
     assert consumer.wait_for(lambda c: any("/s1/step/" in i for i in c.unique("step")), 20)
     first_run = [m for m in consumer.unique("step").values() if m.session == "s1"]
     assert len(first_run) > 50
-    start = int(json.loads((tmp_path / "r" / "session.json").read_text())["start_ns"])
+    start = int(json.loads((tmp_path / "r" / "session.json").read_text())["start_host_ns"])
     recovered_t = [float(row["t_ic_s"]) for row in recovered]
     for message in first_run:  # each delivered step is one the replay recovered
         t_s = (message.payload["t_ic_ns"] - start) * 1e-9

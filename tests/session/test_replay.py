@@ -68,10 +68,19 @@ async def test_a_replayed_session_gives_the_steps_of_the_csv_recorded_with_it(tm
     t_csv = np.array([float(s["t_ic_s"]) for s in from_csv]) - start_s
     t_replay = np.array([float(s["t_ic_s"]) for s in replayed])
     np.testing.assert_allclose(t_replay, t_csv, atol=2e-6)
-    for metric in ("contact_time_s", "pelvic_tilt_deg", "pelvic_drop_deg", "pelvic_rotation_deg"):
+    # The replay runs on the link's exact samples, the CSV's are rounded to 1e-6: the rotation, read off the
+    # integrated heading, carries that rounding as about 1e-3 deg (replay against the live run itself is
+    # byte-identical: tests/mqtt/test_run_command.py).
+    tolerance = {
+        "contact_time_s": 1e-4,
+        "pelvic_tilt_deg": 1e-4,
+        "pelvic_drop_deg": 1e-4,
+        "pelvic_rotation_deg": 1e-2,
+    }
+    for metric, atol in tolerance.items():
         a = np.array([float(s[metric] or "nan") for s in replayed])
         b = np.array([float(s[metric] or "nan") for s in from_csv])
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=metric)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=atol, err_msg=metric)
     session = json.loads((tmp_path / "from-session" / "session.json").read_text())
     assert session["start_host_ns"] == contents.header.start_host_ns
     assert session["ended_cleanly"] is True
