@@ -33,6 +33,7 @@ from posture.report.labels import (
     label_for,
     worse_side_text,
 )
+from posture.report.load import load_figure, load_html, weekly_load
 from posture.report.run import FormEvent, RunData
 from processing.asymmetry import BASELINE_S, METRIC_DIRECTIONS, WINDOW_STRIDES
 
@@ -257,9 +258,11 @@ def _history_html(run: RunData, history: Sequence[HistoryRun] | None, athlete: s
         return ""
     points = comparison_points(run, history)
     fig = history_figure(points)
+    weeks = weekly_load(run, history)
+    load_fig = load_figure(weeks)
     return history_html(
         points, athlete=athlete, plot_html=_plot(fig, "plot-history") if fig is not None else ""
-    )
+    ) + load_html(weeks, plot_html=_plot(load_fig, "plot-weekly-load") if load_fig is not None else "")
 
 
 def render_report(

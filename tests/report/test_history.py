@@ -171,3 +171,19 @@ def test_posture_report_reads_the_run_history_of_the_sessions_athlete(
         "<td>Pelvic drop, standing on your left leg</td><td class='num'>7.9°</td><td class='num'>7.0°</td>"
         in page
     )
+
+
+def test_the_weekly_running_ends_with_this_run(fault_run_dir: Path, tmp_path: Path) -> None:
+    run = load_run(replayed(fault_run_dir, tmp_path))
+    own = Row("today", THIS_START_NS, duration_s=305.0, distance_m=4321.0)
+    # 5 km every other day: 6, 4 and 2 days before this run in its week; 12, 10 and 8 the week before
+    html = render_report(run, advice={}, history=[*earlier_runs(6), own], athlete="ana")
+    assert (
+        "The last 7 days: 19.3 km in 4 runs; the 4 weeks before: 3.8 km a week on average (+415 %)." in html
+    )
+    assert 'id="plot-weekly-load"' in html
+
+
+def test_no_weekly_running_without_this_runs_own_history_row(fault_run_dir: Path, tmp_path: Path) -> None:
+    html = render_report(load_run(replayed(fault_run_dir, tmp_path)), advice={}, history=earlier_runs(6))
+    assert "Your weekly running" not in html

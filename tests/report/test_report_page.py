@@ -22,7 +22,7 @@ from posture.report.drift import side_drifts
 from posture.report.labels import format_clock
 from processing.steps import METRIC_UNITS
 from tests.report.browser import PageFacts, open_page
-from tests.report.test_history import earlier_runs, replayed
+from tests.report.test_history import THIS_START_NS, Row, earlier_runs, replayed
 
 pytestmark = pytest.mark.slow  # a few seconds each: chromium and 4.8 MB of plotly.js
 
@@ -202,11 +202,13 @@ def test_the_comparison_with_recent_runs_is_drawn(
 ) -> None:
     run_dir = replayed(fault_run_dir, tmp_path)
     html = tmp_path / "report.html"
-    html.write_text(render_report(load_run(run_dir), advice={}, history=earlier_runs(6), athlete="ana"))
+    history = [*earlier_runs(6), Row("today", THIS_START_NS, distance_m=4321.0)]  # today: this run's session
+    html.write_text(render_report(load_run(run_dir), advice={}, history=history, athlete="ana"))
 
     facts = open_page(browser, html, tmp_path / "report.png")
 
     alerts = {"plot-alerts"} if load_run(run_dir).alerts else set()
-    assert_renders_offline(facts, plots={"plot-drift", "plot-history"} | alerts | SIDE_PLOTS)
+    history_plots = {"plot-history", "plot-weekly-load"}
+    assert_renders_offline(facts, plots={"plot-drift"} | history_plots | alerts | SIDE_PLOTS)
     assert_reads_like_a_runners_page(facts)
     assert "Your last 6 runs (average)" in facts.text
