@@ -19,6 +19,8 @@ What went well:
 3. No alerts.
 When nothing qualifies: the run itself (duration and steps), because it still counts.
 
+A recording without a single step gets neither: it says no steps were found and how to wear the sensor.
+
 Thresholds: for the ratio metrics (times, bounce, braking, impact) the zones of Garmin's ground contact time
 balance, the left/right share that runners already know from their watches: 49.3 to 50.7 % is balanced
 (|SI| <= 2.8 %), beyond 52.2 % is its red zone (|SI| > 8.8 %), with SI = 100 (R - L) / (0.5 (R + L)) =
@@ -47,6 +49,7 @@ __all__ = [
     "EVEN_DIFF_DEG",
     "EVEN_SI_PCT",
     "MAX_WORK_ON",
+    "NO_STEPS",
     "UNEVEN_DIFF_DEG",
     "UNEVEN_SI_PCT",
     "Headline",
@@ -70,6 +73,11 @@ DRIFT_PCT = 5.0
 DRIFT_DEG = 2.0
 #: The headline names at most this many things to work on: more would bury the first.
 MAX_WORK_ON = 4
+#: What to work on when the recording holds no step at all.
+NO_STEPS = (
+    "No steps were found: clip the sensor on your waistband over your spine, stand still for a moment, "
+    "then run."
+)
 #: Severities as events may name them, most pressing first; unknown words rank with "low".
 _SEVERITY_ORDER = ("critical", "high", "alert", "warning", "medium", "moderate", "low", "info")
 
@@ -200,6 +208,12 @@ def headline(
     drifts : sequence of SideDrift
         Per-side drift (`posture.report.drift.side_drifts`); empty when the run is too short to tell.
     """
+    if summary.steps_total == 0:
+        return Headline(
+            summary=f"{format_clock(summary.duration_s)} of recording, no steps found.",
+            went_well=(f"The sensor recorded {format_clock(summary.duration_s)}.",),
+            work_on=(NO_STEPS,),
+        )
     advice = advice or {}
     alerts = sorted((e for e in alerts if e.is_alert), key=lambda e: (severity_rank(e.severity), e.t_start_s))
     metrics = [m for m in summary.metrics if m.metric in METRIC_DIRECTIONS]

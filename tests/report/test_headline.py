@@ -10,6 +10,7 @@ import pytest
 from posture.report.drift import SideDrift
 from posture.report.headline import (
     MAX_WORK_ON,
+    NO_STEPS,
     UNEVEN_DIFF_DEG,
     UNEVEN_SI_PCT,
     Headline,
@@ -261,3 +262,11 @@ def test_an_alert_about_no_metric_names_what_it_is_about() -> None:
     load = replace(alert(None, 5.0), type="load", side=None, message="Build up your mileage gradually.")
     h = headline(run_of(), alerts=(load,))
     assert h.work_on == ("Build up your mileage gradually: weekly running load; at 0:05.",)
+
+
+def test_a_recording_without_steps_says_so_and_claims_nothing_went_well() -> None:
+    nothing = tuple(MetricSummary(m.metric, math.nan) for m in EVEN_METRICS)
+    h = headline(RunSummary("run.csv", 65.0, 0, 0, math.nan, nothing), alerts=())
+    assert h.summary == "1:05 of recording, no steps found."
+    assert h.work_on == (NO_STEPS,)
+    assert not any("alert" in line or "even" in line for line in h.went_well)
