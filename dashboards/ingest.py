@@ -292,24 +292,21 @@ def deadletter_payload(topic: str, payload: bytes, reason: str, detail: str, *, 
 
 
 class _Dedup:
-    """The most recently written message ids with their payload hashes, bounded, thread-safe."""
+    """The most recently written message ids with their payload hashes, bounded (the caller locks)."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._seen: collections.OrderedDict[str, int] = collections.OrderedDict()
-        self._lock = threading.Lock()
 
     def written_before(self, message_id: str, payload_hash: int) -> bool:
-        with self._lock:
-            return self._seen.get(message_id) == payload_hash
+        return self._seen.get(message_id) == payload_hash
 
     def remember(self, held: Sequence[_Held]) -> None:
-        with self._lock:
-            for h in held:
-                self._seen[h.message_id] = h.payload_hash
-                self._seen.move_to_end(h.message_id)
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
+        for h in held:
+            self._seen[h.message_id] = h.payload_hash
+            self._seen.move_to_end(h.message_id)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
 
 
 ClientFactory = Callable[[str], mqtt.Client]
@@ -351,7 +348,9 @@ class Ingest:
         self.options = options or IngestOptions()
         self._writer = writer
         self._client = client_factory(self.options.client_id)
-        self._cond = threading.Condition()
+        # one lock for the held messages, the counters and the deduplication memory: the receiving thread
+        # takes it once per message
+        self._cond = threading.Condition(threading.Lock())
         self._held: collections.deque[_Held] = collections.deque()
         self._unwritten = 0  # held + in the batch being written
         self._stopping = threading.Event()  # no more messages taken
@@ -363,7 +362,6 @@ class Ingest:
         self._deadletters: dict[int, _Receipt] = {}  # a dead letter's mid -> its original's receipt
         self._deadletters_lock = threading.Lock()
         self._counts = {name: 0 for name in ("received", "written", "retried", "dead_lettered", "duplicates")}
-        self._counts_lock = threading.Lock()
         self._writer_thread: threading.Thread | None = None
         self._configure_client()
 
@@ -371,9 +369,8 @@ class Ingest:
 
     def stats(self) -> IngestStats:
         """The counters now."""
-        with self._counts_lock:
-            counts = dict(self._counts)
         with self._cond:
+            counts = dict(self._counts)
             unwritten = self._unwritten
         return IngestStats(**counts, unwritten=unwritten)
 
@@ -499,42 +496,48 @@ class Ingest:
         if topic.startswith(INGEST_STATUS_PREFIX):
             self._ack(mid, qos, generation)  # an ingest's status (maybe ours): not a live-run message
             return
-        self._count("received")
         payload = bytes(msg.payload)
         try:
             message = decode(topic, payload)
             lines = lines_for(message.kind, message.payload)
         except InvalidMessage as exc:
+            self._count("received")
             self._deadletter(topic, payload, exc.reason, exc.detail, (mid, qos, generation))
             return
         except InvalidPoint as exc:
+            self._count("received")
             self._deadletter(topic, payload, REASON_UNWRITABLE, str(exc), (mid, qos, generation))
             return
         except Exception as exc:  # a bug of ours must not end paho's network thread (and with it the ingest)
             logger.exception("could not handle a message from %s; dead-lettering it", topic[:200])
+            self._count("received")
             detail = f"{type(exc).__name__}: {exc}; report this as a bug of the ingest"
             self._deadletter(topic, payload, REASON_INGEST_ERROR, detail, (mid, qos, generation))
             return
-        payload_hash = hash(payload)
-        if self._dedup.written_before(message.message_id, payload_hash):
-            self._count("duplicates")
-            self._ack(mid, qos, generation)
-            return
-        if not lines:  # nothing to store (a live sample without any angle)
-            self._count("written")
-            self._ack(mid, qos, generation)
-            return
         held = _Held(
-            mid, qos, generation, lines, message.message_id, payload_hash, topic, payload, time.monotonic()
+            mid, qos, generation, lines, message.message_id, hash(payload), topic, payload, time.monotonic()
         )
         with self._cond:
-            # Receive Maximum keeps QoS 1 within the bound; QoS 0 floods wait here (the broker holds the rest)
-            while self._unwritten >= self.options.max_unwritten and not self._stopping.is_set():
-                self._cond.wait(0.5)
-            self._held.append(held)
-            self._unwritten += 1
-            if len(self._held) >= self.options.batch_size:
-                self._cond.notify_all()
+            counts = self._counts
+            counts["received"] += 1
+            if self._dedup.written_before(held.message_id, held.payload_hash):
+                counts["duplicates"] += 1
+                done = True
+            elif not lines:  # nothing to store (a live sample without any angle)
+                counts["written"] += 1
+                done = True
+            else:
+                # Receive Maximum keeps QoS 1 within the bound; QoS 0 floods wait here (the broker holds the
+                # rest)
+                while self._unwritten >= self.options.max_unwritten and not self._stopping.is_set():
+                    self._cond.wait(0.5)
+                self._held.append(held)
+                self._unwritten += 1
+                if len(self._held) >= self.options.batch_size:
+                    self._cond.notify_all()
+                done = False
+        if done:
+            self._ack(mid, qos, generation)
 
     def _deadletter(self, topic: str, payload: bytes, reason: str, detail: str, receipt: _Receipt) -> None:
         letter = deadletter_payload(
@@ -588,7 +591,7 @@ class Ingest:
                     self._client.ack(mid, qos)
 
     def _count(self, name: str, n: int = 1) -> None:
-        with self._counts_lock:
+        with self._cond:
             self._counts[name] += n
 
     # -- writing --------------------------------------------------------------------------------------------
@@ -660,8 +663,9 @@ class Ingest:
             for held in batch:
                 if held.qos > 0 and held.generation == current:
                     self._client.ack(held.mid, held.qos)
-        self._dedup.remember(batch)
-        self._count("written", len(batch))
+        with self._cond:
+            self._dedup.remember(batch)
+            self._counts["written"] += len(batch)
         return True
 
     def _write_one_by_one(self, batch: list[_Held], first: WriteFailed) -> bool:
