@@ -358,7 +358,9 @@ def _line(enc: _Encoder, payload: Mapping[str, object]) -> str:
     get = payload.get
     tag_text = ""
     for key_eq, src in enc.tags:
-        tag_value = _tag(payload, src)
+        tag_value = get(src)
+        if type(tag_value) is not str:
+            tag_value = _tag(payload, src)  # None, or raises for a non-string
         if tag_value:
             tag_text += f",{key_eq}{escape_tag_value(tag_value)}"
     parts = []
@@ -369,6 +371,10 @@ def _line(enc: _Encoder, payload: Mapping[str, object]) -> str:
         if kind is _F and type(value) is float and value - value == 0.0:  # finite: inf - inf, nan are nan
             text = repr(value)
             parts.append(key_eq + (text[:-2] if text.endswith(".0") else text))
+        elif kind is _I and type(value) is int and -(2**63) <= value < 2**63:
+            parts.append(f"{key_eq}{value}i")
+        elif kind is _B and type(value) is bool:
+            parts.append(key_eq + ("true" if value else "false"))
         else:
             cast = _cast(kind, value, src)
             if cast is not None:
