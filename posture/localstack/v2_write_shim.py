@@ -66,7 +66,6 @@ class V2WriteShim:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
-        self.writes_forwarded = 0
 
     @property
     def port(self) -> int:
@@ -159,7 +158,6 @@ class V2WriteShim:
                     "POST", f"/write?{urllib.parse.urlencode(params)}", body, headers
                 )
                 if status == 204:
-                    shim.writes_forwarded += 1
                     self._answer(204, b"", {})
                 else:
                     self._error(status, _v1_error_text(upstream_body))
