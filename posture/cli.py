@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # typer vendors click as typer._click: its groups take and re
 console = Console(stderr=True)
 
 #: Which module (posture.commands.*) registers each command, in the order `posture --help` lists them: one
-#: module per area, each owning its commands: link (scan, pair, record, doctor, demo), live (run, replay),
+#: module per area, each owning its commands: link (scan, pair, record, doctor), live (run, replay), demo,
 #: sim (the simulated sensor as its own process), analysis (analyze), report (report), ingest (ingest),
 #: evaluation (evaluate). A command's module is imported when
 #: the command runs (or help lists it): `posture analyze` does not pay for bumble, the simulator or the
@@ -37,7 +37,7 @@ COMMAND_MODULES: dict[str, str] = {
     "record": "link",
     "replay": "live",
     "doctor": "link",
-    "demo": "link",
+    "demo": "demo",
     "sim": "sim",
     "analyze": "analysis",
     "report": "report",

@@ -1,4 +1,4 @@
-"""`posture scan`, `pair`, `record`, `doctor` and `demo`: the sensor link from the command line.
+"""`posture scan`, `pair`, `record` and `doctor`: the sensor link from the command line.
 
 Only this module wires real BLE backends (`sensorlink.scan.open_ble_backend`) to the link; everything below
 takes them as arguments. With `--adapter sim` the simulated sensor runs in this process on a virtual link; its
@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from posture.sensors import choose_sensor, open_backend, pair_with
 from posture.session.recording import (
     ProgressCallback,
     RecordingProgress,
@@ -30,17 +29,14 @@ from posture.session.recording import (
 )
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
-from sensorlink.errors import AdapterUnavailable, NotPaired, PairingFailed, SensorlinkError, SensorNotFound
-from sensorlink.link import FIRMWARE_REVISION_UUID, LinkOptions
-from sensorlink.protocol import check_firmware_revision, check_protocol_major
+from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound
+from sensorlink.link import LinkOptions
 from sensorlink.scan import (
     AUTO_ADAPTER,
-    SIM_ADAPTER,
     BleBackend,
     FoundSensor,
     HostBluetooth,
     bumble_key_store_path,
-    open_ble_backend,
     scan_for_sensors,
 )
 
@@ -53,11 +49,6 @@ err = Console(stderr=True, soft_wrap=True)
 if not out.is_terminal:  # rich assumes 80 columns when piped; tables then truncate addresses
     out.width = 120
 
-SIM_SENSOR_KEYS = "sim-sensor-keys.json"
-DEMO_TIME_SCALE = 20.0
-#: The demo's run: the issue's example fault, a right hip that drops more and more during left stance.
-DEMO_SCENARIO = "progressive_right_hip_drop"
-DEMO_RUN_S = 60.0
 #: Connect, pair and read the firmware revision: a real pairing takes a few seconds and SMP itself gives up
 #: after 30 s (Core Spec Vol 3 Part H 3.4); a sensor that has not finished by this bound never will.
 PAIR_TIMEOUT_S = 45.0
@@ -68,35 +59,10 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def _simulated_sensors(
-    settings: Settings, time_scale: float, motion: MotionSource | None = None
-) -> list[Callable[[object], Awaitable[object]]]:
-    """The in-process simulated sensor for `--adapter sim`, its bonds kept in the config directory.
-
-    `motion` is what the sensor measures (default: the sensor's built-in stand-then-run motion).
-    """
-    from sensorlink.simsensor import SimulatedSensorOptions, start_simulated_sensor
-
-    keys = settings.config_dir / SIM_SENSOR_KEYS
-    options = SimulatedSensorOptions(time_scale=time_scale, keystore_file=keys)
-
-    async def start(link: object) -> object:
-        return await start_simulated_sensor(link, options, motion)  # type: ignore[arg-type]
-
-    return [start]
-
-
 def _backend(
     settings: Settings, time_scale: float, motion: MotionSource | None = None
 ) -> AbstractAsyncContextManager[BleBackend]:
-    """The async context manager of the adapter in the settings."""
-    settings.config_dir.mkdir(parents=True, exist_ok=True)
-    peripherals = _simulated_sensors(settings, time_scale, motion) if settings.adapter == SIM_ADAPTER else []
-    return open_ble_backend(
-        settings.adapter,
-        key_store_path=bumble_key_store_path(settings.config_dir),
-        simulated_peripherals=peripherals,
-    )
+    return open_backend(settings, time_scale, motion)
 
 
 # --- scan
@@ -142,40 +108,12 @@ def scan(
 # -------------------------------------------------------------------------------------------------------
 
 
-async def _pair_with(backend: BleBackend, sensor: FoundSensor, store: BondStore) -> Bond:
-    if sensor.info is not None:
-        check_protocol_major(sensor.info)
-    client = backend.pair_client_factory(sensor.device, lambda _client: None)
-    try:
-        async with asyncio.timeout(PAIR_TIMEOUT_S), client:
-            await client.pair()
-            revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID))
-            check_firmware_revision(revision.decode("utf-8", errors="replace"))
-    except TimeoutError as exc:
-        raise PairingFailed(sensor.address, f"no answer within {PAIR_TIMEOUT_S:g} s") from exc
-    bond = Bond(sensor.address, sensor.name or sensor.address, backend.adapter, time.time_ns())
-    store.add(bond)
-    return bond
-
-
-def _choose(sensors: list[FoundSensor], address: str | None, timeout_s: float) -> FoundSensor:
-    if address is not None:
-        for s in sensors:
-            if s.address.upper() == address.upper():
-                return s
-        raise SensorNotFound(timeout_s, address)
-    if not sensors:
-        raise SensorNotFound(timeout_s)
-    in_pairing_mode = [s for s in sensors if s.info is None or s.info.pairing_mode]
-    return (in_pairing_mode or sensors)[0]  # strongest signal first
-
-
 async def _pair(settings: Settings, address: str | None, timeout_s: float) -> Bond:
     async with _backend(settings, 1.0) as backend:
         sensors = await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address)
-        sensor = _choose(sensors, address, timeout_s)
+        sensor = choose_sensor(sensors, address, timeout_s)
         out.print(f"pairing with {sensor.name or '?'} ({sensor.address}) ...")
-        return await _pair_with(backend, sensor, BondStore(settings.bonds_file))
+        return await pair_with(backend, sensor, BondStore(settings.bonds_file))
 
 
 def pair(
@@ -362,112 +300,9 @@ def doctor(ctx: typer.Context) -> None:
     out.print("[bold green]ready to record[/bold green]")
 
 
-# --- demo
-# -------------------------------------------------------------------------------------------------------
-
-
-async def _demo(
-    settings: Settings, motion: MotionSource, duration_s: float, time_scale: float, out_path: Path
-) -> RecordSummary:
-    async with _backend(settings, time_scale, motion) as backend:
-        out.print(f"[bold]1. scan[/bold] on {backend.description}")
-        sensors = await scan_for_sensors(backend, timeout_s=2.0)
-        if not sensors:
-            raise SensorNotFound(2.0)
-        out.print(_sensor_table(sensors))
-        sensor = sensors[0]
-        out.print(f"[bold]2. pair[/bold] with {sensor.name} (LE Secure Connections, Just Works, bonded)")
-        bond = await _pair_with(backend, sensor, BondStore(settings.bonds_file))
-        out.print(f"   remembered in {settings.bonds_file}")
-        out.print(
-            f"[bold]3. stream and record[/bold] {duration_s:g} s (standing still, then running), "
-            f"{time_scale:g}x faster than real time"
-        )
-        return await _record_with_bar(
-            backend,
-            bond.address,
-            out_path,
-            duration_s=duration_s,
-            time_scale=time_scale,
-            athlete=settings.athlete,
-        )
-
-
-def _analysis_table(summary: dict[str, Any]) -> Table:
-    """Left/right means, symmetry index and the worse side of each metric from summary.json."""
-    table = Table(title="per-step metrics, left and right (running steps)")
-    for column in ("metric", "left", "right", "right - left", "SI %", "worse side"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-
-    def fmt(value: object) -> str:
-        return f"{value:.3g}" if isinstance(value, float) else "-"
-
-    for name, entry in summary["metrics"].items():
-        if "left_mean" not in entry:
-            continue
-        table.add_row(
-            f"{name}",
-            fmt(entry["left_mean"]),
-            fmt(entry["right_mean"]),
-            fmt(entry["right_minus_left"]),
-            fmt(entry["si_pct"]),
-            str(entry.get("worse_side") or "-"),
-        )
-    return table
-
-
-def _analyse_demo_recording(csv_path: Path) -> None:
-    """Step 5 of the demo: the recording through the processing pipeline, as `posture analyze` does."""
-    from posture.commands.analysis import analyze_to_dir
-
-    results_dir = csv_path.with_suffix("")
-    n_steps, summary = analyze_to_dir(csv_path, results_dir)
-    cadence = summary["cadence_spm"]
-    out.print(
-        f"{n_steps} steps, cadence {cadence:.0f} steps/min" if cadence is not None else f"{n_steps} steps"
-    )
-    out.print(_analysis_table(summary))
-    out.print(f"   steps.csv, asymmetry.csv, summary.json and events.json in {results_dir}")
-
-
-def demo(
-    ctx: typer.Context,
-    scenario: str = typer.Option(
-        DEMO_SCENARIO,
-        "--scenario",
-        help="The simulated run (a processing.simulation scenario; `posture evaluate` lists them).",
-    ),
-    run_s: float = typer.Option(DEMO_RUN_S, "--run-s", min=5.0, help="Seconds of running to simulate."),
-    time_scale: float = typer.Option(
-        DEMO_TIME_SCALE, "--time-scale", min=1.0, help="How much faster than real time."
-    ),
-    out_path: Path | None = typer.Option(  # noqa: B008 - typer's idiom
-        None, "--out", help="CSV to write (default: in the data directory); results go next to it."
-    ),
-) -> None:
-    """Run the whole job on a simulated sensor: scan, pair, stream, record, analyse. No hardware needed."""
-    from posture.commands.sim import motion_for_scenario
-    from processing.simulation import scenario_by_name
-
-    settings = replace(_settings(ctx), adapter=SIM_ADAPTER)
-    try:
-        chosen = scenario_by_name(scenario)
-    except KeyError as exc:
-        raise typer.BadParameter(f"unknown scenario {scenario!r}", param_hint="--scenario") from exc
-    total_s = chosen.standing_s + chosen.warmup_walk_s + run_s + chosen.cooldown_walk_s
-    motion = motion_for_scenario(scenario, duration_s=run_s)
-    path = out_path or settings.data_dir / "recordings" / time.strftime("demo-%Y%m%d-%H%M%S.csv")
-    summary = asyncio.run(_demo(settings, motion, total_s, time_scale, path))
-    out.print("[bold]4. recording[/bold]")
-    _print_summary(summary)
-    out.print("[bold]5. analysis[/bold] (alignment, orientation, gait events, pelvic angles, asymmetry)")
-    _analyse_demo_recording(path)
-
-
 def register(app: typer.Typer) -> None:
-    """Add scan, pair, record, doctor and demo to the CLI."""
+    """Add scan, pair, record and doctor to the CLI."""
     app.command("scan")(scan)
     app.command("pair")(pair)
     app.command("record")(record)
     app.command("doctor")(doctor)
-    app.command("demo")(demo)

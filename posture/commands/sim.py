@@ -12,53 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import signal
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from posture.sensors import BUILTIN_SCENARIO, motion_for_scenario  # one home, shared with run and demo
 from sensorlink.simsensor import (
-    ArrayMotionSource,
     FaultPlan,
     LinkDrop,
     MotionSource,
     PacketFate,
     SimulatedSensor,
     SimulatedSensorOptions,
-    StandThenRunMotion,
 )
 
 console = Console(stderr=True)
 
-# Scenarios are simulated at this rate and resampled to the sensor's (drifting) sampling instants; at least
-# twice the highest sensor rate that still fits the simulator's limit keeps the interpolation error small.
-_SCENARIO_SAMPLING_RATE_HZ = 416.0
-BUILTIN_SCENARIO = "stand-then-run"
 # A long-running process keeps only the recent sent-log records (its totals stay exact).
 _LOG_MAX_RECORDS = 10_000
-
-
-def motion_for_scenario(
-    name: str | None, seed: int | None = None, duration_s: float | None = None
-) -> MotionSource:
-    """The motion source for `--scenario`: a `processing.simulation` scenario, or the built-in motion.
-
-    After a scenario's end the sensor rests (the runner stands still again).
-    """
-    if name is None or name == BUILTIN_SCENARIO:
-        return StandThenRunMotion(seed=seed or 0)
-    from processing.simulation import scenario_by_name, simulate  # heavy: only when a scenario is asked for
-
-    scenario = scenario_by_name(name)
-    changes: dict[str, object] = {"sampling_rate_hz": _SCENARIO_SAMPLING_RATE_HZ}
-    if seed is not None:
-        changes["seed"] = seed
-    if duration_s is not None:
-        changes["duration_s"] = duration_s
-    run = simulate(dataclasses.replace(scenario, **changes))  # type: ignore[arg-type]
-    return ArrayMotionSource.from_samples(run.samples, at_end="rest")
 
 
 def _parse_seqs(values: list[int] | None) -> frozenset[int]:
