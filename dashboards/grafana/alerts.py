@@ -2,10 +2,12 @@
 
 Two kinds of rule, each one alert instance per athlete and session (the queries GROUP BY both):
 
-- **Form events** (`form_event_rules`): one Grafana rule per event rule of processing (rules.toml) and
-  side. It fires when the ingest has stored an *open* event of that rule and side, of severity warning or
-  alert, that started within the last `FORM_EVENT_WINDOW_S`. Processing has already applied the rule's
-  hysteresis and minimum number of strides, so the rule fires at once (``for: 0s``).
+- **Form events** (`form_event_rules`): one Grafana rule per event rule of processing (rules.toml) that can
+  alert (info-only rules inform the review) and side. It fires when the ingest has stored an *open* event of
+  that rule and side, of severity warning or alert, that started within the last `FORM_EVENT_WINDOW_S`.
+  Processing has already applied the rule's hysteresis and minimum number of strides, so the rule fires at
+  once (``for: 0s``). The training-load event is raised when the run ends and arrives closed, stamped with
+  the run's start: its rule counts any such event within `POST_RUN_EVENT_WINDOW_S`.
 - **Asymmetry over the run** (`asymmetry_rules`): for each asymmetry rule of processing (pelvic drop, step
   time, contact time) and each side, Grafana itself compares the mean of the right and the left running steps
   of the last `ASYMMETRY_WINDOW_S`: right minus left for angles, the symmetry index
@@ -46,8 +48,10 @@ __all__ = [
     "FOLDER_UID",
     "FORM_EVENT_WINDOW_S",
     "FORM_GROUP",
+    "POST_RUN_EVENT_WINDOW_S",
     "RuleGroupSpec",
     "asymmetry_rules",
+    "can_alert",
     "contact_point",
     "form_event_rules",
     "notification_policy",
@@ -61,6 +65,9 @@ FORM_GROUP = ("posture-form-events", "10s")
 ASYMMETRY_GROUP = ("posture-asymmetry", "30s")
 #: A form event counts as new for this long after it opened, s.
 FORM_EVENT_WINDOW_S = 600
+#: An event raised when the run ends (the training load) is stamped with the run's start: it counts as new
+#: for this long after the start, s (longer than any run, short enough to be about this run).
+POST_RUN_EVENT_WINDOW_S = 6 * 3600
 #: The asymmetry rules average the running steps of this window, s (about 800 steps at 160 steps/min).
 ASYMMETRY_WINDOW_S = 300
 #: How long the asymmetry must last before the rule fires (Grafana's ``for``).
@@ -141,14 +148,33 @@ def _annotations(rule: Rule, side: Side | None, what: str) -> dict[str, str]:
     }
 
 
+def can_alert(rule: Rule) -> bool:
+    """True when the rule's events can reach an alerting severity (info-only rules inform the review)."""
+    if rule.type == "summary":
+        return False
+    return rule.severity in ALERTING_SEVERITIES or rule.alert_threshold is not None
+
+
+def _after_the_run(rule: Rule) -> bool:
+    """Events raised when the run ends (the training load): they arrive closed, stamped at the run's start."""
+    return not rule.is_form_rule
+
+
+def form_event_window_s(rule: Rule) -> int:
+    """How long after its start an event of `rule` still counts as new, s."""
+    return POST_RUN_EVENT_WINDOW_S if _after_the_run(rule) else FORM_EVENT_WINDOW_S
+
+
 def form_event_query(rule: Rule, side: Side | None) -> str:
-    """Open events of `rule` (and `side`), of an alerting severity, that started in the rule's window."""
+    """New events of `rule` (and `side`) of an alerting severity: open ones, or for events raised after the
+    run (which arrive closed), any."""
     side_value = side or ""  # a null side leaves the tag out, which InfluxQL matches as ''
     severities = "|".join(ALERTING_SEVERITIES)
+    state = "" if _after_the_run(rule) else f"AND {field(EVENT, 'state')} = 'open' "
     return (
-        f'SELECT count({field(EVENT, "message")}) AS "open_events" FROM "{EVENT.name}" '
+        f'SELECT count({field(EVENT, "message")}) AS "new_events" FROM "{EVENT.name}" '
         f"WHERE {tag(EVENT, Tag.RULE)} = '{rule.id}' AND {tag(EVENT, Tag.SIDE)} = '{side_value}' "
-        f"AND {field(EVENT, 'state')} = 'open' AND {tag(EVENT, Tag.SEVERITY)} =~ /^({severities})$/ "
+        f"{state}AND {tag(EVENT, Tag.SEVERITY)} =~ /^({severities})$/ "
         f"AND $timeFilter GROUP BY {tag(EVENT, Tag.ATHLETE)}, {tag(EVENT, Tag.SESSION)}"
     )
 
@@ -158,17 +184,17 @@ def _sides(rule: Rule) -> tuple[Side | None, ...]:
 
 
 def form_event_rules() -> Iterator[alerting.Rule]:
-    """One rule per event rule of processing (but the summary) and side."""
+    """One rule per event rule of processing that can alert, and side."""
     for rule in event_rules():
-        if rule.type == "summary":
+        if not can_alert(rule):
             continue
         for side in _sides(rule):
-            what = f"Processing opened a {rule.title.lower()} event (rule {rule.id})."
+            what = f"Processing raised a {rule.title.lower()} event (rule {rule.id})."
             yield (
                 alerting.Rule(f"{rule.title}{f' ({_SIDE_WORDS[side]})' if side else ''}")
                 .uid(_uid("ev", rule.id, side or "both"))
                 .condition("C")
-                .with_query(_influx("A", form_event_query(rule, side), FORM_EVENT_WINDOW_S))
+                .with_query(_influx("A", form_event_query(rule, side), form_event_window_s(rule)))
                 .with_query(_reduce_last("B", "A"))
                 .with_query(_threshold("C", "B", "gt", 0.0))
                 .no_data_state("OK")

@@ -23,7 +23,7 @@ from posture.live.run import LiveRun
 from posture.live.summary_words import metric_summaries
 from posture.messages import Kind, Message, status_message, summary_message
 from posture.recording_io import Recording
-from processing.events import EventEngine, FormEvent, estimate_distance_m
+from processing.events import EventEngine, FormEvent, LoadContext, RunLoad, estimate_distance_m
 from processing.pipeline import analyze
 from processing.samples import ImuSamples
 from processing.simulation import scenario_by_name, simulate
@@ -128,15 +128,29 @@ def _status(recorder: _Recorder, athlete: str, session: str, t_ns: int, k: int, 
 
 
 @cache
-def published_run(scenario: str, athlete: str, session: str, index: int) -> PublishedRun:
-    """Simulate, process and publish `scenario` as `athlete`'s `session`, the `index`-th run of the tests."""
-    spec = dataclasses.replace(scenario_by_name(scenario), duration_s=RUN_S)
+def published_run(
+    scenario: str,
+    athlete: str,
+    session: str,
+    index: int,
+    *,
+    run_s: float = RUN_S,
+    load_jump: bool = False,
+) -> PublishedRun:
+    """Simulate, process and publish `scenario` as `athlete`'s `session`, the `index`-th run of the tests.
+
+    `run_s` is the running part's length; `load_jump` gives the event engine a run history whose last week
+    jumps (`LOAD_JUMP_HISTORY`), as `posture run` gives it the runner's history.
+    """
+    spec = dataclasses.replace(scenario_by_name(scenario), duration_s=run_s)
     samples = simulate(spec).samples
     rate = spec.sampling_rate_hz
     t0_ns = T0_NS + index * RUN_SPACING_NS
     recorder = _Recorder()
     sink = MqttRunSink(recorder, athlete, session)
-    run = LiveRun(rate, has_gyroscope=True, engine=EventEngine(), sinks=[sink], t0_ns=t0_ns)
+    load = LoadContext(load_jump_history(t0_ns), started_ns=t0_ns) if load_jump else None
+    engine = EventEngine(load=load)
+    run = LiveRun(rate, has_gyroscope=True, engine=engine, sinks=[sink], t0_ns=t0_ns)
     k = 0
     _status(recorder, athlete, session, t0_ns, k, "running")
     for block in _blocks(samples, t0_ns, rate):
@@ -194,6 +208,20 @@ HISTORY_RUNS: tuple[tuple[float, float], ...] = (
     (9.5, 12.0),
 )
 DAY_NS = 86_400 * 10**9
+#: A history whose last week jumps: (days before the run, km). Three 2.5 km runs a week in the four weeks
+#: before (7.5 km a week), then four 4 km runs in the last seven days: an acute:chronic ratio above 2.
+LOAD_JUMP_HISTORY: tuple[tuple[float, float], ...] = (
+    *((7.5 + 7 * week + 2 * k, 2.5) for week in range(4) for k in range(3)),
+    *((1.0 + 1.5 * k, 4.0) for k in range(4)),
+)
+
+
+def load_jump_history(t0_ns: int) -> tuple[RunLoad, ...]:
+    """`LOAD_JUMP_HISTORY` before a run starting at `t0_ns`, as the event engine's run history."""
+    return tuple(
+        RunLoad(t0_ns - round(days * DAY_NS), km * 330.0, km * 1000.0)
+        for days, km in sorted(LOAD_JUMP_HISTORY, reverse=True)
+    )
 
 
 def history_summaries(run: PublishedRun) -> list[Message]:
