@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 from posture.report.drift import SideDrift
 from posture.report.headline import DRIFT_DEG, DRIFT_PCT
 from posture.report.labels import METRIC_LABELS, SIDE_WORDS, event_subject, format_clock, label_for
-from posture.report.run import FormEvent, RunData, RunSummary
+from posture.report.run import FormEvent, RunData, RunSummary, WindowSeries
 from processing.asymmetry import METRIC_DIRECTIONS
 
 __all__ = [
@@ -34,6 +34,9 @@ __all__ = [
 LEFT_COLOUR = "#1f6fb4"
 RIGHT_COLOUR = "#e8771a"
 ALERT_COLOUR = "#c62828"
+#: Cadence counts both feet: one line, in neither side's colour.
+CADENCE_COLOUR = "#444444"
+CADENCE = "cadence_spm"
 #: What the "over the run" plot shows, top to bottom: the pelvis first (the device's reason to exist), then
 #: the timing and the bounce that change as a runner tires.
 DRIFT_METRICS = (
@@ -161,16 +164,20 @@ def drift_figure(
         for m in DRIFT_METRICS
         if (w := run.window(m)) is not None and np.isfinite(np.concatenate([w.left_mean, w.right_mean])).any()
     ]  # an accelerometer-only recording has no angles: no empty plots for them
-    if not series:
+    step_time = run.window("step_time_s")
+    has_cadence = step_time is not None and bool(np.isfinite(step_time.window_mean).any())
+    if not series and not has_cadence:
         return None
+    n_rows = len(series) + has_cadence
     duration_s = run.summary.duration_s
     baselines: dict[tuple[str, str], float] = {(d.metric, d.side): d.baseline for d in drifts}
     fig = make_subplots(
-        rows=len(series),
+        rows=n_rows,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.05,
-        subplot_titles=[_drift_title(w.metric) for w in series],
+        vertical_spacing=0.05 if n_rows > 3 else 0.1,
+        subplot_titles=[_drift_title(w.metric) for w in series]
+        + ([_drift_title(CADENCE)] if has_cadence else []),
     )
     for i, w in enumerate(series):
         label = label_for(w.metric)
@@ -220,6 +227,9 @@ def drift_figure(
         )
         fig.update_yaxes(range=y_range, row=i + 1, col=1)
     rows = {w.metric: i + 1 for i, w in enumerate(series)}
+    if step_time is not None and has_cadence:
+        rows[CADENCE] = n_rows
+        _cadence_row(fig, step_time, duration_s, row=n_rows)
     for n, e in enumerate(alerts, start=1):
         end = e.t_end_s if math.isfinite(e.t_end_s) else duration_s
         # on the plot of its own metric; an alert about something not plotted here shows on all of them
@@ -234,11 +244,50 @@ def drift_figure(
             row=row,
             col=1,
         )
-    for i in range(len(series)):
+    for i in range(n_rows):
         _time_axis(fig, duration_s, row=i + 1, col=1)
-    fig.update_xaxes(title_text="time from the start (min:s)", row=len(series), col=1)
+    fig.update_xaxes(title_text="time from the start (min:s)", row=n_rows, col=1)
     fig.update_annotations(font_size=12)
-    return layout(fig, height=200 * len(series) + 140)
+    return layout(fig, height=200 * n_rows + 140)
+
+
+def _cadence_row(fig: go.Figure, step_time: WindowSeries, duration_s: float, *, row: int) -> None:
+    """Cadence per window (60 / the window's mean step time, both feet) against the first minutes: the
+    first thing many runners' form changes in as they tire, and a number their watches show."""
+    label = label_for(CADENCE)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cadence = 60.0 / step_time.window_mean
+    baseline = 60.0 / step_time.baseline_mean if step_time.baseline_mean > 0 else math.nan
+    fig.add_trace(
+        go.Scatter(
+            x=step_time.t_mid_s,
+            y=cadence,
+            mode="lines+markers" if len(step_time.t_mid_s) <= MAX_MARKED_WINDOWS else "lines",
+            marker=dict(size=5, color=CADENCE_COLOUR),
+            line=dict(color=CADENCE_COLOUR, width=2),
+            name="Cadence",
+            showlegend=False,
+            customdata=[format_clock(t) for t in step_time.t_mid_s],
+            hovertemplate=f"%{{customdata}}: %{{y:.0f}} {label.unit}<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+    if math.isfinite(baseline):
+        fig.add_trace(
+            go.Scatter(
+                x=[0.0, duration_s],
+                y=[baseline, baseline],
+                mode="lines",
+                line=dict(color=CADENCE_COLOUR, width=1, dash="dash"),
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=row,
+            col=1,
+        )
+    reference = baseline if math.isfinite(baseline) else float(np.nanmean(cadence))
+    fig.update_yaxes(range=_y_range(cadence, reference, 1.5 * DRIFT_PCT / 100.0 * reference), row=row, col=1)
 
 
 def alerts_figure(alerts: Sequence[FormEvent], duration_s: float) -> go.Figure | None:

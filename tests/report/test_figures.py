@@ -43,9 +43,19 @@ def test_an_alert_shades_the_plot_of_its_own_metric(fault_run_dir: Path) -> None
 
 def test_an_alert_on_something_not_plotted_shades_every_plot(fault_run_dir: Path) -> None:
     run = load_run(fault_run_dir)
-    fig = drift_figure(run, [event("cadence_spm", 100.0), event(None, 200.0)])
+    fig = drift_figure(run, [event("flight_time_s", 100.0), event(None, 200.0)])
     assert fig is not None
-    assert len(fig.layout.shapes) == 2 * len(DRIFT_METRICS)
+    rows = len(DRIFT_METRICS) + 1  # and cadence
+    assert len(fig.layout.shapes) == 2 * rows
+
+
+def test_cadence_is_the_last_plot_over_the_run(fault_run_dir: Path) -> None:
+    fig = drift_figure(load_run(fault_run_dir), [event("cadence_spm", 100.0)])
+    assert fig is not None
+    assert fig.layout.annotations[len(DRIFT_METRICS)].text == "Cadence (steps/min)"
+    assert [s.yref for s in fig.layout.shapes] == [f"y{len(DRIFT_METRICS) + 1} domain"]
+    cadence = fig.data[-2]  # then its dashed first minutes
+    assert 165 < min(cadence.y) <= max(cadence.y) < 175  # the simulated runner's 170 steps/min
 
 
 def test_without_a_gyroscope_no_plot_is_left_empty(accelerometer_only_run_dir: Path) -> None:
@@ -56,5 +66,6 @@ def test_without_a_gyroscope_no_plot_is_left_empty(accelerometer_only_run_dir: P
     titles = [a.text for a in drift.layout.annotations] + [f.layout.title.text for _, f in sides]
     assert not any("Pelvic" in t for t in titles)
     assert any("Ground contact time" in t for t in titles)
+    assert "Cadence (steps/min)" in titles
     html = render_report(run, advice={})  # and no warning on the way (pytest turns warnings into errors)
     assert "The recording has no gyroscope: pelvic tilt, drop and rotation could not be measured" in html
