@@ -35,6 +35,7 @@ from processing.events.rules import Rule, load_rules
 
 __all__ = [
     "ADVICE_DOC",
+    "DASHBOARD_TAG",
     "DOCS_BASE_URL",
     "GCT_BALANCE_ZONES_PCT",
     "Zone",
@@ -42,6 +43,7 @@ __all__ = [
     "athlete_variable",
     "event_rules",
     "math_expression",
+    "new_dashboard",
     "rule_by_id",
     "session_variable",
     "thresholds",

@@ -48,7 +48,8 @@ DRIFT_METRICS: tuple[tuple[str, str], ...] = (
 )
 #: The drift panels' smallest bin: a few strides, so one step's noise does not hide the trend.
 DRIFT_MIN_INTERVAL = "10s"
-_STAT_UNITS = {
+#: The per-metric panel's statistics and their column names.
+_SIDE_STATS = {
     "left_mean": "left",
     "right_mean": "right",
     "right_minus_left": "right minus left",
@@ -94,17 +95,19 @@ class InfluxAnnotation(dash.AnnotationQuery):
 
 
 def _summary_stat(stat_name: str) -> str:
-    name = SESSION_SUMMARY.field(summary_metric_field(METRIC_UNITS_ANY, stat_name))
-    return name.replace(METRIC_UNITS_ANY, f"${{{METRIC_VAR}}}")
+    """The summary field of `stat_name` of the repeated panel's metric, ``${metric}_left_mean``.
 
-
-#: Any metric, to check a summary field name against the schema before the variable replaces it.
-METRIC_UNITS_ANY = next(iter(METRIC_UNITS))
+    The name is first built for a real metric and checked against the schema, then the metric is replaced
+    by the variable, so a renamed statistic fails at generation time.
+    """
+    some_metric = next(iter(METRIC_UNITS))
+    name = SESSION_SUMMARY.field(summary_metric_field(some_metric, stat_name))
+    return f"${{{METRIC_VAR}}}" + name.removeprefix(some_metric)
 
 
 def per_metric_query() -> str:
     """One metric's left/right summary (the metric comes from the repeated panel's ``$metric``)."""
-    columns = [f'last("{_summary_stat(s)}") AS "{alias}"' for s, alias in _STAT_UNITS.items()]
+    columns = [f'last("{_summary_stat(s)}") AS "{alias}"' for s, alias in _SIDE_STATS.items()]
     columns.append(f'last("{_summary_stat("worse_side")}") AS "worse side"')
     return (
         f'SELECT {", ".join(columns)} FROM "{SESSION_SUMMARY.name}" WHERE {session_filter(SESSION_SUMMARY)}'
