@@ -27,7 +27,7 @@ console = Console(stderr=True)
 #: Which module (posture.commands.*) registers each command, in the order `posture --help` lists them: one
 #: module per area, each owning its commands: link (scan, pair, record, doctor), live (run, replay), demo,
 #: sim (the simulated sensor as its own process), analysis (analyze), report (report), ingest (ingest),
-#: evaluation (evaluate). A command's module is imported when
+#: grafana (regenerate the provisioning), evaluation (evaluate). A command's module is imported when
 #: the command runs (or help lists it): `posture analyze` does not pay for bumble, the simulator or the
 #: evaluation's scipy.spatial (about 1.2 s of start-up, more than the analysis of an hour of data).
 COMMAND_MODULES: dict[str, str] = {
@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "analyze": "analysis",
     "report": "report",
     "ingest": "ingest",
+    "grafana": "grafana",
     "evaluate": "evaluation",
 }
 
