@@ -16,7 +16,9 @@ Two kinds of rule, each one alert instance per athlete and session (the queries 
 
 Every rule's annotations carry the cue (the rule's, with the side filled in), the advice (title and cue of
 each advice id) and links to the advice's section of docs/advice.md (``runbook_url``: the first, most
-relevant one). Annotations are not interpolated with environment variables by Grafana's file provisioning
+relevant one), and rules about a metric the run review draws over the run are linked to that panel
+(``__dashboardUid__``, ``__panelId__``), where Grafana marks their state changes. Annotations are not
+interpolated with environment variables by Grafana's file provisioning
 (labels are), so the alert templates (``{{ $labels.athlete }}``) in them are safe; labels hold no ``$``.
 
 The contact point is a webhook whose URL comes from the environment of the Grafana server
@@ -27,13 +29,15 @@ everything to it, grouped per athlete.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Literal
 
 from grafana_foundation_sdk.builders import alerting, expr
 from grafana_foundation_sdk.models.alerting import RelativeTimeRange
 
-from dashboards.grafana.common import advice_link, event_rules
+from dashboards.grafana.common import advice_link, event_rules, panel_id
 from dashboards.grafana.influxql import DATASOURCE_UID, EXPRESSION_DATASOURCE, InfluxQL, field, tag
+from dashboards.grafana.review import DRIFT_METRICS, REVIEW_UID, drift_title, review_dashboard
 from dashboards.schema import EVENT, STEP, Tag
 from processing.advice import load_catalog
 from processing.events.rules import Rule
@@ -130,11 +134,25 @@ def _threshold(ref_id: str, source: str, kind: Literal["gt", "lt"], value: float
     return _expression(ref_id, model)
 
 
+@cache
+def _review_panels() -> dict[str, int]:
+    """The review dashboard's panel id drawing each metric over the run."""
+    board = review_dashboard()
+    return {metric: panel_id(board, drift_title(metric)) for metric, _ in DRIFT_METRICS}
+
+
+def _panel_link(rule: Rule) -> dict[str, str]:
+    """Grafana's link from a rule to the review panel of its metric: its state changes are drawn there."""
+    if rule.metric not in _review_panels():
+        return {}
+    return {"__dashboardUid__": REVIEW_UID, "__panelId__": str(_review_panels()[rule.metric])}
+
+
 def _annotations(rule: Rule, side: Side | None, what: str) -> dict[str, str]:
     catalog = load_catalog()
     cue = rule.message(side)
     advice = " ".join(f"{catalog[a].title}: {catalog[a].cue}" for a in rule.advice)
-    return {
+    return _panel_link(rule) | {
         "summary": f"{rule.title}{f' ({_SIDE_WORDS[side]} side)' if side else ''}: {cue}",
         "description": (
             f"{what} Athlete {{{{ $labels.athlete }}}}, session {{{{ $labels.session }}}}. "

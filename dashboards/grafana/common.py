@@ -14,6 +14,7 @@ from functools import cache
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import expr
 from grafana_foundation_sdk.models.dashboard import (
+    Dashboard,
     DashboardCursorSync,
     DashboardLinkType,
     ThresholdsMode,
@@ -44,6 +45,8 @@ __all__ = [
     "event_rules",
     "math_expression",
     "new_dashboard",
+    "numbered",
+    "panel_id",
     "rule_by_id",
     "session_variable",
     "thresholds",
@@ -176,3 +179,20 @@ def new_dashboard(uid: str, title: str, description: str, *, time_from: str, ref
         )
         .readonly()
     )
+
+
+def numbered(board: Dashboard) -> Dashboard:
+    """`board` with its panels numbered in order (Grafana keys a panel's links, repeats, view and the alert
+    rules linked to it by id)."""
+    for number, panel in enumerate(board.panels or (), start=1):
+        panel.id_val = number
+    return board
+
+
+def panel_id(board: Dashboard, title: str) -> int:
+    """The id of the panel titled `title` (a KeyError naming the panels when there is none)."""
+    for panel in board.panels or ():
+        if panel.title == title and panel.id_val is not None:
+            return panel.id_val
+    titles = ", ".join(str(p.title) for p in board.panels or ())
+    raise KeyError(f"dashboard {board.uid} has no numbered panel {title!r}; its panels: {titles}")

@@ -13,7 +13,7 @@ from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.models.common import GraphDrawStyle, VisibilityMode
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dashboards.grafana.common import new_dashboard
+from dashboards.grafana.common import new_dashboard, numbered
 from dashboards.grafana.influxql import DATASOURCE, InfluxQL, athlete_filter, field, session_filter
 from dashboards.schema import RUN_HISTORY, SESSION_SUMMARY, summary_metric_field
 
@@ -145,7 +145,7 @@ def _selected_run() -> stat.Panel:
 
 def history_dashboard() -> Dashboard:
     """The history dashboard (uid ``posture-history``)."""
-    return (
+    return numbered(
         new_dashboard(
             HISTORY_UID,
             "Posture: history",

@@ -17,6 +17,7 @@ from dashboards.grafana.common import (
     GCT_BALANCE_ZONES_PCT,
     math_expression,
     new_dashboard,
+    numbered,
     rule_by_id,
     thresholds,
     zones_around_zero,
@@ -221,7 +222,7 @@ def _latest_events() -> table.Panel:
 
 def live_dashboard() -> Dashboard:
     """The live-run dashboard (uid ``posture-live``)."""
-    return (
+    return numbered(
         new_dashboard(
             LIVE_UID,
             "Posture: live run",

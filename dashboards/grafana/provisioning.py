@@ -119,17 +119,12 @@ def _yaml(document: Mapping[str, object], header: str = "") -> str:
 
 
 def dashboards() -> dict[str, Dashboard]:
-    """The dashboards by file name, their panels numbered in order (Grafana keys a panel's links, its
-    repeats and its view by id)."""
-    boards = {
+    """The dashboards by file name."""
+    return {
         "posture-live.json": live_dashboard(),
         "posture-review.json": review_dashboard(),
         "posture-history.json": history_dashboard(),
     }
-    for board in boards.values():
-        for number, panel in enumerate(board.panels or (), start=1):
-            panel.id_val = number
-    return boards
 
 
 def datasource_document() -> dict[str, object]:

@@ -13,7 +13,7 @@ from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models.dashboard import AnnotationQuery, Dashboard, VariableOption
 
-from dashboards.grafana.common import new_dashboard
+from dashboards.grafana.common import new_dashboard, numbered
 from dashboards.grafana.influxql import (
     DATASOURCE,
     DATASOURCE_TYPE,
@@ -27,10 +27,12 @@ from dashboards.schema import EVENT, SESSION_SUMMARY, STEP, Tag, summary_metric_
 from processing.steps import METRIC_UNITS
 
 __all__ = [
+    "DRIFT_METRICS",
     "METRIC_VAR",
     "REVIEW_UID",
     "InfluxAnnotation",
     "drift_query",
+    "drift_title",
     "events_query",
     "review_dashboard",
 ]
@@ -178,6 +180,11 @@ def _run_totals() -> stat.Panel:
     )
 
 
+def drift_title(metric: str) -> str:
+    """The title of the panel drawing `metric` over the run."""
+    return f"{metric} over the run, by side"
+
+
 def drift_query(metric: str) -> str:
     """A step metric's mean per interval and side over the run's running steps (fatigue drift)."""
     return (
@@ -190,7 +197,7 @@ def drift_query(metric: str) -> str:
 def _drift(metric: str, unit: str) -> timeseries.Panel:
     return (
         timeseries.Panel()
-        .title(f"{metric} over the run, by side")
+        .title(drift_title(metric))
         .description("Mean per interval of the running steps, left and right: a trend shows fatigue drift.")
         .datasource(DATASOURCE)
         .with_target(InfluxQL("A", drift_query(metric)))
@@ -286,4 +293,4 @@ def review_dashboard() -> Dashboard:
     )
     for metric, unit in DRIFT_METRICS:
         board = board.with_panel(_drift(metric, unit))
-    return board.with_panel(_events()).build()
+    return numbered(board.with_panel(_events()).build())

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from dashboards.grafana import DEFAULT_ROOT, StaleProvisioning, check, provisioning_files, write
+from dashboards.grafana.common import rule_by_id
 from dashboards.grafana.influxql import DATASOURCE_UID
 from dashboards.schema import MEASUREMENTS, SUMMARY_METRIC_STATS, Tag
 from processing.advice import load_catalog
@@ -218,3 +219,14 @@ def test_the_posture_grafana_command_writes_and_checks(tmp_path: Path) -> None:
     written = runner.invoke(app, ["grafana", "--out", str(tmp_path)])
     assert written.exit_code == 0, written.output
     assert runner.invoke(app, ["grafana", "--check", "--out", str(tmp_path)]).exit_code == 0
+
+
+def test_rules_about_a_drawn_metric_are_linked_to_its_review_panel() -> None:
+    review = {p["id"]: p for p in panels("review")}
+    linked = [r for r in alert_rules() if "__panelId__" in r["annotations"]]
+    assert {r["labels"]["posture_rule"] for r in linked} >= {"drop_asymmetry", "contact_time_asymmetry"}
+    for rule in linked:
+        assert rule["annotations"]["__dashboardUid__"] == dashboard("review")["uid"]
+        target = review[int(rule["annotations"]["__panelId__"])]
+        metric = rule_by_id(rule["labels"]["posture_rule"]).metric
+        assert target["title"] == f"{metric} over the run, by side", rule["uid"]
