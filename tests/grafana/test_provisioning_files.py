@@ -230,3 +230,13 @@ def test_rules_about_a_drawn_metric_are_linked_to_its_review_panel() -> None:
         target = review[int(rule["annotations"]["__panelId__"])]
         metric = rule_by_id(rule["labels"]["posture_rule"]).metric
         assert target["title"] == f"{metric} over the run, by side", rule["uid"]
+
+
+def test_every_advice_link_of_the_alert_rules_has_its_anchor_in_the_advice_page() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "advice.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="([a-z0-9_.-]+)"', page))
+    for rule in alert_rules():
+        for link in rule["annotations"]["advice_links"].split():
+            path, anchor = link.split("#")
+            assert path == "docs/advice.md"
+            assert anchor in anchors, f"{rule['uid']} links {link}, which docs/advice.md lacks"
