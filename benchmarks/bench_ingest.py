@@ -208,7 +208,8 @@ def ceiling(mqtt_url: str, count: int) -> float:
 def ingest_rate(
     mqtt_url: str, shim_url: str, influxdb: object, count: int, session: str, processes: int
 ) -> float:
-    extra = ("--share-group", "bench") if processes > 1 else ()
+    # a group of its own per run: Mosquitto goes on assigning messages to the sessions of stopped members
+    extra = ("--share-group", f"bench-{session}") if processes > 1 else ()
     ingests = [_ingest(mqtt_url, shim_url, f"bench-{session}-{i}", *extra) for i in range(processes)]
     time.sleep(1.5)  # connected and subscribed
     publisher = _start_publisher(mqtt_url, count, session)
