@@ -187,6 +187,14 @@ class IngestOptions:
         broker's session (nothing lost).
     deadletter_max_bytes : int
         The original payload is cut to this many bytes in a dead letter (its full size is stated).
+    retire : bool
+        At shutdown, leave the broker for good instead of keeping the session for a restart: unsubscribe,
+        take and write what the broker still holds for this session (until nothing came for
+        `retire_idle_s`), then end the session. For scaling a shared subscription down: Mosquitto goes on
+        assigning a stopped member its share of new messages while its session lives. The session is kept
+        (and a warning logged) when something could not be written.
+    retire_idle_s : float, s
+        With `retire`: how long no message may arrive before the session counts as drained.
     """
 
     client_id: str = "posture-ingest"
@@ -202,6 +210,8 @@ class IngestOptions:
     backoff_max_s: float = 5.0
     shutdown_timeout_s: float = 10.0
     deadletter_max_bytes: int = 4096
+    retire: bool = False
+    retire_idle_s: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.client_id or len(self.client_id) > 128 or any(c in self.client_id for c in "/+#"):
@@ -356,6 +366,8 @@ class Ingest:
         self._stopping = threading.Event()  # no more messages taken
         self._abandon = threading.Event()  # shutdown timeout: give up writing
         self._connected = threading.Event()
+        self._unsubscribed = threading.Event()
+        self._last_received_at = time.monotonic()
         self._generation = 0  # connections lost so far
         self._ack_lock = threading.Lock()
         self._dedup = _Dedup(self.options.dedup_window)
@@ -418,6 +430,7 @@ class Ingest:
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = lambda *args: self._unsubscribed.set()
 
     def _connect(self) -> None:
         properties = Properties(PacketTypes.CONNECT)
@@ -497,6 +510,7 @@ class Ingest:
             self._ack(mid, qos, generation)  # an ingest's status (maybe ours): not a live-run message
             return
         payload = bytes(msg.payload)
+        self._last_received_at = time.monotonic()
         try:
             message = decode(topic, payload)
             lines = lines_for(message.kind, message.payload)
@@ -706,7 +720,27 @@ class Ingest:
             retain=True,
         )
 
+    def _drained_for_retirement(self) -> bool:
+        """Unsubscribe, then take and write what the broker still holds for this session; True when done."""
+        options = self.options
+        self._client.unsubscribe(subscription_for(options.share_group))
+        if not self._unsubscribed.wait(10.0):
+            logger.warning("the broker did not confirm the unsubscription; keeping the session")
+            return False
+        deadline = time.monotonic() + max(options.shutdown_timeout_s, 3 * options.retire_idle_s)
+        while time.monotonic() < deadline:
+            idle = time.monotonic() - self._last_received_at >= options.retire_idle_s
+            if idle and self.stats().unwritten == 0:  # the writer flushes partial batches on its own
+                return True
+            time.sleep(0.05)
+        logger.warning(
+            "could not write all before retiring (%d unwritten); the session stays: retire again later",
+            self.stats().unwritten,
+        )
+        return False
+
     def _shutdown(self) -> None:
+        retired = self.options.retire and self._connected.is_set() and self._drained_for_retirement()
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
@@ -716,9 +750,14 @@ class Ingest:
             if writer.is_alive():
                 self._abandon.set()
                 writer.join()
-        info = self._report("stopped")
+        info = self._report("retired" if retired else "stopped")
         with contextlib.suppress(RuntimeError, ValueError):  # not connected: the will tells "offline"
             info.wait_for_publish(timeout=2.0)
-        # Let the network thread send the last acknowledgements, then leave; the session stays (expiry).
-        self._client.disconnect()
+        # Let the network thread send the last acknowledgements, then leave. The session stays (its expiry)
+        # for a restart, unless retired: then a session expiry of 0 ends it with the connection.
+        properties = None
+        if retired:
+            properties = Properties(PacketTypes.DISCONNECT)
+            properties.SessionExpiryInterval = 0
+        self._client.disconnect(properties=properties)
         self._client.loop_stop()

@@ -84,6 +84,14 @@ def ingest_command(
     flush_interval: Annotated[
         float, typer.Option("--flush-interval", min=0.001, help="Seconds a partial batch may wait.")
     ] = _DEFAULTS.flush_interval_s,
+    retire: Annotated[
+        bool,
+        typer.Option(
+            "--retire",
+            help="At SIGTERM, leave for good: unsubscribe, write what the broker holds for this client id, "
+            "end its session (scaling a shared subscription down).",
+        ),
+    ] = False,
 ) -> None:
     """Write the live run's messages from MQTT into InfluxDB until SIGTERM or SIGINT (then flush, exit 0).
 
@@ -112,6 +120,7 @@ def ingest_command(
             batch_size=min(batch_size, max_unwritten),
             flush_interval_s=flush_interval,
             keepalive_s=settings.mqtt_keepalive_s,
+            retire=retire,
         )
     except IngestConfigError as exc:
         raise typer.BadParameter(str(exc)) from None

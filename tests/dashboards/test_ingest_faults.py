@@ -232,3 +232,31 @@ def test_stopped_while_influxdb_is_away_it_exits_in_time_and_the_broker_keeps_th
     wait_until(lambda: step_count(influxdb, "away") == 200, what="every step written after the restart")
     assert again.stop().written == 200
     assert_steps_stored_exactly(influxdb, messages)
+
+
+def test_a_member_stopped_for_good_with_retire_leaves_no_share_behind(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    influx_v2: V2WriteShim,
+    ingest_thread: Callable[..., RunningIngest],
+) -> None:
+    before = synthetic_step_messages(600, "retire-before", seed=10)
+    after = synthetic_step_messages(400, "retire-after", seed=11)
+    stays = ingest_thread(mosquitto.url, influx_v2.url, client_id="ingest-stays", share_group="club")
+    leaves = ingest_thread(
+        mosquitto.url, influx_v2.url, client_id="ingest-leaves", share_group="club", retire=True,
+        retire_idle_s=0.5,
+    )  # fmt: skip
+    publisher = PacedPublisher(mosquitto.url, before, rate_per_s=1000.0).start()
+    wait_until(lambda: leaves.stats().received > 50, what="the leaving member busy")
+    left = leaves.stop()  # mid-stream: it unsubscribes, writes what it holds and what the broker had for it
+    publisher.join()
+    assert left.written == left.received > 0
+    publish_messages(mosquitto.url, after)
+    # without retire, Mosquitto would assign half of these to the stopped member's session
+    wait_until(lambda: step_count(influxdb, "retire-after") == len(after), what="all later steps written")
+    wait_until(lambda: step_count(influxdb, "retire-before") == len(before), what="all earlier steps written")
+    assert stays.stop().written + left.written == len(before) + len(after)
+    assert retained_status(mosquitto.url, "ingest-leaves")["state"] == "retired"
+    assert_steps_stored_exactly(influxdb, before)
+    assert_steps_stored_exactly(influxdb, after)
