@@ -8,6 +8,10 @@ make streaming and batch differ.
 
 The 6D quaternion maps sensor-frame vectors into an earth frame with z up; its heading drifts slowly (no
 magnetometer), which is why the pelvic rotation is taken relative to the direction of travel.
+
+After a gap in the samples (a link drop that split the stream, `processing.pipeline.gaps`) the pelvis has
+turned by an unknown amount: `OrientationEstimator.resume` re-estimates the orientation at the first sample
+after the gap by running VQF backwards in time over the samples that follow it, and keeps the gyroscope bias.
 """
 
 from __future__ import annotations
@@ -26,6 +30,23 @@ from processing.samples import FloatArray
 BoolArray = npt.NDArray[np.bool_]
 
 __all__ = ["OrientationEstimator", "OrientationParams"]
+
+#: VQF state entries that express the orientation (and the low-passed accelerometer in its frame): what
+#: `OrientationEstimator.resume` takes from the backward pass.
+_ORIENTATION_STATE = ("gyrQuat", "accQuat", "accLpState", "lastAccLp")
+#: VQF state entries read in the old orientation's frame, or from the signal before the gap (rest detection,
+#: the low-passed rotation of the motion bias estimation): started afresh after a gap, as VQF starts them.
+_RESTARTED_STATE = (
+    "motionBiasEstRLpState",
+    "motionBiasEstBiasLpState",
+    "restAccLpState",
+    "restGyrLpState",
+    "restLastAccLp",
+    "restLastGyrLp",
+    "restLastSquaredDeviations",
+    "restT",
+    "restDetected",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +122,38 @@ class OrientationEstimator:
         self.params = params or OrientationParams()
         self.sampling_rate_hz = float(sampling_rate_hz)
         self._holding = False
-        self._vqf = self._new_vqf(bias_forgetting_time_s=None)
+        self._forgetting_s: float | None = None  # VQF's default until `set_bias`
+        self._vqf = self._new_vqf()
 
-    def _new_vqf(self, *, bias_forgetting_time_s: float | None) -> VQF:
-        """A VQF with our parameters; VQF's own bias forgetting time unless one is given."""
-        forgetting = {} if bias_forgetting_time_s is None else {"biasForgettingTime": bias_forgetting_time_s}
+    def _new_vqf(self, *, bias_estimation: bool = True) -> VQF:
+        """A VQF with our parameters (and the bias forgetting time in force)."""
+        forgetting = {} if self._forgetting_s is None else {"biasForgettingTime": self._forgetting_s}
+        rest = {} if bias_estimation else {"restBiasEstEnabled": False}
         return VQF(
             1.0 / self.sampling_rate_hz,
             tauAcc=self.params.tau_acc_hold_s if self._holding else self.params.tau_acc_s,
-            motionBiasEstEnabled=self.params.motion_bias_estimation,
+            motionBiasEstEnabled=self.params.motion_bias_estimation and bias_estimation,
             biasClip=self.params.bias_clip_dps,
             **forgetting,
+            **rest,
         )
+
+    @property
+    def holding(self) -> bool:
+        """Whether the accelerometer correction is held (`tau_acc_hold_s`) at the last sample."""
+        return self._holding
+
+    def clone(self) -> OrientationEstimator:
+        """An independent estimator in the same state (e.g. to run ahead on samples without disturbing this
+        one)."""
+        other = OrientationEstimator.__new__(OrientationEstimator)
+        other.params = self.params
+        other.sampling_rate_hz = self.sampling_rate_hz
+        other._holding = self._holding
+        other._forgetting_s = self._forgetting_s
+        other._vqf = other._new_vqf()
+        other._vqf.state = self._vqf.state
+        return other
 
     @property
     def state(self) -> dict[str, object]:
@@ -130,10 +171,50 @@ class OrientationEstimator:
         filter state (if any samples went in already) carries over.
         """
         state = self._vqf.state
-        self._vqf = self._new_vqf(bias_forgetting_time_s=self.params.bias_forgetting_time_s)
+        self._forgetting_s = self.params.bias_forgetting_time_s
+        self._vqf = self._new_vqf()
         self._vqf.state = state
         bias = np.asarray(bias_dps, dtype=np.float64) * (math.pi / 180.0)
         self._vqf.setBiasEstimate(np.ascontiguousarray(bias), sigma_dps * math.pi / 180.0)
+
+    def resume(self, gyr_dps: FloatArray, acc_mps2: FloatArray) -> None:
+        """Restart the orientation after a gap from the samples that follow it; the bias estimate stays.
+
+        While no samples came the pelvis kept moving: the orientation at the gap's start is stale by the
+        difference between two instants of the gait cycle (up to 10 deg of obliquity), which VQF would pull
+        back only over several `tau_acc_s`. Instead VQF runs backwards in time over the given samples (the
+        first ones after the gap; the gyroscope negated, with the bias it has estimated, its own bias
+        estimation off), from the orientation before the gap: the accelerometer average over them (VQF's own
+        start-up averaging, `filterVec`, over up to `tau_acc_s`) levels it, and the gyroscope carries it back
+        to the first sample. The forward filter continues from there, with that accelerometer average as its
+        low-pass state (the same inertial frame); its gyroscope bias estimate and uncertainty carry over (a
+        sensor's bias does not jump in seconds), while its rest detection and the low-passed rotation of its
+        motion bias estimation start afresh, as VQF starts them. Then call `update` with the same samples.
+
+        Parameters
+        ----------
+        gyr_dps : (n, 3) array, deg/s
+            The first samples after the gap (a second or two: the longer, the better the levelling).
+        acc_mps2 : (n, 3) array, m/s^2
+        """
+        if acc_mps2.shape[0] == 0:
+            return
+        state = self._vqf.state
+        backward = self._new_vqf(bias_estimation=False)
+        start = dict(backward.state)
+        start["gyrQuat"] = state["gyrQuat"]
+        start["accQuat"] = state["accQuat"]
+        start["bias"] = -np.asarray(state["bias"])  # the negated rate carries the negated bias
+        backward.state = start
+        rate_rps = -np.ascontiguousarray(gyr_dps[::-1], dtype=np.float64) * (math.pi / 180.0)
+        backward.updateBatch(rate_rps, np.ascontiguousarray(acc_mps2[::-1], dtype=np.float64))
+        levelled = backward.state
+        fresh = self._new_vqf().state
+        for key in _ORIENTATION_STATE:
+            state[key] = levelled[key]
+        for key in _RESTARTED_STATE:
+            state[key] = fresh[key]
+        self._vqf.state = state
 
     def update(
         self, gyr_dps: FloatArray, acc_mps2: FloatArray, *, hold: BoolArray | None = None
