@@ -2,6 +2,8 @@
 
 from processing.pipeline.batch import AnalysisResult, analyze, default_event_detector
 from processing.pipeline.detectors import EventDetector, EventDetectorAdapter, WindowEventDetector
+from processing.pipeline.gaps import GapCounts, GapPolicy
+from processing.pipeline.live import LiveAngles
 from processing.pipeline.step_metrics import compute_step_metrics
 from processing.pipeline.streaming import PipelineParams, StreamingProcessor
 
@@ -9,6 +11,9 @@ __all__ = [
     "AnalysisResult",
     "EventDetector",
     "EventDetectorAdapter",
+    "GapCounts",
+    "GapPolicy",
+    "LiveAngles",
     "PipelineParams",
     "StreamingProcessor",
     "WindowEventDetector",

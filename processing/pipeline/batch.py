@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from processing.alignment import Mounting
 from processing.gait_events import GaitEventDetector
 from processing.pipeline.detectors import EventDetectorAdapter, WindowEventDetector
+from processing.pipeline.gaps import GapCounts
 from processing.pipeline.streaming import PipelineParams, StreamingProcessor
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
@@ -28,12 +29,15 @@ class AnalysisResult:
     sampling_rate_hz : float
     has_gyroscope : bool
         False for accelerometer-only input: the pelvic angles are NaN.
+    gaps : GapCounts
+        The gaps in the sample times, bridged or split (`processing.pipeline.gaps`).
     """
 
     steps: tuple[StepMetrics, ...]
     mounting: Mounting | None
     sampling_rate_hz: float
     has_gyroscope: bool
+    gaps: GapCounts = field(default_factory=GapCounts)
 
 
 def default_event_detector() -> WindowEventDetector:
@@ -49,6 +53,9 @@ def analyze(
     event_detector: WindowEventDetector | None = None,
 ) -> AnalysisResult:
     """Analyse a recording, given whole or as consecutive blocks (the result is the same either way).
+
+    Gaps in the sample times (a recording through a link drop) are bridged or split the recording into
+    segments analysed apart, by `params.gaps`; `AnalysisResult.gaps` counts them.
 
     Parameters
     ----------
@@ -80,4 +87,6 @@ def analyze(
     if processor is None:
         return AnalysisResult((), None, float(sampling_rate_hz), has_gyr)
     steps.extend(processor.finish())
-    return AnalysisResult(tuple(steps), processor.mounting_, float(sampling_rate_hz), has_gyr)
+    return AnalysisResult(
+        tuple(steps), processor.mounting_, float(sampling_rate_hz), has_gyr, processor.gaps_
+    )

@@ -34,15 +34,43 @@ Design (VQF's shape: frozen parameters, explicit state, one code path behind `up
    core would undo a break the detector found and mislabel every contact after it up to the next window. A
    new group takes the parity of its own evidence.
 
+6. Gaps (`processing.pipeline.gaps`, the one policy for run, record + analyze and replay): `update()` reads
+   them from the sample times, so a live block, a recorded CSV and a replayed session decide a gap alike and
+   the decision depends only on the two samples around it (streaming still equals batch). No flag is passed:
+   the link's `lost_samples_before` exists on the live path only (a CSV knows only its times), and the times
+   say the same thing there (the link stamps samples from the sensor clock). A gap of at most
+   `GapPolicy.max_bridge_s` is bridged (samples interpolated onto the grid; the stream goes on). A longer one
+   splits the stream into segments: samples keep their absolute indices (gap samples get none), each segment
+   has its own window grid from its first sample, and the segment before the gap is finished as a recording
+   would be (its windows end at the gap, its last step, whose next contact fell into the gap, is dropped, and
+   side stitching starts a new bout after it). The calibration is not redone: mounting, neutral and bias
+   carry over (a calibration still pending sees the samples of all segments, as one recording). VQF restarts
+   at the segment's first sample from the first `orientation_lookahead_s` of samples after the gap
+   (`OrientationEstimator.resume`: VQF run backwards over them, bias kept); the turn detection's moving
+   sums stop at segment ends as at the recording's ends. `gaps_` counts every decision.
+7. Live angles: `live_angles()` gives the pelvic angles of the newest sample without waiting for a window: a
+   copy of VQF, from where the look-ahead left it, runs over the newest `orientation_lookahead_s` of samples
+   (holding the accelerometer correction as at its start) and the rotation is taken against a causal
+   direction of travel (`processing.pipeline.live`). It reads the committed state and changes nothing; it
+   costs about 0.3 ms of CPU a call (0.3 % of a core at 10 Hz).
+
 Delay: a step is emitted when its window completes and VQF has reached the window's end, at most
 H + M + look-ahead after its last sample (9 s by default), plus the block that completes it (steps of the
-calibration period come out together when it is decided). Memory: one window plus the look-ahead (plus the
-calibration period at the start, and 2 `calibration_motion_s` while a forward axis from walking waits for
-running).
+calibration period come out together when it is decided). A step ends at a uniformly random place of a core,
+so the delay lies between M + L and H + M + L: median 7.0 s, p99 9.0 s at the defaults
+(`benchmarks/bench_commit_delay.py`). A shorter hop alone does not halve it (M + L = 5 s stays); the margin
+must hold a step's next contact (`max_step_time_s`) and the look-ahead the turn detection's centred filter:
+H 2, M 2, L 1.5 gives 4.5 s at the same accuracy except in turns (track_turns: tilt 0.8 -> 1.3 deg), and
+H 1.5, M 2, L 1 (3.7 s, halved) shortens the turn filter below a stride and doubles the drop error across the
+suite.
+
+Memory: one window plus the look-ahead (plus the calibration period at the start, and 2 `calibration_motion_s`
+while a forward axis from walking waits for running).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -61,6 +89,8 @@ from processing.pelvis import (
     rotation_relative_to_travel,
 )
 from processing.pipeline.detectors import WindowEventDetector
+from processing.pipeline.gaps import GapCounts, GapPolicy, resolve_gaps
+from processing.pipeline.live import DEFAULT_STRIDE_S, LiveAngles, causal_travel_heading_deg, travel_history_s
 from processing.pipeline.step_metrics import compute_step_metrics
 from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ, FloatArray, ImuSamples
 from processing.steps import Side, Step, StepMetrics
@@ -72,6 +102,8 @@ __all__ = ["PipelineParams", "StreamingProcessor"]
 
 #: Context kept around a window's steps for the per-step metrics: more than half the longest stride, s.
 SPAN_PAD_S = 1.5
+#: After a long gap the live angles resume once this much has come in (VQF resumes from it), s.
+LIVE_MIN_RESUME_S = 0.5
 #: Long stretches of samples (a recording given at once) go through the orientation and `body_signals` this
 #: many samples at a time: the element-wise temporaries then stay in the CPU cache (40 % faster over an
 #: hour). The same numbers: a chunk is what a block of a live stream would be.
@@ -107,6 +139,8 @@ class PipelineParams:
         speeds up.
     orientation_settle_s : float, s
         Without a standing period, steps in the first seconds (VQF converging from no prior) get no angles.
+    gaps : GapPolicy
+        Which holes in the sample times are bridged and which split the stream (`processing.pipeline.gaps`).
     """
 
     window_hop_s: float = 4.0
@@ -120,6 +154,7 @@ class PipelineParams:
     turn_rate_dps: float = 3.0
     start_hold_s: float = 8.0
     orientation_settle_s: float = 4.0
+    gaps: GapPolicy = field(default_factory=GapPolicy)
 
     def __post_init__(self) -> None:
         for name in ("window_hop_s", "window_margin_s", "calibration_check_s", "max_step_time_s"):
@@ -269,7 +304,9 @@ class StreamingProcessor:
     Notes
     -----
     `update(block)` returns the steps completed by the block; `finish()` flushes the rest at the end of a
-    recording. `mounting_` is None until the calibration is decided.
+    recording. `mounting_` is None until the calibration is decided. Gaps in the sample times are bridged or
+    split the stream by `params.gaps` (module docstring, item 6); `gaps_` counts the decisions.
+    `live_angles()` reads the newest pelvic angles at any time after the calibration.
     """
 
     def __init__(
@@ -311,7 +348,17 @@ class StreamingProcessor:
         self._n_total = 0
         self._last_t_s = -np.inf
         self._t0_s = 0.0
-        self._next_window = 0
+        # Segments (split by long gaps): absolute index of each segment's first sample; segment i ends where
+        # segment i + 1 starts, the last one is open. Windows run through them in order.
+        self._seg_starts: list[int] = [0]
+        self._win_seg = 0  # the segment whose windows run next ...
+        self._next_window = 0  # ... and the next window in it
+        self._gaps = GapCounts()
+        # The last sample fed (time, acc row, gyr row): a gap may open before the next block.
+        self._last_sample: tuple[float, FloatArray, FloatArray | None] | None = None
+        # Stride length for the live direction of travel, from the committed steps (s).
+        self._stride_s: float | None = None
+        self._live: tuple[int, LiveAngles | None] | None = None  # (samples seen, angles) of the last call
         self._next_check = self._check
         # A forward axis from walking is re-decided from running at these checkpoints (absolute samples).
         self._refine_at: int | None = None
@@ -327,8 +374,18 @@ class StreamingProcessor:
 
     @property
     def samples_seen(self) -> int:
-        """How many samples have been fed."""
+        """How many samples have been fed (and interpolated into bridged gaps)."""
         return self._n_total
+
+    @property
+    def gaps_(self) -> GapCounts:
+        """Every gap decision so far: bridged and split gaps, their missing time, samples interpolated."""
+        return self._gaps
+
+    @property
+    def segments(self) -> int:
+        """How many segments long gaps have split the stream into (1 without a long gap)."""
+        return len(self._seg_starts)
 
     @property
     def buffered_samples(self) -> int:
@@ -337,6 +394,10 @@ class StreamingProcessor:
 
     def update(self, block: ImuSamples, *, copy: bool = True) -> list[StepMetrics]:
         """Feed the next block of samples; returns the steps it completed, in time order.
+
+        Gaps need no flag: they are read from the sample times (a jump before the block or inside it, as after
+        a link drop: `SampleBlock.lost_samples_before` > 0), bridged or split by `params.gaps`, and counted in
+        `gaps_`. A split finishes the segment before it: its steps come out with this call.
 
         With `copy` False the processor may keep the block's arrays instead of copying them (C-contiguous
         float64 arrays given while nothing is buffered, e.g. a whole recording at once): the caller must not
@@ -353,13 +414,29 @@ class StreamingProcessor:
         t = np.asarray(block.t_s, dtype=np.float64)
         acc = np.asarray(block.acc_mps2, dtype=np.float64)
         gyr = None if block.gyr_dps is None else np.asarray(block.gyr_dps, dtype=np.float64)
-        self._buf.pending.append((t, acc, gyr))
-        # the same memory layout as a copy, so every later computation reads the same numbers the same way
-        self._buf.adopt = not copy and all(x.flags.c_contiguous for x in (t, acc, gyr) if x is not None)
-        self._n_total += n
-        if self._n_total == n:
+        pieces, counts = resolve_gaps(
+            t,
+            acc,
+            gyr,
+            previous=self._last_sample,
+            sampling_rate_hz=self.sampling_rate_hz,
+            policy=self.params.gaps,
+        )
+        if self._n_total == 0:
             self._t0_s = float(t[0])
+        adopt = not copy
+        for piece in pieces:
+            if piece.split_before:
+                self._seg_starts.append(self._n_total)
+            self._buf.pending.append((piece.t_s, piece.acc_mps2, piece.gyr_dps))
+            self._n_total += piece.t_s.shape[0]
+            arrays = (piece.t_s, piece.acc_mps2, piece.gyr_dps)
+            adopt = adopt and all(x.flags.c_contiguous for x in arrays if x is not None)
+        # the same memory layout as a copy, so every later computation reads the same numbers the same way
+        self._buf.adopt = adopt
+        self._gaps = self._gaps + counts
         self._last_t_s = float(t[-1])
+        self._last_sample = (self._last_t_s, acc[-1].copy(), None if gyr is None else gyr[-1].copy())
         return self._advance(final=False)
 
     def finish(self) -> list[StepMetrics]:
@@ -369,6 +446,53 @@ class StreamingProcessor:
         out = self._advance(final=True)
         self._finished = True
         return out
+
+    def live_angles(self) -> LiveAngles | None:
+        """The pelvic angles of the newest sample, without waiting for a step (module docstring, item 7).
+
+        None before the calibration, without a gyroscope, and in the first `LIVE_MIN_RESUME_S` after a long
+        gap. Costs one pass of VQF over the newest `orientation_lookahead_s` of samples (computed once per
+        block fed, however often it is asked); changes nothing the committed steps read.
+        """
+        if self._live is None or self._live[0] != self._n_total:
+            self._live = (self._n_total, self._newest_angles())
+        return self._live[1]
+
+    def _newest_angles(self) -> LiveAngles | None:
+        mounting, estimator, buf = self.mounting_, self._orientation, self._buf
+        if mounting is None or estimator is None or buf.gyr_dps is None or self._n_total == 0:
+            return None
+        buf.consolidate()
+        seg_start, n = self._seg_starts[-1], self._n_total
+        lo = max(self._vqf_done, seg_start)  # VQF completes closed segments: lo > seg_start once resumed
+        head = estimator.clone()
+        if self._vqf_done <= seg_start and seg_start > 0:
+            # a long gap just split the stream and VQF waits for the look-ahead before it resumes: resume the
+            # copy from what is there
+            if n - seg_start < round(LIVE_MIN_RESUME_S * self.sampling_rate_hz):
+                return None
+            head.resume(buf.gyr_dps[seg_start - buf.start :], buf.acc_mps2[seg_start - buf.start :])
+        new = slice(lo - buf.start, n - buf.start)
+        acc, gyr = buf.acc_mps2[new], buf.gyr_dps[new]
+        quat = head.update(gyr, acc, hold=np.full(n - lo, head.holding))
+        ahead = body_signals(quat, mounting.rotation, acc, gyr)
+        # the heading over the travel estimate's history: what VQF has computed in this segment before the
+        # newest samples, then theirs
+        stride_s = self._stride_s or DEFAULT_STRIDE_S
+        first = max(seg_start, buf.start, n - round(travel_history_s(stride_s) * self.sampling_rate_hz) - 2)
+        behind = buf.body[min(first, lo) - buf.start : lo - buf.start]
+        heading = _unwrap_deg(np.concatenate([behind[:, 8], ahead[:, 8]]))[first - n :]
+        t = buf.t_s[first - buf.start : n - buf.start]
+        travel = causal_travel_heading_deg(t, heading, stride_s=stride_s)
+        # the newest sample's angles, moved back by the half sample the filter leads (as the steps' angles:
+        # `angle_at_sample_instants`)
+        last_two = np.concatenate([behind[-2:, 6:8], ahead[:, 6:8]])[-2:]
+        tilt, obliquity = (float(x) for x in last_two.mean(axis=0))
+        heading_now = float(np.mean(heading[-2:]))
+        rotation = heading_now - travel
+        if mounting.standing_s is None and float(t[-1]) < self._t0_s + self.params.orientation_settle_s:
+            tilt = obliquity = rotation = float("nan")
+        return LiveAngles(float(t[-1]), tilt, obliquity, rotation)
 
     # -- internals ------------------------------------------------------------------------------------------
 
@@ -400,23 +524,36 @@ class StreamingProcessor:
         if self.has_gyroscope:
             self._run_orientation(final=final)
         ready = self._vqf_done if self.has_gyroscope else self._n_total
+        starts = self._seg_starts
         while True:
-            k = self._next_window
-            core_start = k * self._hop
-            end = (k + 1) * self._hop + self._margin
-            if core_start >= self._n_total:
-                break
-            if end > ready and not final:
+            seg_start = starts[self._win_seg]
+            closed = self._win_seg + 1 < len(starts)  # a long gap follows: the segment is complete
+            seg_end = starts[self._win_seg + 1] if closed else self._n_total
+            core_start = seg_start + self._next_window * self._hop
+            if core_start >= seg_end:
+                if not closed:
+                    break
+                # The segment ends as a recording would: its last step waited for a contact in the gap.
+                self._win_seg += 1
+                self._next_window = 0
+                self._open_step = None
+                self._last_ic = None
+                self._bout_evidence = 0.0
+                continue
+            end = core_start + self._hop + self._margin
+            if (min(end, seg_end) if closed or final else end) > ready:
                 break
             self._refine_forward(core_start)
-            out.extend(self._process_window(k))
+            out.extend(self._process_window(core_start, seg_start, seg_end))
             self._next_window += 1
-            keep = max(0, self._next_window * self._hop - self._margin)
+            keep = min(max(seg_start, core_start + self._hop - self._margin), seg_end)
             if self.has_gyroscope:
                 keep = min(keep, self._vqf_done - self._turn_half)
             if self._refine_at is not None:
                 keep = min(keep, self._refine_at - self._refine_span)
             self._buf.drop_before(keep)
+        if out:  # the stride for the live direction of travel: two steps
+            self._stride_s = 2.0 * float(np.median([s.step_time_s for s in out[-8:]]))
         return out
 
     def _set_mounting(self, mounting: Mounting) -> None:
@@ -430,18 +567,19 @@ class StreamingProcessor:
                 orientation.set_bias(mounting.gyr_bias_dps)
             self._orientation = orientation
 
-    def _hold_mask(self, lo: int, hi: int) -> BoolArray:
-        """Samples [lo, hi) (absolute) where the accelerometer correction is held: turning, or speeding up."""
+    def _hold_mask(self, lo: int, hi: int, seg_start: int, seg_end: int) -> BoolArray:
+        """Samples [lo, hi) (absolute, inside the segment [seg_start, seg_end)) where the accelerometer
+        correction is held: turning, or speeding up."""
         mounting, buf = self.mounting_, self._buf
         if mounting is None or buf.gyr_dps is None:
             return np.zeros(hi - lo, dtype=bool)
         half, h1, h2 = self._turn_half, self._turn_h1, self._turn_h2
-        a, b = max(buf.start, lo - half), min(self._n_total, hi + half)
+        a, b = max(buf.start, lo - half, seg_start), min(seg_end, hi + half)
         bias = mounting.gyr_bias_dps if mounting.gyr_bias_dps is not None else np.zeros(3)
         g, up = buf.gyr_dps[a - buf.start : b - buf.start] - bias, mounting.up_sensor
         yaw_rate = g[:, 0] * up[0] + g[:, 1] * up[1] + g[:, 2] * up[2]  # element-wise: same bits in any chunk
         # Integer arithmetic (milli-deg/s) makes the moving sums exact, so the decision cannot depend on where
-        # the stream was split; sums are normalised by their sample counts (short only at the recording ends).
+        # the stream was split; sums are normalised by their sample counts (short only at the segment ends).
         q = (yaw_rate * 1000.0).round().astype(np.int64)
         n = q.shape[0]
         everywhere = np.arange(n)
@@ -456,16 +594,20 @@ class StreamingProcessor:
         return np.asarray(turning | starting)
 
     def _run_orientation(self, *, final: bool, body: bool = True) -> None:
-        """Advance VQF to `lookahead` samples behind the newest (to the end when final).
+        """Advance VQF to `lookahead` samples behind the newest (to the end when final), and through every
+        segment that a long gap has closed.
 
-        With `body` False the body signals of the new samples are left for the caller (the calibration
-        computes them once, with its final mounting).
+        At a segment's first sample after a gap VQF resumes from the segment's first `lookahead` samples
+        (`OrientationEstimator.resume`): they are in whenever VQF gets there, so this adds no delay. With
+        `body` False the body signals of the new samples are left for the caller (the calibration computes
+        them once, with its final mounting).
         """
         if self._orientation is None:
             return
         buf = self._buf
         buf.consolidate()
-        target = self._n_total if final else self._n_total - self._lookahead
+        starts = self._seg_starts
+        target = self._n_total if final else max(self._n_total - self._lookahead, starts[-1])
         lo = self._vqf_done
         if target <= lo or buf.gyr_dps is None:
             return
@@ -473,19 +615,28 @@ class StreamingProcessor:
         # written chunk by chunk while in the cache, not concatenated afterwards
         quats = np.empty((target - lo, 4))
         bodies = np.empty((target - lo, 9)) if with_body else None
-        for a in range(lo, target, _CHUNK_SAMPLES):  # as a live stream's blocks would come (the same numbers)
-            b = min(a + _CHUNK_SAMPLES, target)
-            hold = self._hold_mask(a, b)
-            gyr = buf.gyr_dps[a - buf.start : b - buf.start]
-            acc = buf.acc_mps2[a - buf.start : b - buf.start]
-            quat = quats[a - lo : b - lo]
-            quat[:] = self._orientation.update(gyr, acc, hold=hold)
-            if bodies is not None and self.mounting_ is not None:
-                bodies[a - lo : b - lo] = body_signals(quat, self.mounting_.rotation, acc, gyr)
+        seg = bisect.bisect_right(starts, lo) - 1
+        while self._vqf_done < target:
+            seg_start = starts[seg]
+            seg_end = starts[seg + 1] if seg + 1 < len(starts) else self._n_total
+            if seg > 0 and self._vqf_done == seg_start:
+                first = slice(seg_start - buf.start, min(seg_start + self._lookahead, seg_end) - buf.start)
+                self._orientation.resume(buf.gyr_dps[first], buf.acc_mps2[first])
+            stop = min(target, seg_end)
+            for a in range(self._vqf_done, stop, _CHUNK_SAMPLES):  # as a live stream's blocks would come
+                b = min(a + _CHUNK_SAMPLES, stop)
+                hold = self._hold_mask(a, b, seg_start, seg_end)
+                gyr = buf.gyr_dps[a - buf.start : b - buf.start]
+                acc = buf.acc_mps2[a - buf.start : b - buf.start]
+                quat = quats[a - lo : b - lo]
+                quat[:] = self._orientation.update(gyr, acc, hold=hold)
+                if bodies is not None and self.mounting_ is not None:
+                    bodies[a - lo : b - lo] = body_signals(quat, self.mounting_.rotation, acc, gyr)
+            self._vqf_done = stop
+            seg += 1
         buf.quat = _appended(buf.quat, [quats])
         if bodies is not None:
             buf.body = _appended(buf.body, [bodies])
-        self._vqf_done = target
 
     def _try_calibration(self, *, final: bool) -> None:
         buf = self._buf
@@ -578,14 +729,15 @@ class StreamingProcessor:
             k = buf.quat.shape[0]
             buf.body = _body_signals_chunked(buf.quat, refined.rotation, buf.acc_mps2[:k], buf.gyr_dps[:k])
 
-    def _process_window(self, k: int) -> list[StepMetrics]:
+    def _process_window(self, core_start: int, seg_start: int, seg_end: int) -> list[StepMetrics]:
+        """The steps of the window whose core starts at `core_start`, in the segment [seg_start, seg_end)."""
         mounting = self.mounting_
         if mounting is None:  # pragma: no cover - guarded by _advance
             return []
         self._buf.consolidate()
         buf = self._buf
-        a = max(0, k * self._hop - self._margin)
-        b = min((k + 1) * self._hop + self._margin, self._n_total)
+        a = max(seg_start, core_start - self._margin)
+        b = min(core_start + self._hop + self._margin, seg_end)
         lo, hi = a - buf.start, b - buf.start
         t = buf.t_s[lo:hi]
         acc = buf.acc_mps2[lo:hi]
@@ -599,8 +751,8 @@ class StreamingProcessor:
             acc_lev, gyr_lev = levelled_body_frame(None, mounting.rotation, acc, gyr)
         events = self.event_detector.detect_window(t, acc_lev, gyr_lev, sampling_rate_hz=fs)
 
-        core_t0 = float(t[k * self._hop - a])
-        core_end = (k + 1) * self._hop
+        core_t0 = float(t[core_start - a])
+        core_end = core_start + self._hop
         core_t1 = float(t[core_end - a]) if core_end < b else np.inf
         in_core = ((events.ic_s >= core_t0) & (events.ic_s < core_t1)).nonzero()[0]
         open_step, self._open_step = self._open_step, None

@@ -128,3 +128,37 @@ def test_any_split_gives_the_batch_steps_when_running_re_decides_the_forward_axi
     expected, streamed = as_columns(result.steps), as_columns(got)
     for c in STEP_METRIC_COLUMNS:
         np.testing.assert_array_equal(streamed[c], expected[c], err_msg=c)
+
+
+@cache
+def gapped() -> ImuSamples:
+    """The recording through two link drops: 2 samples (38 ms: bridged) at 12 s, 1.5 s (split) at 20 s."""
+    s = recording().samples
+    lost = (s.t_s >= 20.0) & (s.t_s < 21.5)
+    lost[np.searchsorted(s.t_s, 12.0) + np.arange(2)] = True
+    assert s.gyr_dps is not None
+    return ImuSamples(s.t_s[~lost], s.acc_mps2[~lost], s.gyr_dps[~lost])
+
+
+@cache
+def gapped_batch(acc_only: bool) -> tuple[StepMetrics, ...]:
+    samples = without_gyro(gapped()) if acc_only else gapped()
+    result = analyze(samples, sampling_rate_hz=recording().sampling_rate_hz)
+    assert (result.gaps.bridged, result.gaps.split) == (1, 1)
+    return result.steps
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=len(gapped()) - 1), max_size=40), acc_only=st.booleans()
+)
+def test_any_split_of_a_recording_with_gaps_gives_the_batch_steps(cuts: list[int], acc_only: bool) -> None:
+    # a gap decided between blocks or inside one, a split anywhere around it: the same steps
+    s = gapped()
+    i = int(np.searchsorted(s.t_s, 20.0))
+    cuts = [*cuts, i - 1, i, i + 1]  # at the split gap and next to it
+    expected = as_columns(gapped_batch(acc_only))
+    assert len(expected["t_ic_s"]) > 40
+    got = as_columns(stream(without_gyro(s) if acc_only else s, cuts))
+    for c in STEP_METRIC_COLUMNS:
+        np.testing.assert_array_equal(got[c], expected[c], err_msg=c)
