@@ -5,6 +5,13 @@ Input CSV: a header row with `t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2` and optional
 extra columns are ignored. Every check fails with one line that says what is wrong, where, and what to do
 (`InvalidSamplesError`, a `ProcessingError`, so the CLI shows it without a traceback).
 
+Gaps: a recording through a link drop (`posture record` writes through it) has samples missing, and its time
+axis jumps there. Such a file is read as it is, its times marking the gaps: the pipeline's one gap policy
+(`processing.pipeline.gaps`, used by the live run and replay too) bridges the short ones and analyses the
+stretches between the long ones apart. Only an axis that no gap explains is refused: an interval shorter than
+half the median (jitter beyond half a sample, or a faster stretch), or long intervals so common that the rate
+itself changes (`MAX_GAP_SHARE`).
+
 Output: steps.csv with one row per step in `STEP_METRIC_COLUMNS` order, and asymmetry.csv with one row per
 rolling window and metric in `ASYMMETRY_COLUMNS` order (NaN written as an empty field, booleans as 1/0).
 """
@@ -49,8 +56,13 @@ logger = logging.getLogger(__name__)
 
 #: Shortest recording worth analysing: a few strides (lab trials of 6 to 8 s walking are common).
 MIN_RECORDING_S = 5.0
-#: A sample interval may deviate this much from the median (timestamp jitter) before we call it a gap.
+#: A sample interval may deviate this much from the median (timestamp jitter): longer is a gap (lost samples),
+#: shorter is an irregular axis.
 MAX_INTERVAL_DEVIATION = 0.5
+#: At most this share of the intervals may be gaps: a link that loses one packet in ten loses one interval in
+#: 80 at the sensor's defaults (8 samples a packet), one in ten with a sample a packet. More is a changing
+#: rate (a stretch at half the rate makes every one of its intervals long), not a constant rate with drops.
+MAX_GAP_SHARE = 0.1
 #: A recording's measured rate may lie this fraction outside the supported range (a sensor clock running a
 #: little fast or slow, rounded timestamps) and is then handed on as the nearest supported rate.
 CLOCK_RATE_TOLERANCE = 0.02
@@ -155,8 +167,8 @@ def read_recording(path: Path) -> Recording:
     Raises
     ------
     InvalidSamplesError
-        Missing column, non-numeric value, NaN, non-monotonic or irregular time axis, unsupported rate,
-        too short, or a clipped sensor.
+        Missing column, non-numeric value, NaN, non-monotonic or irregular time axis (not gaps: those are
+        read as they are, module docstring), unsupported rate, too short, or a clipped sensor.
     """
     header = _header(path)
     missing = [c for c in (TIME_COLUMN, *ACC_COLUMNS) if c not in header]
@@ -233,16 +245,18 @@ def validate_samples(
             "Hz (is t_s in seconds?): resample the recording",
             reason="rate",
         )
-    irregular = np.abs(dt - median_dt) > MAX_INTERVAL_DEVIATION * median_dt
+    gap = dt > (1.0 + MAX_INTERVAL_DEVIATION) * median_dt
+    short = dt < (1.0 - MAX_INTERVAL_DEVIATION) * median_dt
+    irregular = short if gap.mean() <= MAX_GAP_SHARE else short | gap
     if irregular.any():
         row = int(np.argmax(irregular)) + 2
         raise InvalidSamplesError(
             f"{name}: irregular time axis at data row {row} (interval {dt[row - 2] * 1000:.1f} ms, expected "
-            f"{median_dt * 1000:.1f} ms; {int(irregular.sum())} such intervals): the recording has gaps or a "
-            "changing rate; split it at the gaps or resample it to a constant rate",
+            f"{median_dt * 1000:.1f} ms; {int(irregular.sum())} such intervals): its time stamps jitter by "
+            "more than half a sample or its rate changes; resample it to a constant rate",
             reason="gap",
         )
-    duration_s = float(t_s[-1] - t_s[0])
+    duration_s = float(t_s[-1] - t_s[0]) - float(np.sum(dt[gap]))  # the time with samples: gaps do not count
     if duration_s < MIN_RECORDING_S:
         raise InvalidSamplesError(
             f"{name} lasts {duration_s:.1f} s: record at least {MIN_RECORDING_S:g} s (stand still a few "

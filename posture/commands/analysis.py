@@ -62,6 +62,9 @@ def run_analysis(
 ) -> AnalysisResult:
     """Feed a recording through the pipeline block by block, with a progress bar if asked.
 
+    A recording through a link drop has gaps in its times (`posture.recording_io` reads it as it is): the
+    pipeline's gap policy (`processing.pipeline.gaps`, the same in `posture run` and `replay`) bridges the
+    short ones and analyses the stretches between the long ones apart; `AnalysisResult.gaps` counts them.
     The bar only reports (it advances after each block is handed over): the result is the same with and
     without it. `progress_console` is where it is drawn (default: this module's stderr console).
     """
@@ -147,7 +150,8 @@ def calibration_summary(result: AnalysisResult) -> dict[str, object]:
 
 def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: int = 0) -> dict[str, object]:
     """The summary.json document (plain JSON types; NaN becomes null); `n_windows` rows of asymmetry.csv
-    per metric."""
+    per metric. Its "gaps" block counts every gap decision (`processing.pipeline.gaps`): gaps bridged and
+    split, their missing time, and the segments analysed apart."""
     from processing.asymmetry import (
         BASELINE_S,
         HOP_STRIDES,
@@ -155,6 +159,7 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
         drift_against_baseline,
         summarize_asymmetry,
     )
+    from processing.pipeline import PipelineParams
     from processing.steps import METRIC_UNITS
 
     steps = list(result.steps)
@@ -190,6 +195,7 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
             }
         metrics[name] = entry
     mean_step = _mean(basis, "step_time_s")
+    gaps = result.gaps
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "input": recording.path.name,
@@ -197,6 +203,19 @@ def build_summary(recording: Recording, result: AnalysisResult, *, n_windows: in
         "sampling_rate_hz": _num(recording.sampling_rate_hz),
         "duration_s": _num(float(recording.samples.t_s[-1] - recording.samples.t_s[0])),
         "has_gyroscope": result.has_gyroscope,
+        # Link drops: short gaps bridged by interpolation, long ones split the recording into segments
+        # analysed apart (same calibration, same time axis; no step spans a split).
+        "gaps": {
+            "bridged": gaps.bridged,
+            "split": gaps.split,
+            "total": gaps.total,
+            "bridged_s": _num(gaps.bridged_s),
+            "split_s": _num(gaps.split_s),
+            "total_s": _num(gaps.total_s),
+            "samples_interpolated": gaps.samples_interpolated,
+            "segments": gaps.split + 1,
+            "max_bridge_s": PipelineParams().gaps.max_bridge_s,
+        },
         "calibration": calibration,
         "steps": {
             "total": len(steps),

@@ -77,7 +77,9 @@ def test_analyze_writes_steps_events_and_summary(tmp_path: Path) -> None:
     running = [r for r in rows if r["is_running"] == "1"]
     drops = np.array([float(r["pelvic_drop_deg"]) for r in running if r["pelvic_drop_deg"]])
     assert drops.mean() == pytest.approx(truth.pelvic_drop_deg[truth.is_running].mean(), abs=1.0)
-    assert json.loads((out / "events.json").read_text()) == []
+    events = json.loads((out / "events.json").read_text())
+    assert [e["type"] for e in events] == ["summary"]  # a clean run holds only the summary event
+    assert events[0]["t_start_s"] == pytest.approx(float(rows[0]["t_ic_s"]))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["calibration"]["kind"] == "standing"
     assert summary["cadence_spm"] == pytest.approx(short_run().scenario.cadence_spm, abs=2.0)
@@ -210,8 +212,13 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         ";".join(CONTRACT_COLUMNS) + "\n" + "\n".join(";".join(f"{v:.6f}" for v in r) for r in rows) + "\n"
     )
     out["semicolon"] = (semicolons, "separates its columns with ';'")
-    gap = np.delete(rows, np.s_[800:900], axis=0)
-    out["gap"] = (write_csv(tmp_path / "g.csv", CONTRACT_COLUMNS, gap), "irregular time axis")
+    # A gap (lost samples) is read and analysed (test_a_recording_through_a_link_drop_is_analysed_...);
+    # an axis that no gap explains is refused: a rate that halves midway, or an interval far too short.
+    rate_change = np.concatenate([rows[:1500], rows[1500::2]])
+    out["rate_change"] = (write_csv(tmp_path / "g.csv", CONTRACT_COLUMNS, rate_change), "its rate changes")
+    squeezed = rows.copy()
+    squeezed[700, 0] = squeezed[699, 0] + 0.3 / 104.0
+    out["irregular"] = (write_csv(tmp_path / "i.csv", CONTRACT_COLUMNS, squeezed), "irregular time axis")
     out["short"] = (write_csv(tmp_path / "s.csv", CONTRACT_COLUMNS, rows[:300]), "record at least")
     nan = rows.copy()
     nan[1200, 2] = np.nan
@@ -228,7 +235,8 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "missing",
         "order",
         "duplicate",
-        "gap",
+        "rate_change",
+        "irregular",
         "short",
         "nan",
         "clipped",
@@ -247,7 +255,7 @@ def test_bad_input_raises_a_value_error_that_says_what_to_do(tmp_path: Path, cas
 
 
 def test_bad_input_gives_one_line_without_traceback(tmp_path: Path) -> None:
-    path, _ = bad_files(tmp_path)["gap"]
+    path, _ = bad_files(tmp_path)["rate_change"]
     result = posture("analyze", str(path), "--out", str(tmp_path / "out"))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -255,6 +263,64 @@ def test_bad_input_gives_one_line_without_traceback(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "irregular time axis" in lines[0]
     assert not (tmp_path / "out" / "steps.csv").exists()
+
+
+def test_a_recording_with_gaps_is_read_with_its_samples_and_rate(tmp_path: Path) -> None:
+    # a link drop of about 1 s and one lost packet: the times mark the gaps; the pipeline decides them
+    rows = np.delete(recording_rows(), np.s_[800:900], axis=0)
+    rows = np.delete(rows, np.s_[2000:2008], axis=0)
+    rec = read_recording(write_csv(tmp_path / "gaps.csv", CONTRACT_COLUMNS, rows))
+    assert len(rec.samples) == rows.shape[0]
+    assert rec.sampling_rate_hz == pytest.approx(104.0, rel=1e-3)
+
+
+@cache
+def run_through_drops() -> SimulatedRun:
+    return simulate(Scenario(name="drop", seed=21, sampling_rate_hz=208.0, duration_s=60.0))
+
+
+def test_a_recording_through_a_link_drop_is_analysed_in_two_halves(tmp_path: Path) -> None:
+    # `posture record` writes through a drop as it comes: the samples lost are missing, the rest keep their
+    # times. A 3 s drop (split: the halves analysed apart) and one lost packet of 8 samples (bridged).
+    run = run_through_drops()
+    s = run.samples
+    assert s.gyr_dps is not None
+    lost = (s.t_s >= 30.0) & (s.t_s < 33.0)
+    lost[np.searchsorted(s.t_s, 45.0) + np.arange(8)] = True
+    path = tmp_path / "drop.csv"
+    write_recording(path, ImuSamples(s.t_s[~lost], s.acc_mps2[~lost], s.gyr_dps[~lost]))
+    result = posture("analyze", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    gaps = summary["gaps"]
+    assert (gaps["bridged"], gaps["split"], gaps["segments"], gaps["samples_interpolated"]) == (1, 1, 2, 8)
+    assert gaps["split_s"] == pytest.approx(3.0, abs=0.01)
+    assert gaps["bridged_s"] == pytest.approx(8 / 208.0, abs=1e-4)
+    assert gaps["total_s"] == pytest.approx(gaps["split_s"] + gaps["bridged_s"])
+    with (tmp_path / "out" / "steps.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    ic = np.array([float(r["t_ic_s"]) for r in rows])
+    end = ic + np.array([float(r["step_time_s"]) for r in rows])
+    last_before, first_after = (
+        float(s.t_s[~lost & (s.t_s < 30.0)][-1]),
+        float(s.t_s[~lost & (s.t_s >= 33.0)][0]),
+    )
+    # none invented: no step inside the drop or across it, every step a true contact (50 ms)
+    assert not np.any((ic > last_before) & (ic < first_after))
+    assert not np.any((ic <= last_before) & (end > last_before))
+    truth = run.truth.steps
+    nearest = np.abs(ic[:, None] - truth.t_ic_s[None, :]).min(axis=1)
+    assert nearest.max() < 0.05
+    # none lost: every true running contact outside the drop but for two steps at its edges; times right
+    edge_s = 2.0 * float(np.nanmedian(truth.step_time_s))
+    outside = truth.is_running & (
+        (truth.t_ic_s < last_before - edge_s) | (truth.t_ic_s > first_after + edge_s)
+    )
+    found = np.abs(truth.t_ic_s[outside][:, None] - ic[None, :]).min(axis=1)
+    assert found.max() < 0.05
+    for half in (ic < last_before, ic > first_after):
+        assert np.median(nearest[half]) < 0.010
+        assert half.sum() > 40
 
 
 def test_timestamp_jitter_is_not_a_gap(tmp_path: Path) -> None:
