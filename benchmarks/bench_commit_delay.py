@@ -19,7 +19,8 @@ settling; the look-ahead holds the turn detection's centred filter (2 s + 1.5 s 
 defaults, shortened with it). The candidates below shorten each, and `--accuracy` runs `posture evaluate`'s
 suite (simulated scenarios and the real recordings) with each, to see what it costs.
 
-Live angles: `StreamingProcessor.live_angles()` after every block; the figures are its CPU time per call, the
+Live angles: `StreamingProcessor.live_angles()` after every block; the figures are their RMSE against the
+simulator's truth (every block from 3 s after the start of the running on), its CPU time per call, the
 share of one core at the live topic's 10 Hz, and the p99 of (update + live_angles) per block, in CPU time and
 in wall time: the processing part of the delay from a sample's arrival to its live message (wall time also
 holds whatever else the machine runs: on a shared machine its p99 says more about the neighbours).
@@ -33,7 +34,13 @@ import time
 
 import numpy as np
 
-from processing.pipeline import PipelineParams, StreamingProcessor, analyze, default_event_detector
+from processing.pipeline import (
+    LiveAngles,
+    PipelineParams,
+    StreamingProcessor,
+    analyze,
+    default_event_detector,
+)
 from processing.samples import ImuSamples
 from processing.simulation import scenario_by_name, simulate
 
@@ -54,6 +61,7 @@ class Figures:
     live_s: np.ndarray  # wall time per live_angles()
     block_cpu_s: np.ndarray  # CPU time per block: update() + live_angles()
     live_cpu_s: np.ndarray  # CPU time per live_angles()
+    live_angles: list[tuple[int, LiveAngles]]  # (index of the block's last sample, its angles)
     cpu_s: float
     duration_s: float
 
@@ -67,6 +75,7 @@ def stream(samples: ImuSamples, params: PipelineParams, *, live: bool) -> Figure
     live_s: list[float] = []
     block_cpu_s: list[float] = []
     live_cpu_s: list[float] = []
+    angles: list[tuple[int, LiveAngles]] = []
     released = False
     cpu0 = time.process_time()
     for a in range(0, len(samples), PACKET):
@@ -75,9 +84,11 @@ def stream(samples: ImuSamples, params: PipelineParams, *, live: bool) -> Figure
         steps = processor.update(samples.slice(a, b))
         c1, w1 = time.process_time(), time.perf_counter()
         if live:
-            processor.live_angles()
+            newest = processor.live_angles()
             live_s.append(time.perf_counter() - w1)
             live_cpu_s.append(time.process_time() - c1)
+            if newest is not None:
+                angles.append((b - 1, newest))
         block_cpu_s.append(time.process_time() - c0)
         update_s.append(w1 - w0)
         if steps and not released:
@@ -92,6 +103,7 @@ def stream(samples: ImuSamples, params: PipelineParams, *, live: bool) -> Figure
         np.array(live_s),
         np.array(block_cpu_s),
         np.array(live_cpu_s),
+        angles,
         cpu,
         float(samples.t_s[-1] - samples.t_s[0]),
     )
@@ -142,7 +154,8 @@ def main() -> None:
     scenario = dataclasses.replace(
         scenario_by_name("clean_run"), duration_s=args.minutes * 60.0, sampling_rate_hz=RATE_HZ, name="bench"
     )
-    samples = simulate(scenario).samples
+    run = simulate(scenario)
+    samples = run.samples
     print(f"clean_run, {args.minutes:g} min at {RATE_HZ:g} Hz, blocks of {PACKET} samples (one packet)\n")
     print("commit delay, s (step end -> update() returns it)")
     print(f"{'configuration':26s}  median    p99    max   bound M+L..H+M+L  CPU % of a core")
@@ -159,6 +172,17 @@ def main() -> None:
     live = stream(samples, PipelineParams(), live=True)
     wall = live.update_s + live.live_s
     print("\nlive angles at the defaults")
+    idx = np.array([i for i, _ in live.live_angles])
+    late = samples.t_s[idx] >= scenario.run_start_s + 3.0
+    for name, attr, truth in (
+        ("tilt", "pelvic_tilt_deg", run.truth.tilt_deg),
+        ("obliquity", "pelvic_obliquity_deg", run.truth.obliquity_deg),
+        ("rotation", "pelvic_rotation_deg", run.truth.rotation_deg),
+    ):
+        got = np.array([getattr(x, attr) for _, x in live.live_angles])
+        rmse = float(np.sqrt(np.mean((got[late] - truth[idx[late]]) ** 2)))
+        spread = float(np.std(truth[idx[late]]))
+        print(f"  {name:9s} RMSE against the truth {rmse:.2f} deg (the truth's own SD {spread:.2f})")
     print(
         f"  live_angles() per call, CPU: median {1e3 * np.median(live.live_cpu_s):.3f} ms, "
         f"p99 {1e3 * np.percentile(live.live_cpu_s, 99):.3f} ms; at 10 Hz "
