@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import urllib.parse
 from types import FrameType
 from typing import Annotated
 
@@ -106,6 +107,9 @@ def ingest_command(
         given = (("--mqtt", mqtt_url), ("--influx-url", url), ("--org", org), ("--bucket", bucket))
         missing = ", ".join(flag for flag, value in given if not value)
         raise typer.BadParameter(f"give {missing} (or set them in the settings)")
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise typer.BadParameter(f"--influx-url must be like http://host:8086 or https://host, not {url!r}")
     try:
         broker = BrokerAddress.from_url(
             mqtt_url,

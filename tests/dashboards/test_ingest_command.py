@@ -35,6 +35,13 @@ def test_the_command_names_every_missing_flag(app: typer.Typer) -> None:
         assert flag in result.output
 
 
+def test_the_command_refuses_a_bad_influxdb_url(app: typer.Typer) -> None:
+    args = ["--mqtt", "mqtt://x", "--influx-url", "localhost:8086", "--org", "o", "--bucket", "b"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "http://host:8086" in result.output
+
+
 def test_the_command_refuses_a_bad_broker_url(app: typer.Typer) -> None:
     args = ["--mqtt", "tcp://x", "--influx-url", "http://x:8086", "--org", "o", "--bucket", "b"]
     result = CliRunner().invoke(app, args)
