@@ -282,8 +282,12 @@ def analyze_to_dir(input_csv: Path, out: Path) -> tuple[int, dict[str, object]]:
     out.mkdir(parents=True, exist_ok=True)
     n = write_steps_csv(out / "steps.csv", result.steps)
     n_rows = write_asymmetry_csv(out / ASYMMETRY_FILE, asymmetry_timeline(result.steps))
-    # Form events (alerts with hysteresis) come from the events issue; until then the list is empty.
-    (out / "events.json").write_text("[]\n", encoding="utf-8")
+    # Form events (processing.events, default rules), times on the recording's axis; a clean run holds only
+    # the summary event.
+    from processing.events import detect_events
+
+    events = [event.to_json_dict() for event in detect_events(result.steps)]
+    (out / "events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
     summary = build_summary(recording, result, n_windows=n_rows // len(ASYMMETRY_METRICS))
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     logger.info("analysed %s: %d steps", input_csv, n)
