@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from posture.history import RunHistory, run_record
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import RunOutputs
+from posture.summary import RunSummary
 
 __all__ = ["RUN_SESSION_JSON", "RunFolder", "finish_run", "write_run_folder"]
 
@@ -25,13 +24,16 @@ __all__ = ["RUN_SESSION_JSON", "RunFolder", "finish_run", "write_run_folder"]
 RUN_SESSION_JSON = "session.json"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RunFolder:
-    """Where a run's files went, and the summary document as written."""
+    """Where a run's files went, and the run's summary as written."""
 
     path: Path
-    steps: int
-    summary: dict[str, object]
+    summary: RunSummary
+
+    @property
+    def steps(self) -> int:
+        return self.summary.steps.total
 
 
 def write_run_folder(
@@ -48,23 +50,27 @@ def write_run_folder(
 
     `facts` go into session.json too (the sensor, the firmware, what reading the session file found).
     """
-    from posture.commands.analysis import build_summary
-    from posture.recording_io import Recording, write_asymmetry_csv, write_steps_csv
+    from posture.recording_io import write_asymmetry_csv, write_steps_csv
+    from posture.summary import ASYMMETRY_FILE, summarize_run
     from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
     from processing.pipeline import AnalysisResult
-    from processing.samples import ImuSamples
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    n = write_steps_csv(out_dir / "steps.csv", outputs.steps)
-    n_rows = write_asymmetry_csv(out_dir / "asymmetry.csv", asymmetry_timeline(outputs.steps))
+    write_steps_csv(out_dir / "steps.csv", outputs.steps)
+    n_rows = write_asymmetry_csv(out_dir / ASYMMETRY_FILE, asymmetry_timeline(outputs.steps))
     events = [event.to_json_dict() for event in outputs.events]
     (out_dir / "events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
-    result = AnalysisResult(outputs.steps, outputs.mounting, outputs.sampling_rate_hz, outputs.has_gyroscope)
-    # The summary's span and input name (the summary reads them from a recording).
-    span = ImuSamples(np.array([0.0, max(outputs.duration_s, 1e-9)]), np.zeros((2, 3)), None)
-    recording = Recording(span, outputs.sampling_rate_hz, session_file)
-    summary = build_summary(recording, result, n_windows=n_rows // len(ASYMMETRY_METRICS))
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    result = AnalysisResult(
+        outputs.steps, outputs.mounting, outputs.sampling_rate_hz, outputs.has_gyroscope, outputs.gaps
+    )
+    summary = summarize_run(
+        result,
+        input_name=session_file.name,
+        sampling_rate_hz=outputs.sampling_rate_hz,
+        duration_s=outputs.duration_s,
+        asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
+    )
+    (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
     session_doc = {
         "athlete": athlete,
         "session_id": session,
@@ -77,7 +83,7 @@ def write_run_folder(
         **(facts or {}),
     }
     (out_dir / RUN_SESSION_JSON).write_text(json.dumps(session_doc, indent=2) + "\n", encoding="utf-8")
-    return RunFolder(out_dir, n, summary)
+    return RunFolder(out_dir, summary)
 
 
 def finish_run(
@@ -120,9 +126,6 @@ def publish_summary(sink: MqttRunSink, folder: RunFolder, outputs: RunOutputs) -
     from processing.events import estimate_distance_m
 
     summary = folder.summary
-    steps = summary["steps"]
-    counts = steps if isinstance(steps, dict) else {}
-    cadence = summary.get("cadence_spm")
     events: dict[str, int] = {}
     for event in outputs.events:
         events[event.type] = events.get(event.type, 0) + 1
@@ -131,11 +134,11 @@ def publish_summary(sink: MqttRunSink, folder: RunFolder, outputs: RunOutputs) -
         t_ns=end_ns,
         started_ns=outputs.t0_ns,
         duration_s=outputs.duration_s,
-        steps_total=int(counts.get("total", 0)),
-        steps_left=int(counts.get("left", 0)),
-        steps_right=int(counts.get("right", 0)),
-        steps_running=int(counts.get("running", 0)),
-        cadence_spm=float(cadence) if isinstance(cadence, int | float) else None,
+        steps_total=summary.steps.total,
+        steps_left=summary.steps.left,
+        steps_right=summary.steps.right,
+        steps_running=summary.steps.running,
+        cadence_spm=summary.cadence_spm,
         distance_m=estimate_distance_m(outputs.steps) if outputs.steps else None,
         events=events,
         metrics=metric_summaries(summary),

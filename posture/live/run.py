@@ -26,7 +26,7 @@ import numpy as np
 
 from processing.alignment import Mounting
 from processing.events import EventEngine, EventUpdate, FormEvent
-from processing.pipeline import LiveAngles, StreamingProcessor, default_event_detector
+from processing.pipeline import GapCounts, LiveAngles, StreamingProcessor, default_event_detector
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
 from sensorlink.blocks import LinkStatus, SampleBlock
@@ -72,6 +72,8 @@ class RunOutputs:
     samples, samples_lost : int
     sink_errors : int
         Results a sink failed to take (logged; the run went on).
+    gaps : GapCounts
+        Link drops in the samples: bridged, or split into segments analysed apart.
     """
 
     steps: tuple[StepMetrics, ...]
@@ -84,6 +86,7 @@ class RunOutputs:
     samples: int
     samples_lost: int
     sink_errors: int
+    gaps: GapCounts
 
 
 @dataclass(slots=True)
@@ -203,6 +206,7 @@ class LiveRun:
             samples=self._samples,
             samples_lost=self._samples_lost,
             sink_errors=self._sink_errors,
+            gaps=self._processor.gaps_,
         )
 
     # --- the live view's numbers --------------------------------------------------------------------------

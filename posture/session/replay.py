@@ -152,4 +152,4 @@ def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, obj
     _write_samples_csv(out_dir / REPLAY_CSV, run.samples)
     for note in result.notes:
         logger.warning("%s: %s", session_file, note)
-    return result.folder.steps, result.folder.summary
+    return result.folder.steps, result.folder.summary.to_json()

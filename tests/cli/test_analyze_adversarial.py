@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posture.commands.analysis import analyze_to_dir
+from posture.analysis import analyze_to_dir
 from posture.recording_io import write_recording
 from processing.alignment import STANDING_START_NEEDED_S
 from processing.samples import ImuSamples

@@ -13,16 +13,14 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from dashboards.schema import lines_for
-from posture.commands.analysis import build_summary
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import LiveRun
 from posture.live.summary_words import metric_summaries
 from posture.messages import Kind, Message, status_message, summary_message
-from posture.recording_io import Recording
+from posture.summary import RunSummary, summarize_run
 from processing.events import EventEngine, FormEvent, LoadContext, RunLoad, estimate_distance_m
 from processing.pipeline import analyze
 from processing.samples import ImuSamples
@@ -62,6 +60,7 @@ class PublishedRun:
     events: tuple[FormEvent, ...]
     summary: dict[str, Any]
     published: tuple[Timed, ...]
+    typed_summary: RunSummary
 
     @property
     def end_ns(self) -> int:
@@ -164,9 +163,13 @@ def published_run(
     recorder.now_ns = end_ns
     outputs = run.finish()
     _status(recorder, athlete, session, end_ns, k + 1, "finished")
-    recording = Recording(samples, rate, Path(f"{session}.csv"))
-    summary = cast(dict[str, Any], build_summary(recording, analyze(samples, sampling_rate_hz=rate)))
-    steps_doc = summary["steps"]
+    typed = summarize_run(
+        analyze(samples, sampling_rate_hz=rate),
+        input_name=f"{session}.csv",
+        sampling_rate_hz=rate,
+        duration_s=float(samples.t_s[-1] - samples.t_s[0]),
+    )
+    summary = typed.to_json()
     events: dict[str, int] = {}
     for event in outputs.events:
         events[event.type] = events.get(event.type, 0) + 1
@@ -175,14 +178,14 @@ def published_run(
         t_ns=recorder.now_ns,
         started_ns=t0_ns,
         duration_s=outputs.duration_s,
-        steps_total=int(steps_doc["total"]),
-        steps_left=int(steps_doc["left"]),
-        steps_right=int(steps_doc["right"]),
-        steps_running=int(steps_doc["running"]),
-        cadence_spm=summary.get("cadence_spm"),
+        steps_total=typed.steps.total,
+        steps_left=typed.steps.left,
+        steps_right=typed.steps.right,
+        steps_running=typed.steps.running,
+        cadence_spm=typed.cadence_spm,
         distance_m=estimate_distance_m(outputs.steps),
         events=events,
-        metrics=metric_summaries(summary),
+        metrics=metric_summaries(typed),
     )
     return PublishedRun(
         scenario=scenario,
@@ -193,6 +196,7 @@ def published_run(
         events=outputs.events,
         summary=summary,
         published=tuple(recorder.published),
+        typed_summary=typed,
     )
 
 
@@ -245,7 +249,7 @@ def history_summaries(run: PublishedRun) -> list[Message]:
                 cadence_spm=168.0 + k,
                 distance_m=km * 1000.0,
                 events={"summary": 1},
-                metrics=metric_summaries(run.summary),
+                metrics=metric_summaries(run.typed_summary),
             )
         )
         assert out[-1].payload["metrics"] == published["metrics"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext
 
-from posture.commands.analysis import analyze_to_dir
+from posture.analysis import analyze_to_dir
 from posture.recording_io import write_recording
 from processing.simulation import scenario_by_name, simulate
 from tests.report.browser import headless_chromium

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posture.commands.analysis import analyze_to_dir
+from posture.analysis import analyze_to_dir
 from posture.session import read_session, replay_blocks, replay_run, replay_to_dir
 from posture.session.recording import record_device, session_file_for
 from sensorlink.link import HostClock, LinkOptions

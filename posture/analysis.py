@@ -1,0 +1,130 @@
+"""A recording through the processing into a run folder: what `posture analyze` does, for every caller.
+
+Shared by `posture analyze`, the tests and the evaluation tools (nothing imports from `posture.commands`). The
+files are the offline analysis contract (docs/design.md): steps.csv, asymmetry.csv, events.json and
+summary.json (`posture.summary`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+# The processing core (scipy) is imported inside the functions that run it: `posture --help` and `posture
+# scan` should not wait a second or two for scipy.signal.
+if TYPE_CHECKING:
+    from posture.recording_io import Recording
+    from posture.summary import RunSummary
+    from processing.pipeline import AnalysisResult
+    from processing.samples import ImuSamples
+
+__all__ = [
+    "BLOCK_S",
+    "PROGRESS_MIN_S",
+    "analyze_recording",
+    "analyze_to_dir",
+    "run_analysis",
+    "wants_progress",
+]
+
+logger = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+#: Blocks fed to the pipeline (the progress bar advances per block), s.
+BLOCK_S = 30.0
+#: Recordings at least this long show a progress bar on a terminal, s (never in a pipe or a log file: rich
+#: would leave a blank line or, in a CI log, a bar per refresh).
+PROGRESS_MIN_S = 120.0
+
+
+def _blocks(samples: ImuSamples, block: int) -> Iterator[ImuSamples]:
+    for a in range(0, len(samples), block):
+        yield samples.slice(a, min(a + block, len(samples)))
+
+
+def run_analysis(
+    recording: Recording, *, show_progress: bool = False, progress_console: Console | None = None
+) -> AnalysisResult:
+    """Feed a recording through the pipeline block by block, with a progress bar if asked.
+
+    A recording through a link drop has gaps in its times (`posture.recording_io` reads it as it is): the
+    pipeline's gap policy (`processing.pipeline.gaps`, the same in `posture run` and `replay`) bridges the
+    short ones and analyses the stretches between the long ones apart; `AnalysisResult.gaps` counts them.
+    The bar only reports (it advances after each block is handed over): the result is the same with and
+    without it. `progress_console` is where it is drawn (default: this module's stderr console).
+    """
+    from processing.pipeline import analyze
+
+    fs = recording.sampling_rate_hz
+    block = max(1, round(BLOCK_S * fs))
+    blocks = _blocks(recording.samples, block)
+    if not show_progress:
+        return analyze(blocks, sampling_rate_hz=fs)
+    total = len(recording.samples)
+    with Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=progress_console or console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("analyse", total=total)
+
+        def tracked() -> Iterator[ImuSamples]:
+            for b in blocks:
+                yield b
+                progress.advance(task, len(b))
+
+        return analyze(tracked(), sampling_rate_hz=fs)
+
+
+def wants_progress(duration_s: float, target: Console) -> bool:
+    """A progress bar for recordings of at least `PROGRESS_MIN_S`, and only on an interactive terminal."""
+    return duration_s >= PROGRESS_MIN_S and target.is_terminal and not target.is_dumb_terminal
+
+
+def analyze_recording(input_csv: Path, out: Path) -> tuple[RunSummary, tuple[object, ...]]:
+    """Read a recording, run the pipeline and the form events, write the run folder into `out`.
+
+    Returns the summary and the events (`processing.events.FormEvent`).
+    """
+    from posture.recording_io import read_recording, write_asymmetry_csv, write_steps_csv
+    from posture.summary import ASYMMETRY_FILE, summarize_run
+    from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
+    from processing.events import detect_events
+
+    recording = read_recording(input_csv)
+    duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
+    result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
+    out.mkdir(parents=True, exist_ok=True)
+    n = write_steps_csv(out / "steps.csv", result.steps)
+    n_rows = write_asymmetry_csv(out / ASYMMETRY_FILE, asymmetry_timeline(result.steps))
+    # Form events with the default rules, times on the recording's axis; a clean run holds only the summary.
+    events = detect_events(result.steps)
+    documents = [event.to_json_dict() for event in events]
+    (out / "events.json").write_text(json.dumps(documents, indent=2) + "\n", encoding="utf-8")
+    summary = summarize_run(
+        result,
+        input_name=recording.path.name,
+        sampling_rate_hz=recording.sampling_rate_hz,
+        duration_s=duration_s,
+        duplicate_rows_dropped=recording.duplicate_rows_dropped,
+        asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
+    )
+    (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
+    logger.info("analysed %s: %d steps", input_csv, n)
+    return summary, tuple(events)
+
+
+def analyze_to_dir(input_csv: Path, out: Path) -> tuple[int, dict[str, object]]:
+    """`analyze_recording`, returning the number of steps and the summary.json document as written (for tools
+    and tests that read the files' contract)."""
+    summary, _ = analyze_recording(input_csv, out)
+    return summary.steps.total, summary.to_json()
