@@ -134,16 +134,22 @@ async def stream_to_sinks(
 
 
 class CsvSink:
-    """Writes blocks as rows of the `posture analyze` CSV (header first; NaN gyroscope if there is none)."""
+    """Writes blocks as rows of the `posture analyze` CSV (header first; NaN gyroscope if there is none).
 
-    def __init__(self, handle: TextIO) -> None:
+    Times are seconds after `t0_s` (the session's start on the host clock), the axis of `posture run`'s and
+    `posture replay`'s results, so a recording's steps.csv and summary.json count from the start of the run.
+    """
+
+    def __init__(self, handle: TextIO, t0_s: float = 0.0) -> None:
         self._handle = handle
+        self._t0_s = t0_s
         csv.writer(handle).writerow(RECORDING_COLUMNS)
 
     def __call__(self, block: SampleBlock) -> None:
         s = block.samples
         gyr = s.gyr_dps if s.gyr_dps is not None else np.full_like(s.acc_mps2, np.nan)
-        np.savetxt(self._handle, np.column_stack([s.t_s, s.acc_mps2, gyr]), fmt="%.6f", delimiter=",")
+        rows = np.column_stack([s.t_s - self._t0_s, s.acc_mps2, gyr])
+        np.savetxt(self._handle, rows, fmt="%.6f", delimiter=",")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +211,7 @@ async def record_device(
     device : BLEDevice or str
         The sensor (from a scan) or its address.
     out_path : Path
-        The CSV (`posture analyze` format, times on the host clock in seconds); replaced if it exists.
+        The CSV (`posture analyze` format, seconds after the session's start); replaced if it exists.
     client_factory, rssi_reader, options, profile
         As `Link` takes them.
     duration_s : float
@@ -257,7 +263,7 @@ async def record_device(
     reason = "ended by an error"
     try:
         with out_path.open("w", encoding="utf-8", newline="") as handle:
-            sink = CsvSink(handle)
+            sink = CsvSink(handle, start_ns * 1e-9)
             async with link:
                 wanted = round(duration_s * link.config.sample_rate_hz)
                 totals = await stream_to_sinks(
