@@ -22,19 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from posture.history import RunHistory
-from posture.live.engine import event_engine
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.outputs import RunFolder, finish_run
 from posture.live.replay import session_facts
-from posture.live.run import LiveRun
-from posture.live.session import LiveSessionResult, run_live_session
+from posture.live.session import LiveSessionResult
 from posture.session import read_session
-from posture.session.session_file import SessionHeader, session_path
 from posture.settings import Settings
-from sensorlink.blocks import LinkStatus
-from sensorlink.link import epoch_clock_ns
-from sensorlink.profiles import POSTURE_V1
-from sensorlink.scan import BleBackend, FoundSensor, find_sensor, scan_for_sensors
+from sensorlink.scan import BleBackend, FoundSensor, scan_for_sensors
 
 __all__ = [
     "DEMO_RUN_S",
@@ -42,7 +36,9 @@ __all__ = [
     "DEMO_TIME_SCALE",
     "DemoServers",
     "LocalServers",
-    "run_demo_session",
+    "finish_demo_run",
+    "quiet_loggers",
+    "scan_and_pair",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,51 +155,6 @@ class LocalServers:
                 break
             time.sleep(0.2)
         return written
-
-
-async def run_demo_session(
-    backend: BleBackend,
-    settings: Settings,
-    sensor: FoundSensor,
-    *,
-    session: str,
-    duration_s: float,
-    time_scale: float,
-    mqtt: MqttRunSink | None,
-    outbox_pending: Callable[[], int] | None,
-    on_block: Callable[[LiveRun, LinkStatus], None] | None,
-) -> LiveSessionResult:
-    """Stream the (paired) simulated sensor through the live run, as `posture run` does."""
-    device = await find_sensor(backend, sensor.address, timeout_s=5.0)
-    clock = epoch_clock_ns(time_scale)
-    path = session_path(settings.sessions_dir, DEMO_ATHLETE, session)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = SessionHeader(
-        athlete=DEMO_ATHLETE,
-        session_id=session,
-        sensor_address=sensor.address,
-        profile=POSTURE_V1.name,
-        start_host_ns=clock(),
-        time_scale=time_scale,
-    )
-    return await run_live_session(
-        device,
-        client_factory=backend.client_factory,
-        session_path=path,
-        header=header,
-        engine=event_engine(
-            settings.thresholds,
-            athlete=DEMO_ATHLETE,
-            started_ns=header.start_host_ns,
-            history=RunHistory(settings.history_file),
-        ),
-        host_clock_ns=clock,
-        duration_s=duration_s,
-        mqtt=mqtt,
-        outbox_pending=outbox_pending,
-        on_block=on_block,
-        rssi_reader=backend.rssi_reader,
-    )
 
 
 def finish_demo_run(

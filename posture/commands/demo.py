@@ -25,12 +25,11 @@ from posture.demo import (
     LocalServers,
     finish_demo_run,
     quiet_loggers,
-    run_demo_session,
     scan_and_pair,
 )
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import LiveRun
-from posture.live.session import LiveSessionResult
+from posture.live.session import LiveSessionResult, run_sensor
 from posture.live.summary_words import summary_lines
 from posture.report.labels import format_clock
 from posture.settings import Settings
@@ -90,13 +89,14 @@ async def _sensor_run(
             bar.update(task, completed=min(run.elapsed_s, total_s), status=phase)
 
         with bar:
-            return await run_demo_session(
+            return await run_sensor(
                 backend,
+                sensor.address,
                 settings,
-                sensor,
+                athlete=DEMO_ATHLETE,
                 session=session,
-                duration_s=total_s,
                 time_scale=time_scale,
+                duration_s=total_s,
                 mqtt=mqtt,
                 outbox_pending=outbox_pending,  # type: ignore[arg-type]
                 on_block=on_block,

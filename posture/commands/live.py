@@ -21,22 +21,18 @@ from rich.console import Console
 from rich.live import Live
 
 from posture.history import RunHistory
-from posture.live.engine import event_engine
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.outputs import finish_run
 from posture.live.replay import session_facts
 from posture.live.run import LiveRun
-from posture.live.session import LiveSessionResult, run_live_session
+from posture.live.session import LiveSessionResult, run_sensor
 from posture.live.summary_words import summary_lines
 from posture.live.view import LiveSnapshot, render
 from posture.mqtt import MqttSettings, Publisher
 from posture.session import read_session
-from posture.session.session_file import SessionHeader, session_path
 from posture.settings import Settings, check_id, secrets_from_env
 from sensorlink.blocks import LinkStatus
-from sensorlink.link import epoch_clock_ns
-from sensorlink.profiles import POSTURE_V1
-from sensorlink.scan import SIM_ADAPTER, find_sensor
+from sensorlink.scan import SIM_ADAPTER
 
 __all__ = ["register"]
 
@@ -150,7 +146,6 @@ async def _run(
     scenario: str | None,
     run_s: float | None,
     publisher: Publisher | None,
-    history: RunHistory,
 ) -> LiveSessionResult:
     from posture.sensors import motion_for_scenario, open_backend, paired_or_pair_simulated
 
@@ -162,18 +157,6 @@ async def _run(
             loop.add_signal_handler(sig, stop.set)
     async with open_backend(settings, time_scale, motion) as backend:
         bond = await paired_or_pair_simulated(backend, settings)
-        device = await find_sensor(backend, bond.address, timeout_s=10.0)
-        clock = epoch_clock_ns(time_scale)
-        path = session_path(settings.sessions_dir, athlete, session)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = SessionHeader(
-            athlete=athlete,
-            session_id=session,
-            sensor_address=bond.address,
-            profile=POSTURE_V1.name,
-            start_host_ns=clock(),
-            time_scale=time_scale,
-        )
         sink = None if publisher is None else MqttRunSink(publisher, athlete, session)
         err.print(
             f"connected to {bond.name} ({bond.address}). [bold]Stand still for 2 s[/bold] (calibration), "
@@ -181,21 +164,18 @@ async def _run(
             markup=True,
         )
         with _View(publisher) as view:
-            return await run_live_session(
-                device,
-                client_factory=backend.client_factory,
-                session_path=path,
-                header=header,
-                engine=event_engine(
-                    settings.thresholds, athlete=athlete, started_ns=header.start_host_ns, history=history
-                ),
-                host_clock_ns=clock,
+            return await run_sensor(
+                backend,
+                bond.address,
+                settings,
+                athlete=athlete,
+                session=session,
+                time_scale=time_scale,
                 duration_s=duration_s,
                 stop=stop,
                 mqtt=sink,
                 outbox_pending=(lambda: publisher.counters.pending) if publisher is not None else None,
                 on_block=view.on_block,
-                rssi_reader=backend.rssi_reader,
             )
 
 
@@ -253,7 +233,6 @@ def run_command(
                 scenario=scenario,
                 run_s=run_s,
                 publisher=publisher,
-                history=history,
             )
         )
         folder = finish_run(

@@ -11,21 +11,18 @@ so the severity published with an event is the one it opened with; a later escal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Protocol
 
 from posture.messages import (
     EventState,
     Kind,
     Message,
-    MetricSummary,
     RunState,
     event_message,
     live_message,
     ns_from_s,
     status_message,
     step_message,
-    summary_message,
 )
 from processing.events import EventUpdate, FormEvent
 from processing.pipeline import LiveAngles
@@ -131,37 +128,6 @@ class MqttRunSink:
             ),
         )
 
-    def summary(
-        self,
-        *,
-        t_ns: int,
-        started_ns: int,
-        duration_s: float,
-        steps_total: int,
-        steps_left: int,
-        steps_right: int,
-        steps_running: int,
-        cadence_spm: float | None,
-        distance_m: float | None,
-        events: Mapping[str, int],
-        metrics: Mapping[str, MetricSummary],
-    ) -> None:
-        """Publish the retained run summary."""
-        self.publisher.publish(
-            "summary",
-            summary_message(
-                self.athlete,
-                self.session,
-                t_ns=t_ns,
-                started_ns=started_ns,
-                duration_s=duration_s,
-                steps_total=steps_total,
-                steps_left=steps_left,
-                steps_right=steps_right,
-                steps_running=steps_running,
-                cadence_spm=cadence_spm,
-                distance_m=distance_m,
-                events=events,
-                metrics=metrics,
-            ),
-        )
+    def publish(self, kind: Kind, message: Message) -> None:
+        """Hand a message of this session to the publisher (e.g. the run's `summary_message`)."""
+        self.publisher.publish(kind, message)

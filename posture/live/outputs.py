@@ -123,6 +123,7 @@ def publish_summary(sink: MqttRunSink, folder: RunFolder, outputs: RunOutputs) -
     """The retained `summary` message of a finished run (made at the run's last sample, so a replay sends
     the same message)."""
     from posture.live.summary_words import metric_summaries
+    from posture.messages import summary_message
     from processing.events import estimate_distance_m
 
     summary = folder.summary
@@ -130,16 +131,21 @@ def publish_summary(sink: MqttRunSink, folder: RunFolder, outputs: RunOutputs) -
     for event in outputs.events:
         events[event.type] = events.get(event.type, 0) + 1
     end_ns = outputs.t0_ns + round(outputs.duration_s * 1e9)
-    sink.summary(
-        t_ns=end_ns,
-        started_ns=outputs.t0_ns,
-        duration_s=outputs.duration_s,
-        steps_total=summary.steps.total,
-        steps_left=summary.steps.left,
-        steps_right=summary.steps.right,
-        steps_running=summary.steps.running,
-        cadence_spm=summary.cadence_spm,
-        distance_m=estimate_distance_m(outputs.steps) if outputs.steps else None,
-        events=events,
-        metrics=metric_summaries(summary),
+    sink.publish(
+        "summary",
+        summary_message(
+            sink.athlete,
+            sink.session,
+            t_ns=end_ns,
+            started_ns=outputs.t0_ns,
+            duration_s=outputs.duration_s,
+            steps_total=summary.steps.total,
+            steps_left=summary.steps.left,
+            steps_right=summary.steps.right,
+            steps_running=summary.steps.running,
+            cadence_spm=summary.cadence_spm,
+            distance_m=estimate_distance_m(outputs.steps) if outputs.steps else None,
+            events=events,
+            metrics=metric_summaries(summary),
+        ),
     )

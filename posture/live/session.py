@@ -27,14 +27,16 @@ from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import LiveRun, RunOutputs, RunSink
 from posture.messages import RunState
 from posture.session.session_file import SessionHeader, SessionWriter
+from posture.settings import Settings
 from processing.events import EventEngine
 from sensorlink.blocks import LinkStatus, SampleBlock
 from sensorlink.errors import LinkLost
 from sensorlink.link import ClientFactory, HostClock, Link, LinkOptions, RssiReader, SensorDevice
 from sensorlink.profile import SensorProfile
 from sensorlink.profiles import POSTURE_V1
+from sensorlink.scan import BleBackend
 
-__all__ = ["LiveSessionResult", "run_live_session"]
+__all__ = ["LiveSessionResult", "run_live_session", "run_sensor"]
 
 logger = logging.getLogger(__name__)
 
@@ -242,3 +244,60 @@ async def run_live_session(
         reconnects=reconnects,
     )
     return LiveSessionResult(outputs, session_path, ended_by, link_status, reconnects)
+
+
+async def run_sensor(
+    backend: BleBackend,
+    address: str,
+    settings: Settings,
+    *,
+    athlete: str,
+    session: str,
+    time_scale: float = 1.0,
+    duration_s: float | None = None,
+    stop: asyncio.Event | None = None,
+    mqtt: MqttRunSink | None = None,
+    outbox_pending: Callable[[], int] | None = None,
+    on_block: Callable[[LiveRun, LinkStatus], None] | None = None,
+) -> LiveSessionResult:
+    """A run of the sensor at `address` as `posture run` and `posture demo` make it: the session file in the
+    settings' sessions folder, the event engine with the runner's thresholds and history, the host's clock
+    (scaled for a simulated sensor faster than real time)."""
+    from posture.history import RunHistory
+    from posture.live.engine import event_engine
+    from posture.session.session_file import session_path
+    from sensorlink.link import epoch_clock_ns
+    from sensorlink.scan import find_sensor
+
+    device = await find_sensor(backend, address, timeout_s=10.0)
+    clock = epoch_clock_ns(time_scale)
+    path = session_path(settings.sessions_dir, athlete, session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = SessionHeader(
+        athlete=athlete,
+        session_id=session,
+        sensor_address=address,
+        profile=POSTURE_V1.name,
+        start_host_ns=clock(),
+        time_scale=time_scale,
+    )
+    engine = event_engine(
+        settings.thresholds,
+        athlete=athlete,
+        started_ns=header.start_host_ns,
+        history=RunHistory(settings.history_file),
+    )
+    return await run_live_session(
+        device,
+        client_factory=backend.client_factory,
+        session_path=path,
+        header=header,
+        engine=engine,
+        host_clock_ns=clock,
+        duration_s=duration_s,
+        stop=stop,
+        mqtt=mqtt,
+        outbox_pending=outbox_pending,
+        on_block=on_block,
+        rssi_reader=backend.rssi_reader,
+    )

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from dashboards.ingest import BrokerAddress, Ingest, IngestStats, status_topic
 from posture.live.mqtt_sink import MqttRunSink
 from posture.localstack.influxdb import InfluxDB
-from posture.messages import Message, MetricSummary, ns_from_s, step_message
+from posture.messages import Message, MetricSummary, ns_from_s, step_message, summary_message
 from processing.events import EventEngine, EventUpdate, FormEvent
 from processing.pipeline import analyze
 from processing.simulation import scenario_by_name, simulate
@@ -88,12 +88,12 @@ def build_session(athlete: str = ATHLETE, session: str = SESSION) -> SimulatedSe
             sink.on_event(EventUpdate("closed", event), T0_NS)
     t_last = ns_from_s(T0_NS, steps[-1].t_ic_s)
     drop = MetricSummary(6.5, 6.25, 6.75, 0.5, 7.6923076923076925, "R")
-    sink.summary(
+    sink.publish("summary", summary_message(sink.athlete, sink.session,
         t_ns=t_last + 10**9, started_ns=T0_NS, duration_s=95.0, steps_total=len(steps),
         steps_left=sum(s.side == "L" for s in steps), steps_right=sum(s.side == "R" for s in steps),
         steps_running=sum(s.is_running for s in steps), cadence_spm=171.25, distance_m=120.5,
         events={"asymmetry": 1, "level": 1, "summary": 1}, metrics={"pelvic_drop_deg": drop},
-    )  # fmt: skip
+    ))  # fmt: skip
     step_messages = tuple(m for m in collect.messages if m.kind == "step")
     event_messages = tuple(m for m in collect.messages if m.kind == "event")
     (summary,) = (m for m in collect.messages if m.kind == "summary")

@@ -174,18 +174,23 @@ def published_run(
     for event in outputs.events:
         events[event.type] = events.get(event.type, 0) + 1
     recorder.now_ns = end_ns + 10**9
-    sink.summary(
-        t_ns=recorder.now_ns,
-        started_ns=t0_ns,
-        duration_s=outputs.duration_s,
-        steps_total=typed.steps.total,
-        steps_left=typed.steps.left,
-        steps_right=typed.steps.right,
-        steps_running=typed.steps.running,
-        cadence_spm=typed.cadence_spm,
-        distance_m=estimate_distance_m(outputs.steps),
-        events=events,
-        metrics=metric_summaries(typed),
+    sink.publish(
+        "summary",
+        summary_message(
+            sink.athlete,
+            sink.session,
+            t_ns=recorder.now_ns,
+            started_ns=t0_ns,
+            duration_s=outputs.duration_s,
+            steps_total=typed.steps.total,
+            steps_left=typed.steps.left,
+            steps_right=typed.steps.right,
+            steps_running=typed.steps.running,
+            cadence_spm=typed.cadence_spm,
+            distance_m=estimate_distance_m(outputs.steps),
+            events=events,
+            metrics=metric_summaries(typed),
+        ),
     )
     return PublishedRun(
         scenario=scenario,
