@@ -107,7 +107,10 @@ def demo(
     ctx: typer.Context,
     scenario: Annotated[
         str,
-        typer.Option("--scenario", help="The simulated run (`posture evaluate --help` lists the scenarios)."),
+        typer.Option(
+            "--scenario",
+            help="The simulated run: a scenario of the simulator (an unknown name lists them all).",
+        ),
     ] = DEMO_SCENARIO,
     run_s: Annotated[
         float, typer.Option("--run-s", min=5.0, help="Seconds of running to simulate.")

@@ -381,7 +381,11 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_REAL_DATA_DIR,
         scenario: Annotated[
             list[str] | None,
-            typer.Option("--scenario", help="Only these suite scenarios (repeat the option); default: all."),
+            typer.Option(
+                "--scenario",
+                help="Only these suite scenarios (repeat the option; an unknown name lists them all); "
+                "default: all.",
+            ),
         ] = None,
         sweep: Annotated[
             int,

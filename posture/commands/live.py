@@ -197,7 +197,7 @@ def run_command(
     scenario: Annotated[
         str | None,
         typer.Option(
-            "--scenario", help="The simulated sensor's run (--adapter sim; `posture evaluate` lists them)."
+            "--scenario", help="The simulated sensor's run (--adapter sim; an unknown name lists them all)."
         ),
     ] = None,
     speed: Annotated[
