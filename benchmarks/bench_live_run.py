@@ -1,41 +1,45 @@
 """The live run end to end (issue 8, "Measure"): latency to the broker, commit delay, a long run, CPU.
 
-    python benchmarks/bench_live_run.py latency [--minutes 2]      # 1 and 2, paced in real time
-    python benchmarks/bench_live_run.py soak [--hours 3 --speed 50] # 3, `posture run` in a subprocess
-    python benchmarks/bench_live_run.py cpu [--seconds 120]         # 4, `posture run` / `record` / `sim`
+    python benchmarks/bench_live_run.py latency [--minutes 2] [--packet 19]  # 1 and 2, paced in real time
+    python benchmarks/bench_live_run.py soak [--hours 3 --speed 50]           # 3, `posture run`, subprocess
+    python benchmarks/bench_live_run.py cpu [--seconds 120]                   # 4, `run` / `record` / `sim`
 
 Every part starts its own Mosquitto (`posture.localstack.mosquitto`, Debian's mosquitto 2.0, loopback, no TLS)
-and a paho subscriber on `posture/v1/#` that notes when each `message_id` first arrives.
+and a paho subscriber on `posture/v1/#` that notes when each `message_id` first arrives. Figures and how to
+read them: docs/live-run-benchmarks.md.
 
-1. latency: a simulated `clean_run` (208 Hz) is cut into packets of 8 samples (38 ms) and fed to `LiveRun`
-   at the real pace: packet k is handed over when its last sample is due on the wall clock (perf_counter),
-   and that instant is its arrival. The sinks are a stamping sink, then the real `MqttRunSink` on the real
-   `Publisher` (background thread, SQLite outbox). Figures, wall time:
+1. latency: a simulated `clean_run` (208 Hz) is cut into packets of 19 samples (91 ms: the link asks the
+   sensor for the profile's maximum) and fed to `LiveRun` at the real pace: packet k is handed over when its
+   last sample is due on the wall clock (perf_counter), and that instant is its arrival. The sinks are a
+   stamping sink, then the real `MqttRunSink` on the real `Publisher` (background thread, SQLite outbox).
+   Figures, wall time:
    - sample arrival -> live message at the subscriber: a live message is about the newest sample of the
      packet being fed, so the delay runs from that packet's arrival (goal: p99 < 250 ms);
    - step commit -> step message at the subscriber: from the moment `LiveRun` hands the step to its sinks
-     (goal: p99 < 50 ms); also commit -> PUBACK is not needed, the subscriber sees what a consumer sees;
+     (goal: p99 < 50 ms); the subscriber sees what a consumer sees;
    - commit delay: from a step's last sample (its end: the next contact, `t_ic_s + step_time_s`) being taken
      to its commit, on the same paced clock. The calibration's backlog (the steps released at once when the
-     standing calibration completes) is left out. The bound and the cost of halving it are printed too
-     (`benchmarks/bench_commit_delay.py --accuracy` measures the accuracy of shorter windows).
+     standing calibration completes) is left out. The bound is printed too; what shorter windows cost in
+     accuracy is measured by `benchmarks/bench_commit_delay.py --accuracy`.
    The subscriber runs in the same process (one more thread under the GIL: it can only lengthen the delays).
-   CPU time of the process and of the publisher thread over the run is printed too (no BLE link here).
-2. soak: `posture --adapter sim run --scenario clean_run --speed S --duration D --run-s R --mqtt URL` in a
-   subprocess with a temporary POSTURE_CONFIG_DIR and POSTURE_DATA_DIR. Every few seconds the child's RSS
-   (/proc/PID/status VmRSS) and CPU time (/proc/PID/stat) are sampled; at the end the unique step message ids
-   are compared with the rows of the run folder's steps.csv (and with each step's t_ic_ns). The simulator
-   holds at most 3600 s of running (`Scenario.duration_s`); after the scenario ends the simulated runner
-   stands still, so a 3-hour run is 1 hour of running and 2 hours of standing unless `--run-s` says less.
+   CPU time of the process and of its threads over the stream is printed too (no BLE link here).
+2. soak: `posture --adapter sim run --speed S --duration D --mqtt URL` in a subprocess with a temporary
+   POSTURE_CONFIG_DIR and POSTURE_DATA_DIR. Every few seconds the child's RSS (/proc/PID/status VmRSS) and CPU
+   time (/proc/PID/stat) are sampled; at the end the unique step message ids are compared with the rows of
+   the run folder's steps.csv (by t_ic, within 1 us). The default motion is the simulated sensor's own endless
+   running (`--scenario builtin`): a `processing.simulation` scenario holds at most 3600 s of running, and the
+   sensor replaying a long one costs O(scenario length) per packet (docs/live-run-benchmarks.md), so at speed
+   50 the simulator, not the run, would be measured. `--bounded-sim-log` bounds the in-process simulated
+   sensor's record of sent packets as `posture sim` does, to tell the run's memory from the simulator's.
 3. cpu: process CPU time (user + system, from wait4's rusage and /proc) of, each for `--seconds` of sensor
-   time at `--speed 1` (208 Hz), with a broker for `run`:
+   time at speed 1 (208 Hz), with a broker for `run`:
    - `posture --adapter sim run` (the simulated sensor and the virtual Bumble link in the same process);
    - `posture --adapter sim record` (the figure issue 8 compares with: about 5 % today);
    - `posture sim --transport tcp-server:...` in its own process, and `posture --adapter tcp-client:... run`
      (then `record`) against it: the sensor's cost separated from the host's.
-   Reported: CPU seconds over the whole process life, and the steady rate (CPU delta / wall delta from 10 s
-   after the stream starts to the last sample before exit), in % of one core. The machine is shared, so CPU
-   time, never wall time, is the figure.
+   Reported: CPU seconds over the whole process life, and the steady rate: CPU delta / wall delta while the
+   session file grows (from `--skip-s` after its first growth to its last), in % of one core. The machine is
+   shared, so CPU time, never wall time, is the figure.
 """
 
 from __future__ import annotations
@@ -69,9 +73,11 @@ from processing.samples import ImuSamples
 from processing.simulation import scenario_by_name, simulate
 from processing.steps import StepMetrics
 from sensorlink.blocks import LinkCounters, SampleBlock
+from sensorlink.profiles.posture_v1 import STREAMING_CONFIG
 
 RATE_HZ = 208.0
-PACKET = 8
+#: Samples per packet while streaming: the link asks for the profile's maximum (`STREAMING_CONFIG`): 19.
+PACKET = STREAMING_CONFIG.samples_per_packet
 ATHLETE = "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -107,6 +113,13 @@ class Arrivals:
         with self._lock:
             self.received += 1
             self.at.setdefault(payload["message_id"], (now, kind, int(payload["t_ns"])))
+
+    def cpu_clock(self) -> int:
+        """The CPU clock of paho's network thread (benchmark only: reads paho's private `_thread`)."""
+        thread = self.client._thread
+        if thread is None or thread.ident is None:
+            raise RuntimeError("the subscriber's thread is not running")
+        return time.pthread_getcpuclockid(thread.ident)
 
     def of_kind(self, kind: str) -> dict[str, tuple[float, int]]:
         with self._lock:
@@ -154,17 +167,17 @@ class Stamps:
         self.live_block[ns_from_s(t0_ns, angles.t_s)] = self.block_arrival
 
 
-def packets(samples: ImuSamples, t0_s: float) -> Iterator[tuple[float, SampleBlock]]:
+def packets(samples: ImuSamples, t0_s: float, packet: int) -> Iterator[tuple[float, SampleBlock]]:
     """(due time of the packet's last sample from the run's start, s; the block on the host's epoch clock)."""
     host = samples.t_s + t0_s
-    for first in range(0, len(samples) - PACKET + 1, PACKET):
-        part = samples.slice(first, first + PACKET)
-        stamped = ImuSamples(host[first : first + PACKET], part.acc_mps2, part.gyr_dps)
+    for first in range(0, len(samples) - packet + 1, packet):
+        part = samples.slice(first, first + packet)
+        stamped = ImuSamples(host[first : first + packet], part.acc_mps2, part.gyr_dps)
         block = SampleBlock(stamped, first, 0, round(part.t_s[0] * 1e6), RATE_HZ, LinkCounters())
         yield float(part.t_s[-1] - samples.t_s[0]), block
 
 
-def bench_latency(minutes: float) -> None:
+def bench_latency(minutes: float, packet: int) -> None:
     scenario = dataclasses.replace(
         scenario_by_name("clean_run"), duration_s=minutes * 60.0, sampling_rate_hz=RATE_HZ, name="bench"
     )
@@ -189,16 +202,18 @@ def bench_latency(minutes: float) -> None:
         if thread is None or thread.ident is None:
             raise RuntimeError("the publisher thread is not running")
         pub_clock = time.pthread_getcpuclockid(thread.ident)
+        sub_clock = arrivals.cpu_clock()
         print(
-            f"clean_run, {samples.t_s[-1] - samples.t_s[0]:.0f} s at {RATE_HZ:g} Hz in packets of {PACKET} "
-            f"samples ({1e3 * PACKET / RATE_HZ:.1f} ms), paced in real time; load average {loadavg()}"
+            f"clean_run, {samples.t_s[-1] - samples.t_s[0]:.0f} s at {RATE_HZ:g} Hz in packets of {packet} "
+            f"samples ({1e3 * packet / RATE_HZ:.1f} ms), paced in real time; load average {loadavg()}"
         )
         late: list[float] = []
         backlog_released = False
         backlog: set[int] = set()
-        cpu0, pub0 = time.process_time(), time.clock_gettime(pub_clock)
+        cpu0, pub0, sub0 = time.process_time(), time.clock_gettime(pub_clock), time.clock_gettime(sub_clock)
+        main0 = time.thread_time()
         start = time.perf_counter()
-        for due_s, block in packets(samples, t0_ns * 1e-9):
+        for due_s, block in packets(samples, t0_ns * 1e-9, packet):
             now = time.perf_counter()
             if now < start + due_s:
                 time.sleep(start + due_s - now)
@@ -211,6 +226,7 @@ def bench_latency(minutes: float) -> None:
                 backlog = {ns_from_s(t0_ns, s.t_ic_s) for s in steps}
         stream_wall = time.perf_counter() - start
         cpu, pub_cpu = time.process_time() - cpu0, time.clock_gettime(pub_clock) - pub0
+        sub_cpu, main_cpu = time.clock_gettime(sub_clock) - sub0, time.thread_time() - main0
         outputs = run.finish()
         delivered = publisher.wait_until_delivered(30.0)
         time.sleep(0.5)
@@ -246,9 +262,10 @@ def bench_latency(minutes: float) -> None:
     print(quantiles_row("commit delay (step end -> commit)", commit_delays, 1.0, "s"))
     print()
     print(
-        f"  CPU time over the stream ({stream_wall:.0f} s): process {cpu:.2f} s = "
-        f"{100 * cpu / stream_wall:.2f} % of one core (LiveRun, publisher, subscriber, no BLE link); "
-        f"publisher thread {pub_cpu:.2f} s = {100 * pub_cpu / stream_wall:.2f} %"
+        f"  CPU time over the stream ({stream_wall:.0f} s), % of one core: process "
+        f"{100 * cpu / stream_wall:.2f} (no BLE link); the feeding thread (LiveRun, MqttRunSink, publish()) "
+        f"{100 * main_cpu / stream_wall:.2f}, the publisher's thread {100 * pub_cpu / stream_wall:.2f}, "
+        f"the subscriber's {100 * sub_cpu / stream_wall:.2f}"
     )
     p = PipelineParams()
     h, m, la = p.window_hop_s, p.window_margin_s, p.orientation_lookahead_s
@@ -256,7 +273,7 @@ def bench_latency(minutes: float) -> None:
         "  commit delay bound: margin + look-ahead .. hop + margin + look-ahead = "
         f"{m + la:g} .. {h + m + la:g} s "
         f"(hop {h:g}, margin {m:g}, look-ahead {la:g}), median about hop/2 + margin + look-ahead = "
-        f"{h / 2 + m + la:g} s, plus up to one packet ({1e3 * PACKET / RATE_HZ:.0f} ms)"
+        f"{h / 2 + m + la:g} s, plus up to one packet ({1e3 * packet / RATE_HZ:.0f} ms)"
     )
 
 
@@ -385,6 +402,13 @@ def steps_csv_t_ic_us(run_folder: Path) -> list[int]:
         return [round(float(row["t_ic_s"]) * 1e6) for row in csv.DictReader(f)]
 
 
+def running_step_times_s(run_folder: Path) -> list[float]:
+    import csv
+
+    with (run_folder / "steps.csv").open() as f:
+        return [float(row["step_time_s"]) for row in csv.DictReader(f) if row["is_running"] == "1"]
+
+
 def t0_of_session(path: Path) -> int:
     """t = 0 of a run's axis, epoch ns: its session file header's start_host_ns."""
     from posture.session import read_session
@@ -395,7 +419,31 @@ def t0_of_session(path: Path) -> int:
 # --- 3: the long run --------------------------------------------------------------------------------------
 
 
-def bench_soak(hours: float, speed: float, scenario: str, run_s: float, every_s: float) -> None:
+#: `posture` with the in-process simulated sensor's sent-log bounded as `posture sim` bounds it (10 000
+#: records): without it, `--adapter sim` keeps a record of every packet (about 300 bytes each) for its tests.
+BOUNDED_SIM_LOG = """
+import sys
+import sensorlink.simsensor as simsensor
+
+unbounded = simsensor.SimulatedSensorOptions
+
+
+def bounded(*args, **kwargs):
+    kwargs.setdefault("log_max_records", 10_000)
+    return unbounded(*args, **kwargs)
+
+
+simsensor.SimulatedSensorOptions = bounded
+sys.argv[0] = "posture"
+from posture.cli import main
+
+main()
+"""
+
+
+def bench_soak(
+    hours: float, speed: float, scenario: str, run_s: float, every_s: float, *, bounded_sim_log: bool
+) -> None:
     duration_s = hours * 3600.0
     session = f"soak-{int(time.time())}"
     motion = [] if scenario == "builtin" else ["--scenario", scenario, "--run-s", f"{run_s:g}"]
@@ -406,7 +454,13 @@ def bench_soak(hours: float, speed: float, scenario: str, run_s: float, every_s:
             "--adapter", "sim", "run", *motion, "--speed", f"{speed:g}", "--duration", f"{duration_s:g}",
             "--mqtt", broker.url, "--athlete", ATHLETE, "--session", session,
         )  # fmt: skip
-        print(f"posture {' '.join(args[3:])}\n  load average {loadavg()}", flush=True)
+        if bounded_sim_log:
+            args = [sys.executable, "-c", BOUNDED_SIM_LOG, *args[3:]]
+        print(
+            f"posture {' '.join(args[3:])}{' (sim sent-log bounded)' if bounded_sim_log else ''}\n"
+            f"  load average {loadavg()}",
+            flush=True,
+        )
         data = folder / "data"
         usage = watch(args, isolated_env(folder), folder / "run.log", every_s, sessions=data)
         time.sleep(1.0)
@@ -415,22 +469,39 @@ def bench_soak(hours: float, speed: float, scenario: str, run_s: float, every_s:
         run_folder = data / "sessions" / ATHLETE / session
         rows = steps_csv_t_ic_us(run_folder) if (run_folder / "steps.csv").exists() else []
         summary = json.loads((run_folder / "summary.json").read_text()) if rows else {}
+        step_times = running_step_times_s(run_folder) if rows else []
         about = json.loads((run_folder / "session.json").read_text()) if rows else {}
         t0_ns = t0_of_session(run_folder / "session.posture") if rows else 0
     print(f"  exit code {usage.returncode}, wall {usage.wall_s:.0f} s, load average at the end {loadavg()}")
     if usage.returncode != 0:
         print(log[-3000:])
+    overflows = log.count("receive queue full")
+    print(f"  the link's receive queue overflowed {overflows} times (packets dropped: the host fell behind)")
     steps = arrivals.of_kind("step")
+    # steps.csv rounds t_ic_s to 6 decimals, the message carries t0_ns + round(t_ic_s * 1e9): a step matches
+    # a message within 1 us
     published = {round((t - t0_ns) / 1e3) for _, t in steps.values()}
+    missing = {t for t in rows if not {t - 1, t, t + 1} & published}
+    csv_set = set(rows)
+    extra = {t for t in published if not {t - 1, t, t + 1} & csv_set}
     print(
         f"  session.json: ended by {about.get('ended_by')}, {about.get('samples')} samples, "
         f"{about.get('lost_samples', about.get('samples_lost'))} lost; "
         f"gaps {summary.get('gaps', {}).get('total')}"
     )
+    samples = int(about.get("samples", 0))
+    if samples and step_times:
+        tenth = max(1, len(step_times) // 10)
+        print(
+            f"  time axis: {samples / RATE_HZ:.0f} s of samples span "
+            f"{summary.get('duration_s', 0.0):.0f} s of the run's axis; running step time, median of the "
+            "first and last tenth: "
+            f"{np.median(step_times[:tenth]):.4f} s, {np.median(step_times[-tenth:]):.4f} s"
+        )
     print(
         f"  steps.csv rows {len(rows)} (running {summary.get('steps', {}).get('running')}); unique step "
         f"message ids at the subscriber {len(steps)}; steps.csv steps missing at the subscriber "
-        f"{len(set(rows) - published)}, messages not in steps.csv {len(published - set(rows))}; "
+        f"{len(missing)}, messages not in steps.csv {len(extra)} (matched within 1 us); "
         f"messages received in all {arrivals.received} (unique ids {len(arrivals.at)})"
     )
     window = usage.stream_window()
@@ -584,18 +655,26 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     latency = sub.add_parser("latency", help="1 and 2: delays to the broker and the commit delay")
     latency.add_argument("--minutes", type=float, default=2.0, help="minutes of running (after the standing)")
+    latency.add_argument(
+        "--packet", type=int, default=PACKET, help=f"samples per packet (default {PACKET}, as the link asks)"
+    )
     soak = sub.add_parser("soak", help="3: a long simulated run faster than real time")
     soak.add_argument("--hours", type=float, default=3.0, help="sensor time of the run")
     soak.add_argument("--speed", type=float, default=50.0, help="times faster than real time")
     soak.add_argument(
         "--scenario",
-        default="clean_run",
+        default="builtin",
         help="a processing.simulation scenario, or 'builtin': the simulated sensor's own endless running",
     )
     soak.add_argument(
         "--run-s", type=float, default=3600.0, help="seconds of running (the simulator's limit)"
     )
     soak.add_argument("--every-s", type=float, default=3.0, help="RSS sampling period, wall s")
+    soak.add_argument(
+        "--bounded-sim-log",
+        action="store_true",
+        help="bound the in-process simulated sensor's record of sent packets (10 000, as `posture sim`)",
+    )
     cpu = sub.add_parser("cpu", help="4: CPU of posture run / record at 208 Hz")
     cpu.add_argument("--seconds", type=float, default=120.0, help="sensor seconds per process")
     cpu.add_argument("--skip-s", type=float, default=10.0, help="wall s left out at the stream's start")
@@ -607,9 +686,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.what == "latency":
-        bench_latency(args.minutes)
+        bench_latency(args.minutes, args.packet)
     elif args.what == "soak":
-        bench_soak(args.hours, args.speed, args.scenario, args.run_s, args.every_s)
+        bench_soak(
+            args.hours,
+            args.speed,
+            args.scenario,
+            args.run_s,
+            args.every_s,
+            bounded_sim_log=args.bounded_sim_log,
+        )
     else:
         bench_cpu(args.seconds, args.which, args.skip_s)
 
