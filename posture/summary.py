@@ -37,8 +37,14 @@ ASYMMETRY_FILE = "asymmetry.csv"
 SideVerdict = Literal["L", "R", "even"]
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else round(float(x), 6)
+#: summary.json's numbers are rounded to this many decimals (far below any metric's resolution).
+DECIMALS = 6
+
+
+def _num(x: float | None, digits: int | None = DECIMALS) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return float(x) if digits is None else round(float(x), digits)
 
 
 def _mean(steps: Sequence[StepMetrics], name: str) -> float:
@@ -118,24 +124,29 @@ class MetricLine:
     drift_change: float = math.nan
     drift_change_pct: float = math.nan
 
-    def to_json(self) -> dict[str, object]:
-        doc: dict[str, object] = {"unit": self.unit, "mean": _num(self.mean)}
+    def to_json(self, digits: int | None = DECIMALS) -> dict[str, object]:
+        """Its summary.json entry (`digits` None: the numbers as computed, unrounded)."""
+
+        def num(x: float | None) -> float | None:
+            return _num(x, digits)
+
+        doc: dict[str, object] = {"unit": self.unit, "mean": num(self.mean)}
         if self.has_sides:
             doc.update(
-                left_mean=_num(self.left_mean),
-                right_mean=_num(self.right_mean),
+                left_mean=num(self.left_mean),
+                right_mean=num(self.right_mean),
                 n_left=self.n_left,
                 n_right=self.n_right,
-                si_pct=_num(self.si_pct),
-                right_minus_left=_num(self.right_minus_left),
+                si_pct=num(self.si_pct),
+                right_minus_left=num(self.right_minus_left),
                 worse_side=self.worse_side,
             )
         if self.drift_baseline is not None:
             doc["drift"] = {
-                "baseline": _num(self.drift_baseline),
-                "last_window": _num(self.drift_last_window),
-                "change": _num(self.drift_change),
-                "change_pct": _num(self.drift_change_pct),
+                "baseline": num(self.drift_baseline),
+                "last_window": num(self.drift_last_window),
+                "change": num(self.drift_change),
+                "change_pct": num(self.drift_change_pct),
             }
         return doc
 
@@ -189,8 +200,8 @@ class RunSummary:
     metrics: Mapping[str, MetricLine]
     asymmetry_windows: int
 
-    def to_json(self) -> dict[str, object]:
-        """The summary.json document."""
+    def to_json(self, digits: int | None = DECIMALS) -> dict[str, object]:
+        """The summary.json document (`digits` None: the metrics' numbers as computed, unrounded)."""
         from processing.asymmetry import BASELINE_S, HOP_STRIDES, WINDOW_STRIDES
 
         over = "running steps" if self.steps.running else "all steps"
@@ -225,7 +236,7 @@ class RunSummary:
                 "metrics_over": over,
             },
             "cadence_spm": _num(self.cadence_spm),
-            "metrics": {name: line.to_json() for name, line in self.metrics.items()},
+            "metrics": {name: line.to_json(digits) for name, line in self.metrics.items()},
             # When asymmetry emerged: every metric over rolling windows, with its drift, in asymmetry.csv.
             "asymmetry_windows": {
                 "file": ASYMMETRY_FILE,

@@ -169,7 +169,7 @@ def published_run(
         sampling_rate_hz=rate,
         duration_s=float(samples.t_s[-1] - samples.t_s[0]),
     )
-    summary = typed.to_json()
+    summary = typed.to_json(digits=None)  # the values processing produced, as the message carries them
     events: dict[str, int] = {}
     for event in outputs.events:
         events[event.type] = events.get(event.type, 0) + 1
