@@ -1,4 +1,5 @@
-"""Recordings and results as files: the `posture analyze` contract (DESIGN.md "Offline analysis contract").
+"""Recordings and results as files: the `posture analyze` contract (docs/design.md, "Offline analysis
+contract").
 
 Input CSV: a header row with `t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2` and optionally
 `gyr_x_dps,gyr_y_dps,gyr_z_dps` (sensor frame, accelerometer including gravity, constant rate 50 to 500 Hz);

@@ -1,7 +1,7 @@
 """The per-step results that leave the processing core: `Step` (the events) and `StepMetrics` (the numbers).
 
-Definitions follow DESIGN.md "Body frame and definitions": a step starts at one foot's initial contact (IC)
-and ends at the next IC of the other foot; its side is the side of its IC.
+Definitions follow docs/design.md, "Body frame and definitions": a step starts at one foot's initial contact
+(IC) and ends at the next IC of the other foot; its side is the side of its IC.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The sensor-profile interface: everything device-specific behind one small typed seam (DESIGN.md).
+"""The sensor-profile interface: everything device-specific behind one small typed seam (docs/design.md).
 
 A `SensorProfile` says how a device is recognised in a scan, how one connection to it is driven (its UUIDs,
 commands, settings) and how its notifications decode into samples. The link (`sensorlink.link`), the scanner

@@ -24,7 +24,7 @@ A recording without a single step gets neither: it says no steps were found and 
 Thresholds: for the ratio metrics (times, bounce, braking, impact) the zones of Garmin's ground contact time
 balance, the left/right share that runners already know from their watches: 49.3 to 50.7 % is balanced
 (|SI| <= 2.8 %), beyond 52.2 % is its red zone (|SI| > 8.8 %), with SI = 100 (R - L) / (0.5 (R + L)) =
-200 (1 - 2 share of L). For the angles (no ratio makes sense: DESIGN.md) a left/right difference under
+200 (1 - 2 share of L). For the angles (no ratio makes sense: docs/design.md) a left/right difference under
 1 deg is within the step-to-step spread of a good sensor, over 2 deg is visible to a coach watching the
 hips. Drift: a 5 % change in a time or force, or 2 deg in an angle, against the first minutes of the run
 (the changes that a running watch's weekly form trend flags, and twice the angle noise above).

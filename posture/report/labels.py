@@ -193,9 +193,9 @@ def event_subject(metric: str | None, event_type: str) -> str:
 def worse_side_text(column: str, side: str) -> str:
     """Where a metric is worse, in a runner's words.
 
-    For pelvic drop the worse side is a stance side (DESIGN.md: the side of the steps with the larger drop),
-    and it is the other hip that sags, so the text names both: "when standing on your left leg (right hip
-    sags)". For every other metric it is the side of the steps: "on right steps".
+    For pelvic drop the worse side is a stance side (docs/design.md: the side of the steps with the larger
+    drop), and it is the other hip that sags, so the text names both: "when standing on your left leg
+    (right hip sags)". For every other metric it is the side of the steps: "on right steps".
     """
     word = SIDE_WORDS[side]
     if column == "pelvic_drop_deg":

@@ -168,7 +168,7 @@ def _alerts_html(run: RunData, alerts: Sequence[FormEvent], advice: Mapping[str,
 
 def _difference(metric: str, si_pct: float, right_minus_left: float) -> str:
     """The size of a left/right difference: in % of the two sides' average for times and forces, in the
-    metric's unit for angles (DESIGN.md); which side is more has its own column."""
+    metric's unit for angles (docs/design.md); which side is more has its own column."""
     if METRIC_DIRECTIONS.get(metric, ("ratio", True))[0] == "angle":
         return label_for(metric).format(abs(right_minus_left))
     return f"{abs(si_pct):.1f} %" if math.isfinite(si_pct) else "-"

@@ -1,5 +1,5 @@
-"""A run folder read into typed values: what `posture analyze` / `posture replay` wrote (DESIGN.md "Offline
-analysis contract": steps.csv, asymmetry.csv, events.json, summary.json).
+"""A run folder read into typed values: what `posture analyze` / `posture replay` wrote (docs/design.md,
+"Offline analysis contract": steps.csv, asymmetry.csv, events.json, summary.json).
 
 The only module of the report that reads files. Every time it hands on counts from the start of the run
 (`RunData.start_s` on the recording's time axis): steps.csv and events.json keep the recording's own axis,
@@ -163,7 +163,7 @@ class WindowSeries:
 
 @dataclass(frozen=True, slots=True)
 class FormEvent:
-    """One entry of events.json (DESIGN.md: the events contract), times from the start of the run.
+    """One entry of events.json (docs/design.md: the events contract), times from the start of the run.
 
     Attributes
     ----------

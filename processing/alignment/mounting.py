@@ -1,7 +1,7 @@
 """Sensor-to-body mounting: "up" from gravity at rest, "forward" from the direction of travel.
 
 The runner clips the sensor anywhere on the back of the waistband in any orientation. Two facts fix the body
-frame (x forward, y left, z up; DESIGN.md "Body frame and definitions"):
+frame (x forward, y left, z up; docs/design.md "Body frame and definitions"):
 
 - Up: standing still, the accelerometer reads gravity only, so the mean specific force over the standing
   period is the body's up axis in sensor coordinates (and defines the neutral posture: tilt = obliquity = 0).

@@ -1,7 +1,7 @@
 """Left/right asymmetry per metric, over the whole run and over rolling windows of strides, and drift.
 
-- Symmetry index (DESIGN.md): SI = 100 (R - L) / (0.5 (R + L)), in percent, for the timing and force metrics.
-  Angles can be near zero or change sign (tilt), where a ratio is meaningless: for them we report the
+- Symmetry index (docs/design.md): SI = 100 (R - L) / (0.5 (R + L)), in percent, for the timing and force
+  metrics. Angles can be near zero or change sign (tilt), where a ratio is meaningless: for them we report the
   right-minus-left difference in degrees (as every metric also carries).
 - The worse side: the side whose mean is worse by the metric's direction (`METRIC_DIRECTIONS`); for pelvic
   drop that is the stance side whose opposite hip sags more, i.e. the side of the steps with the larger drop.

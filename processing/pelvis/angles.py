@@ -1,4 +1,4 @@
-"""Continuous pelvic angles in the body frame (DESIGN.md "Body frame and definitions").
+"""Continuous pelvic angles in the body frame (docs/design.md "Body frame and definitions").
 
 The pelvis orientation relative to the neutral standing posture is R = Rz(rotation) Rx(obliquity) Ry(tilt),
 the clinical rotation-obliquity-tilt sequence. With the sensor-to-earth quaternion q(t) (VQF) and the

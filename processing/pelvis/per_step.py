@@ -1,4 +1,4 @@
-"""Per-step pelvic metrics from the continuous angles (DESIGN.md "Body frame and definitions").
+"""Per-step pelvic metrics from the continuous angles (docs/design.md "Body frame and definitions").
 
 - `pelvic_tilt_deg`: mean tilt over the step [IC, next IC).
 - `pelvic_drop_deg`: the largest drop of the swing side below its standing level during the stance phase

@@ -33,7 +33,7 @@ DEFAULT_STRIDE_S = 0.7
 
 @dataclass(frozen=True, slots=True)
 class LiveAngles:
-    """The pelvic angles of the newest sample (DESIGN.md "Body frame and definitions").
+    """The pelvic angles of the newest sample (docs/design.md "Body frame and definitions").
 
     Attributes
     ----------

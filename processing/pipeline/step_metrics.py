@@ -3,9 +3,9 @@
 Inputs are the window's samples in the levelled body frame (x forward, y left, z up along gravity) and the
 continuous pelvic angles; outputs are `StepMetrics`. Every reduction is vectorised over the steps.
 
-Definitions beyond DESIGN.md (ours, documented here). All three are the sacrum's, the point the sensor sits
-on, as a waist-worn pod reports them (Garmin's and Stryd's vertical oscillation is the torso's bounce at the
-waist, not the centre of mass's); the simulator's truth (`processing.simulation.truth.StepTruth`) uses the
+Definitions beyond docs/design.md (ours, documented here). All three are the sacrum's, the point the sensor
+sits on, as a waist-worn pod reports them (Garmin's and Stryd's vertical oscillation is the torso's bounce at
+the waist, not the centre of mass's); the simulator's truth (`processing.simulation.truth.StepTruth`) uses the
 same definitions.
 - `vertical_oscillation_m`: the vertical excursion of the sacrum over the step, peak to peak: the vertical
   acceleration minus its step mean is integrated twice over the step, with the mean velocity removed in

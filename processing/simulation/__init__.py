@@ -2,7 +2,7 @@
 
 `simulate(Scenario(...))` returns the sensor-frame samples of a recording (standing, optional walking,
 running, optional walking) and its `GaitTruth`: every initial contact (IC) and toe-off (TO) with its side and
-the per-step metrics by the definitions of shared/DESIGN.md. `SCENARIO_SUITE` holds the named scenarios the
+the per-step metrics by the definitions of docs/design.md. `SCENARIO_SUITE` holds the named scenarios the
 pipeline is validated against, including a clean run and planted faults; `scenario_by_name` picks one.
 
 The model, in the order it is computed (internal grid 1 kHz, one seeded `numpy.random.Generator`):

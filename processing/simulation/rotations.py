@@ -1,4 +1,4 @@
-"""Rotation matrices, the pelvis orientation of shared/DESIGN.md and its exact body-frame angular velocity.
+"""Rotation matrices, the pelvis orientation of docs/design.md and its exact body-frame angular velocity.
 
 All functions are vectorised over time: angle arrays of shape (n,) give stacks of shape (n, 3, 3).
 """
@@ -43,7 +43,7 @@ def pelvis_orientation(
 ) -> FloatArray:
     """Pelvis-to-world rotation: Rz(heading + rotation) @ Rx(obliquity) @ Ry(tilt).
 
-    shared/DESIGN.md defines the pelvis orientation relative to neutral standing as
+    docs/design.md defines the pelvis orientation relative to neutral standing as
     R = Rz(rotation) Rx(obliquity) Ry(tilt) in the body frame (x forward along the direction of travel,
     y left, z up); the body frame itself is turned by the heading about the world vertical, so the two z
     rotations add.

@@ -1,6 +1,6 @@
 """Ground truth of a simulated run: every step's events and metrics, and the continuous pelvis angles.
 
-Per-step metrics follow shared/DESIGN.md exactly and are computed on the 1 kHz simulation grid, not on the
+Per-step metrics follow docs/design.md exactly and are computed on the 1 kHz simulation grid, not on the
 output samples, so they are the true values a perfect pipeline would approach at any sampling rate.
 """
 
@@ -159,7 +159,7 @@ def step_metrics(
     t_to_s: FloatArray,
     side: StrArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pelvic tilt, drop and rotation per step by the definitions of shared/DESIGN.md.
+    """Pelvic tilt, drop and rotation per step by the definitions of docs/design.md.
 
     Works on any uniform grid `t_s`; windows are [IC, next IC) for tilt, [IC, next IC] for rotation and
     [IC, TO] for the drop. Returns (pelvic_tilt_deg, pelvic_drop_deg, pelvic_rotation_deg).

@@ -1,5 +1,5 @@
-"""A report page opened in a real headless browser (Debian's chromium driven by Playwright; DESIGN.md "Browser
-tests"): what it logged, what it asked the network for, and what its plots drew."""
+"""A report page opened in a real headless browser (Debian's chromium driven by Playwright; docs/design.md,
+"Browser tests"): what it logged, what it asked the network for, and what its plots drew."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Route, sync_play
 
 CHROMIUM = "/usr/bin/chromium"
 #: As root on these machines, and without the background-networking flags chromium keeps calling hosts the
-#: closed network refuses (DESIGN.md "Browser tests").
+#: closed network refuses (docs/design.md "Browser tests").
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

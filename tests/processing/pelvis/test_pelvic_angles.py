@@ -1,4 +1,4 @@
-"""Pelvic angles by the definitions of DESIGN.md, with known answers."""
+"""Pelvic angles by the definitions of docs/design.md, with known answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The simulator obeys the physics and the definitions of shared/DESIGN.md (issue 3, item 1)."""
+"""The simulator obeys the physics and the definitions of docs/design.md (issue 3, item 1)."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def test_contact_and_step_times_follow_the_event_truth(clean_run: SimulatedRun) 
 
 
 def _reference_metrics(run: SimulatedRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The definitions of shared/DESIGN.md, written out independently on the sample grid."""
+    """The definitions of docs/design.md, written out independently on the sample grid."""
     tr = run.truth
     t = tr.t_true_s
     steps = tr.steps
