@@ -47,6 +47,9 @@ SIM_SENSOR_KEYS = "sim-sensor-keys.json"
 #: Connect, pair and read the firmware revision: a real pairing takes a few seconds and SMP itself gives up
 #: after 30 s (Core Spec Vol 3 Part H 3.4); a sensor that has not finished by this bound never will.
 PAIR_TIMEOUT_S = 45.0
+#: The in-process simulated sensor keeps only its most recent sent-log records (its totals stay exact), so a
+#: long simulated run does not grow in memory.
+SIM_LOG_MAX_RECORDS = 10_000
 #: The simulated sensor's own motion when no scenario is named.
 BUILTIN_SCENARIO = "stand-then-run"
 # Scenarios are simulated at this rate and resampled to the sensor's (drifting) sampling instants; at least
@@ -64,7 +67,9 @@ def _simulated_sensors(
     from sensorlink.simsensor import SimulatedSensorOptions, start_simulated_sensor
 
     keys = settings.config_dir / SIM_SENSOR_KEYS
-    options = SimulatedSensorOptions(time_scale=time_scale, keystore_file=keys)
+    options = SimulatedSensorOptions(
+        time_scale=time_scale, keystore_file=keys, log_max_records=SIM_LOG_MAX_RECORDS
+    )
 
     async def start(link: object) -> object:
         return await start_simulated_sensor(link, options, motion)  # type: ignore[arg-type]

@@ -18,7 +18,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from posture.sensors import BUILTIN_SCENARIO, motion_for_scenario  # one home, shared with run and demo
+from posture.sensors import (
+    BUILTIN_SCENARIO,
+    SIM_LOG_MAX_RECORDS,
+    motion_for_scenario,
+)  # one home, shared with run and demo
 from sensorlink.simsensor import (
     FaultPlan,
     LinkDrop,
@@ -29,9 +33,6 @@ from sensorlink.simsensor import (
 )
 
 console = Console(stderr=True)
-
-# A long-running process keeps only the recent sent-log records (its totals stay exact).
-_LOG_MAX_RECORDS = 10_000
 
 
 def _parse_seqs(values: list[int] | None) -> frozenset[int]:
@@ -131,7 +132,7 @@ def sim(
             battery_pct=battery_pct,
             keystore_file=keystore,
             pairing_mode=pairing_mode,
-            log_max_records=_LOG_MAX_RECORDS,
+            log_max_records=SIM_LOG_MAX_RECORDS,
         )
         motion = motion_for_scenario(scenario, seed, run_s)
     except (ValueError, KeyError) as exc:  # bad option values; KeyError: unknown scenario name
