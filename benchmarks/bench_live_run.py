@@ -29,8 +29,7 @@ read them: docs/live-run-benchmarks.md.
    the run folder's steps.csv (by t_ic, within 1 us). The default motion is the simulated sensor's own endless
    running (`--scenario builtin`): a `processing.simulation` scenario holds at most 3600 s of running, and the
    sensor replaying a long one costs O(scenario length) per packet (docs/live-run-benchmarks.md), so at speed
-   50 the simulator, not the run, would be measured. `--bounded-sim-log` bounds the in-process simulated
-   sensor's record of sent packets as `posture sim` does, to tell the run's memory from the simulator's.
+   50 the simulator, not the run, would be measured.
 3. cpu: process CPU time (user + system, from wait4's rusage and /proc) of, each for `--seconds` of sensor
    time at speed 1 (208 Hz), with a broker for `run`:
    - `posture --adapter sim run` (the simulated sensor and the virtual Bumble link in the same process);
@@ -419,31 +418,7 @@ def t0_of_session(path: Path) -> int:
 # --- 3: the long run --------------------------------------------------------------------------------------
 
 
-#: `posture` with the in-process simulated sensor's sent-log bounded as `posture sim` bounds it (10 000
-#: records): without it, `--adapter sim` keeps a record of every packet (about 300 bytes each) for its tests.
-BOUNDED_SIM_LOG = """
-import sys
-import sensorlink.simsensor as simsensor
-
-unbounded = simsensor.SimulatedSensorOptions
-
-
-def bounded(*args, **kwargs):
-    kwargs.setdefault("log_max_records", 10_000)
-    return unbounded(*args, **kwargs)
-
-
-simsensor.SimulatedSensorOptions = bounded
-sys.argv[0] = "posture"
-from posture.cli import main
-
-main()
-"""
-
-
-def bench_soak(
-    hours: float, speed: float, scenario: str, run_s: float, every_s: float, *, bounded_sim_log: bool
-) -> None:
+def bench_soak(hours: float, speed: float, scenario: str, run_s: float, every_s: float) -> None:
     duration_s = hours * 3600.0
     session = f"soak-{int(time.time())}"
     motion = [] if scenario == "builtin" else ["--scenario", scenario, "--run-s", f"{run_s:g}"]
@@ -454,13 +429,7 @@ def bench_soak(
             "--adapter", "sim", "run", *motion, "--speed", f"{speed:g}", "--duration", f"{duration_s:g}",
             "--mqtt", broker.url, "--athlete", ATHLETE, "--session", session,
         )  # fmt: skip
-        if bounded_sim_log:
-            args = [sys.executable, "-c", BOUNDED_SIM_LOG, *args[3:]]
-        print(
-            f"posture {' '.join(args[3:])}{' (sim sent-log bounded)' if bounded_sim_log else ''}\n"
-            f"  load average {loadavg()}",
-            flush=True,
-        )
+        print(f"posture {' '.join(args[3:])}\n  load average {loadavg()}", flush=True)
         data = folder / "data"
         usage = watch(args, isolated_env(folder), folder / "run.log", every_s, sessions=data)
         time.sleep(1.0)
@@ -670,11 +639,6 @@ def main() -> None:
         "--run-s", type=float, default=3600.0, help="seconds of running (the simulator's limit)"
     )
     soak.add_argument("--every-s", type=float, default=3.0, help="RSS sampling period, wall s")
-    soak.add_argument(
-        "--bounded-sim-log",
-        action="store_true",
-        help="bound the in-process simulated sensor's record of sent packets (10 000, as `posture sim`)",
-    )
     cpu = sub.add_parser("cpu", help="4: CPU of posture run / record at 208 Hz")
     cpu.add_argument("--seconds", type=float, default=120.0, help="sensor seconds per process")
     cpu.add_argument("--skip-s", type=float, default=10.0, help="wall s left out at the stream's start")
@@ -688,14 +652,7 @@ def main() -> None:
     if args.what == "latency":
         bench_latency(args.minutes, args.packet)
     elif args.what == "soak":
-        bench_soak(
-            args.hours,
-            args.speed,
-            args.scenario,
-            args.run_s,
-            args.every_s,
-            bounded_sim_log=args.bounded_sim_log,
-        )
+        bench_soak(args.hours, args.speed, args.scenario, args.run_s, args.every_s)
     else:
         bench_cpu(args.seconds, args.which, args.skip_s)
 
