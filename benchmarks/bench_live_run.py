@@ -19,8 +19,8 @@ read them: docs/live-run-benchmarks.md.
      (goal: p99 < 50 ms); the subscriber sees what a consumer sees;
    - commit delay: from a step's last sample (its end: the next contact, `t_ic_s + step_time_s`) being taken
      to its commit, on the same paced clock. The calibration's backlog (the steps released at once when the
-     standing calibration completes) is left out. The bound is printed too; what shorter windows cost in
-     accuracy is measured by `benchmarks/bench_commit_delay.py --accuracy`.
+     standing calibration completes) and the steps `finish()` flushes at the end are left out. The bound is
+     printed too; what shorter windows cost in accuracy is measured by `bench_commit_delay.py --accuracy`.
    The subscriber runs in the same process (one more thread under the GIL: it can only lengthen the delays).
    CPU time of the process and of its threads over the stream is printed too (no BLE link here).
 2. soak: `posture --adapter sim run --speed S --duration D --mqtt URL` in a subprocess with a temporary
@@ -155,9 +155,14 @@ class Stamps:
         self.block_arrival = 0.0  # set by the feeding loop before each feed
         self.step_commit: dict[int, tuple[float, StepMetrics]] = {}  # t_ic_ns -> (perf_counter, step)
         self.live_block: dict[int, float] = {}  # t_ns -> arrival of the packet it came with
+        self.flushed: set[int] = set()  # t_ic_ns of the steps that finish() flushed at the end
+        self.finishing = False
 
     def on_step(self, step: StepMetrics, t0_ns: int) -> None:
-        self.step_commit[ns_from_s(t0_ns, step.t_ic_s)] = (time.perf_counter(), step)
+        t_ic_ns = ns_from_s(t0_ns, step.t_ic_s)
+        self.step_commit[t_ic_ns] = (time.perf_counter(), step)
+        if self.finishing:
+            self.flushed.add(t_ic_ns)
 
     def on_event(self, update: EventUpdate, t0_ns: int) -> None:
         pass
@@ -226,6 +231,7 @@ def bench_latency(minutes: float, packet: int) -> None:
         stream_wall = time.perf_counter() - start
         cpu, pub_cpu = time.process_time() - cpu0, time.clock_gettime(pub_clock) - pub0
         sub_cpu, main_cpu = time.clock_gettime(sub_clock) - sub0, time.thread_time() - main0
+        stamps.finishing = True
         outputs = run.finish()
         delivered = publisher.wait_until_delivered(30.0)
         time.sleep(0.5)
@@ -243,10 +249,11 @@ def bench_latency(minutes: float, packet: int) -> None:
     commit_delays = [
         commit - (start + s.t_ic_s + s.step_time_s - float(samples.t_s[0]))
         for t, (commit, s) in stamps.step_commit.items()
-        if t not in backlog
+        if t not in backlog and t not in stamps.flushed
     ]
     print(
-        f"  {len(outputs.steps)} steps ({len(backlog)} in the calibration's backlog), "
+        f"  {len(outputs.steps)} steps ({len(backlog)} in the calibration's backlog, {len(stamps.flushed)} "
+        "flushed by finish(): both left out of the commit delay), "
         f"{len(stamps.live_block)} live messages made, {counters.live_sent} sent, "
         f"{counters.live_skipped} skipped; at the subscriber: {len(step_at)} steps, {len(live_at)} live"
     )
