@@ -170,7 +170,9 @@ async def run_live_session(
                 while True:
                     next_block = asyncio.ensure_future(anext(blocks))
                     done, _ = await asyncio.wait({next_block, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    if next_block not in done:
+                    if stopping in done or next_block not in done:
+                        # a stop wins over a waiting backlog (a host behind a fast sensor): what is not
+                        # taken is in the session file, and the file says where the run stopped taking
                         ended_by = "stopped"
                         break
                     try:
@@ -213,10 +215,14 @@ async def run_live_session(
                 logger.warning("%s; the run ends with what arrived", exc)
             finally:
                 for task in (next_block, stopping):
-                    if task is not None and not task.done():
+                    if task is None:
+                        continue
+                    if not task.done():
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, LinkLost):
                             await task
+                    elif not task.cancelled():
+                        task.exception()  # a block or an end of stream left untaken: retrieved, not raised
                 with contextlib.suppress(Exception):
                     await blocks.aclose()  # type: ignore[attr-defined]
             link_status = link.status
