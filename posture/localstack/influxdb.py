@@ -26,7 +26,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+
+from posture.localstack.process import LocalServer
 
 __all__ = ["InfluxDB", "InfluxdbServerError", "Series", "free_port"]
 
@@ -123,7 +124,7 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
-class InfluxDB:
+class InfluxDB(LocalServer):
     """A started `influxd` with one database; a context manager that stops it and removes its folder.
 
     Parameters
@@ -169,19 +170,6 @@ class InfluxDB:
     def pid(self) -> int | None:
         """The server's process id while it runs."""
         return self._process.pid if self.running and self._process is not None else None
-
-    def __enter__(self) -> InfluxDB:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
         """Start the server on its ports and wait until it answers; create the database the first time."""

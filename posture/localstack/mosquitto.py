@@ -25,8 +25,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
+
+from posture.localstack.process import LocalServer
 
 __all__ = [
     "MOSQUITTO",
@@ -134,7 +135,7 @@ def make_certificates(folder: Path, *, name: str = "server", ca_name: str = "pos
     return TlsFiles(ca_file=ca_file, cert_file=folder / f"{name}.crt", key_file=folder / f"{name}.key")
 
 
-class Mosquitto:
+class Mosquitto(LocalServer):
     """A Mosquitto broker on loopback, as a context manager that starts it and finally stops it.
 
     Parameters
@@ -304,19 +305,6 @@ class Mosquitto:
         self.stop()
         if self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def _accepts(port: int) -> bool:
