@@ -49,6 +49,7 @@ from sensorlink.decoder import (
     TapRecord,
     TimeSynced,
 )
+from sensorlink.private_files import PRIVATE_FILE_MODE
 from sensorlink.profile import SensorStatus, StreamSettings
 
 __all__ = [
@@ -348,7 +349,9 @@ class SessionWriter:
         self._host_clock_ns = host_clock_ns
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            # private to its user: a session is a person's movement data (the key files are 0600 too)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+            self._fd: int | None = os.open(path, flags, PRIVATE_FILE_MODE)
         except FileExistsError as exc:
             raise SessionExists(path) from exc
         self.records_written = 0

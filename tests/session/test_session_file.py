@@ -224,3 +224,15 @@ def test_a_writer_killed_with_sigkill_leaves_a_file_readable_up_to_its_last_pack
     assert all(isinstance(r, RawPacket) and r.host_ns == i for i, r in enumerate(got))
     assert got[-1] == RawPacket(len(got) - 1, (len(got) - 1).to_bytes(4, "little") * 60)
     assert contents.torn_tail_bytes == 0  # each record is one write: a killed process never tears one
+
+
+def test_a_session_file_is_private_to_its_user(tmp_path: Path) -> None:
+    """A session holds a person's movement data: only its owner may read it (as the key files)."""
+    path = tmp_path / "s" / "session.posture"
+    path.parent.mkdir()
+    header = SessionHeader(
+        athlete="ann", session_id="s1", sensor_address="AA", profile="posture-v1", start_host_ns=0
+    )
+    with SessionWriter(path, header):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600
