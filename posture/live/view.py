@@ -80,38 +80,33 @@ def _signed(value: float, unit: str) -> str:
 
 
 def render(snapshot: LiveSnapshot) -> Group:
-    """The view of one snapshot: a header line, the numbers, and the latest cue."""
+    """The view of one snapshot: a header line, the numbers, the sensor and broker, and the latest cue."""
     s = snapshot
     header = Text.assemble(
         ("posture run  ", "bold"),
         (format_clock(s.elapsed_s), "bold cyan"),
         f"  {s.phase}  {s.steps} steps",
     )
-    numbers = Table.grid(padding=(0, 3))
+    numbers = Table.grid(padding=(0, 2))
     for _ in range(4):
-        numbers.add_column()
+        numbers.add_column(no_wrap=True)
     numbers.add_row(
         "cadence", _num(s.cadence_spm, "steps/min", 0), "pelvic tilt", _signed(s.pelvic_tilt_deg, "deg")
     )
     numbers.add_row(
-        "hip drop left stance",
+        "hip drop, L stance",
         _num(s.drop_left_deg, "deg"),
         "hips (left up +)",
         _signed(s.pelvic_obliquity_deg, "deg"),
     )
     numbers.add_row(
-        "hip drop right stance",
+        "hip drop, R stance",
         _num(s.drop_right_deg, "deg"),
         "pelvic rotation",
         _signed(s.pelvic_rotation_deg, "deg"),
     )
-    numbers.add_row(
-        "contact time balance",
-        _signed(s.contact_si_pct, "% (R-L)"),
-        "sensor",
-        f"battery {s.battery_pct if s.battery_pct is not None else '?'} %, "
-        f"{s.packet_loss_pct:.1f} % packets lost",
-    )
-    numbers.add_row("mqtt", s.mqtt, "", "")
+    numbers.add_row("contact balance", _signed(s.contact_si_pct, "% (R-L)"), "", "")
+    battery = "?" if s.battery_pct is None else str(s.battery_pct)
+    health = Text(f"sensor: battery {battery} %, {s.packet_loss_pct:.1f} % packets lost   mqtt: {s.mqtt}")
     cue = Text(s.latest_cue or "form looks steady", style="bold yellow" if s.latest_cue else "green")
-    return Group(header, Panel(numbers, expand=False), Text.assemble(("latest cue: ", "bold"), cue))
+    return Group(header, Panel(numbers, expand=False), health, Text.assemble(("latest cue: ", "bold"), cue))

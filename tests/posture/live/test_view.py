@@ -47,7 +47,7 @@ def test_the_view_names_metrics_in_words_and_shows_the_cue() -> None:
     text = _text(_snapshot())
     assert "12:34" in text
     assert "172 steps/min" in text
-    assert "hip drop right stance" in text
+    assert "hip drop, R stance" in text
     assert "7.9 deg" in text
     assert "Keep your hips level" in text
     assert "pelvic_drop_deg" not in text
