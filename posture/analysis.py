@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 if TYPE_CHECKING:
     from posture.recording_io import Recording
     from posture.summary import RunSummary
+    from processing.events import FormEvent
     from processing.pipeline import AnalysisResult
     from processing.samples import ImuSamples
 
@@ -31,6 +32,7 @@ __all__ = [
     "analyze_to_dir",
     "run_analysis",
     "wants_progress",
+    "write_results",
 ]
 
 logger = logging.getLogger(__name__)
@@ -90,36 +92,59 @@ def wants_progress(duration_s: float, target: Console) -> bool:
     return duration_s >= PROGRESS_MIN_S and target.is_terminal and not target.is_dumb_terminal
 
 
-def analyze_recording(input_csv: Path, out: Path) -> tuple[RunSummary, tuple[object, ...]]:
-    """Read a recording, run the pipeline and the form events, write the run folder into `out`.
+def write_results(
+    out: Path,
+    result: AnalysisResult,
+    events: Sequence[FormEvent],
+    *,
+    input_name: str,
+    duration_s: float,
+    duplicate_rows_dropped: int = 0,
+) -> RunSummary:
+    """Write steps.csv, asymmetry.csv, events.json and summary.json of a run into `out`; returns the summary.
 
-    Returns the summary and the events (`processing.events.FormEvent`).
+    One writer for every run folder: a recording (`posture analyze`), a live run and a replay.
     """
-    from posture.recording_io import read_recording, write_asymmetry_csv, write_steps_csv
+    from posture.recording_io import write_asymmetry_csv, write_steps_csv
     from posture.summary import ASYMMETRY_FILE, summarize_run
     from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_steps_csv(out / "steps.csv", result.steps)
+    n_rows = write_asymmetry_csv(out / ASYMMETRY_FILE, asymmetry_timeline(result.steps))
+    documents = [event.to_json_dict() for event in events]
+    (out / "events.json").write_text(json.dumps(documents, indent=2) + "\n", encoding="utf-8")
+    summary = summarize_run(
+        result,
+        input_name=input_name,
+        sampling_rate_hz=result.sampling_rate_hz,
+        duration_s=duration_s,
+        duplicate_rows_dropped=duplicate_rows_dropped,
+        asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
+    )
+    (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def analyze_recording(input_csv: Path, out: Path) -> tuple[RunSummary, tuple[FormEvent, ...]]:
+    """Read a recording, run the pipeline and the form events (the default rules; times on the recording's
+    axis; a clean run holds only the summary event), write the run folder into `out`."""
+    from posture.recording_io import read_recording
     from processing.events import detect_events
 
     recording = read_recording(input_csv)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
     result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
-    out.mkdir(parents=True, exist_ok=True)
-    n = write_steps_csv(out / "steps.csv", result.steps)
-    n_rows = write_asymmetry_csv(out / ASYMMETRY_FILE, asymmetry_timeline(result.steps))
-    # Form events with the default rules, times on the recording's axis; a clean run holds only the summary.
     events = detect_events(result.steps)
-    documents = [event.to_json_dict() for event in events]
-    (out / "events.json").write_text(json.dumps(documents, indent=2) + "\n", encoding="utf-8")
-    summary = summarize_run(
+    summary = write_results(
+        out,
         result,
+        events,
         input_name=recording.path.name,
-        sampling_rate_hz=recording.sampling_rate_hz,
         duration_s=duration_s,
         duplicate_rows_dropped=recording.duplicate_rows_dropped,
-        asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
     )
-    (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
-    logger.info("analysed %s: %d steps", input_csv, n)
+    logger.info("analysed %s: %d steps", input_csv, summary.steps.total)
     return summary, tuple(events)
 
 

@@ -102,10 +102,11 @@ class LocalServers:
                 from dashboards.schema import STEP, Tag
 
                 series = influx.query(
-                    f'SELECT count("step_time_s") FROM "{STEP.name}" '
+                    f'SELECT count("{STEP.field("step_time_s")}") FROM "{STEP.name}" '
                     f"WHERE \"{Tag.ATHLETE}\" = '{athlete}' AND \"{Tag.SESSION}\" = '{session}'"
                 )
-                return int(series[0].values[0][1]) if series and series[0].values else 0  # type: ignore[call-overload]
+                counted = series[0].values[0][1] if series and series[0].values else 0
+                return counted if isinstance(counted, int) else 0
 
         except Exception as exc:
             skipped.append(f"InfluxDB: {exc}")

@@ -33,7 +33,7 @@ def analyze_command(
     from posture.summary import outcome_notes
 
     summary, events = analyze_recording(input_csv, out)
-    for line in summary_lines(summary, events):  # type: ignore[arg-type]
+    for line in summary_lines(summary, events):
         console.print(line, soft_wrap=True, markup=False)
     console.print(f"calibration {summary.calibration.kind}: results in {out}", soft_wrap=True, markup=False)
     for line in outcome_notes(summary):

@@ -7,8 +7,10 @@ closing lines (where the report is, how to open the dashboards).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -54,7 +56,7 @@ async def _sensor_run(
     time_scale: float,
     session: str,
     mqtt: MqttRunSink | None,
-    outbox_pending: object,
+    outbox_pending: Callable[[], int] | None,
 ) -> LiveSessionResult:
     from posture.sensors import motion_for_scenario, open_backend
 
@@ -98,7 +100,7 @@ async def _sensor_run(
                 time_scale=time_scale,
                 duration_s=total_s,
                 mqtt=mqtt,
-                outbox_pending=outbox_pending,  # type: ignore[arg-type]
+                outbox_pending=outbox_pending,
                 on_block=on_block,
             )
 
@@ -146,7 +148,7 @@ def demo(
         quiet_loggers("bumble", "posture.localstack", "dashboards.ingest"),
     ):
         local = LocalServers(Path(folder)) if servers else None
-        with local if local is not None else _nothing():
+        with local if local is not None else contextlib.nullcontext():
             found = local.servers if local is not None else None
             publisher = None
             if found is not None and found.mqtt_url is not None:
@@ -209,14 +211,6 @@ def demo(
         f"done in {elapsed:.0f} s. Live dashboards: the Grafana provisioning in dashboards/provisioning/ and "
         "`docker compose -f deploy/compose.yaml up` (docs/deployment.md); then `posture run --mqtt ...`."
     )
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from posture.messages import (
+    EventSeverity,
     EventState,
     Kind,
     Message,
@@ -51,7 +52,7 @@ class MqttRunSink:
         self.publisher = publisher
         self.athlete = athlete
         self.session = session
-        self._opened_severity: dict[tuple[str, str | None, float], str] = {}
+        self._opened_severity: dict[tuple[str, str | None, float], EventSeverity] = {}
 
     def on_step(self, step: StepMetrics, t0_ns: int) -> None:
         self.publisher.publish("step", step_message(self.athlete, self.session, step, t0_ns))
@@ -60,12 +61,14 @@ class MqttRunSink:
         event = update.event
         key = (event.rule, event.side, event.t_start_s)
         if update.kind == "escalated":
-            return  # the same point in the database: its value and severity show at the close
+            return  # the same point in the database: the close carries the event's final value
         severity = self._opened_severity.setdefault(key, event.severity)
         state: EventState = "summary" if event.type == "summary" else ("open" if event.is_open else "closed")
         self.publish_event(event, t0_ns, state=state, severity=severity)
 
-    def publish_event(self, event: FormEvent, t0_ns: int, *, state: EventState, severity: str) -> None:
+    def publish_event(
+        self, event: FormEvent, t0_ns: int, *, state: EventState, severity: EventSeverity
+    ) -> None:
         self.publisher.publish(
             "event",
             event_message(
@@ -78,7 +81,7 @@ class MqttRunSink:
                 t_start_ns=ns_from_s(t0_ns, event.t_start_s),
                 t_end_ns=None if event.t_end_s is None else ns_from_s(t0_ns, event.t_end_s),
                 state=state,
-                severity=severity,  # type: ignore[arg-type]
+                severity=severity,
                 value=event.value,
                 threshold=event.threshold,
                 advice=event.advice,

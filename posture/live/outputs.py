@@ -50,27 +50,15 @@ def write_run_folder(
 
     `facts` go into session.json too (the sensor, the firmware, what reading the session file found).
     """
-    from posture.recording_io import write_asymmetry_csv, write_steps_csv
-    from posture.summary import ASYMMETRY_FILE, summarize_run
-    from processing.asymmetry import ASYMMETRY_METRICS, asymmetry_timeline
+    from posture.analysis import write_results
     from processing.pipeline import AnalysisResult
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_steps_csv(out_dir / "steps.csv", outputs.steps)
-    n_rows = write_asymmetry_csv(out_dir / ASYMMETRY_FILE, asymmetry_timeline(outputs.steps))
-    events = [event.to_json_dict() for event in outputs.events]
-    (out_dir / "events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
     result = AnalysisResult(
         outputs.steps, outputs.mounting, outputs.sampling_rate_hz, outputs.has_gyroscope, outputs.gaps
     )
-    summary = summarize_run(
-        result,
-        input_name=session_file.name,
-        sampling_rate_hz=outputs.sampling_rate_hz,
-        duration_s=outputs.duration_s,
-        asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
+    summary = write_results(
+        out_dir, result, outputs.events, input_name=session_file.name, duration_s=outputs.duration_s
     )
-    (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
     session_doc = {
         "athlete": athlete,
         "session_id": session,

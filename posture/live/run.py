@@ -29,7 +29,7 @@ from processing.events import EventEngine, EventUpdate, FormEvent
 from processing.pipeline import GapCounts, LiveAngles, StreamingProcessor, default_event_detector
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
-from sensorlink.blocks import LinkStatus, SampleBlock
+from sensorlink.blocks import SampleBlock
 
 __all__ = ["LiveRun", "RunOutputs", "RunSink"]
 
@@ -292,9 +292,3 @@ class LiveRun:
                         method,
                         self._sink_errors,
                     )
-
-
-def link_status_words(status: LinkStatus) -> str:
-    """The sensor's health in a few words for the live view."""
-    battery = "?" if status.battery_pct is None else str(status.battery_pct)
-    return f"battery {battery} %, {100.0 * status.packet_loss_rate:.1f} % packets lost"

@@ -26,12 +26,13 @@ from pathlib import Path
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import LiveRun, RunOutputs, RunSink
 from posture.messages import RunState
-from posture.session.session_file import SessionHeader, SessionWriter
+from posture.session.recording import session_link
+from posture.session.session_file import SessionHeader
 from posture.settings import Settings
 from processing.events import EventEngine
 from sensorlink.blocks import LinkStatus, SampleBlock
 from sensorlink.errors import LinkLost
-from sensorlink.link import ClientFactory, HostClock, Link, LinkOptions, RssiReader, SensorDevice
+from sensorlink.link import ClientFactory, HostClock, LinkOptions, RssiReader, SensorDevice
 from sensorlink.profile import SensorProfile
 from sensorlink.profiles import POSTURE_V1
 from sensorlink.scan import BleBackend
@@ -139,15 +140,15 @@ async def run_live_session(
         Called after every block with the run and the link's status (the live view).
     """
     stop = stop or asyncio.Event()
-    writer = SessionWriter(session_path, header, host_clock_ns=host_clock_ns)
-    link = Link(
+    writer, link = session_link(
         device,
+        session_path,
+        header,
         client_factory=client_factory,
+        host_clock_ns=host_clock_ns,
         options=options,
         profile=profile,
-        host_clock_ns=host_clock_ns,
         rssi_reader=rssi_reader,
-        packet_sink=writer.append,
     )
     status = _StatusTracker(mqtt, host_clock_ns)
     if outbox_pending is not None:

@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from posture.localstack.process import LocalServer
+from posture.localstack.process import LocalServer, free_port
 
 __all__ = ["InfluxDB", "InfluxdbServerError", "Series", "free_port"]
 
@@ -41,14 +40,6 @@ STOP_TIMEOUT_S = 10.0
 
 class InfluxdbServerError(RuntimeError):
     """The local InfluxDB server could not be started or answered an error; the message says what to check."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)

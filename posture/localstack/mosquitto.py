@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from posture.localstack.process import LocalServer
+from posture.localstack.process import HOST, LocalServer, accepts_connections, free_port
 
 __all__ = [
     "MOSQUITTO",
@@ -35,6 +34,7 @@ __all__ = [
     "Mosquitto",
     "MosquittoError",
     "TlsFiles",
+    "accepts_connections",
     "free_port",
     "make_certificates",
     "mosquitto_available",
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 #: Debian's `mosquitto` package puts the broker here (not on a normal user's PATH).
 MOSQUITTO: Final = Path("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD: Final = Path("/usr/bin/mosquitto_passwd")
-HOST: Final = "127.0.0.1"
 
 
 class MosquittoError(RuntimeError):
@@ -55,13 +54,6 @@ class MosquittoError(RuntimeError):
 def mosquitto_available(executable: Path = MOSQUITTO) -> bool:
     """True when the broker binary is installed (`apt-get install mosquitto`)."""
     return executable.is_file() and os.access(executable, os.X_OK)
-
-
-def free_port(host: str = HOST) -> int:
-    """A TCP port nobody listens on now (the OS picks it; a tiny race remains until the broker binds)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +249,7 @@ class Mosquitto(LocalServer):
                 raise MosquittoError(
                     f"mosquitto exited with code {self._process.returncode} at start: {self.last_log_lines()}"
                 )
-            if all(_accepts(port) for port in ports):
+            if all(accepts_connections(port) for port in ports):
                 log.info(
                     "mosquitto listening on %s (pid %d, folder %s)", self.url, self._process.pid, self.folder
                 )
@@ -305,11 +297,3 @@ class Mosquitto(LocalServer):
         self.stop()
         if self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False

@@ -25,7 +25,8 @@ import logging
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+
+from posture.localstack.process import LocalServer
 
 __all__ = ["V2WriteShim"]
 
@@ -44,7 +45,7 @@ _V2_CODES = {
 UPSTREAM_TIMEOUT_S = 30.0
 
 
-class V2WriteShim:
+class V2WriteShim(LocalServer):
     """A small threaded HTTP server on 127.0.0.1 that forwards v2 writes to a v1 InfluxDB.
 
     Parameters
@@ -76,15 +77,6 @@ class V2WriteShim:
     def url(self) -> str:
         """The URL to give `influxdb-client` (and `posture ingest --influx-url`)."""
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> V2WriteShim:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Serve in a daemon thread."""

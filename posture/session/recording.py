@@ -42,6 +42,7 @@ __all__ = [
     "record_device",
     "record_to_csv",
     "session_file_for",
+    "session_link",
     "stream_to_sinks",
 ]
 
@@ -178,6 +179,34 @@ class RecordSummary:
     session_path: Path | None = None
 
 
+def session_link(
+    device: SensorDevice,
+    session_path: Path,
+    header: SessionHeader,
+    *,
+    client_factory: ClientFactory,
+    host_clock_ns: HostClock,
+    options: LinkOptions | None = None,
+    profile: SensorProfile = POSTURE_V1,
+    rssi_reader: RssiReader | None = None,
+) -> tuple[SessionWriter, Link]:
+    """A new session file and the link that appends every raw packet to it as it arrives (its packet sink).
+
+    The caller closes the writer (`SessionWriter.close`) when the stream ends.
+    """
+    writer = SessionWriter(session_path, header, host_clock_ns=host_clock_ns)
+    link = Link(
+        device,
+        client_factory=client_factory,
+        options=options,
+        profile=profile,
+        host_clock_ns=host_clock_ns,
+        rssi_reader=rssi_reader,
+        packet_sink=writer.append,
+    )
+    return writer, link
+
+
 def session_file_for(csv_path: Path) -> Path:
     """The session file that goes with a recording's CSV: ``run.csv`` -> ``run.posture``."""
     return csv_path.with_suffix(SESSION_SUFFIX)
@@ -250,15 +279,15 @@ async def record_device(
         settings=options.config,
         queue_packets=options.queue_packets,
     )
-    writer = SessionWriter(session_path, header, host_clock_ns=host_clock_ns)
-    link = Link(
+    writer, link = session_link(
         device,
+        session_path,
+        header,
         client_factory=client_factory,
+        host_clock_ns=host_clock_ns,
         options=options,
         profile=profile,
-        host_clock_ns=host_clock_ns,
         rssi_reader=rssi_reader,
-        packet_sink=writer.append,
     )
     reason = "ended by an error"
     try:

@@ -16,7 +16,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +34,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from dashboards.ingest import BrokerAddress, Ingest, IngestOptions, status_topic
 from posture.localstack.influxdb import InfluxDB
-from posture.localstack.mosquitto import MOSQUITTO, MOSQUITTO_PASSWD, free_port, make_certificates
+from posture.localstack.mosquitto import (
+    MOSQUITTO,
+    MOSQUITTO_PASSWD,
+    accepts_connections,
+    free_port,
+    make_certificates,
+)
 from posture.localstack.v2_write_shim import V2WriteShim
 from posture.messages import step_message
 from processing.steps import StepMetrics
@@ -140,7 +145,7 @@ def start_deployed_broker(root: Path, *, tls: bool) -> tuple[subprocess.Popen[by
     broker = DeployedBroker(ports["1883"], ports["8883"], root, ca_file, output)
     wanted = [broker.port, broker.tls_port] if tls else [broker.port]
     deadline = time.monotonic() + 10
-    while not all(_accepts(port) for port in wanted):
+    while not all(accepts_connections(port) for port in wanted):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             process.wait()
@@ -153,14 +158,6 @@ def _directive(conf: Path, name: str) -> str:
     values = [line.split()[1] for line in conf.read_text().splitlines() if line.split()[:1] == [name]]
     assert len(values) == 1, f"{conf} sets {name} {len(values)} times"
     return values[0]
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
