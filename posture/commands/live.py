@@ -271,14 +271,15 @@ def replay_command(
     from posture.live.replay import replay_session
 
     settings = _settings(ctx)
-    header = read_session(session_file).header
+    contents = read_session(session_file)
+    header = contents.header
     publisher = publisher_for(settings, mqtt, header.athlete, header.session_id) if publish else None
     if publish and publisher is None:
         raise typer.BadParameter("--publish needs --mqtt URL (or mqtt_url in the settings)")
     with _published(publisher):
         sink = None if publisher is None else MqttRunSink(publisher, header.athlete, header.session_id)
         result = replay_session(
-            session_file,
+            contents,
             out_dir,
             thresholds=settings.thresholds,
             history=RunHistory(settings.history_file),

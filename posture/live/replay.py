@@ -7,7 +7,7 @@ wrote, byte for byte, and republishes the same messages with the same ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +16,10 @@ from posture.live.engine import event_engine
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.outputs import RunFolder, finish_run
 from posture.live.run import LiveRun, RunOutputs
-from posture.session import SessionContents, read_session, replay_blocks
+from posture.session import SessionContents, read_session
 from posture.session.errors import SessionFileError
+from posture.session.replay import blocks_of
+from sensorlink.blocks import SampleBlock
 
 __all__ = ["ReplayResult", "replay_session", "session_facts"]
 
@@ -32,27 +34,30 @@ class ReplayResult:
 
 
 def replay_session(
-    session_file: Path,
+    session: Path | SessionContents,
     out_dir: Path,
     *,
     thresholds: Mapping[str, float] | None = None,
     history: RunHistory | None = None,
     mqtt: MqttRunSink | None = None,
+    on_block: Callable[[SampleBlock], None] | None = None,
 ) -> ReplayResult:
-    """Replay `session_file` into `out_dir` (and to `mqtt`, when given).
+    """Replay a session file (a path, or the file already read) into `out_dir` (and to `mqtt`, when given;
+    every block also to `on_block`).
 
     Raises
     ------
     SessionFileError
         Not a readable session file, or one without samples.
     """
-    contents = read_session(session_file)
+    contents = read_session(session) if isinstance(session, Path) else session
+    session_file = contents.path
     header = contents.header
     engine = event_engine(
         thresholds or {}, athlete=header.athlete, started_ns=header.start_host_ns, history=history
     )
     run: LiveRun | None = None
-    for block in replay_blocks(session_file, as_consumed=True):
+    for block in blocks_of(contents, as_consumed=True):
         if run is None:
             run = LiveRun(
                 block.sampling_rate_hz,
@@ -62,6 +67,8 @@ def replay_session(
                 t0_ns=header.start_host_ns,
             )
         run.feed(block)
+        if on_block is not None:
+            on_block(block)
     if run is None:
         raise SessionFileError(session_file, "it holds no samples", "record a run first")
     outputs = run.finish()

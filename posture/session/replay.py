@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from posture.session.errors import SessionFileError
 from posture.session.session_file import SessionContents, read_session
 from processing.samples import ImuSamples
@@ -34,6 +32,7 @@ __all__ = [
     "REPLAY_CSV",
     "SESSION_JSON",
     "ReplayedRun",
+    "blocks_of",
     "replay_blocks",
     "replay_run",
     "replay_to_dir",
@@ -67,7 +66,11 @@ def replay_blocks(path: Path, *, as_consumed: bool = False) -> Iterator[SampleBl
     SessionFileError
         The file is not a readable session file (a torn tail or damaged records are not errors).
     """
-    contents = read_session(path)
+    return blocks_of(read_session(path), as_consumed=as_consumed)
+
+
+def blocks_of(contents: SessionContents, *, as_consumed: bool = False) -> Iterator[SampleBlock]:
+    """`replay_blocks` of a session file already read."""
     blocks = _blocks(contents)
     if not as_consumed or contents.consumed_samples is None:
         return blocks
@@ -124,14 +127,6 @@ def replay_run(path: Path) -> ReplayedRun:
     return ReplayedRun(ImuSamples.concatenate(parts), rate_hz, lost, start_ns, contents)
 
 
-def _write_samples_csv(path: Path, samples: ImuSamples) -> None:
-    from posture.csv_contract import RECORDING_COLUMNS
-
-    gyr = samples.gyr_dps if samples.gyr_dps is not None else np.full_like(samples.acc_mps2, np.nan)
-    rows = np.column_stack([samples.t_s, samples.acc_mps2, gyr])
-    np.savetxt(path, rows, fmt="%.6f", delimiter=",", header=",".join(RECORDING_COLUMNS), comments="")
-
-
 def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, object]]:
     """Replay a session through the live run (`posture.live.replay`) and write its run folder (steps.csv,
     asymmetry.csv, events.json, summary.json, `SESSION_JSON`) into `out_dir`, plus the replayed samples
@@ -146,10 +141,13 @@ def replay_to_dir(session_file: Path, out_dir: Path) -> tuple[int, dict[str, obj
         Not a readable session file, or one without samples.
     """
     from posture.live.replay import replay_session  # the live run imports this package
+    from posture.session.recording import CsvSink
 
-    result = replay_session(session_file, out_dir)
-    run = replay_run(session_file)
-    _write_samples_csv(out_dir / REPLAY_CSV, run.samples)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    contents = read_session(session_file)
+    start_s = contents.header.start_host_ns * 1e-9
+    with (out_dir / REPLAY_CSV).open("w", encoding="utf-8", newline="") as handle:
+        result = replay_session(contents, out_dir, on_block=CsvSink(handle, start_s))
     for note in result.notes:
         logger.warning("%s: %s", session_file, note)
     return result.folder.steps, result.folder.summary.to_json()
