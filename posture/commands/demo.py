@@ -29,11 +29,11 @@ from posture.demo import (
     quiet_loggers,
     scan_and_pair,
 )
+from posture.labels import format_clock
 from posture.live.mqtt_sink import MqttRunSink
 from posture.live.run import LiveRun
 from posture.live.session import LiveSessionResult, run_sensor
 from posture.live.summary_words import summary_lines
-from posture.report.labels import format_clock
 from posture.settings import Settings
 from sensorlink.blocks import LinkStatus
 from sensorlink.scan import SIM_ADAPTER

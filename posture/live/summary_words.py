@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from posture.labels import METRIC_LABELS, format_clock
 from posture.messages import MetricSummary
-from posture.report.labels import METRIC_LABELS, format_clock
 from posture.summary import RunSummary
 from processing.events import FormEvent
 

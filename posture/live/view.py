@@ -14,6 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from posture.labels import format_clock
+
 __all__ = ["LiveSnapshot", "format_clock", "render"]
 
 
@@ -59,16 +61,6 @@ class LiveSnapshot:
     battery_pct: int | None
     packet_loss_pct: float
     mqtt: str
-
-
-def format_clock(seconds: float) -> str:
-    """m:ss (or h:mm:ss) from the start of the run; '-' before it."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "-"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _num(value: float, unit: str, digits: int = 1) -> str:

@@ -13,9 +13,9 @@ import numpy as np
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no type hints
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from posture.labels import METRIC_LABELS, SIDE_WORDS, event_subject, format_clock, label_for
 from posture.report.drift import SideDrift
 from posture.report.headline import DRIFT_DEG, DRIFT_PCT
-from posture.report.labels import METRIC_LABELS, SIDE_WORDS, event_subject, format_clock, label_for
 from posture.report.run import FormEvent, RunData, RunSummary, WindowSeries
 from processing.asymmetry import METRIC_DIRECTIONS
 

@@ -37,9 +37,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from posture.labels import event_subject, format_clock, label_for, worse_side_text
 from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift
-from posture.report.labels import event_subject, format_clock, label_for, worse_side_text
 from posture.report.run import FormEvent, MetricSummary, RunSummary
 from processing.asymmetry import METRIC_DIRECTIONS
 

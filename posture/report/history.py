@@ -20,9 +20,9 @@ from typing import Protocol
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no type hints
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from posture.labels import format_clock, label_for
 from posture.report.errors import ReportError
 from posture.report.figures import LEFT_COLOUR, RIGHT_COLOUR, layout
-from posture.report.labels import format_clock, label_for
 from posture.report.run import RunData
 
 __all__ = [

@@ -13,6 +13,14 @@ from html import escape
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no type hints
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
+from posture.labels import (
+    ADVICE_CATEGORY_HEADINGS,
+    METRIC_LABELS,
+    event_subject,
+    format_clock,
+    label_for,
+    worse_side_text,
+)
 from posture.report.advice import AdviceItem
 from posture.report.drift import SideDrift, side_drifts
 from posture.report.figures import (
@@ -25,14 +33,6 @@ from posture.report.figures import (
 )
 from posture.report.headline import Headline, headline, side_verdict
 from posture.report.history import HistoryRun, comparison_points, history_figure, history_html
-from posture.report.labels import (
-    ADVICE_CATEGORY_HEADINGS,
-    METRIC_LABELS,
-    event_subject,
-    format_clock,
-    label_for,
-    worse_side_text,
-)
 from posture.report.load import load_figure, load_html, weekly_load
 from posture.report.run import FormEvent, RunData
 from processing.asymmetry import BASELINE_S, METRIC_DIRECTIONS, WINDOW_STRIDES

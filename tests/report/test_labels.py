@@ -1,4 +1,4 @@
-"""What a runner reads instead of column names and epoch seconds (posture/report/labels.py)."""
+"""What a runner reads instead of column names and epoch seconds (posture/labels.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from posture.report.labels import METRIC_LABELS, format_clock, label_for, worse_side_text
+from posture.labels import METRIC_LABELS, format_clock, label_for, worse_side_text
 from processing.steps import METRIC_UNITS
 
 

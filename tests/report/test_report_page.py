@@ -17,9 +17,9 @@ from playwright.sync_api import BrowserContext
 from typer.testing import CliRunner
 
 from posture.commands.report import register
+from posture.labels import format_clock
 from posture.report import headline, load_advice, load_run, render_report, write_report
 from posture.report.drift import side_drifts
-from posture.report.labels import format_clock
 from processing.steps import METRIC_UNITS
 from tests.report.browser import PageFacts, open_page
 from tests.report.test_history import THIS_START_NS, Row, earlier_runs, replayed

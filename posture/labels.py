@@ -1,4 +1,5 @@
-"""How the report names and prints a metric: one home for display names, display units and time formats.
+"""How a metric is named and printed for a runner: one home for display names, display units and time
+formats (the report, the live view, the end-of-run lines).
 
 The results files name every metric by its column (`braking_dv_mps`), which a runner should never have to
 read. `METRIC_LABELS` turns each column of `processing.steps.METRIC_UNITS` into a plain name and a display
