@@ -13,15 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol, cast
-
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.exceptions import InfluxDBError
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.rest import ApiException
-from urllib3.exceptions import HTTPError as Urllib3HTTPError
+from typing import TYPE_CHECKING, Protocol, cast
 
 from dashboards.errors import WriteFailed
+
+if TYPE_CHECKING:
+    from influxdb_client import WritePrecision
 
 __all__ = ["InfluxWriter", "PointWriter", "is_retryable_status"]
 
@@ -30,8 +27,6 @@ logger = logging.getLogger(__name__)
 #: InfluxDB refused the points themselves: the same batch can never succeed (Telegraf drops such batches;
 #: the ingest isolates the bad message and sends it to the dead-letter topic instead).
 _REFUSED_STATUSES = frozenset({400, 422})
-#: WritePrecision is a class of str constants that the client's annotations name as the class itself.
-_NS = cast(WritePrecision, WritePrecision.NS)
 #: How long one write may take before it counts as failed (and is retried).
 WRITE_TIMEOUT_S = 30.0
 
@@ -67,6 +62,11 @@ class InfluxWriter:
     """
 
     def __init__(self, url: str, *, org: str, bucket: str, token: str, timeout_s: float = WRITE_TIMEOUT_S):
+        # influxdb-client takes a quarter of a second to import: only a writer made pays for it (`posture
+        # --help` imports the ingest's command module).
+        from influxdb_client import InfluxDBClient, WritePrecision
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
         self.url = url
         self.org = org
         self.bucket = bucket
@@ -74,6 +74,8 @@ class InfluxWriter:
             url=url, token=token, org=org, timeout=int(timeout_s * 1000), enable_gzip=False, retries=False
         )
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        # WritePrecision is a class of str constants that the client's annotations name as the class itself
+        self._precision = cast("WritePrecision", WritePrecision.NS)
 
     def write(self, lines: Sequence[str]) -> None:
         """Write `lines` in one request.
@@ -83,10 +85,16 @@ class InfluxWriter:
         WriteFailed
             With the HTTP status (None without an answer) and `retryable` from `is_retryable_status`.
         """
+        from influxdb_client.client.exceptions import InfluxDBError
+        from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
         try:
             # one body, encoded once: the client's serializer walks a list item by item (a few us per line)
             body = "\n".join(lines).encode("utf-8")
-            self._write_api.write(bucket=self.bucket, org=self.org, record=body, write_precision=_NS)
+            self._write_api.write(
+                bucket=self.bucket, org=self.org, record=body, write_precision=self._precision
+            )
         except ApiException as exc:
             status = int(exc.status) if exc.status else None
             detail = (exc.body or exc.reason or "").strip() if isinstance(exc.body, str) else str(exc.reason)

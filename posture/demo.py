@@ -20,15 +20,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from posture.history import RunHistory
-from posture.live.mqtt_sink import MqttRunSink
-from posture.live.outputs import RunFolder, finish_run
-from posture.live.replay import session_facts
-from posture.live.session import LiveSessionResult
-from posture.session import read_session
 from posture.settings import Settings
-from sensorlink.scan import BleBackend, FoundSensor, scan_for_sensors
+
+# The live chain is imported where it runs: `posture --help` imports this module for the demo's defaults.
+if TYPE_CHECKING:
+    from posture.live.mqtt_sink import MqttRunSink
+    from posture.live.outputs import RunFolder
+    from posture.live.session import LiveSessionResult
+    from sensorlink.scan import BleBackend, FoundSensor
 
 __all__ = [
     "DEMO_RUN_S",
@@ -162,6 +163,11 @@ def finish_demo_run(
     settings: Settings, result: LiveSessionResult, session: str, mqtt: MqttRunSink | None
 ) -> RunFolder:
     """The run folder, the history's row and the summary message of the demo's run."""
+    from posture.history import RunHistory
+    from posture.live.outputs import finish_run
+    from posture.live.replay import session_facts
+    from posture.session import read_session
+
     return finish_run(
         result.session_path.parent,
         result.outputs,
@@ -193,6 +199,7 @@ async def scan_and_pair(backend: BleBackend, settings: Settings) -> tuple[list[F
     from posture.sensors import pair_with
     from sensorlink.bonds import BondStore
     from sensorlink.errors import SensorNotFound
+    from sensorlink.scan import scan_for_sensors
 
     sensors = await scan_for_sensors(backend, timeout_s=2.0)
     if not sensors:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,13 +30,14 @@ from posture.demo import (
     scan_and_pair,
 )
 from posture.labels import format_clock
-from posture.live.mqtt_sink import MqttRunSink
-from posture.live.run import LiveRun
-from posture.live.session import LiveSessionResult, run_sensor
-from posture.live.summary_words import summary_lines
 from posture.settings import Settings
-from sensorlink.blocks import LinkStatus
-from sensorlink.scan import SIM_ADAPTER
+
+# The live chain is imported where it runs (`posture --help` imports this module).
+if TYPE_CHECKING:
+    from posture.live.mqtt_sink import MqttRunSink
+    from posture.live.run import LiveRun
+    from posture.live.session import LiveSessionResult
+    from sensorlink.blocks import LinkStatus
 
 __all__ = ["register"]
 
@@ -58,6 +59,7 @@ async def _sensor_run(
     mqtt: MqttRunSink | None,
     outbox_pending: Callable[[], int] | None,
 ) -> LiveSessionResult:
+    from posture.live.session import run_sensor
     from posture.sensors import motion_for_scenario, open_backend
 
     motion = motion_for_scenario(scenario, duration_s=run_s)
@@ -132,8 +134,11 @@ def demo(
 ) -> None:
     """Run the whole job on a simulated sensor: scan, pair, a run with a planted fault, cues, MQTT into
     InfluxDB, and the post-run report. No hardware, accounts or servers to set up."""
+    from posture.live.mqtt_sink import MqttRunSink
+    from posture.live.summary_words import summary_lines
     from posture.report import write_report
     from processing.simulation import UnknownScenarioError, scenario_by_name
+    from sensorlink.scan import SIM_ADAPTER
 
     started = time.monotonic()
     settings = replace(ctx.obj.settings, adapter=SIM_ADAPTER)

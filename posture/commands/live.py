@@ -14,25 +14,21 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.live import Live
 
-from posture.history import RunHistory
-from posture.live.mqtt_sink import MqttRunSink
-from posture.live.outputs import finish_run
-from posture.live.replay import session_facts
-from posture.live.run import LiveRun
-from posture.live.session import LiveSessionResult, run_sensor
-from posture.live.summary_words import summary_lines
-from posture.live.view import LiveSnapshot, render
-from posture.mqtt import MqttSettings, Publisher
-from posture.session import read_session
 from posture.settings import Settings, check_id, secrets_from_env
-from sensorlink.blocks import LinkStatus
-from sensorlink.scan import SIM_ADAPTER
+
+# The live chain (processing, paho, the session file) is imported by the functions that run it: `posture
+# --help` imports every command's module, and should not wait for scipy or paho.
+if TYPE_CHECKING:
+    from posture.live.run import LiveRun
+    from posture.live.session import LiveSessionResult
+    from posture.mqtt import Publisher
+    from sensorlink.blocks import LinkStatus
 
 __all__ = ["register"]
 
@@ -54,6 +50,8 @@ def _settings(ctx: typer.Context) -> Settings:
 
 def publisher_for(settings: Settings, url: str | None, athlete: str, session: str) -> Publisher | None:
     """The MQTT publisher of a session, or None when no broker is configured."""
+    from posture.mqtt import MqttSettings, Publisher
+
     url = url or settings.mqtt_url
     if url is None:
         return None
@@ -109,6 +107,8 @@ class _View:
             self._live.stop()
 
     def on_block(self, run: LiveRun, status: LinkStatus) -> None:
+        from posture.live.view import LiveSnapshot, render
+
         now = time.monotonic()
         if self._live is None or now - self._last_draw < 1.0 / VIEW_REFRESH_HZ:
             return
@@ -147,7 +147,10 @@ async def _run(
     run_s: float | None,
     publisher: Publisher | None,
 ) -> LiveSessionResult:
+    from posture.live.mqtt_sink import MqttRunSink
+    from posture.live.session import run_sensor
     from posture.sensors import motion_for_scenario, open_backend, paired_or_pair_simulated
+    from sensorlink.scan import SIM_ADAPTER
 
     motion = motion_for_scenario(scenario, duration_s=run_s) if settings.adapter == SIM_ADAPTER else None
     stop = asyncio.Event()
@@ -208,6 +211,14 @@ def run_command(
     ] = None,
 ) -> None:
     """Run: stream the paired sensor, show cadence, pelvic angles and cues live, publish over MQTT."""
+    from posture.history import RunHistory
+    from posture.live.mqtt_sink import MqttRunSink
+    from posture.live.outputs import finish_run
+    from posture.live.replay import session_facts
+    from posture.live.summary_words import summary_lines
+    from posture.session import read_session
+    from sensorlink.scan import SIM_ADAPTER
+
     settings = _settings(ctx)
     athlete = check_id("athlete", athlete or settings.athlete)
     session = check_id("session", session or time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
@@ -268,7 +279,11 @@ def replay_command(
 ) -> None:
     """Process a session file again: the run's own outputs (as `posture analyze` writes them), optionally
     republished with the same message ids."""
+    from posture.history import RunHistory
+    from posture.live.mqtt_sink import MqttRunSink
     from posture.live.replay import replay_session
+    from posture.live.summary_words import summary_lines
+    from posture.session import read_session
 
     settings = _settings(ctx)
     contents = read_session(session_file)
