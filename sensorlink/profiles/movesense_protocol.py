@@ -22,7 +22,8 @@ definition meas/imu.yaml; docs/sensors.md lists the exact sources.
 - IMU6 data (imu.yaml `IMU6Data`): `Timestamp` uint32, milliseconds, "local timestamp of first
   measurement"; `ArrayAcc` then `ArrayGyro`, each n vectors of three float32 (x, y, z), m/s^2 and deg/s,
   little-endian. The arrays follow one another, they are not interleaved (the sample's Python client reads
-  IMU9 this way), so n = (len - 4) / 24.
+  IMU9 this way), so n = (len - 4) / 24. There is no length field and no checksum: a notification cut at a
+  whole 24-byte boundary reads as fewer (and shuffled) samples; only the next timestamp shows the gap.
 - Sample rates of IMU6 (the `/Meas/IMU/Info` SampleRates of the sensor, and the sample's web client menu):
   13, 26, 52, 104, 208, 416, 833 and 1666 Hz; a path with another rate is refused by the sensor (501), which
   GSP does not report back, so a client must only ask for these.
