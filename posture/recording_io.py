@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 from posture.csv_contract import ACC_COLUMNS, GYR_COLUMNS, TIME_COLUMN
+from posture.formats import read_table
 
 logger = logging.getLogger(__name__)
 
@@ -98,109 +99,41 @@ class Recording:
     path : Path
     duplicate_rows_dropped : int
         Rows left out because they repeated the row before exactly (same time, same readings).
+    source_format : str
+        The `posture.formats.FORMATS` name the file was read as.
+    truncated_rows_dropped : int
+        Incomplete last rows left out (a logger killed mid-write).
     """
 
     samples: ImuSamples
     sampling_rate_hz: float
     path: Path
     duplicate_rows_dropped: int = 0
+    source_format: str = "csv"
+    truncated_rows_dropped: int = 0
 
 
-def _header(path: Path) -> list[str]:
-    # utf-8-sig: spreadsheet programs on Windows start a UTF-8 CSV with a byte-order mark, which would
-    # otherwise stick to the first column's name
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
-        line = f.readline()
-    if not line.strip():
-        raise InvalidSamplesError(f"{path} is empty: expected a CSV with a header row", reason="short")
-    if ";" in line and "," not in line:
-        raise InvalidSamplesError(
-            f"{path.name} separates its columns with ';' (a spreadsheet's regional setting): export it "
-            "with ',' as the separator and '.' as the decimal point",
-            reason="format",
-        )
-    return [c.strip().strip('"') for c in line.strip().split(",")]
-
-
-def _load_columns(path: Path, usecols: list[int]) -> FloatArray:
-    """The numeric rows of the chosen columns. Windows line endings and empty lines load as they are; a
-    trailing line of spaces (left by some editors) is skipped on a second, slower pass."""
-    try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols, ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        first = exc
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
-        lines = [line for line in f.readlines()[1:] if line.strip()]
-    try:
-        return np.loadtxt(lines, delimiter=",", usecols=usecols, ndmin=2, dtype=np.float64)
-    except ValueError:
-        raise InvalidSamplesError(
-            f"{path.name} holds a value that is not a number ({first}): fix or remove that row", reason="nan"
-        ) from first
-
-
-def _without_duplicate_rows(data: FloatArray, name: str) -> tuple[FloatArray, int]:
-    """The rows without exact repeats of the row before (a logger that wrote a sample twice); the number
-    dropped. A repeated time with different readings raises `InvalidSamplesError` (reason "duplicate")."""
-    if data.shape[0] < 2:
-        return data, 0
-    same_time = np.diff(data[:, 0]) == 0
-    if not same_time.any():
-        return data, 0
-    repeat = np.concatenate([[False], same_time & np.all(np.diff(data, axis=0) == 0, axis=1)])
-    conflicting = same_time & ~repeat[1:]
-    if conflicting.any():
-        row = int(np.argmax(conflicting)) + 2
-        raise InvalidSamplesError(
-            f"{name}: t_s = {data[row - 1, 0]:.6f} s repeats at data row {row} with different readings "
-            f"({int(conflicting.sum())} such rows): the timestamps are rounded too coarsely for the rate; "
-            "export them with more decimals (microseconds)",
-            reason="duplicate",
-        )
-    dropped = int(repeat.sum())
-    logger.warning("%s: dropped %d rows that repeat the row before (same time, same readings)", name, dropped)
-    return data[~repeat], dropped
-
-
-def read_recording(path: Path) -> Recording:
-    """Read and validate a recording CSV.
+def read_recording(path: Path, fmt: str | None = None) -> Recording:
+    """Read and validate a recording: our CSV or an app export (`posture.formats`, recognised from the
+    content unless `fmt` names the format), then the checks below.
 
     Raises
     ------
     InvalidSamplesError
-        Missing column, non-numeric value, NaN, non-monotonic or irregular time axis (not gaps: those are
-        read as they are, module docstring), unsupported rate, too short, or a clipped sensor.
+        Not a recording (binary, unknown format, header only), missing column, non-numeric value, NaN,
+        non-monotonic or irregular time axis (not gaps: those are read as they are, module docstring),
+        unsupported rate, too short, or a clipped sensor.
     """
-    header = _header(path)
-    missing = [c for c in (TIME_COLUMN, *ACC_COLUMNS) if c not in header]
-    if missing:
-        raise InvalidSamplesError(
-            f"{path.name} has no column {', '.join(missing)}: the header must name "
-            f"{','.join((TIME_COLUMN, *ACC_COLUMNS, *GYR_COLUMNS))} (gyr_* optional)",
-            reason="column",
-        )
-    present_gyr = [c for c in GYR_COLUMNS if c in header]
-    if present_gyr and len(present_gyr) != 3:
-        absent = [c for c in GYR_COLUMNS if c not in header]
-        raise InvalidSamplesError(
-            f"{path.name} has only some gyroscope columns (missing {', '.join(absent)}): give all three or "
-            "none",
-            reason="column",
-        )
-    names = [TIME_COLUMN, *ACC_COLUMNS, *present_gyr]
-    usecols = [header.index(c) for c in names]
-    data = _load_columns(path, usecols)
-    logger.debug("read %s: %d rows, columns %s", path, data.shape[0], names)
-    data, dropped = _without_duplicate_rows(data, path.name)
-    t = data[:, 0]
-    acc = data[:, 1:4]
-    gyr = data[:, 4:7] if present_gyr else None
+    table = read_table(path, fmt)
+    t, acc, gyr = table.t_s, table.acc_mps2, table.gyr_dps
     fs = validate_samples(t, acc, gyr, name=path.name)
     return Recording(
         ImuSamples(t, np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)),
         fs,
         path,
-        duplicate_rows_dropped=dropped,
+        duplicate_rows_dropped=table.duplicate_rows_dropped,
+        source_format=table.source_format,
+        truncated_rows_dropped=table.truncated_rows_dropped,
     )
 
 

@@ -12,9 +12,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from posture.formats import FORMATS
+
 __all__ = ["analyze_command", "register"]
 
 console = Console(stderr=True)
+
+
+def _known_format(value: str | None) -> str | None:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
+    return value
 
 
 def analyze_command(
@@ -25,6 +33,15 @@ def analyze_command(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the results.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            callback=_known_format,
+            help=f"Read INPUT as this format instead of recognising it: {', '.join(FORMATS)} "
+            "(docs/formats.md).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse a recording: steps.csv (one row per step), asymmetry.csv (rolling windows), events.json and
     summary.json in --out."""
@@ -32,7 +49,7 @@ def analyze_command(
     from posture.live.summary_words import summary_lines
     from posture.summary import outcome_notes
 
-    summary, events = analyze_recording(input_csv, out)
+    summary, events = analyze_recording(input_csv, out, fmt)
     for line in summary_lines(summary, events):
         console.print(line, soft_wrap=True, markup=False)
     console.print(f"calibration {summary.calibration.kind}: results in {out}", soft_wrap=True, markup=False)
