@@ -126,13 +126,15 @@ def write_results(
     return summary
 
 
-def analyze_recording(input_csv: Path, out: Path) -> tuple[RunSummary, tuple[FormEvent, ...]]:
+def analyze_recording(
+    input_csv: Path, out: Path, fmt: str | None = None
+) -> tuple[RunSummary, tuple[FormEvent, ...]]:
     """Read a recording, run the pipeline and the form events (the default rules; times on the recording's
     axis; a clean run holds only the summary event), write the run folder into `out`."""
     from posture.recording_io import read_recording
     from processing.events import detect_events
 
-    recording = read_recording(input_csv)
+    recording = read_recording(input_csv, fmt)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
     result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
     events = detect_events(result.steps)
