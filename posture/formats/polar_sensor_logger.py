@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 
 def looks_like(first_line: str) -> bool:
-    return first_line.startswith("Phone timestamp;") and TIME_COLUMN in first_line and "[mg]" in first_line
+    return _kind(first_line) is not None
 
 
 def _kind(first_line: str) -> str | None:
