@@ -1,0 +1,127 @@
+"""`processing.timebase.regularize`: true sample times from host stamps, on a constant grid.
+
+The synthetic stamps follow what a BLE host writes: packets of 4 to 8 samples on the sensor's grid (its
+rate 0.5 % off the nominal one), 1 to 2 % of the packets lost, each packet stamped on arrival with a jitter
+of a few milliseconds (all its samples sharing the stamp, or spread back at the period), rounded to 1 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.errors import InvalidSamplesError
+from processing.timebase import SEGMENT_BREAK_S, regularize
+
+
+def host_stamps(
+    seed: int,
+    *,
+    rate_hz: float = 104.0,
+    duration_s: float = 60.0,
+    jitter_s: float = 0.004,
+    lost_share: float = 0.015,
+    batched: bool = True,
+    rate_error: float = 0.005,
+    silence: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(true times, stamps) of the samples that arrived."""
+    rng = np.random.default_rng(seed)
+    true_rate = rate_hz * (1.0 + rate_error)
+    n = int(duration_s * true_rate)
+    t_true = 2.0 + np.arange(n) / true_rate
+    ends = np.cumsum(rng.integers(4, 9, n))
+    ends = np.append(ends[ends < n], n)
+    starts = np.concatenate([[0], ends[:-1]])
+    keep = np.ones(n, dtype=bool)
+    stamps = np.empty(n)
+    for a, b in zip(starts, ends, strict=True):
+        if a > 0 and rng.random() < lost_share:
+            keep[a:b] = False
+        jitter = rng.normal(0.0, jitter_s)
+        stamps[a:b] = (t_true[b - 1] if batched else t_true[a:b]) + jitter
+    if silence is not None:
+        keep &= ~((t_true >= silence[0]) & (t_true < silence[1]))
+    return t_true[keep], np.round(stamps[keep], 3)
+
+
+def errors_s(t_true: np.ndarray, t_est: np.ndarray) -> np.ndarray:
+    """|estimated - true| sample times after removing their median offset (a constant transport delay is in
+    no stamp and no recording can reveal it)."""
+    e = t_est - t_true
+    return np.abs(e - np.median(e))
+
+
+def test_a_constant_grid_passes_through_unchanged() -> None:
+    t = 1.5 + np.round(np.arange(3000) / 104.0, 6)
+    t = np.delete(t, np.s_[1000:1008])  # a lost packet: a hole of whole samples, left to the gap policy
+    t = np.delete(t, np.s_[2000:2300])  # a link drop
+    acc = np.random.default_rng(0).normal(size=(t.shape[0], 3))
+    gyr = np.random.default_rng(1).normal(size=(t.shape[0], 3))
+    out = regularize(t, acc, gyr)
+    assert out.samples.t_s is t
+    assert out.samples.acc_mps2 is acc
+    assert out.samples.gyr_dps is gyr
+    assert out.sampling_rate_hz == 1.0 / float(np.median(np.diff(t)))
+    assert out.report.resampled is False
+    assert (out.report.samples_in, out.report.samples_out) == (t.shape[0], t.shape[0])
+
+
+@pytest.mark.parametrize("batched", [True])
+def test_jittered_host_stamps_give_the_true_times(batched: bool) -> None:
+    t_true, stamps = host_stamps(3, batched=batched)
+    acc = np.zeros((stamps.shape[0], 3))
+    out = regularize(stamps, acc, None, nominal_rate_hz=104.0)
+    err = errors_s(t_true, out.samples.t_s)
+    assert float(np.median(err)) < 0.0005
+    assert float(np.percentile(err, 99)) < 0.002
+    assert out.sampling_rate_hz == pytest.approx(104.0 * 1.005, rel=2e-4)
+    assert np.all(np.diff(out.samples.t_s) > 0)
+    # on one constant grid: every interval a whole number of periods (holes where packets were lost)
+    periods = np.diff(out.samples.t_s) * out.sampling_rate_hz
+    np.testing.assert_allclose(periods, np.rint(periods), atol=1e-6)
+    report = out.report
+    assert report.resampled
+    assert report.nominal_rate_hz == 104.0
+    true_lost = round((t_true[-1] - t_true[0]) * 104.0 * 1.005) + 1 - t_true.shape[0]
+    assert report.lost_samples_detected == true_lost
+    assert report.lost_samples_filled == 0
+    assert 1.0 < report.jitter_ms_p50 < report.jitter_ms_p99 < 20.0
+
+
+def test_a_silence_splits_the_fit_and_is_counted() -> None:
+    t_true, stamps = host_stamps(4, silence=(20.0, 23.0))
+    out = regularize(stamps, np.zeros((stamps.shape[0], 3)), None)
+    assert out.report.gaps_split == 1
+    assert out.report.gap_s_total == pytest.approx(3.0, abs=0.1)
+    assert float(np.percentile(errors_s(t_true, out.samples.t_s), 99)) < 0.002
+
+
+def test_an_absent_axis_stays_all_nan() -> None:
+    _, stamps = host_stamps(5)
+    acc = np.ones((stamps.shape[0], 3))
+    acc[:, 1] = np.nan
+    out = regularize(stamps, acc, None)
+    assert out.report.resampled
+    assert np.all(np.isnan(out.samples.acc_mps2[:, 1]))
+    assert np.all(np.isfinite(out.samples.acc_mps2[:, [0, 2]]))
+
+
+def test_time_running_back_for_long_is_refused() -> None:
+    t = np.concatenate([np.arange(1000) / 100.0, np.arange(1000) / 100.0])  # two recordings joined
+    with pytest.raises(InvalidSamplesError, match="runs back") as err:
+        regularize(t, np.zeros((2000, 3)), None)
+    assert err.value.reason == "order"
+
+
+def test_a_rate_that_halves_midway_is_refused() -> None:
+    t = np.round(np.concatenate([np.arange(2000) / 104.0, 2000 / 104.0 + np.arange(2000) / 52.0]), 3)
+    with pytest.raises(InvalidSamplesError, match="no constant sampling rate") as err:
+        regularize(t, np.zeros((4000, 3)), None)
+    assert err.value.reason == "rate"
+
+
+def test_the_segment_break_exceeds_the_gap_policys_bridge() -> None:
+    from processing.pipeline import GapPolicy
+
+    assert GapPolicy().max_bridge_s < SEGMENT_BREAK_S
