@@ -17,6 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
 from processing.simulation.errors import InvalidScenarioError
+from processing.simulation.host_stamps import HostStamps
 from processing.simulation.rotations import FloatArray
 
 Side = Literal["L", "R"]
@@ -195,6 +196,14 @@ class Scenario:
         even on a straight (periods of 8 to 40 s); the turns come on top.
     acc_scale_error : (3,) tuple
         Relative scale-factor error of each accelerometer axis (0.01 = reads 1 % high).
+    absent_acc_axis : {0, 1, 2} or None
+        A biaxial logger: this sensor axis has no accelerometer (its column of `ImuSamples.acc_mps2` is all
+        NaN, the shared convention for an absent axis) and there is no gyroscope. Mount it with the absent
+        axis medio-lateral for a logger whose axes lie along vertical and fore-aft.
+    host_stamps : HostStamps or None
+        Stamp the samples as a phone app or host writes them (arrival jitter, lost packets, shared packet
+        stamps: `processing.simulation.host_stamps`); the truth stays on the true time axis. Combine with
+        `sample_rate_error_ppm` for a rate off the nominal one.
     """
 
     name: str = "custom"
@@ -256,6 +265,8 @@ class Scenario:
     first_side: Side | None = None
     heading_wander_deg: float = 1.5
     acc_scale_error: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    absent_acc_axis: int | None = None
+    host_stamps: HostStamps | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -424,6 +435,16 @@ def _validate(s: Scenario) -> None:
         len(s.acc_scale_error) == 3 and all(abs(float(e)) <= 0.1 for e in s.acc_scale_error),
         "acc_scale_error",
         "needs three relative errors within +-0.1",
+    )
+    _check(
+        s.absent_acc_axis in (None, 0, 1, 2) and not isinstance(s.absent_acc_axis, bool),
+        "absent_acc_axis",
+        f"must be 0, 1, 2 (the sensor axis a biaxial logger lacks) or None, got {s.absent_acc_axis!r}",
+    )
+    _check(
+        s.host_stamps is None or isinstance(s.host_stamps, HostStamps),
+        "host_stamps",
+        "must be a processing.simulation.host_stamps.HostStamps or None",
     )
     # Running needs a flight phase: contact must end before the other foot lands, even on the longer side.
     step_s = 60.0 / s.cadence_spm

@@ -17,6 +17,7 @@ from processing.simulation.body import (
 )
 from processing.simulation.forces import ForceResult, ground_reaction_forces
 from processing.simulation.gait import PRE_ROLL_S, Contacts, generate_contacts, speed_mps
+from processing.simulation.host_stamps import host_stamped
 from processing.simulation.pelvis import (
     PelvisAngles,
     heading_deg,
@@ -63,7 +64,9 @@ class SimulatedRun:
         What was simulated.
     samples : ImuSamples
         Sensor-frame accelerometer (specific force incl. gravity, m/s^2) and gyroscope (deg/s) with the
-        reported (possibly jittered) timestamps `t_s`.
+        reported (possibly jittered) timestamps `t_s`. With `Scenario.host_stamps`, the samples the host
+        kept and its stamps (not on a constant grid, some packets lost); with `Scenario.absent_acc_axis`, an
+        all-NaN accelerometer column and no gyroscope.
     sampling_rate_hz : float
         Nominal output rate.
     truth : GaitTruth
@@ -186,7 +189,8 @@ def _imu_output(
     t_true: FloatArray,
     rng: np.random.Generator,
 ) -> ImuSamples:
-    """What the IMU reports: filtered, sampled at the true instants, corrupted, with jittered timestamps."""
+    """What the IMU reports: filtered, sampled at the true instants, corrupted, with jittered timestamps;
+    a biaxial logger's absent axis as NaN without a gyroscope; host stamps with lost packets if asked."""
     acc = decimate(acc_fine, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
     gyr = decimate(gyr_fine, t, FINE_RATE_HZ, s.sampling_rate_hz, t_true)
     acc = corrupt(
@@ -211,7 +215,14 @@ def _imu_output(
     if s.timestamp_jitter_s > 0:
         limit = 2.0 * s.timestamp_jitter_s  # clipped so that reported times stay increasing
         t_reported = t_true + np.clip(rng.normal(0.0, s.timestamp_jitter_s, t_true.shape[0]), -limit, limit)
-    return ImuSamples(t_reported, acc, gyr)
+    if s.absent_acc_axis is not None:
+        # a biaxial logger: the absent axis is an all-NaN column (the shared convention), and no gyroscope
+        acc[:, s.absent_acc_axis] = np.nan
+    gyr_out = None if s.absent_acc_axis is not None else gyr
+    if s.host_stamps is not None:
+        kept, t_host = host_stamped(t_true, s.host_stamps, s.sampling_rate_hz, rng)
+        return ImuSamples(t_host, acc[kept], None if gyr_out is None else gyr_out[kept])
+    return ImuSamples(t_reported, acc, gyr_out)
 
 
 def _step_truth(
