@@ -87,6 +87,10 @@ def detect_format(bundle: Bundle) -> str:
     if bundle.primary is not None:
         # refuses binary data with its own message before any header is judged
         first = bundle.open(bundle.primary).first_line
+        if not first:
+            raise InvalidSamplesError(
+                f"{bundle.name} is empty: expected a CSV with a header row", reason="short"
+            )
         lines = [first]
     else:
         lines = [bundle.first_line(m) for m in bundle.members if m.lower().endswith((".csv", ".csv.gz"))]
@@ -95,8 +99,6 @@ def detect_format(bundle: Bundle) -> str:
             return name
     if bundle.primary is None:
         what = f"a zip archive without a recording CSV ({len(bundle.members)} members)"
-    elif not lines[0].strip():
-        what = "a file that starts with an empty line"
     else:
         what = f"a file whose first line is '{lines[0][:HEADER_SHOWN_CHARS]}'"
     raise InvalidSamplesError(

@@ -104,7 +104,8 @@ def _is_cut(last: str, delimiter: str, n_fields: int, file: TextFile) -> bool:
         return False
     if file.interrupted:
         return True  # the stream stopped inside this line or right after it: its last value may be cut
-    return not all(_is_number(f) for f in fields if f.strip())
+    # fields past the header's (a trailing separator) are no data; an empty one within it is a cut value
+    return not all(_is_number(f) for f in fields[:n_fields])
 
 
 def _is_number(field: str) -> bool:

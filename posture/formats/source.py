@@ -60,7 +60,8 @@ class TextFile:
 
     @property
     def first_line(self) -> str:
-        return self.text.split("\n", 1)[0].rstrip("\r")
+        """The first line that is not blank (the header), "" for an empty file."""
+        return _first_line(self.text)
 
 
 def decode(data: bytes, name: str) -> TextFile:
@@ -147,13 +148,16 @@ class Bundle:
                 head = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16).decompress(head)
         except (OSError, zlib.error):
             return ""
-        text = head.decode("utf-8-sig", errors="replace")
-        return text.split("\n", 1)[0].rstrip("\r")
+        return _first_line(head.decode("utf-8-sig", errors="replace"))
 
     def _label(self, member: str) -> str:
         if self.primary is None:
             return f"{self.name}/{member}"
         return member
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip("\r") for line in text.split("\n") if line.strip()), "")
 
 
 def open_bundle(path: Path) -> Bundle:
