@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 if TYPE_CHECKING:
     from posture.recording_io import Recording
     from posture.summary import RunSummary
-    from processing.events import FormEvent
+    from processing.events import FormEvent, Rule
     from processing.pipeline import AnalysisResult
     from processing.samples import ImuSamples
 
@@ -126,6 +126,15 @@ def write_results(
     return summary
 
 
+def unsided_rules() -> tuple[Rule, ...]:
+    """The default event rules without those that name a side (asymmetry, per-side levels): for a recording
+    whose sides cannot be told (`AnalysisResult.sides_observable`), where they would name a foot at random."""
+    from processing.advice import load_catalog
+    from processing.events import load_rules
+
+    return tuple(r for r in load_rules(load_catalog()) if not r.is_sided)
+
+
 def analyze_recording(
     input_csv: Path, out: Path, fmt: str | None = None
 ) -> tuple[RunSummary, tuple[FormEvent, ...]]:
@@ -137,7 +146,7 @@ def analyze_recording(
     recording = read_recording(input_csv, fmt)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
     result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
-    events = detect_events(result.steps)
+    events = detect_events(result.steps, None if result.sides_observable else unsided_rules())
     summary = write_results(
         out,
         result,

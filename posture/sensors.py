@@ -159,7 +159,13 @@ def motion_for_scenario(
     from processing.simulation import scenario_by_name, simulate  # heavy: only when a scenario is asked for
 
     scenario = scenario_by_name(name)
-    changes: dict[str, object] = {"sampling_rate_hz": _SCENARIO_SAMPLING_RATE_HZ}
+    # The simulated sensor is ours (three axes, a gyroscope, its own packets and clock): a scenario's
+    # recording-only options, a biaxial logger or a host's stamps, describe files and are left out here.
+    changes: dict[str, object] = {
+        "sampling_rate_hz": _SCENARIO_SAMPLING_RATE_HZ,
+        "absent_acc_axis": None,
+        "host_stamps": None,
+    }
     if seed is not None:
         changes["seed"] = seed
     if duration_s is not None:

@@ -36,6 +36,13 @@ ASYMMETRY_FILE = "asymmetry.csv"
 
 SideVerdict = Literal["L", "R", "even"]
 
+#: What summary.json and the CLI say when left and right cannot be told (docs/biaxial.md).
+UNOBSERVABLE_SIDES_NOTE = (
+    "left and right cannot be told without the medio-lateral accelerometer axis or a gyroscope: steps.csv "
+    "labels the two feet's steps L and R alternately, which foot is which is unknown; no left/right "
+    "comparison and no side-based event"
+)
+
 
 #: summary.json's numbers are rounded to this many decimals (far below any metric's resolution).
 DECIMALS = 6
@@ -186,6 +193,10 @@ class RunSummary:
         Over the running steps (all steps without running).
     asymmetry_windows : int
         Rows of asymmetry.csv per metric.
+    sides_observable : bool
+        False when left and right cannot be told (a biaxial logger without a gyroscope,
+        `processing.pipeline.axes`): the steps' L/R labels are then an alternation of unknown parity, so the
+        metrics carry no left/right comparison.
     """
 
     input_name: str
@@ -199,6 +210,7 @@ class RunSummary:
     cadence_spm: float
     metrics: Mapping[str, MetricLine]
     asymmetry_windows: int
+    sides_observable: bool = True
 
     def to_json(self, digits: int | None = DECIMALS) -> dict[str, object]:
         """The summary.json document (`digits` None: the metrics' numbers as computed, unrounded)."""
@@ -234,6 +246,10 @@ class RunSummary:
                 "running": self.steps.running,
                 "walking": self.steps.walking,
                 "metrics_over": over,
+            },
+            "sides": {
+                "observable": self.sides_observable,
+                "note": None if self.sides_observable else UNOBSERVABLE_SIDES_NOTE,
             },
             "cadence_spm": _num(self.cadence_spm),
             "metrics": {name: line.to_json(digits) for name, line in self.metrics.items()},
@@ -304,7 +320,8 @@ def summarize_run(
     steps = list(result.steps)
     running = [s for s in steps if s.is_running]
     basis = running or steps
-    asym = {a.metric: a for a in summarize_asymmetry(basis)}
+    # without observable sides the L/R labels are an alternation of unknown parity: no left/right figures
+    asym = {a.metric: a for a in summarize_asymmetry(basis)} if result.sides_observable else {}
     last_drift = {d.metric: d for d in drift_against_baseline(steps)}  # the last window of each metric wins
     metrics: dict[str, MetricLine] = {}
     for name, unit in METRIC_UNITS.items():
@@ -351,6 +368,7 @@ def summarize_run(
         cadence_spm=60.0 / mean_step if math.isfinite(mean_step) and mean_step > 0 else math.nan,
         metrics=metrics,
         asymmetry_windows=asymmetry_windows,
+        sides_observable=result.sides_observable,
     )
 
 
@@ -379,4 +397,6 @@ def outcome_notes(summary: RunSummary) -> list[str]:
         )
     if calibration.warning:
         notes.append(f"warning: {calibration.warning}")
+    if not summary.sides_observable and summary.steps.total:
+        notes.append(f"note: {UNOBSERVABLE_SIDES_NOTE}")
     return notes

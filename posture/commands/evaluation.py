@@ -255,7 +255,12 @@ def render_markdown(rows: list[EvaluationRow], *, command: str) -> str:
         "",
         f"- Simulated rows: `processing.simulation.SCENARIO_SUITE`, matched to the truth within "
         f"{1e3 * SIM_TOLERANCE_S:.0f} ms. Side accuracy over running steps; metric RMSE over matched running "
-        "steps; SI and right-minus-left errors over running steps.",
+        "steps; SI and right-minus-left errors over running steps. Recordings as people have them (issue "
+        "11): `phone_stamped_*` rows carry a phone app's arrival stamps (jitter, lost packets, a clock 0.5 % "
+        "off; `processing.simulation.host_stamps`) and go through the time-base repair "
+        "(`processing.timebase.regularize`) before the pipeline, scored on the true time axis; `biaxial_*` "
+        "rows lack the medio-lateral accelerometer axis and the gyroscope, so their sides cannot be told "
+        "(side accuracy `-`, docs/biaxial.md).",
         f"- Real rows: walking recordings in `tests/data/mobgap-HA002` (mobgap example data, Apache-2.0), "
         f"matched to the reference system within {REAL_TOLERANCE_S:g} s inside its walking bouts (as mobgap "
         "scores it); side accuracy over matched contacts. No running, toe-off or pelvic-angle reference. "

@@ -11,7 +11,7 @@ the real recordings from disk and hands them in as `ReferenceRecording`s.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -229,13 +229,20 @@ def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[Ste
 
 
 def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> EvaluationRow:
-    """Simulate `scenario` (a `processing.simulation.Scenario`), run the pipeline, score against the truth."""
+    """Simulate `scenario` (a `processing.simulation.Scenario`), run the pipeline, score against the truth.
+
+    Side accuracy and the left/right errors are NaN where the recording cannot tell left from right (a
+    biaxial logger without a gyroscope, `processing.pipeline.sides_observable`): its step labels are an
+    alternation of unknown parity.
+    """
+    from processing.pipeline import absent_acc_axes, sides_observable
     from processing.simulation import Scenario, simulate
 
     if not isinstance(scenario, Scenario):
         raise TypeError(f"expected a processing.simulation.Scenario, got {type(scenario).__name__}")
     run = simulate(scenario)
-    steps = (analyzer or _default_analyzer)(run.samples, run.sampling_rate_hz)
+    samples, fs = run.samples, run.sampling_rate_hz
+    steps = (analyzer or _default_analyzer)(samples, fs)
     det = _arrays(steps)
     truth = run.truth.steps
     # the truth lists steps too: its contacts include the one that ends each bout's last step
@@ -249,6 +256,9 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     contacts_ref = ReferenceEvents(ic_s=t.ic_s, side=t.side, to_s=t.to_s, is_running=t_run[t.step_idx])
     c = contacts_from_steps(steps)
     events = score_events(c.ic_s, c.side, c.to_s, contacts_ref, tolerance_s=SIM_TOLERANCE_S)
+    sides_known = sides_observable(has_gyroscope=samples.has_gyroscope, absent_axes=absent_acc_axes(samples))
+    if not sides_known:
+        events = replace(events, side_accuracy=float("nan"), side_accuracy_running=float("nan"))
     # the per-step metrics are matched step to step
     m = match_events(det.t_ic_s, np.asarray(truth.t_ic_s, dtype=np.float64), tolerance_s=SIM_TOLERANCE_S)
     running = t_run[m.reference_idx]
@@ -264,7 +274,10 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     def side_error(
         stat: Callable[[FloatArray, StrArray], float], detected: FloatArray, true: FloatArray
     ) -> float:
-        """How far a left/right statistic (SI or R - L) over the running steps is from the truth's."""
+        """How far a left/right statistic (SI or R - L) over the running steps is from the truth's (NaN
+        where the sides cannot be told)."""
+        if not sides_known:
+            return float("nan")
         return abs(stat(detected[d_run], det.side[d_run]) - stat(true[t_run], t_side[t_run]))
 
     return EvaluationRow(

@@ -5,8 +5,9 @@ odd rates, mountings from aligned to upside down, sideways and arbitrary 3-D rot
 asymmetry on either side, walking warm-up and cool-down, turns, and the planted faults: a clean run, the right
 hip dropping more and more during left stance, step-time asymmetry, overstriding with high braking, excessive
 rotation and fatigue drift; a stop at a traffic light; and a clip worn off the midline, whose left/right
-artefact no single sensor can remove (`Scenario.mount_off_centre_share` > 0). Each has 60 to 120 s of
-running, so the whole suite simulates in a few seconds.
+artefact no single sensor can remove (`Scenario.mount_off_centre_share` > 0). Recordings as people have them
+(issue 11): biaxial loggers without a medio-lateral axis or a gyroscope (`Scenario.absent_acc_axis`). Each
+has 60 to 120 s of running, so the whole suite simulates in a few seconds.
 """
 
 from __future__ import annotations
@@ -323,6 +324,27 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         cadence_spm=184.0,
         tilt_range_left_deg=6.0,
         tilt_range_right_deg=9.0,
+    ),
+    # A biaxial logger (vertical and fore-aft axes, no medio-lateral axis, no gyroscope), mounted a few
+    # degrees off: events, contact times and cadence must hold; left and right cannot be told.
+    Scenario(
+        name="biaxial_logger_100hz",
+        seed=50,
+        absent_acc_axis=1,
+        mounting_zyx_deg=(4.0, -86.0, 3.0),
+        sampling_rate_hz=100.0,
+        **_GOOD_IMU,
+    ),
+    Scenario(
+        name="biaxial_no_standing_200hz",
+        seed=51,
+        absent_acc_axis=0,
+        standing_s=0.0,
+        mounting_zyx_deg=(-87.0, 4.0, 93.0),
+        sampling_rate_hz=200.0,
+        speed_mps=3.8,
+        cadence_spm=174.0,
+        **_MID_IMU,
     ),
 )
 
