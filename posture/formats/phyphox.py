@@ -42,10 +42,10 @@ def looks_like(first_line: str) -> bool:
 def _kind(first_line: str) -> str | None:
     if TIME_COLUMN not in first_line:
         return None
+    if LINEAR_ACC_AXIS in first_line:  # first: it contains the accelerometer's column name
+        return "linear"
     if ACC_AXES[0] in first_line:
         return "acc"
-    if LINEAR_ACC_AXIS in first_line:
-        return "linear"
     if GYR_AXES[0] in first_line:
         return "gyr"
     return None

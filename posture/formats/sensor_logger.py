@@ -36,6 +36,8 @@ LINEAR = "accelerometer"
 GRAVITY = "gravity"
 GYROSCOPE = "gyroscope"
 METADATA = "metadata"
+#: The columns `Metadata.csv` starts with (awesome-sensor-logger README, "Accessing Recording Metadata").
+METADATA_HEADER = ("version", "device name", "recording time")
 #: `Metadata.csv` values of its `standardisation` column that mean "Standardise Units & Frames" was on.
 TRUTHY = {"true", "1", "yes", "on"}
 
@@ -43,8 +45,9 @@ logger = logging.getLogger(__name__)
 
 
 def looks_like(first_line: str) -> bool:
+    """A sensor file's header, or Metadata.csv's (a user may point at any file of the export)."""
     names = {c.strip().strip('"') for c in first_line.split(",")}
-    return set(HEADER) <= names
+    return set(HEADER) <= names or set(METADATA_HEADER) <= names
 
 
 def _sensor(member: str) -> str:

@@ -187,3 +187,44 @@ def test_posture_analyze_reads_an_app_export_and_format_overrides(tmp_path: Path
     unknown = posture("analyze", str(CONTRACT), "--format", "garmin", "--out", str(tmp_path / "unknown"))
     assert unknown.returncode == 2
     assert "sensor-logger" in unknown.stderr
+
+
+def unpack(archive_path: Path, folder: Path, members: tuple[str, ...] | None = None) -> Path:
+    folder.mkdir()
+    with zipfile.ZipFile(archive_path) as archive:
+        for member in members or tuple(archive.namelist()):
+            target = folder / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+    return folder
+
+
+def test_an_unpacked_sensor_logger_export_reads_from_any_of_its_csvs(tmp_path: Path) -> None:
+    folder = unpack(SENSOR_LOGGER_IOS, tmp_path / "ios")
+    for member in ("Gyroscope.csv", "Gravity.csv", "Metadata.csv"):
+        assert_same_samples(read_table(folder / member), 1e-9)
+
+
+def test_sensor_logger_acceleration_without_gravity_alone_is_refused(tmp_path: Path) -> None:
+    folder = unpack(SENSOR_LOGGER_IOS, tmp_path / "ios", ("Accelerometer.csv", "Gyroscope.csv"))
+    with pytest.raises(InvalidSamplesError, match=r"Accelerometer\.csv alone is without gravity"):
+        read_table(folder / "Accelerometer.csv")
+
+
+def test_phyphox_linear_acceleration_is_refused_with_a_hint(tmp_path: Path) -> None:
+    with zipfile.ZipFile(PHYPHOX_ZIP) as archive:
+        text = archive.read("Accelerometer.csv").decode()
+    linear = tmp_path / "Raw Data.csv"
+    linear.write_text(text.replace('"Acceleration ', '"Linear Acceleration '))
+    hint = r"Linear Acceleration \(gravity removed\).*'Acceleration with g'"
+    with pytest.raises(InvalidSamplesError, match=hint):
+        read_table(linear)
+
+
+def test_a_zipped_contract_csv_reads_like_the_plain_one(tmp_path: Path) -> None:
+    path = tmp_path / "run.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(CONTRACT, "run/contract.csv")
+    table = read_table(path)
+    assert table.source_format == "csv"
+    np.testing.assert_array_equal(table.acc_mps2, contract().acc_mps2)
