@@ -47,6 +47,13 @@ class Rows:
     truncated_rows_dropped: int
 
     def column(self, name: str) -> int:
+        """The index of column `name`; `InvalidSamplesError` (reason "column") when the header lacks it."""
+        if name not in self.header:
+            raise InvalidSamplesError(
+                f"{self.name} has no column '{name}': its header is damaged or it is another format; "
+                "name the format with --format",
+                reason="column",
+            )
         return self.header.index(name)
 
     def floats(self, columns: Sequence[int], *, decimal_comma: bool = False) -> FloatArray:

@@ -146,8 +146,8 @@ class Bundle:
             head = self._load(member, SNIFF_BYTES)
             if head.startswith(GZIP_MAGIC):
                 head = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16).decompress(head)
-        except (OSError, zlib.error):
-            return ""
+        except (OSError, zlib.error, InvalidSamplesError):
+            return ""  # not readable, so no header: the reader reports the file it needs and cannot read
         return _first_line(head.decode("utf-8-sig", errors="replace"))
 
     def _label(self, member: str) -> str:
@@ -180,7 +180,7 @@ def _zip_bundle(path: Path) -> Bundle:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = [i for i in archive.infolist() if not i.is_dir()]
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
         raise InvalidSamplesError(
             f"{path.name} is a damaged zip archive ({exc}): export it from the app again", reason="format"
         ) from exc
@@ -192,7 +192,16 @@ def _zip_bundle(path: Path) -> Bundle:
     )
 
     def load(member: str, limit: int | None) -> bytes:
-        with zipfile.ZipFile(path) as archive, archive.open(member) as f:
-            return f.read() if limit is None else f.read(limit)
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(member) as f:
+                return f.read() if limit is None else f.read(limit)
+        # damaged (BadZipFile, zlib.error, EOFError), an unsupported compression method
+        # (NotImplementedError) or encrypted (RuntimeError)
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, NotImplementedError, RuntimeError) as exc:
+            raise InvalidSamplesError(
+                f"{path.name}/{member} cannot be read from the zip archive ({exc}): export it from the app "
+                "again (a plain zip, no password)",
+                reason="format",
+            ) from exc
 
     return Bundle(path.name, None, names, load)

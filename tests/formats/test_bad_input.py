@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from posture.formats import SampleTable, read_table
 from posture.recording_io import read_recording
@@ -161,6 +163,22 @@ def test_a_damaged_gzip_file_is_one_clear_error(tmp_path: Path) -> None:
         read_table(path)
 
 
+@pytest.mark.parametrize("damage", ["flipped_bytes", "cut_short"])
+def test_a_damaged_zip_export_is_one_clear_error(tmp_path: Path, damage: str) -> None:
+    export = next((CONTRACT.parent / "sensor_logger").glob("*_android.zip")).read_bytes()
+    if damage == "flipped_bytes":
+        middle = len(export) // 2
+        flipped = bytes(b ^ 0xFF for b in export[middle : middle + 16])
+        damaged = export[:middle] + flipped + export[middle + 16 :]
+    else:
+        damaged = export[: len(export) // 2]
+    path = tmp_path / "export.zip"
+    path.write_bytes(damaged)
+    with pytest.raises(InvalidSamplesError, match="zip") as err:
+        read_table(path)
+    assert err.value.reason == "format"
+
+
 def test_the_recording_counts_the_truncated_row(tmp_path: Path) -> None:
     text = CONTRACT.read_text()
     path = tmp_path / "killed.csv"
@@ -187,3 +205,33 @@ def test_two_absent_accelerometer_axes_are_refused(tmp_path: Path) -> None:
     path.write_text("\n".join(",".join(f[:2]) for f in lines) + "\n")
     with pytest.raises(InvalidSamplesError, match="has no column acc_y_mps2, acc_z_mps2"):
         read_table(path)
+
+
+CONTRACT_HEAD = CONTRACT.read_bytes()[:1500]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=600),
+        # a real header and rows, then damaged: cut anywhere, bytes flipped, garbage appended
+        st.tuples(st.integers(0, len(CONTRACT_HEAD)), st.binary(max_size=40)).map(
+            lambda cut_and_tail: CONTRACT_HEAD[: cut_and_tail[0]] + cut_and_tail[1]
+        ),
+    ),
+    gzipped=st.booleans(),
+)
+def test_any_bytes_give_a_table_or_the_typed_error_never_a_crash(
+    tmp_path: Path, data: bytes, gzipped: bool
+) -> None:
+    path = tmp_path / "any.csv"
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    try:
+        table = read_table(path)
+    except InvalidSamplesError as err:
+        message = str(err)
+    else:
+        assert table.acc_mps2.shape == (len(table), 3)
+        return
+    assert message
+    assert "\n" not in message
