@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,9 @@ from processing.evaluation.scores import (
 )
 from processing.samples import ImuSamples
 from processing.steps import StepMetrics
+
+if TYPE_CHECKING:
+    from processing.simulation import SimulatedRun
 
 __all__ = [
     "REAL_TOLERANCE_S",
@@ -228,6 +232,22 @@ def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[Ste
     return analyze(samples, sampling_rate_hz=sampling_rate_hz).steps
 
 
+def _as_recorded(run: SimulatedRun) -> tuple[ImuSamples, float]:
+    """The samples and rate the pipeline is given, as for a recording with the same time stamps.
+
+    Host-stamped samples (`Scenario.host_stamps`: arrival jitter, lost packets, a rate off the nominal one)
+    go through the time-base repair every such recording gets (`processing.timebase.regularize`, with the
+    scenario's nominal rate); the truth stays on the true time axis.
+    """
+    if run.scenario.host_stamps is None:
+        return run.samples, run.sampling_rate_hz
+    from processing.timebase import regularize
+
+    s = run.samples
+    repaired = regularize(s.t_s, s.acc_mps2, s.gyr_dps, nominal_rate_hz=run.sampling_rate_hz)
+    return repaired.samples, float(repaired.sampling_rate_hz)
+
+
 def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> EvaluationRow:
     """Simulate `scenario` (a `processing.simulation.Scenario`), run the pipeline, score against the truth.
 
@@ -241,7 +261,7 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     if not isinstance(scenario, Scenario):
         raise TypeError(f"expected a processing.simulation.Scenario, got {type(scenario).__name__}")
     run = simulate(scenario)
-    samples, fs = run.samples, run.sampling_rate_hz
+    samples, fs = _as_recorded(run)
     steps = (analyzer or _default_analyzer)(samples, fs)
     det = _arrays(steps)
     truth = run.truth.steps

@@ -6,8 +6,9 @@ asymmetry on either side, walking warm-up and cool-down, turns, and the planted 
 hip dropping more and more during left stance, step-time asymmetry, overstriding with high braking, excessive
 rotation and fatigue drift; a stop at a traffic light; and a clip worn off the midline, whose left/right
 artefact no single sensor can remove (`Scenario.mount_off_centre_share` > 0). Recordings as people have them
-(issue 11): biaxial loggers without a medio-lateral axis or a gyroscope (`Scenario.absent_acc_axis`). Each
-has 60 to 120 s of running, so the whole suite simulates in a few seconds.
+(issue 11): biaxial loggers without a medio-lateral axis or a gyroscope (`Scenario.absent_acc_axis`), and
+samples stamped by a phone app on arrival, with jitter, lost packets and a clock 0.5 % off
+(`Scenario.host_stamps`). Each has 60 to 120 s of running, so the whole suite simulates in a few seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from processing.simulation.errors import UnknownScenarioError
+from processing.simulation.host_stamps import HostStamps
 from processing.simulation.scenario import Pause, Scenario, Turn
 
 
@@ -345,6 +347,37 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         speed_mps=3.8,
         cadence_spm=174.0,
         **_MID_IMU,
+    ),
+    # Stamped by a phone app on arrival: packets of a few samples, arrival jitter, lost packets, a sensor
+    # clock 0.5 % off its nominal rate (`processing.simulation.host_stamps`); repaired by the time base.
+    Scenario(
+        name="phone_stamped_jitter_4ms",
+        seed=52,
+        sampling_rate_hz=104.0,
+        sample_rate_error_ppm=5000.0,
+        host_stamps=HostStamps(jitter_s=0.004, lost_packet_share=0.01, packet_samples=4, style="batched"),
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+        **_GOOD_IMU,
+    ),
+    Scenario(
+        name="phone_stamped_jitter_8ms_lossy",
+        seed=53,
+        sampling_rate_hz=100.0,
+        sample_rate_error_ppm=-5000.0,
+        host_stamps=HostStamps(jitter_s=0.008, lost_packet_share=0.02, packet_samples=5, style="batched"),
+        mounting_zyx_deg=(10.0, -80.0, -6.0),
+        speed_mps=3.2,
+        cadence_spm=166.0,
+        **_MID_IMU,
+    ),
+    Scenario(
+        name="phone_stamped_jitter_2ms_per_sample",
+        seed=54,
+        sampling_rate_hz=208.0,
+        sample_rate_error_ppm=5000.0,
+        host_stamps=HostStamps(jitter_s=0.002, lost_packet_share=0.015, packet_samples=6, style="per_sample"),
+        speed_mps=4.2,
+        cadence_spm=178.0,
     ),
 )
 
