@@ -13,14 +13,17 @@ the task is to recover `k` for every row (the lost samples are the jumps in `k`)
    add no saw-tooth to the residuals.
 2. A silence longer than `SEGMENT_BREAK_S` splits the recording into segments with offsets of their own: the
    host clock may have been reset there, and the gap policy splits such a gap anyway.
-3. Within a segment, with the period first taken as the median of long-baseline slopes (robust to jitter,
-   batches and lost packets), the residual `stamp - period * row` steps up by one period per lost sample.
-   Steps are found where the median of the residuals after a row exceeds the median before it by half a
-   period (running medians: the jitter averages out, the step does not); each step's size is then measured
-   between its neighbours with long medians and rounded to whole samples (to whole batches when the stamps
-   come in batches of one size: packets are lost whole). Steps that round to nothing are dropped.
-4. The period and each segment's offset are fitted by least squares over the batch-end rows, once more
-   after leaving out residuals beyond `OUTLIER_SIGMAS` robust standard deviations (a late packet).
+3. Within a segment, the residual `stamp - period * row` of the batch ends steps up by one period per
+   lost sample. Its level changes are found by binary segmentation (least squares, a penalty in the manner
+   of the Bayesian information criterion scaled to the stamps' own noise); each stretch between two changes
+   gets its level (a median), and the samples lost before a stretch are its level above one reference
+   fitted to all stretches, rounded to whole samples (to whole batches when the stamps come in batches of
+   one size: packets are lost whole). Changes that come out at zero, or below their noise, are dropped.
+4. The period: the slopes within the stretches (each stretch its own offset, so a step miscounted does not
+   bias it; their weighted median, so a step missed does not either), alternating with step 3 until the
+   count settles, from a few starting periods (the mode of long-baseline slopes, the nominal rate); the
+   start whose fit scatters least wins. Then one period and an offset per segment by least squares over
+   the batch ends, once more without residuals beyond `OUTLIER_SIGMAS` robust standard deviations.
 5. Every row gets the time `offset + period * k`: the samples land on a constant grid at the estimated rate,
    their values unchanged (no interpolation is needed, since they were taken on that grid); lost samples
    are holes of whole periods on it, left to the pipeline's one gap policy (`processing.pipeline.gaps`)
@@ -44,7 +47,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from processing.errors import InvalidSamplesError
 from processing.samples import FloatArray, ImuSamples
@@ -80,21 +82,24 @@ MAX_STAMP_SCATTER_S = 0.05
 MAX_LOST_SHARE = 0.2
 #: Residuals beyond this many robust standard deviations are left out of the second fit (late packets).
 OUTLIER_SIGMAS = 4.0
-#: Running-median windows, in batches: short ones find the steps, long ones measure them.
-DETECT_WINDOW = 16
-MEASURE_WINDOW = 128
-#: Steps closer than this many batches are one step ...
-MIN_STRETCH = 2
+#: Running-median windows, s (as many batches as arrive in that time, at least `MIN_WINDOW`): short ones
+#: find the steps, long ones measure them (lost packets come seconds apart at 1 to 2 % lost).
+DETECT_WINDOW_S = 0.5
+MEASURE_WINDOW_S = 4.0
+MIN_WINDOW = 4
+#: Steps closer than this are one step, s ...
+MIN_STRETCH_S = 0.04
 #: ... and a step must rise by this many standard errors of its two medians (noise alone rarely does).
 MIN_STEP_SIGMAS = 4.0
-#: Rows per long-baseline slope of the first period estimate.
-BASELINE_ROWS = 64
+#: Rows per long-baseline slope of the starting periods.
+BASELINE_ROWS = (64, 128, 256)
 #: Batches of one size ("packets are lost whole") when at least this share of the batches have it.
 UNIFORM_BATCH_SHARE = 0.9
 #: At most this many passes of counting the lost samples and fitting the period (they converge in 2 to 4).
 MAX_PASSES = 8
-#: Refinement rounds of the step sizes and of detection on the residuals of the fit.
-ROUNDS = 4
+#: A level change must lower the squared deviations by this many times noise variance * ln(batches) (a
+#: penalty in the manner of the Bayesian information criterion, with a margin against heavy-tailed jitter).
+CHANGE_PENALTY = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +209,7 @@ def regularize(
             )
             return RegularizedSamples(ImuSamples(t_s, acc_mps2, gyr_dps), 1.0 / period_s, report)
     _check_backward(t)
-    fit = _fit_grid(t)
+    fit = _fit_grid(t, 1.0 / nominal if nominal > 0 else math.nan)
     samples = ImuSamples(fit.t_s, acc_mps2, gyr_dps)
     report = TimebaseReport(
         nominal_rate_hz=nominal,
@@ -248,72 +253,124 @@ class _Fit:
     batch: int
 
 
-def _running_median(x: FloatArray, w: int) -> FloatArray:
-    """m[k] = median(x[k : k + w]) for k in 0 .. len(x) - w (computed in chunks to bound memory)."""
-    view = sliding_window_view(x, w)
-    out = np.empty(view.shape[0])
-    chunk = max(1, 1_000_000 // w)
-    for a in range(0, view.shape[0], chunk):
-        out[a : a + chunk] = np.median(view[a : a + chunk], axis=1)
-    return out
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """The running-median windows of one segment, in batches, and the noise of a `detect`-batch median."""
+
+    detect: int
+    measure: int
+    min_stretch: int
+    block_noise_s: float
+    row_noise_s: float
 
 
-def _step_candidates(r: FloatArray, threshold: float, w: int) -> list[int]:
-    """Batches at which the residuals step up by more than `threshold`: in each run of boundaries where the
-    median of the `w` residuals after exceeds the median of the `w` before, the largest single jump."""
+def _windows(r: FloatArray, duration_s: float) -> _Windows:
     n = r.shape[0]
-    if n < 2 * w:
-        return []
-    m = _running_median(r, w)
-    rise = m[w:] - m[: n - 2 * w + 1]  # rise[j - w]: boundary before batch j, j in w .. n - w
-    above = np.concatenate([[False], rise > threshold, [False]])
-    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-    jumps = np.diff(r)
-    out = []
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        lo, hi = a + w, b + w  # boundaries j in [lo, hi)
-        out.append(lo + int(np.argmax(jumps[lo - 1 : hi - 1])))
-    return out
+    per_s = n / max(duration_s, 1e-9)
+    detect = max(MIN_WINDOW, round(DETECT_WINDOW_S * per_s))
+    # the spread of medians of consecutive blocks: stamps whose jitter is shared by a packet's rows (a
+    # per-sample spread of one arrival) are as noisy as their packets, not as their rows
+    blocks = np.median(r[: n - n % detect].reshape(-1, detect), axis=1) if n >= 2 * detect else r
+    jumps = np.diff(blocks)
+    noise = (
+        1.4826 * float(np.median(np.abs(jumps - np.median(jumps)))) / math.sqrt(2.0) if jumps.size else 0.0
+    )
+    return _Windows(
+        detect=detect,
+        measure=max(MIN_WINDOW, round(MEASURE_WINDOW_S * per_s)),
+        min_stretch=max(1, round(MIN_STRETCH_S * per_s)),
+        block_noise_s=noise,
+        row_noise_s=1.4826 * float(np.median(np.abs(np.diff(r) - np.median(np.diff(r))))) / math.sqrt(2.0),
+    )
 
 
 def _measure_steps(
-    r: FloatArray, bounds: list[int], unit: float, quantum: int, noise: float
+    r: FloatArray, bounds: list[int], unit: float, quantum: int, win: _Windows
 ) -> list[tuple[int, int]]:
-    """Size of each step in samples (a multiple of `quantum`): the median level after it minus before it,
-    each over at most `MEASURE_WINDOW` batches up to the neighbouring steps. A step closer than
-    `MIN_STRETCH` batches to the one before is merged into it (two lost packets a few batches apart read as
-    one); a step whose rise is under `MIN_STEP_SIGMAS` times its standard error (from `noise`, the
-    residuals' robust standard deviation) or rounds to nothing is dropped, and the rest measured again."""
+    """The steps at `bounds` with their sizes in samples (multiples of `quantum`), insignificant ones dropped.
+
+    Each stretch between two steps has a level, the median of its residuals. The samples lost before a
+    stretch are its level above a common reference, rounded, with the reference fitted to all stretches
+    (weighted by their length): rounding each step on its own would add up the rounding errors of every
+    short, noisy stretch along the segment. A step closer than `win.min_stretch` batches to the one before is
+    merged into it (two lost packets a few batches apart read as one); a step whose rise is under
+    `MIN_STEP_SIGMAS` standard errors of its two levels (over at most `win.measure` batches each) or that
+    comes out at zero or below is dropped, and the rest measured again.
+    """
     kept: list[int] = []
     for j in sorted(set(bounds)):
-        if kept and j - kept[-1] < MIN_STRETCH:
+        if kept and j - kept[-1] < win.min_stretch:
             continue
         kept.append(j)
-    while kept:
-        edges = [0, *kept, r.shape[0]]
-        sizes = []
-        for k in range(1, len(edges) - 1):
-            before = r[max(edges[k - 1], edges[k] - MEASURE_WINDOW) : edges[k]]
-            after = r[edges[k] : min(edges[k + 1], edges[k] + MEASURE_WINDOW)]
-            rise = float(np.median(after) - np.median(before))
-            se = 1.2533 * noise * math.sqrt(1.0 / before.shape[0] + 1.0 / after.shape[0])
-            sizes.append(quantum * round(rise / (quantum * unit)) if rise > MIN_STEP_SIGMAS * se else 0)
-        if min(sizes) > 0:
-            return _placed(r, list(zip(kept, sizes, strict=True)), unit)
-        kept = [b for b, s in zip(kept, sizes, strict=True) if s > 0]
-    return []
+    while True:
+        edges = np.array([0, *kept, r.shape[0]])
+        levels = _stretch_medians(r, edges)
+        weights = np.diff(edges).astype(np.float64)
+        step = quantum * unit
+        count = np.concatenate([[0.0], np.cumsum(np.rint(np.diff(levels) / step))])
+        for _ in range(3):
+            reference = _weighted_median(levels - step * count, weights)
+            count = np.rint((levels - reference) / step)
+        sizes = (quantum * np.diff(count)).astype(np.int64)
+        n_used = np.minimum(weights, win.measure)
+        se = win.block_noise_s * np.sqrt(win.detect / n_used[:-1] + win.detect / n_used[1:])
+        significant = (np.diff(levels) > MIN_STEP_SIGMAS * se) & (sizes > 0)
+        if significant.all():
+            return _placed(r, [(j, int(z)) for j, z in zip(kept, sizes, strict=True)], unit, win, levels)
+        kept = [j for j, ok in zip(kept, significant, strict=True) if ok]
+        if not kept:
+            return []
 
 
-def _placed(r: FloatArray, steps: list[tuple[int, int]], unit: float) -> list[tuple[int, int]]:
-    """Each step moved, within `DETECT_WINDOW` batches and its neighbours, to where a step of its size
-    fits the residuals best (least absolute deviations): the running medians only say roughly where."""
+def _stretch_medians(r: FloatArray, edges: IntArray) -> FloatArray:
+    """The median of r[edges[m] : edges[m + 1]] for every m (all at once: one sort)."""
+    which = np.repeat(np.arange(edges.shape[0] - 1), np.diff(edges))
+    ordered = r[np.lexsort((r, which))]
+    n = np.diff(edges)
+    return np.asarray(
+        0.5 * (ordered[edges[:-1] + (n - 1) // 2] + ordered[edges[:-1] + n // 2]), dtype=np.float64
+    )
+
+
+def _change_points(e: FloatArray, penalty: float) -> list[int]:
+    """Where the level of `e` changes (binary segmentation, least squares): the split of a stretch that
+    lowers its squared deviations most, kept while it lowers them by more than `penalty`, then each half."""
+    total = np.concatenate([[0.0], np.cumsum(e - np.median(e))])
+    out: list[int] = []
+    stack = [(0, e.shape[0])]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        k = np.arange(a + 1, b)
+        s1 = total[k] - total[a]
+        s2 = total[b] - total[k]
+        gain = s1**2 / (k - a) + s2**2 / (b - k) - (s1 + s2) ** 2 / (b - a)
+        j = int(np.argmax(gain))
+        if gain[j] > penalty:
+            cut = int(k[j])
+            out.append(cut)
+            stack += [(a, cut), (cut, b)]
+    return sorted(out)
+
+
+def _weighted_median(values: FloatArray, weights: FloatArray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][int(np.searchsorted(cum, 0.5 * cum[-1]))])
+
+
+def _placed(
+    r: FloatArray, steps: list[tuple[int, int]], unit: float, win: _Windows, levels: FloatArray
+) -> list[tuple[int, int]]:
+    """Each step moved, within `win.detect` batches and its neighbours, to where a step of its size fits the
+    residuals best (least absolute deviations from the level before it, `levels[k]`)."""
     out: list[tuple[int, int]] = []
     for k, (j, size) in enumerate(steps):
         prev = out[-1][0] if out else 0
-        lo = max(prev + 1, j - DETECT_WINDOW)
-        hi = min(steps[k + 1][0] if k + 1 < len(steps) else r.shape[0], j + DETECT_WINDOW + 1)
-        base = float(np.median(r[max(prev, lo - MEASURE_WINDOW) : lo]))
-        seg = r[lo:hi] - base
+        lo = max(prev + 1, j - win.detect)
+        hi = min(steps[k + 1][0] if k + 1 < len(steps) else r.shape[0], j + win.detect + 1)
+        seg = r[lo:hi] - levels[k]
         gain = np.abs(seg - size * unit) - np.abs(seg)  # cost of counting batch i after the step
         after_cost = np.cumsum(gain[::-1])[::-1]  # step at lo + m: batches lo + m .. hi - 1 after it
         out.append((lo + int(np.argmin(after_cost)), size))
@@ -336,31 +393,54 @@ def _batches(t: FloatArray) -> tuple[IntArray, IntArray]:
     return last, np.cumsum(batch_of)
 
 
-def _first_period(t: FloatArray) -> float:
-    """The most common slope over `BASELINE_ROWS` rows: jitter and shared stamps average out over so many
-    rows, and the slopes over lost packets, all steeper, lie off the mode."""
-    n = t.shape[0]
-    h = min(BASELINE_ROWS, n - 1)
-    slopes = np.sort((t[h:] - t[:-h]) / h)
-    # the half-sample mode (Bickel and Fruehwirth 2006): a median would lean towards the slopes over lost
-    # packets, all on one side
+def _first_periods(y: FloatArray, x: FloatArray, nominal_period_s: float) -> list[float]:
+    """Starting periods: the most common slope between batch ends `BASELINE_ROWS` rows apart, for each
+    baseline (jitter averages out over many rows; the slopes over lost packets, all steeper, lie off the
+    mode), and the nominal period if known."""
+    out = [] if math.isnan(nominal_period_s) else [nominal_period_s]
+    for rows in BASELINE_ROWS:
+        period = _mode_slope(y, x, rows)
+        if period > 0 and all(abs(period - p) > 1e-5 * p for p in out):
+            out.append(period)
+    if not out:
+        raise InvalidSamplesError(
+            "the time stamps do not advance: no sampling rate can be found; give t_s in seconds",
+            reason="rate",
+        )
+    return out
+
+
+def _mode_slope(y: FloatArray, x: FloatArray, rows: int) -> float:
+    """The half-sample mode (Bickel and Fruehwirth 2006) of the slopes over about `rows` rows: a median
+    would lean towards the slopes over lost packets, all on one side."""
+    n = y.shape[0]
+    h = max(1, min(n - 1, round(rows * (n - 1) / max(float(x[-1] - x[0]), 1.0))))
+    slopes = np.sort((y[h:] - y[:-h]) / (x[h:] - x[:-h]))
     while slopes.shape[0] > 3:
         half = (slopes.shape[0] + 1) // 2
         widths = slopes[half - 1 :] - slopes[: slopes.shape[0] - half + 1]
         start = int(np.argmin(widths))
         slopes = slopes[start : start + half]
-    period = float(np.median(slopes))
-    if not period > 0:
-        period = float(t[-1] - t[0]) / (n - 1)
-    if not period > 0:
-        raise InvalidSamplesError(
-            "the time stamps do not advance: no sampling rate can be found; give t_s in seconds",
-            reason="rate",
-        )
-    return period
+    return float(np.median(slopes))
 
 
-def _fit_grid(t: FloatArray) -> _Fit:
+def _count_lost(
+    y: FloatArray, x: FloatArray, starts: IntArray, segment_of: IntArray, period: float, quantum: int
+) -> FloatArray:
+    """Samples lost before each batch, with the period refined in turn from the slopes within the stretches
+    between steps (each stretch its own offset: steps measured a sample off, or missed, do not bias it as
+    they would a fit over the whole segment), until the count settles."""
+    lost = _lost_samples(y, x, starts, period, quantum)
+    for _ in range(MAX_PASSES):
+        cut = (np.diff(lost) != 0) | (np.diff(segment_of) != 0)
+        period = _stretch_period(y, x, np.cumsum(np.concatenate([[0], cut])), period)
+        previous, lost = lost, _lost_samples(y, x, starts, period, quantum)
+        if np.array_equal(previous, lost):
+            break
+    return lost
+
+
+def _fit_grid(t: FloatArray, nominal_period_s: float) -> _Fit:
     """Grid indices, period and offsets from the stamps (steps 1 to 5 of the module docstring)."""
     n = t.shape[0]
     last, batch_of = _batches(t)
@@ -374,22 +454,22 @@ def _fit_grid(t: FloatArray) -> _Fit:
     segment_of[gap] = 1
     segment_of = np.cumsum(segment_of)
     starts = np.concatenate([[0], gap, [y.shape[0]]])
-    period = _first_period(t)
-    # The period from the slopes within the stretches between steps (each stretch its own offset): steps
-    # measured a sample off, or missed, do not bias it as they would a fit over the whole segment.
-    lost = _lost_samples(y, x, starts, period, quantum)
-    for _ in range(MAX_PASSES):
-        cut = (np.diff(lost) != 0) | (np.diff(segment_of) != 0)
-        period = _least_squares(y, x, np.cumsum(np.concatenate([[0], cut])))[0]
-        previous, lost = lost, _lost_samples(y, x, starts, period, quantum)
-        if np.array_equal(previous, lost):
-            break
-    period, offsets, residual = _least_squares(y, x + lost, segment_of)
+    # Several starting periods (the rows' mode slope over a few baselines, the nominal rate): counting the
+    # lost samples from a start too far off can settle on a wrong count, which shows as a wider scatter.
+    best: tuple[float, float, FloatArray, FloatArray, FloatArray] | None = None
+    for start in _first_periods(y, x, nominal_period_s):
+        lost = _count_lost(y, x, starts, segment_of, start, quantum)
+        period, offsets, residual = _least_squares(y, x + lost, segment_of)
+        scatter = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+        if best is None or scatter < best[0]:
+            best = (scatter, period, offsets, residual, lost)
+    if best is None:  # pragma: no cover - _first_periods returns at least one
+        raise _no_rate(1.0, np.zeros(1))
+    scatter, period, offsets, residual, lost = best
     k = np.arange(n, dtype=np.float64) + lost[batch_of]
     t_grid = offsets[segment_of[batch_of]] + period * k
     if np.any(np.diff(t_grid) <= 0):  # segments fitted apart that overlap: stamps no constant rate fits
         raise _no_rate(period, residual)
-    scatter = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
     n_lost = int(sum(float(lost[int(starts[s + 1]) - 1]) for s in range(starts.shape[0] - 1)))
     if scatter > MAX_STAMP_SCATTER_S or n_lost > MAX_LOST_SHARE * (n + n_lost):
         raise _no_rate(period, residual, n_lost / (n + n_lost))
@@ -411,22 +491,33 @@ def _lost_samples(y: FloatArray, x: FloatArray, starts: IntArray, period: float,
     for s in range(starts.shape[0] - 1):
         a, b = int(starts[s]), int(starts[s + 1])
         r = y[a:b] - period * x[a:b]
-        if b - a < 2 * DETECT_WINDOW:
+        if b - a < 2 * MIN_WINDOW:
             continue
-        smooth = _running_median(r, DETECT_WINDOW)
-        centre = DETECT_WINDOW // 2
-        wiggle = r[centre : centre + smooth.shape[0]] - smooth
-        noise = 1.4826 * float(np.median(np.abs(wiggle - np.median(wiggle))))
-        steps: list[tuple[int, int]] = []
-        for _ in range(ROUNDS):
-            found = {j for j, _ in steps}
-            rest = r - period * _cumulative(steps, b - a)
-            new = [j for j in _step_candidates(rest, 0.5 * period, DETECT_WINDOW) if j not in found]
-            if not new:
-                break
-            steps = _measure_steps(r, [*found, *new], period, quantum, noise)
-        lost[a:b] = _cumulative(steps, b - a)
+        win = _windows(r, float(y[b - 1] - y[a]))
+        # the variance per row that the medians of `detect` rows show: rows that share a packet's jitter
+        # count as one (the median of k independent rows has pi / 2 times the variance of their mean)
+        row_variance = win.block_noise_s**2 * win.detect / (0.5 * math.pi)
+        penalty = CHANGE_PENALTY * max(row_variance, win.row_noise_s**2) * math.log(b - a)
+        bounds = _change_points(r, penalty)
+        lost[a:b] = _cumulative(_measure_steps(r, bounds, period, quantum, win), b - a)
     return lost
+
+
+def _stretch_period(y: FloatArray, x: FloatArray, stretch_of: IntArray, fallback: float) -> float:
+    """The weighted median of the least-squares slopes of the stretches between steps (weights: their
+    precision, sum of squared row offsets): a stretch that holds a step not yet found is steeper, and a
+    few of them must not drag a pooled slope along."""
+    n_st = int(stretch_of[-1]) + 1
+    count = np.bincount(stretch_of, minlength=n_st).astype(np.float64)
+    x_mean = np.bincount(stretch_of, x, minlength=n_st) / np.maximum(count, 1.0)
+    y_mean = np.bincount(stretch_of, y, minlength=n_st) / np.maximum(count, 1.0)
+    dx = x - x_mean[stretch_of]
+    sxx = np.bincount(stretch_of, dx * dx, minlength=n_st)
+    sxy = np.bincount(stretch_of, dx * (y - y_mean[stretch_of]), minlength=n_st)
+    usable = (count >= MIN_WINDOW) & (sxx > 0)
+    if not usable.any():
+        return fallback
+    return _weighted_median(sxy[usable] / sxx[usable], np.asarray(sxx[usable], dtype=np.float64))
 
 
 def _least_squares(
