@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from posture.settings import Settings, SettingsError, load_settings
+from posture.settings import Settings, SettingsError, check_adapter, load_settings
+from sensorlink.simsensor.kinds import simulated_kind_names
 
 if TYPE_CHECKING:  # typer vendors click as typer._click: its groups take and return these types
     from typer._click.core import Command, Context
@@ -100,9 +101,9 @@ def _global_options(
     adapter: str = typer.Option(
         None,
         "--adapter",
-        help="BLE adapter: 'auto' (the operating system's Bluetooth), 'sim' (the simulated sensor on a "
-        "virtual "
-        "link) or a Bumble transport such as 'usb:0' or 'tcp-client:127.0.0.1:9000'.",
+        help="BLE adapter: 'auto' (the operating system's Bluetooth), 'sim:KIND' (a simulated sensor on a "
+        f"virtual link; KIND: {', '.join(simulated_kind_names())}; 'sim' is sim:posture) or a Bumble "
+        "transport such as 'usb:0' or 'tcp-client:127.0.0.1:9000'.",
         envvar="POSTURE_ADAPTER",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the link and pipeline do."),
@@ -113,7 +114,7 @@ def _global_options(
     )
     settings = load_settings()
     if adapter:
-        settings = replace(settings, adapter=adapter)
+        settings = replace(settings, adapter=check_adapter(adapter))
     ctx.obj = AppContext(settings=settings, verbose=verbose)
 
 

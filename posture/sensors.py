@@ -2,8 +2,10 @@
 
 Shared by `posture record`, `run`, `demo` and the tests (nothing imports from `posture.commands`). Only this
 module and `sensorlink.scan` choose a real BLE backend; everything below takes the backend as an argument.
-With `--adapter sim` the simulated sensor runs in this process on a virtual link; its bonds are kept in the
-config directory too, so `pair` and a later `run` in another process see the same sensor.
+With `--adapter sim:KIND` (`sim` is `sim:posture`) a simulated device of that profile kind runs in this
+process on a virtual link; its bonds are kept in the config directory too, so `pair` and a later `run` in
+another process see the same device. Everything device-specific goes through the sensor's profile (the one
+the scan attributed it to); nothing here names a vendor.
 """
 
 from __future__ import annotations
@@ -18,16 +20,15 @@ from typing import TYPE_CHECKING
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
 from sensorlink.errors import PairingFailed, SensorNotFound
-from sensorlink.link import FIRMWARE_REVISION_UUID
-from sensorlink.protocol import check_firmware_revision, check_protocol_major
+from sensorlink.profile import SensorStatus
 from sensorlink.scan import (
-    SIM_ADAPTER,
     BleBackend,
     FoundSensor,
     bumble_key_store_path,
     open_ble_backend,
     scan_for_sensors,
 )
+from sensorlink.simsensor.kinds import DEFAULT_SIMULATED_KIND, simulated_kind
 
 if TYPE_CHECKING:
     from sensorlink.simsensor.motion import MotionSource
@@ -37,6 +38,7 @@ __all__ = [
     "PAIR_TIMEOUT_S",
     "SIM_SENSOR_KEYS",
     "choose_sensor",
+    "is_simulated",
     "motion_for_scenario",
     "open_backend",
     "pair_with",
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 SIM_SENSOR_KEYS = "sim-sensor-keys.json"
+"""The simulated posture sensor's bonds in the config directory (another kind's: ``sim-KIND-keys.json``)."""
+#: A profile session's commands during pairing (`ProfileSession.check_device`).
+_PAIR_COMMAND_TIMEOUT_S = 5.0
 #: Connect, pair and read the firmware revision: a real pairing takes a few seconds and SMP itself gives up
 #: after 30 s (Core Spec Vol 3 Part H 3.4); a sensor that has not finished by this bound never will.
 PAIR_TIMEOUT_S = 45.0
@@ -60,29 +65,40 @@ _SCENARIO_SAMPLING_RATE_HZ = 416.0
 def _simulated_sensors(
     settings: Settings, time_scale: float, motion: MotionSource | None = None
 ) -> list[Callable[[object], Awaitable[object]]]:
-    """The in-process simulated sensor for `--adapter sim`, its bonds kept in the config directory.
+    """The in-process simulated device for `--adapter sim:KIND`, its bonds kept in the config directory.
 
-    `motion` is what the sensor measures (default: the sensor's built-in stand-then-run motion).
+    `motion` is what the device measures (default: the built-in stand-then-run motion).
     """
-    from sensorlink.simsensor import SimulatedSensorOptions, start_simulated_sensor
+    kind = simulated_kind(settings.adapter)
+    if kind is None:
+        return []
+    from sensorlink.simsensor.vendor import SimulatedDeviceOptions
 
-    keys = settings.config_dir / SIM_SENSOR_KEYS
-    options = SimulatedSensorOptions(
+    keys = settings.config_dir / (
+        SIM_SENSOR_KEYS if kind.kind == DEFAULT_SIMULATED_KIND else f"sim-{kind.kind}-keys.json"
+    )
+    options = SimulatedDeviceOptions(
         time_scale=time_scale, keystore_file=keys, log_max_records=SIM_LOG_MAX_RECORDS
     )
+    start_device = kind.load()
 
     async def start(link: object) -> object:
-        return await start_simulated_sensor(link, options, motion)  # type: ignore[arg-type]
+        return await start_device(link, options, motion)  # type: ignore[arg-type]
 
     return [start]
+
+
+def is_simulated(settings: Settings) -> bool:
+    """Whether the settings' adapter is a simulated device on the in-process virtual link (`sim:KIND`)."""
+    return simulated_kind(settings.adapter) is not None
 
 
 def open_backend(
     settings: Settings, time_scale: float = 1.0, motion: MotionSource | None = None
 ) -> AbstractAsyncContextManager[BleBackend]:
-    """The async context manager of the adapter in the settings (with the simulated sensor for `sim`)."""
+    """The async context manager of the adapter in the settings (with the simulated device for `sim:KIND`)."""
     settings.config_dir.mkdir(parents=True, exist_ok=True)
-    peripherals = _simulated_sensors(settings, time_scale, motion) if settings.adapter == SIM_ADAPTER else []
+    peripherals = _simulated_sensors(settings, time_scale, motion)
     return open_ble_backend(
         settings.adapter,
         key_store_path=bumble_key_store_path(settings.config_dir),
@@ -91,18 +107,31 @@ def open_backend(
 
 
 async def pair_with(backend: BleBackend, sensor: FoundSensor, store: BondStore) -> Bond:
-    """Pair (LE Secure Connections), check the firmware, and remember the sensor in `store`."""
-    if sensor.info is not None:
-        check_protocol_major(sensor.info)
-    client = backend.pair_client_factory(sensor.device, lambda _client: None)
+    """Pair where the sensor's profile needs it (LE Secure Connections), check the device through its
+    profile (`ProfileSession.check_device`: firmware, services), and remember it in `store` with its kind."""
+    profile = sensor.profile
+    # A device that announces a version its profile does not implement is not bonded: connecting and
+    # checking it (`check_device`) gives the clear refusal.
+    bond_first = profile.requires_bonding and (sensor.info is None or sensor.info.supported)
+    factory = backend.pair_client_factory if bond_first else backend.client_factory
+    client = factory(sensor.device, lambda _client: None)
+
+    def ignore_status(_status: SensorStatus) -> None:
+        return None
+
     try:
         async with asyncio.timeout(PAIR_TIMEOUT_S), client:
-            await client.pair()
-            revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID))
-            check_firmware_revision(revision.decode("utf-8", errors="replace"))
+            if bond_first:
+                await client.pair()
+            session = profile.session(
+                client, command_timeout_s=_PAIR_COMMAND_TIMEOUT_S, on_status=ignore_status
+            )
+            await session.check_device()
     except TimeoutError as exc:
         raise PairingFailed(sensor.address, f"no answer within {PAIR_TIMEOUT_S:g} s") from exc
-    bond = Bond(sensor.address, sensor.name or sensor.address, backend.adapter, time.time_ns())
+    bond = Bond(
+        sensor.address, sensor.name or sensor.address, backend.adapter, time.time_ns(), profile=profile.kind
+    )
     store.add(bond)
     return bond
 
@@ -134,7 +163,7 @@ async def paired_or_pair_simulated(
     bonds = store.for_adapter(settings.adapter)
     if bonds:
         return bonds[-1]
-    if settings.adapter != SIM_ADAPTER:
+    if not is_simulated(settings):
         raise NotPaired(settings.adapter)
     sensors = await scan_for_sensors(backend, timeout_s=timeout_s)
     return await pair_with(backend, choose_sensor(sensors, None, timeout_s), store)

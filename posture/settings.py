@@ -137,6 +137,27 @@ def _text(value: object) -> str:
     return value
 
 
+def _adapter(value: object) -> str:
+    """An adapter spec; ``sim:KIND`` must name a kind with a simulated device (the message lists them)."""
+    from sensorlink.errors import InvalidConfiguration
+    from sensorlink.simsensor.kinds import simulated_kind
+
+    text = _text(value)
+    try:
+        simulated_kind(text)
+    except InvalidConfiguration as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+def check_adapter(adapter: str) -> str:
+    """The `--adapter` value, or `SettingsError` in one line (an unknown ``sim:KIND`` lists the kinds)."""
+    try:
+        return _adapter(adapter)
+    except ValueError as exc:
+        raise SettingsError(f"--adapter {adapter}: {exc}") from None
+
+
 def _optional_text(value: object) -> str | None:
     text = _text(value).strip()
     return text or None
@@ -206,7 +227,7 @@ def _thresholds(value: object) -> Mapping[str, float]:
 #: How each setting is parsed from a config value or an environment string.
 _PARSERS: dict[str, Callable[[object], object]] = {
     "data_dir": _path,
-    "adapter": _text,
+    "adapter": _adapter,
     "athlete": _athlete,
     "mqtt_url": _mqtt_url,
     "mqtt_protocol": _mqtt_protocol,

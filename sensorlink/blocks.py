@@ -33,6 +33,11 @@ class LinkCounters:
         Notifications dropped because the receive queue was full (the consumer is too slow).
     reconnects : int
         Successful reconnections after an unexpected disconnect.
+    samples_accepted : int
+        Samples delivered.
+    samples_lost_inferred : int
+        Samples a device that numbers nothing (no counter, no sample clock) is inferred to have lost, from
+        gaps in arrival times (`sensorlink.host_clock`): an estimate, apart from the exact `samples_lost`.
     """
 
     packets_received: int = 0
@@ -44,12 +49,24 @@ class LinkCounters:
     samples_lost: int = 0
     queue_overflows: int = 0
     reconnects: int = 0
+    samples_accepted: int = 0
+    samples_lost_inferred: int = 0
 
     @property
     def packet_loss_rate(self) -> float:
         """Lost packets over packets the sensor sent (0 before anything arrived)."""
         sent = self.packets_accepted + self.packets_lost
         return self.packets_lost / sent if sent else 0.0
+
+    @property
+    def sample_loss_rate(self) -> float:
+        """Lost samples (counted and inferred) over samples the sensor took (0 before anything arrived).
+
+        The rate every profile has: devices without a packet counter count loss in samples, not packets.
+        """
+        lost = self.samples_lost + self.samples_lost_inferred
+        taken = self.samples_accepted + lost
+        return lost / taken if taken else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +81,8 @@ class LinkStatus:
         Received signal strength, when the adapter reports it.
     connected : bool
     packet_loss_rate : float
-        Lost / sent packets over the session, 0..1.
+        Lost / taken samples over the session (counted and inferred), 0..1; for a sensor with fixed
+        packets, the packet loss rate.
     drift_ppm : float or None
         Current estimate of the sensor clock's drift against the host (positive: sensor fast).
     sensor_flags : int

@@ -34,12 +34,16 @@ class Bond:
         The adapter spec it was paired through ("sim", "usb:0", "auto", ...); keys are per adapter.
     paired_at_ns : int
         Wall-clock time of pairing, nanoseconds since the epoch.
+    profile : str
+        The sensor's profile kind (`SensorProfile.kind`: "posture", "polar-h10", ...); bonds written before
+        there were several profiles are our own sensor's.
     """
 
     address: str
     name: str
     adapter: str
     paired_at_ns: int
+    profile: str = "posture"
 
     def __post_init__(self) -> None:
         if not self.address:

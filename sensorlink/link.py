@@ -1,4 +1,4 @@
-"""The async link to one posture sensor: connect, configure, stream, decode, and survive link drops.
+"""The async link to one sensor of any profile: connect, configure, stream, decode, and survive link drops.
 
 Shape (aiomqtt's)::
 
@@ -42,7 +42,6 @@ from typing import Self
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
-from bleak.uuids import normalize_uuid_16
 
 from sensorlink.backoff import backoff_delay_s
 from sensorlink.blocks import LinkCounters, LinkStatus, SampleBlock
@@ -68,7 +67,7 @@ from sensorlink.errors import (
 )
 from sensorlink.profile import ProfileSession, SensorProfile, SensorStatus, StartInfo, StreamSettings
 from sensorlink.profiles import POSTURE_V1, STREAMING_CONFIG
-from sensorlink.profiles.posture_v1 import FIRMWARE_REVISION_UUID
+from sensorlink.profiles.standard_gatt import BATTERY_LEVEL_UUID, FIRMWARE_REVISION_UUID
 
 __all__ = [
     "BATTERY_LEVEL_UUID",
@@ -85,10 +84,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# Bluetooth SIG assigned numbers (Assigned Numbers 3.8): the standard Battery Level, which the link reads from
-# any sensor that has it.
-BATTERY_LEVEL_UUID = normalize_uuid_16(0x2A19)
 
 SensorDevice = BLEDevice | str
 """A sensor as the link takes it: from a scan, or its address."""
@@ -290,7 +285,7 @@ class Link:
             battery_pct=self._battery_pct,
             rssi_dbm=self._rssi_dbm,
             connected=self._client is not None and not self._link_down.is_set(),
-            packet_loss_rate=self.counters.packet_loss_rate,
+            packet_loss_rate=self.counters.sample_loss_rate,
             drift_ppm=(
                 estimate.drift_ppm
                 if estimate is not None
@@ -362,8 +357,7 @@ class Link:
                 raise self._sink_error
             if isinstance(item, _Failure):
                 raise item.error
-            block = self._decoder.feed(*item)
-            if block is not None:
+            for block in self._decoder.feed(*item):
                 yield block
 
     # --- the notification path ------------------------------------------------------------------------------
@@ -575,9 +569,9 @@ class Link:
                 await self._time_sync(control)
                 if loop.time() >= next_status_s:
                     next_status_s = loop.time() + self._options.housekeeping_interval_s
-                    battery = await client.read_gatt_char(BATTERY_LEVEL_UUID)
-                    if battery:
-                        self._battery_pct = int(battery[0])
+                    battery_pct = await control.read_battery_pct()
+                    if battery_pct is not None:
+                        self._battery_pct = battery_pct
                     if self._rssi_reader is not None:
                         self._rssi_dbm = await self._rssi_reader(client)
             except (*_RETRYABLE, SensorlinkError) as exc:

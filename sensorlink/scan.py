@@ -1,10 +1,12 @@
 """Find sensors of the known profiles, and open the BLE backend an `--adapter` spec names (the only wiring
 of bleak backends).
 
-`open_ble_backend("auto" | "sim" | Bumble transport spec)` yields a `BleBackend`: how to make a scanner and a
-client for that adapter. `auto` is the operating system's Bluetooth through bleak's own backends; everything
-else goes through our Bumble backend (`sensorlink.bumble_backend`), so the same code path serves a virtual
-link, a USB dongle and a TCP bridge to `posture sim`.
+`open_ble_backend("auto" | "sim" | "sim:KIND" | Bumble transport spec)` yields a `BleBackend`: how to make a
+scanner and a client for that adapter. `auto` is the operating system's Bluetooth through bleak's own
+backends; everything else goes through our Bumble backend (`sensorlink.bumble_backend`), so the same code
+path serves a virtual link (``sim:KIND``: a simulated device of that profile kind on it), a USB dongle and a
+TCP bridge to `posture sim`. A scan attributes each device to the first profile of the registry
+(`sensorlink.profiles.PROFILES`) that recognises it.
 """
 
 from __future__ import annotations
@@ -26,15 +28,15 @@ from bleak.exc import BleakError
 from sensorlink.errors import AdapterUnavailable, SensorNotFound
 from sensorlink.link import ClientFactory, RssiReader
 from sensorlink.profile import AdvertisedSensor, SensorProfile
-from sensorlink.profiles import POSTURE_V1
+from sensorlink.profiles import POSTURE_V1, PROFILES
+from sensorlink.simsensor.kinds import SIM_ADAPTER, simulated_kind
 
 logger = logging.getLogger(__name__)
 
 AUTO_ADAPTER = "auto"
-SIM_ADAPTER = "sim"
 DEFAULT_SCAN_TIMEOUT_S = 5.0
-DEFAULT_PROFILES: tuple[SensorProfile, ...] = (POSTURE_V1,)
-"""The sensors a scan looks for unless told otherwise: our own."""
+DEFAULT_PROFILES: tuple[SensorProfile, ...] = PROFILES
+"""The sensors a scan looks for unless told otherwise: every profile of the registry."""
 # Where BlueZ is reached on Linux; without it bleak's BlueZ backend cannot start.
 _DBUS_SYSTEM_SOCKET = Path("/run/dbus/system_bus_socket")
 
@@ -56,7 +58,7 @@ class BleBackend:
     rssi_reader : RssiReader or None
         Reads a connection's RSSI when the backend can.
     simulated : tuple
-        Simulated peripherals started in-process (``sim`` only).
+        Simulated peripherals started in-process (``sim`` and ``sim:KIND`` only).
     """
 
     adapter: str
@@ -156,6 +158,26 @@ async def scan_for_sensors(
     return sorted(seen.values(), key=lambda s: -s.rssi_dbm)
 
 
+async def locate_sensor(
+    backend: BleBackend,
+    address: str,
+    *,
+    timeout_s: float = DEFAULT_SCAN_TIMEOUT_S,
+    profiles: Sequence[SensorProfile] = DEFAULT_PROFILES,
+) -> FoundSensor:
+    """Scan until the sensor with `address` advertises, with the profile that recognised it.
+
+    Raises
+    ------
+    SensorNotFound
+        Nothing of a known profile with that address within `timeout_s`.
+    """
+    for sensor in await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address, profiles=profiles):
+        if sensor.address.upper() == address.upper():
+            return sensor
+    raise SensorNotFound(timeout_s, address)
+
+
 async def find_sensor(
     backend: BleBackend,
     address: str,
@@ -164,10 +186,7 @@ async def find_sensor(
     profiles: Sequence[SensorProfile] = DEFAULT_PROFILES,
 ) -> BLEDevice:
     """Scan until the sensor with `address` advertises; `SensorNotFound` after `timeout_s`."""
-    for sensor in await scan_for_sensors(backend, timeout_s=timeout_s, stop_when=address, profiles=profiles):
-        if sensor.address.upper() == address.upper():
-            return sensor.device
-    raise SensorNotFound(timeout_s, address)
+    return (await locate_sensor(backend, address, timeout_s=timeout_s, profiles=profiles)).device
 
 
 def _auto_backend() -> BleBackend:
@@ -208,24 +227,29 @@ async def open_ble_backend(
     Parameters
     ----------
     adapter : str
-        "auto", "sim" or a Bumble transport spec ("usb:0", "tcp-client:127.0.0.1:9000", "serial:...").
+        "auto", "sim", "sim:KIND" or a Bumble transport spec ("usb:0", "tcp-client:127.0.0.1:9000", ...).
     key_store_path : Path, optional
         The Bumble backend's pairing key store (the OS keeps its own keys for "auto").
     simulated_peripherals : sequence
-        For "sim": async factories ``(LocalLink) -> peripheral`` started on the virtual link.
+        For "sim" and "sim:KIND": async factories ``(LocalLink) -> peripheral`` started on the virtual link
+        (`posture.sensors` builds them from `sensorlink.simsensor.kinds`).
 
     Raises
     ------
     AdapterUnavailable
+    InvalidConfiguration
+        "sim:KIND" with an unknown kind (one line listing the kinds).
     """
     if adapter == AUTO_ADAPTER:
         yield _auto_backend()
         return
+    kind = simulated_kind(adapter)
+    bumble_spec = SIM_ADAPTER if kind is not None else adapter
     # Deferred: bumble is only imported when a Bumble adapter is used.
     from sensorlink.bumble_backend import BumbleClient, BumbleScanner, open_adapter, read_rssi_dbm
 
     async with open_adapter(
-        adapter,
+        bumble_spec,
         key_store_path=key_store_path,
         simulated_peripherals=simulated_peripherals,  # type: ignore[arg-type]
     ) as bumble_adapter:
@@ -246,8 +270,8 @@ async def open_ble_backend(
             )
 
         description = (
-            "a simulated sensor on an in-process virtual Bluetooth link (Bumble)"
-            if adapter == SIM_ADAPTER
+            f"a simulated {kind.kind} sensor on an in-process virtual Bluetooth link (Bumble)"
+            if kind is not None
             else f"a Bumble host on transport {adapter}"
         )
         yield BleBackend(

@@ -70,12 +70,13 @@ def _backend(
 
 
 def _sensor_table(sensors: list[FoundSensor]) -> Table:
-    table = Table(title="posture sensors")
-    for column in ("name", "address", "RSSI dBm", "battery", "protocol", "pairing mode"):
+    table = Table(title="sensors")
+    for column in ("kind", "name", "address", "RSSI dBm", "battery", "protocol", "pairing mode"):
         table.add_column(column)
     for s in sensors:
         info = s.info
         table.add_row(
+            s.profile.kind,
             s.name or "?",
             s.address,
             str(s.rssi_dbm),
@@ -97,7 +98,7 @@ def scan(
     ctx: typer.Context,
     timeout_s: float = typer.Option(5.0, "--timeout", help="Seconds to listen for sensors."),
 ) -> None:
-    """List the posture sensors in range."""
+    """List the sensors of every supported kind in range, each with its kind."""
     sensors = asyncio.run(_scan(_settings(ctx), timeout_s))
     if not sensors:
         raise SensorNotFound(timeout_s)
@@ -269,8 +270,8 @@ def doctor(ctx: typer.Context) -> None:
     else:
         out.print(f"  [red]not usable[/red]: {reason}")
         problems.append(
-            f"no usable adapter for --adapter {settings.adapter}: use --adapter sim (simulated sensor) or "
-            "--adapter usb:0 (a USB Bluetooth dongle)"
+            f"no usable adapter for --adapter {settings.adapter}: use --adapter sim:KIND (a simulated "
+            "sensor) or --adapter usb:0 (a USB Bluetooth dongle)"
         )
     out.print(f"[bold]paired sensors[/bold] ({settings.bonds_file}):")
     try:
@@ -280,7 +281,9 @@ def doctor(ctx: typer.Context) -> None:
         problems.append(str(exc))
     for bond in bonds:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(bond.paired_at_ns / 1e9))
-        out.print(f"  {bond.name} ({bond.address}) on adapter {bond.adapter}, paired {when}")
+        out.print(
+            f"  {bond.name} ({bond.address}) on adapter {bond.adapter}, kind {bond.profile}, paired {when}"
+        )
     if not bonds:
         out.print("  none")
     if not any(b.adapter == settings.adapter for b in bonds):

@@ -149,10 +149,9 @@ async def _run(
 ) -> LiveSessionResult:
     from posture.live.mqtt_sink import MqttRunSink
     from posture.live.session import run_sensor
-    from posture.sensors import motion_for_scenario, open_backend, paired_or_pair_simulated
-    from sensorlink.scan import SIM_ADAPTER
+    from posture.sensors import is_simulated, motion_for_scenario, open_backend, paired_or_pair_simulated
 
-    motion = motion_for_scenario(scenario, duration_s=run_s) if settings.adapter == SIM_ADAPTER else None
+    motion = motion_for_scenario(scenario, duration_s=run_s) if is_simulated(settings) else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -216,14 +215,16 @@ def run_command(
     from posture.live.outputs import finish_run
     from posture.live.replay import session_facts
     from posture.live.summary_words import summary_lines
+    from posture.sensors import is_simulated
     from posture.session import read_session
-    from sensorlink.scan import SIM_ADAPTER
 
     settings = _settings(ctx)
     athlete = check_id("athlete", athlete or settings.athlete)
     session = check_id("session", session or time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
-    if (scenario is not None or speed != 1.0 or run_s is not None) and settings.adapter != SIM_ADAPTER:
-        raise typer.BadParameter("--scenario, --speed and --run-s need the simulated sensor: --adapter sim")
+    if (scenario is not None or speed != 1.0 or run_s is not None) and not is_simulated(settings):
+        raise typer.BadParameter(
+            "--scenario, --speed and --run-s need a simulated sensor: --adapter sim or sim:KIND"
+        )
     if scenario is not None:
         from processing.simulation import scenario_by_name
 

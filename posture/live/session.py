@@ -274,9 +274,9 @@ async def run_sensor(
     from posture.live.engine import event_engine
     from posture.session.session_file import session_path
     from sensorlink.link import epoch_clock_ns
-    from sensorlink.scan import find_sensor
+    from sensorlink.scan import locate_sensor
 
-    device = await find_sensor(backend, address, timeout_s=10.0)
+    found = await locate_sensor(backend, address, timeout_s=10.0)
     clock = epoch_clock_ns(time_scale)
     path = session_path(settings.sessions_dir, athlete, session)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ async def run_sensor(
         athlete=athlete,
         session_id=session,
         sensor_address=address,
-        profile=POSTURE_V1.name,
+        profile=found.profile.name,
         start_host_ns=clock(),
         time_scale=time_scale,
     )
@@ -295,8 +295,9 @@ async def run_sensor(
         history=RunHistory(settings.history_file),
     )
     return await run_live_session(
-        device,
+        found.device,
         client_factory=backend.client_factory,
+        profile=found.profile,
         session_path=path,
         header=header,
         engine=engine,

@@ -31,7 +31,7 @@ from sensorlink.link import (
 )
 from sensorlink.profile import SensorProfile
 from sensorlink.profiles import POSTURE_V1
-from sensorlink.scan import BleBackend, find_sensor
+from sensorlink.scan import BleBackend, locate_sensor
 
 __all__ = [
     "BlockSink",
@@ -338,11 +338,13 @@ async def record_to_csv(
     session_id: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RecordSummary:
-    """Find the sensor at `address` through `backend` and record it (`record_device`) on the host's clock."""
-    device = await find_sensor(backend, address, timeout_s=scan_timeout_s)
+    """Find the sensor at `address` through `backend` and record it (`record_device`) on the host's clock,
+    with the profile the scan recognised it by."""
+    found = await locate_sensor(backend, address, timeout_s=scan_timeout_s)
     return await record_device(
-        device,
+        found.device,
         out_path,
+        profile=found.profile,
         client_factory=backend.client_factory,
         duration_s=duration_s,
         host_clock_ns=epoch_clock_ns(time_scale),

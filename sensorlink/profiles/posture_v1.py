@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bleak import BleakClient
 from bleak.backends.scanner import AdvertisementData
-from bleak.uuids import normalize_uuid_16
 
 from sensorlink.errors import ControlCommandFailed, MalformedPacket
 from sensorlink.profile import (
     AdvertisedSensor,
+    Capabilities,
     DataCallback,
     DecodedPacket,
+    Discovery,
+    SampleTiming,
     SensorStatus,
     StartInfo,
     StatusCallback,
     StreamSettings,
 )
+from sensorlink.profiles.standard_gatt import FIRMWARE_REVISION_UUID, read_standard_battery_pct
 from sensorlink.protocol import (
     DEFAULT_CONFIG,
     PROFILE,
@@ -46,19 +50,19 @@ __all__ = [
     "POSTURE_V1",
     "STREAMING_CONFIG",
     "PostureSensorV1",
+    "PostureV1Decoding",
     "PostureV1Session",
 ]
 
 logger = logging.getLogger(__name__)
-
-# Bluetooth SIG assigned numbers (Assigned Numbers 3.8): Device Information's firmware revision string.
-FIRMWARE_REVISION_UUID = normalize_uuid_16(0x2A26)
 
 # The spec's default configuration with the most samples per packet an MTU of 247 allows: 2.4 times fewer
 # notifications than the default 8, which matters on a busy host; the session lowers it on smaller MTUs.
 STREAMING_CONFIG = replace(DEFAULT_CONFIG, samples_per_packet=PROFILE.configuration.max_samples_per_packet)
 
 _GATT = PROFILE.gatt
+_CFG = PROFILE.configuration
+_DEVICE = "the posture sensor"
 
 
 def _status(report: StatusReport) -> SensorStatus:
@@ -85,6 +89,18 @@ class PostureV1Session:
     def firmware_revision(self) -> str:
         return self._firmware_revision
 
+    async def check_device(self) -> str:
+        """Read the firmware revision and refuse a protocol major version this client does not implement."""
+        revision = bytes(await self._client.read_gatt_char(FIRMWARE_REVISION_UUID)).decode(
+            "utf-8", errors="replace"
+        )
+        check_firmware_revision(revision)
+        self._firmware_revision = revision
+        return revision
+
+    async def read_battery_pct(self) -> int | None:
+        return await read_standard_battery_pct(self._client)
+
     async def prepare(self, requested: StreamSettings, *, resume: bool) -> StreamSettings:
         """Check the firmware, subscribe to status and control, and (new session) write the configuration.
 
@@ -92,11 +108,8 @@ class PostureV1Session:
         that the configuration can be written and the new session starts at a session-start packet.
         """
         client = self._client
-        revision = bytes(await client.read_gatt_char(FIRMWARE_REVISION_UUID)).decode(
-            "utf-8", errors="replace"
-        )
-        check_firmware_revision(revision)
-        self._firmware_revision = revision
+        await self.check_device()
+        POSTURE_V1.capabilities.check(requested, _DEVICE)
         config = SensorConfig.from_settings(requested).fitted_to_mtu(client.mtu_size)
         await client.start_notify(_GATT.status_uuid, lambda _c, data: self._on_status(data))
         await client.start_notify(_GATT.control_point_uuid, lambda _c, data: self._on_control(data))
@@ -159,20 +172,57 @@ class PostureV1Session:
         self._on_status_report(_status(report))
 
 
+class PostureV1Decoding:
+    """Spec v1 packets under one stream's settings (a `PacketDecoding`): stateless, each packet on its own.
+
+    Every packet carries its counter and the sensor time of its first sample, so nothing is buffered.
+    """
+
+    def __init__(self, settings: StreamSettings) -> None:
+        self._config = SensorConfig.from_settings(settings)
+
+    def decode(self, data: bytes, host_ns: int) -> Sequence[DecodedPacket]:
+        return (decode_packet(data, self._config),)
+
+
+def decode_packet(data: bytes, config: SensorConfig) -> DecodedPacket:
+    """One spec v1 IMU notification as samples; `MalformedPacket` if it does not follow the layout."""
+    packet = ImuPacket.from_bytes(data)
+    acc_mps2, gyr_dps = packet.decode(config)
+    return DecodedPacket(
+        acc_mps2=acc_mps2,
+        gyr_dps=gyr_dps,
+        seq=packet.seq,
+        sensor_time_us=packet.sensor_time_us,
+        session_start=bool(packet.flags & ImuPacket.FLAG_SESSION_START),
+    )
+
+
 class PostureSensorV1:
     """Firmware spec v1 as a `SensorProfile` (use the module's `POSTURE_V1`)."""
 
+    kind = "posture"
     name = "posture-v1"
+    display_name = "posture sensor (spec v1)"
+    discovery = Discovery(
+        service_uuids=(_GATT.service_uuid,),
+        name_prefixes=(PROFILE.advertising.local_name_prefix,),
+        company_ids=(PROFILE.advertising.company_id,),
+    )
+    capabilities = Capabilities(_CFG.sample_rates_hz, _CFG.acc_ranges_g, _CFG.gyr_ranges_dps)
+    timing = SampleTiming(
+        clock="device",
+        loss_checkable=True,
+        description="a u32 microsecond sample clock and a u16 packet counter in every packet, mapped onto "
+        "the host clock by arrivals and TIME_SYNC round trips",
+    )
+    requires_bonding = True
     counters = POSTURE_V1_COUNTERS
     default_settings: StreamSettings = STREAMING_CONFIG
 
     def recognises(self, advertisement: AdvertisementData) -> bool:
         """Our service UUID, our name prefix, or our manufacturer data (company id) in the advertisement."""
-        return (
-            _GATT.service_uuid in advertisement.service_uuids
-            or (advertisement.local_name or "").startswith(PROFILE.advertising.local_name_prefix)
-            or PROFILE.advertising.company_id in advertisement.manufacturer_data
-        )
+        return self.discovery.matches(advertisement)
 
     def advertised(
         self, address: str, advertisement: AdvertisementData
@@ -204,16 +254,8 @@ class PostureSensorV1:
     ) -> PostureV1Session:
         return PostureV1Session(client, command_timeout_s=command_timeout_s, on_status=on_status)
 
-    def decode(self, data: bytes, settings: StreamSettings) -> DecodedPacket:
-        packet = ImuPacket.from_bytes(data)
-        acc_mps2, gyr_dps = packet.decode(SensorConfig.from_settings(settings))
-        return DecodedPacket(
-            seq=packet.seq,
-            sensor_time_us=packet.sensor_time_us,
-            session_start=bool(packet.flags & ImuPacket.FLAG_SESSION_START),
-            acc_mps2=acc_mps2,
-            gyr_dps=gyr_dps,
-        )
+    def decoding(self, settings: StreamSettings) -> PostureV1Decoding:
+        return PostureV1Decoding(settings)
 
 
 POSTURE_V1 = PostureSensorV1()

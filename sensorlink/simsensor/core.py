@@ -88,6 +88,15 @@ class FaultPlan:
     firmware_revision : str or None
         Report this firmware revision instead of the spec's (e.g. "2.0.0" to test the client's refusal); its
         major number is also advertised as the protocol major version.
+    loss_probability : float
+        Chance that each notification produced while a central streams is lost on the air (drawn from
+        `seed`): the random counterpart of `lost_seqs` (simulated vendor devices).
+    arrival_jitter_s : float
+        Extra delay of each notification, uniform in [0, arrival_jitter_s] seconds of true time and drawn
+        from `seed`, on top of the connection-event timing; notifications still arrive in order (simulated
+        vendor devices: what host-clock timing must absorb).
+    seed : int
+        Seed of the generator behind `loss_probability` and `arrival_jitter_s`.
     """
 
     link_drops: tuple[LinkDrop, ...] = ()
@@ -99,6 +108,9 @@ class FaultPlan:
     low_battery_pct: int = 10
     sensor_fault_at_s: float | None = None
     firmware_revision: str | None = None
+    loss_probability: float = 0.0
+    arrival_jitter_s: float = 0.0
+    seed: int = 0
 
     @property
     def has_timed_faults(self) -> bool:
@@ -118,6 +130,10 @@ class FaultPlan:
             at_s = getattr(self, name)
             if at_s is not None and at_s < 0:
                 raise ValueError(f"{name} must not be negative, got {at_s}")
+        if not 0 <= self.loss_probability < 1:
+            raise ValueError(f"loss_probability must be within [0, 1), got {self.loss_probability}")
+        if not 0 <= self.arrival_jitter_s < 1:
+            raise ValueError(f"arrival_jitter_s must be within [0, 1) s, got {self.arrival_jitter_s}")
         if not 0 <= self.low_battery_pct <= 100:
             raise ValueError("low_battery_pct must be within 0..100")
         ordered = sorted(self.link_drops, key=lambda d: d.at_s)

@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import random
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +46,7 @@ from bumble.gatt import (
 )
 from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
-from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.pairing import PairingConfig
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import AsyncPipeSink
@@ -70,26 +67,25 @@ from sensorlink.protocol import (
     local_name_for,
 )
 from sensorlink.simsensor.core import FaultPlan, PacketFate, ProducedPacket, SensorCore, SentLog
+from sensorlink.simsensor.gap import (
+    AD_COMPLETE_128_BIT_UUIDS,
+    AD_COMPLETE_LOCAL_NAME,
+    AD_MANUFACTURER_DATA,
+    DISCONNECT_TIMEOUT_S,
+    OUT_OF_RANGE_REASON,
+    SECOND_CENTRAL_REASON,
+    STOP_TASKS_TIMEOUT_S,
+    ConnectionEvents,
+    JustWorksDelegate,
+    ad_flags,
+    ad_structure,
+    uuid128_le,
+)
 from sensorlink.simsensor.motion import MotionSource, StandThenRunMotion
 
 __all__ = ["SimulatedSensor", "SimulatedSensorOptions", "start_simulated_sensor"]
 
 logger = logging.getLogger(__name__)
-
-# AD types and flags, Core Spec Supplement Part A 1.1-1.4 and Assigned Numbers 2.3.
-_AD_FLAGS = 0x01
-_AD_COMPLETE_128_BIT_UUIDS = 0x07
-_AD_COMPLETE_LOCAL_NAME = 0x09
-_AD_MANUFACTURER_DATA = 0xFF
-_FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED = 0x06
-_OUT_OF_RANGE_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR  # what a central sees when the sensor walks away
-# What a second central sees if it reaches the sensor while another is connected: one of the reasons HCI
-# Disconnect allows (Core Spec Vol 4 Part E 7.1.6), "low resources" (Vol 1 Part F 2.21).
-_SECOND_CENTRAL_REASON = hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_LOW_RESOURCES_ERROR
-# Bounds for the sensor's own waits: Bumble waits for a Disconnection Complete without a timeout, and a task's
-# cancellation can be lost in a GATT wait on Python 3.11 (`asyncio.wait_for`), so neither may hold a stop.
-_DISCONNECT_TIMEOUT_S = 5.0
-_STOP_TASKS_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +156,6 @@ class SimulatedSensorOptions:
             raise ValueError(f"max_mtu must be within 23..517, got {self.max_mtu}")
 
 
-def _uuid_le(text: str) -> bytes:
-    return uuid.UUID(text).bytes[::-1]
-
-
-def _ad(ad_type: int, data: bytes) -> bytes:
-    return bytes([len(data) + 1, ad_type]) + data
-
-
 class SimulatedSensor:
     """A posture sensor on a Bumble controller. Create with `start_simulated_sensor`; end with `await stop()`.
 
@@ -208,8 +196,10 @@ class SimulatedSensor:
         self._sensor_fault = False
         self._running = False
         self._t0_loop = 0.0
-        self._radio_rng = random.Random(options.radio_seed)
-        self._anchor_true_s = 0.0  # the current connection's first connection event
+        # Anchored at each connection's first connection event.
+        self._events = ConnectionEvents(
+            options.connection_interval_s, options.connection_event_loss_probability, options.radio_seed
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._stream_task: asyncio.Task[None] | None = None
         self._fault_task: asyncio.Task[None] | None = None
@@ -443,21 +433,6 @@ class SimulatedSensor:
         if self._fault_task is None and self.options.faults.has_timed_faults:
             self._fault_task = asyncio.create_task(self._fault_loop(), name="simsensor-faults")
 
-    def _connection_event_true_s(self, ready_true_s: float) -> float:
-        """True time of the connection event that carries a packet completed at `ready_true_s`.
-
-        The first connection event at or after completion, then one interval later for every event whose
-        packet is not acknowledged (the link layer resends it, in order, at the next event).
-        """
-        interval_s = self.options.connection_interval_s
-        if interval_s == 0:
-            return ready_true_s
-        events_since_anchor = max(0, math.ceil((ready_true_s - self._anchor_true_s) / interval_s))
-        event_true_s = self._anchor_true_s + events_since_anchor * interval_s
-        while self._radio_rng.random() < self.options.connection_event_loss_probability:
-            event_true_s += interval_s
-        return event_true_s
-
     async def _stream_loop(self) -> None:
         """Produce packets at the instants the oscillator completes them, and deliver or discard each at the
         connection event that carries it."""
@@ -465,7 +440,7 @@ class SimulatedSensor:
             ready = self.core.next_packet_ready_true_s()
             if ready is None:
                 return
-            event_true_s = self._connection_event_true_s(ready)
+            event_true_s = self._events.event_true_s(ready)
             await self._sleep_until_true(event_true_s)
             # Only the packets completed by this event go in it (a bounded batch even when the loop lags).
             for produced in self.core.produce_until(event_true_s):
@@ -543,8 +518,8 @@ class SimulatedSensor:
         connection = self.connection
         if connection is not None:
             try:
-                async with asyncio.timeout(_DISCONNECT_TIMEOUT_S):
-                    await connection.disconnect(reason=_OUT_OF_RANGE_REASON)
+                async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                    await connection.disconnect(reason=OUT_OF_RANGE_REASON)
             except Exception as exc:
                 logger.info("disconnect: %r", exc)
 
@@ -563,7 +538,7 @@ class SimulatedSensor:
 
     def _on_connection(self, connection: Connection) -> None:
         if self._out_of_range:
-            self._spawn(connection.disconnect(reason=_OUT_OF_RANGE_REASON))
+            self._spawn(connection.disconnect(reason=OUT_OF_RANGE_REASON))
             return
         if self.connection is not None:
             # One central at a time (the spec's sensor, like most single-connection peripherals): it stops
@@ -572,11 +547,11 @@ class SimulatedSensor:
             logger.warning(
                 "central %s refused: %s is connected", connection.peer_address, self.connection.peer_address
             )
-            self._spawn(connection.disconnect(reason=_SECOND_CENTRAL_REASON))
+            self._spawn(connection.disconnect(reason=SECOND_CENTRAL_REASON))
             return
         logger.info("central %s connected", connection.peer_address)
         self.connection = connection
-        self._anchor_true_s = self.true_time_s()
+        self._events.anchor_true_s = self.true_time_s()
         self.connections_total += 1
         self._imu_subscribed = self._control_indications = self._status_subscribed = False
         self._started_on_connection = False
@@ -606,13 +581,13 @@ class SimulatedSensor:
         flags = PROFILE.advertising.flag_pairing_mode if self.options.pairing_mode else 0
         info = AdvertisementInfo(self.advertised_major, self.core.battery_pct, flags)
         return (
-            _ad(_AD_FLAGS, bytes([_FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED]))
-            + _ad(_AD_COMPLETE_128_BIT_UUIDS, _uuid_le(PROFILE.gatt.service_uuid))
-            + _ad(_AD_MANUFACTURER_DATA, info.to_manufacturer_data())
+            ad_flags()
+            + ad_structure(AD_COMPLETE_128_BIT_UUIDS, uuid128_le(PROFILE.gatt.service_uuid))
+            + ad_structure(AD_MANUFACTURER_DATA, info.to_manufacturer_data())
         )
 
     def scan_response_data(self) -> bytes:
-        return _ad(_AD_COMPLETE_LOCAL_NAME, self.name.encode())
+        return ad_structure(AD_COMPLETE_LOCAL_NAME, self.name.encode())
 
     async def _advertise(self) -> None:
         if not self._running or self._out_of_range or self.connection is not None:
@@ -650,7 +625,7 @@ class SimulatedSensor:
         for task in tasks:
             task.cancel()
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=_STOP_TASKS_TIMEOUT_S)
+            done, pending = await asyncio.wait(tasks, timeout=STOP_TASKS_TIMEOUT_S)
             for task in done:
                 outcome = None if task.cancelled() else task.exception()
                 if isinstance(outcome, Exception):
@@ -658,29 +633,13 @@ class SimulatedSensor:
             if pending:
                 logger.warning("simulated sensor tasks still running after cancel, left behind: %s", pending)
         try:
-            async with asyncio.timeout(_DISCONNECT_TIMEOUT_S):
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
                 await self.device.stop_advertising()
                 if self.connection is not None:
                     await self.connection.disconnect()
         except Exception as exc:
             logger.info("simulated sensor shutdown: %r", exc)
         await self.device.power_off()
-
-
-class _SensorPairingDelegate(PairingDelegate):
-    """Just Works (no input, no output) that accepts a new bond only in pairing mode."""
-
-    def __init__(self, pairing_mode: bool) -> None:
-        super().__init__(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT)
-        self.pairing_mode = pairing_mode
-
-    async def accept(self) -> bool:
-        if not self.pairing_mode:
-            logger.info("pairing refused: not in pairing mode")
-        return self.pairing_mode
-
-    async def confirm(self, auto: bool = False) -> bool:
-        return self.pairing_mode
 
 
 def _build_device(controller: Controller, options: SimulatedSensorOptions) -> Device:
@@ -695,7 +654,7 @@ def _build_device(controller: Controller, options: SimulatedSensorOptions) -> De
         sc=security.secure_connections,
         mitm=security.mitm,
         bonding=security.bonding,
-        delegate=_SensorPairingDelegate(options.pairing_mode),
+        delegate=JustWorksDelegate(options.pairing_mode),
     )
     return device
 

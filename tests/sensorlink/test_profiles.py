@@ -34,9 +34,12 @@ from sensorlink.errors import InvalidConfiguration, MalformedPacket
 from sensorlink.link import HostClock, Link, LinkOptions
 from sensorlink.profile import (
     AdvertisedSensor,
+    Capabilities,
     DataCallback,
     DecodedPacket,
+    Discovery,
     PacketCounters,
+    SampleTiming,
     SensorProfile,
     StartInfo,
     StatusCallback,
@@ -75,9 +78,14 @@ class ToySession:
     def firmware_revision(self) -> str:
         return "toy"
 
+    async def check_device(self) -> str:
+        return "toy"
+
+    async def read_battery_pct(self) -> int | None:
+        return None  # the toy has no battery service
+
     async def prepare(self, requested: StreamSettings, *, resume: bool) -> StreamSettings:
-        if requested.sample_rate_hz != TOY_RATE_HZ:
-            raise InvalidConfiguration(f"the toy sensor samples at {TOY_RATE_HZ} Hz only")
+        TOY.capabilities.check(requested, "the toy sensor")
         return StreamSettings(TOY_RATE_HZ, 16, 2000, TOY_SAMPLES_PER_PACKET)
 
     async def subscribe_data(self, on_data: DataCallback) -> None:
@@ -96,13 +104,38 @@ class ToySession:
         return None  # no time request: the link maps the clock from arrivals alone
 
 
+class ToyDecoding:
+    """Every toy packet carries its counter and clock: nothing to remember between packets."""
+
+    def decode(self, data: bytes, host_ns: int) -> tuple[DecodedPacket]:
+        if len(data) != TOY_HEADER.size + TOY_SAMPLES_PER_PACKET * TOY_SAMPLE.size:
+            raise MalformedPacket("toy packet", "wrong length", length=len(data))
+        counter, ticks = TOY_HEADER.unpack_from(data)
+        values = np.frombuffer(data, dtype=">f4", offset=TOY_HEADER.size).reshape(-1, 6).astype(np.float64)
+        return (
+            DecodedPacket(
+                acc_mps2=values[:, 3:] * STANDARD_GRAVITY_MPS2,
+                gyr_dps=np.degrees(values[:, :3]),
+                seq=counter,
+                sensor_time_us=ticks * 1_000_000 // TICKS_PER_S,
+                session_start=False,  # the toy has no session notion; the link starts tracking at connect
+            ),
+        )
+
+
 class ToyProfile:
+    kind = "toy"
     name = "toy"
+    display_name = "the toy sensor"
+    discovery = Discovery(service_uuids=(TOY_SERVICE_UUID,))
+    capabilities = Capabilities(sample_rates_hz=(TOY_RATE_HZ,), acc_ranges_g=(16,), gyr_ranges_dps=(2000,))
+    timing = SampleTiming(clock="device", loss_checkable=True, description="a u32 counter and 32 kHz ticks")
+    requires_bonding = False
     counters = PacketCounters(seq_modulo=2**32, sensor_time_modulo_us=2**32 * 1_000_000 // TICKS_PER_S)
     default_settings = StreamSettings(TOY_RATE_HZ, 16, 2000, TOY_SAMPLES_PER_PACKET)
 
     def recognises(self, advertisement: AdvertisementData) -> bool:
-        return TOY_SERVICE_UUID in advertisement.service_uuids
+        return self.discovery.matches(advertisement)
 
     def advertised(
         self, address: str, advertisement: AdvertisementData
@@ -114,18 +147,8 @@ class ToyProfile:
     ) -> ToySession:
         return ToySession(client)
 
-    def decode(self, data: bytes, settings: StreamSettings) -> DecodedPacket:
-        if len(data) != TOY_HEADER.size + TOY_SAMPLES_PER_PACKET * TOY_SAMPLE.size:
-            raise MalformedPacket("toy packet", "wrong length", length=len(data))
-        counter, ticks = TOY_HEADER.unpack_from(data)
-        values = np.frombuffer(data, dtype=">f4", offset=TOY_HEADER.size).reshape(-1, 6).astype(np.float64)
-        return DecodedPacket(
-            seq=counter,
-            sensor_time_us=ticks * 1_000_000 // TICKS_PER_S,
-            session_start=False,  # the toy has no session notion; the link starts tracking at connect
-            acc_mps2=values[:, 3:] * STANDARD_GRAVITY_MPS2,
-            gyr_dps=np.degrees(values[:, :3]),
-        )
+    def decoding(self, settings: StreamSettings) -> ToyDecoding:
+        return ToyDecoding()
 
 
 TOY: SensorProfile = ToyProfile()
@@ -295,7 +318,7 @@ async def test_settings_the_profile_cannot_do_are_refused_before_streaming(
             options=LinkOptions(config=StreamSettings(208, 16, 2000, 8), connect_attempts=1),
             host_clock_ns=loop_clock,
         )
-        with pytest.raises(InvalidConfiguration, match="100 Hz only"):
+        with pytest.raises(InvalidConfiguration, match="does not sample at 208 Hz; it offers 100 Hz"):
             async with link:
                 pass
 
@@ -305,4 +328,4 @@ async def test_a_scan_attributes_each_sensor_to_the_profile_that_recognises_it(t
     async with toy_on_the_virtual_link(tmp_path) as (backend, _sensor):
         found = await scan_for_sensors(backend, timeout_s=1.0, profiles=(POSTURE_V1, TOY))
         assert [(f.address, f.profile.name, f.name) for f in found] == [(TOY_ADDRESS, "toy", "Toy")]
-        assert await scan_for_sensors(backend, timeout_s=1.0) == []  # by default: our own sensors only
+        assert await scan_for_sensors(backend, timeout_s=1.0) == []  # by default: the registry's profiles
