@@ -1,9 +1,10 @@
 """Delimited text as numbers: a header row, data rows, the incomplete last row of an interrupted logger.
 
 The rule for the last row: a logger killed mid-write leaves a line without its end. So the last line is
-dropped (and counted) when it has fewer fields than the header, or when it does not parse and the file does
-not end with a line end (or its gzip stream ended early). Any other row that does not parse is an error
-that names its row: the values in the middle of a file are never guessed.
+dropped (and counted) when it has fewer fields than the header, or when it lacks its line end and either
+does not parse or comes from a gzip stream that ended early (its last value may be cut short). Any other
+row that does not parse is an error that names its row: the values in the middle of a file are never
+guessed.
 """
 
 from __future__ import annotations
@@ -106,11 +107,10 @@ def _is_cut(last: str, delimiter: str, n_fields: int, file: TextFile) -> bool:
     fields = last.split(delimiter)
     if len(fields) < n_fields:
         return True
-    ends_cleanly = file.text.endswith(("\n", "\r")) and not file.interrupted
-    if ends_cleanly:
-        return False
+    if file.text.endswith(("\n", "\r")):
+        return False  # its line end was written: the row is complete
     if file.interrupted:
-        return True  # the stream stopped inside this line or right after it: its last value may be cut
+        return True  # the compressed stream stopped inside this line: its last value may be cut
     # fields past the header's (a trailing separator) are no data; an empty one within it is a cut value
     return not all(_is_number(f) for f in fields[:n_fields])
 

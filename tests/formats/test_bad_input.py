@@ -11,6 +11,7 @@ import gzip
 import os
 import subprocess
 import sys
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -152,6 +153,18 @@ def test_a_gzip_stream_cut_mid_write_keeps_what_it_holds(tmp_path: Path) -> None
     n = len(table)
     np.testing.assert_array_equal(table.t_s, contract().t_s[:n])
     np.testing.assert_array_equal(table.acc_mps2, contract().acc_mps2[:n])
+
+
+def test_a_gzip_stream_cut_right_after_a_line_end_keeps_every_row(tmp_path: Path) -> None:
+    text = CONTRACT.read_bytes()
+    first_half = text[: text.index(b"\n", len(text) // 2) + 1]
+    packer = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    flushed = packer.compress(first_half) + packer.flush(zlib.Z_FULL_FLUSH)  # decodes to first_half exactly
+    path = tmp_path / "killed.csv.gz"
+    path.write_bytes(flushed)
+    table = read_table(path)
+    assert table.truncated_rows_dropped == 0
+    assert len(table) == first_half.count(b"\n") - 1
 
 
 def test_a_damaged_gzip_file_is_one_clear_error(tmp_path: Path) -> None:
