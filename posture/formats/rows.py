@@ -91,7 +91,9 @@ def split_rows(file: TextFile, delimiter: str) -> Rows:
     data = lines[1:]
     dropped = 0
     if data and _is_cut(data[-1], delimiter, len(header), file):
-        logger.warning("%s: dropped its incomplete last row %r", file.name, data[-1][:60])
+        logger.warning(
+            "%s: left out 1 incomplete last row (the logger stopped mid-write): %r", file.name, data[-1][:60]
+        )
         data = data[:-1]
         dropped = 1
     if not data:

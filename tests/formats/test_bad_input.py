@@ -116,6 +116,16 @@ def test_a_truncated_last_row_is_dropped_and_every_row_before_it_kept(tmp_path: 
     np.testing.assert_array_equal(table.gyr_dps, contract().gyr_dps[:complete])  # type: ignore[index]
 
 
+def test_posture_analyze_keeps_the_complete_rows_and_says_one_was_left_out(tmp_path: Path) -> None:
+    text = CONTRACT.read_text()
+    path = tmp_path / "killed.csv"
+    path.write_text(cut(text, len(text) - 20))
+    done = posture_analyze(path, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "killed.csv: left out 1 incomplete last row" in done.stderr
+    assert (tmp_path / "out" / "steps.csv").exists()
+
+
 def test_a_last_row_cut_after_a_separator_is_dropped_too(tmp_path: Path) -> None:
     # all fields present, the last one empty: not a number, no line end
     lines = CONTRACT.read_text().splitlines()
