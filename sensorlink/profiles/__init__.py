@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 
 from sensorlink.errors import UnknownProfile
 from sensorlink.profile import SensorProfile
+from sensorlink.profiles.movesense import MOVESENSE
 from sensorlink.profiles.posture_v1 import POSTURE_V1, STREAMING_CONFIG, PostureSensorV1, PostureV1Session
 
 if TYPE_CHECKING:
@@ -74,7 +75,10 @@ __all__ = [
     "profile_kinds",
 ]
 
-PROFILES: tuple[SensorProfile, ...] = (POSTURE_V1,)
+PROFILES: tuple[SensorProfile, ...] = (
+    POSTURE_V1,
+    MOVESENSE,
+)
 """Every profile this version knows, in the order a scan tries them (one line per vendor profile)."""
 
 

@@ -70,6 +70,7 @@ class SimulatedKind:
 
 SIMULATED_KINDS: tuple[SimulatedKind, ...] = (
     SimulatedKind("posture", "sensorlink.simsensor.kinds", "start_posture"),
+    SimulatedKind("movesense", "sensorlink.simsensor.sim_movesense", "SimulatedMovesense.start"),
 )
 """Every kind with a simulated peripheral (one line per vendor)."""
 
