@@ -231,6 +231,14 @@ def running_contacts(
     ic = np.full(k, np.nan)
     to = np.full(k, np.nan)
     which = valid.nonzero()[0]
+    to[which] = _upward_bends(d2, fall[which], to_hi[which])
+    # A short flight after a soft toe-off (uphill) puts the toe-off's bend past the middle of the flight: the
+    # contact's bend is searched only once the toe-off's has died down (`_bend_ends`).
+    to_before = np.concatenate([[np.nan], to[:-1]])
+    settled = np.full(k, np.nan)
+    settled[which] = _bend_ends(d2, np.where(prev_ok, to_before, np.nan)[which], rise[which])
+    later = np.isfinite(settled) & (settled > ic_lo) & (settled < rise)
+    ic_lo = np.where(later, settled, ic_lo)
     bend = _first_upward_bends(d2, ic_lo[which], rise[which], fraction=_FIRST_BEND_FRACTION)
     ic[which] = bend_feet(
         d2,
@@ -240,7 +248,6 @@ def running_contacts(
         sampling_rate_hz=fs,
         contact_samples=fall[which] - rise[which],
     )
-    to[which] = _upward_bends(d2, fall[which], to_hi[which])
     keep = np.isfinite(ic) & np.isfinite(to) & (to > ic)
     return RunningContacts(ic[keep], to[keep])
 
@@ -362,6 +369,26 @@ def _first_upward_bends(d2: FloatArray, lo: FloatArray, hi: FloatArray, *, fract
     pos = np.where(peaks.any(axis=1), peaks.argmax(axis=1), rows.argmax(axis=1))
     i = np.where(empty, 1, a + pos)
     return np.where(empty, np.nan, _refine_many(d2, i))
+
+
+def _bend_ends(d2: FloatArray, peak: FloatArray, hi: FloatArray) -> FloatArray:
+    """Where each upward bend of `d2` peaking at `peak` (fractional) has died down: the first sample after the
+    peak, up to `hi`, where `d2` is below `_BEND_FOOT_FRACTION` of the peak (the level its foot is read at:
+    a bend is that strong from its foot to its end). NaN where `peak` is NaN or it does not die down by `hi`.
+    """
+    out = np.full(peak.shape[0], np.nan)
+    ok = (np.isfinite(peak) & np.isfinite(hi)).nonzero()[0]
+    if ok.size == 0:
+        return out
+    n = d2.shape[0]
+    i = np.minimum(np.maximum(peak[ok].round().astype(np.int64), 1), n - 2)
+    level = _BEND_FOOT_FRACTION * d2[i]
+    e = np.maximum(np.minimum(np.floor(hi[ok]).astype(np.int64), n - 1), i)
+    rows, real = _gather(d2, i, e + 1, np.inf)
+    below = (rows < level[:, np.newaxis]) & real
+    found = below.any(axis=1) & (d2[i] > 0)
+    out[ok] = np.where(found, i + _row_argmax(below, real), np.nan)
+    return out
 
 
 def _bend_onsets(d2: FloatArray, lo: FloatArray, bend: FloatArray) -> FloatArray:

@@ -12,7 +12,8 @@ The model, in the order it is computed (internal grid 1 kHz, one seeded `numpy.r
    profile with a slow pace fluctuation.
 2. `forces`: each foot's ground reaction force (vertical active peak and heel-strike transient, or the walking
    double hump; braking then propulsion; medio-lateral push), summed. Each contact's vertical impulse is body
-   weight times its step time and the net fore-aft impulse is the speed change, exactly on the grid.
+   weight times its step time and the net fore-aft impulse is the speed change, exactly on the grid; on a
+   hill (`terrain`) each contact is built normal and parallel to the ground and turned level.
 3. `pelvis`: tilt, obliquity and rotation relative to neutral standing and the direction of travel, with
    per-side amplitudes, step-to-step variability of size and timing, a per-runner timing style, fatigue
    drift and the lean into turns; the heading (turns plus slow wander) turns the whole body. All angles are
@@ -29,7 +30,8 @@ Simplifications a user of the truth should know:
 - The pelvis patterns are stylised (smooth blends between per-step extremes with realistic ranges and
   timing), not fitted to motion capture; kinematics and kinetics are not coupled (overstriding raises the
   braking force, not the pelvis motion).
-- Level ground; no slopes, no treadmill; the lean into turns is the only whole-body roll.
+- Hills (`terrain`) change gait, forces and the forward lean by published trends, linear in the grade; the
+  lean into turns is the only whole-body roll. A treadmill is the same ground moving: no belt-speed effects.
 - Contact times, cadences and forces are generated, not derived from a musculoskeletal model; the sacrum's
   motion against the centre of mass is a small gait-locked oscillation, not a multi-segment body.
 - The sensor clock is ideal apart from timestamp jitter (clock drift and packet loss belong to the link).

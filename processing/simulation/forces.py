@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from processing import STANDARD_GRAVITY_MPS2
+from processing.simulation import terrain
 from processing.simulation.gait import WALK_STANCE_FRACTION_OF_STRIDE, Contacts
 from processing.simulation.rotations import FloatArray
 from processing.simulation.scenario import Scenario
@@ -155,6 +156,9 @@ def ground_reaction_forces(
     run_contact = scenario.run_contact_time_s
     walk_contact = WALK_STANCE_FRACTION_OF_STRIDE * 2.0 * 60.0 / scenario.walk_cadence_spm
     side_sign = contacts.side_sign
+    # On a hill each contact's force is built normal and parallel to the ground, then turned level
+    # (`terrain.surface_to_level`).
+    hill = terrain.grade(scenario, contacts.t_ic_s)
     for i in range(k):
         a, b = ic_idx[i], min(to_idx[i], n)
         if b - a < 3:
@@ -168,17 +172,19 @@ def ground_reaction_forces(
         # Standing support inside this step (the stance after a pause, or the trailing foot at the start)
         # carries part of the weight: the contact makes up only the rest, so the step still balances.
         supported = support_cumulative[min(a + n_step, n)] - support_cumulative[a]
-        target_z = max(G * n_step - supported, 0.0)
+        cos_slope, sin_slope = 1.0 / np.hypot(1.0, hill[i]), hill[i] / np.hypot(1.0, hill[i])
+        target_z = max(G * cos_slope * n_step - supported, 0.0)
         if contacts.is_running[i]:
             peak_at = RUN_VERTICAL_PEAK_FRACTION + rng.normal(0.0, RUN_VERTICAL_PEAK_JITTER)
             active = _skewed_half_sine(u, float(np.clip(peak_at, 0.35, 0.55)))
             impact_i = max(0.0, scenario.impact_peak_bw * (1.0 + rng.normal(0.0, IMPACT_VARIABILITY)))
+            impact_i *= float(terrain.impact_factor(hill[i]))
             t_imp = min(IMPACT_DURATION_S, 0.3 * tc)
             bump = np.where(tau < t_imp, np.sin(np.pi * np.clip(tau / t_imp, 0.0, 1.0)) ** 2, 0.0)
             amp = (target_z - G * impact_i * bump.sum()) / active.sum()
             fz = amp * active + G * impact_i * bump
             braking_bw = scenario.braking_peak_bw * (1.0 + rng.normal(0.0, BRAKING_VARIABILITY))
-            braking_bw = max(0.02, braking_bw)
+            braking_bw = max(0.02, braking_bw * float(terrain.braking_factor(hill[i])))
             brake_fraction = 0.42 + 0.1 * min(scenario.braking_peak_bw, 1.0)
             lateral_bw = scenario.lateral_peak_bw * run_contact / tc
             impact[i] = impact_i
@@ -202,17 +208,28 @@ def ground_reaction_forces(
         )
         fx_brake = -G * braking_bw * brake - IMPACT_BRAKING_SHARE * G * impact[i] * bump
         # Net AP impulse over the contact = speed change to the next IC (per unit mass, in samples).
-        target_x = (v_next[i] - v_at_ic[i]) / dt
+        # plus, on a hill, the share of body weight along the ground (net propulsion uphill, braking downhill)
+        target_x = (v_next[i] - v_at_ic[i]) / dt + G * sin_slope * n_step
+        if hill[i] < 0.0 and target_x < fx_brake.sum() < 0.0:  # downhill: more braking than planted
+            fx_brake = fx_brake * (target_x / fx_brake.sum())
         prop_amp = max(0.0, (target_x - fx_brake.sum()) / max(prop.sum(), 1e-9))
         fx = fx_brake + prop_amp * prop
         fy = -side_sign[i] * G * lateral_bw * np.sin(np.pi * u)
         fy = fy + side_sign[i] * IMPACT_LATERAL_SHARE * G * impact[i] * bump
-        grf[a:b, 0] += fx
-        grf[a:b, 1] += fy
-        grf[a:b, 2] += fz
-        impact_part[a:b, 0] -= IMPACT_BRAKING_SHARE * G * impact[i] * bump
-        impact_part[a:b, 1] += side_sign[i] * IMPACT_LATERAL_SHARE * G * impact[i] * bump
-        impact_part[a:b, 2] += G * impact[i] * bump
+        own = np.stack([fx, fy, fz], axis=1)
+        own_impact = np.stack(
+            [
+                -(IMPACT_BRAKING_SHARE * G * impact[i] * bump),
+                side_sign[i] * IMPACT_LATERAL_SHARE * G * impact[i] * bump,
+                G * impact[i] * bump,
+            ],
+            axis=1,
+        )
+        if hill[i] != 0.0:
+            own = terrain.surface_to_level(own, hill[i])
+            own_impact = terrain.surface_to_level(own_impact, hill[i])
+        grf[a:b] += own
+        impact_part[a:b] += own_impact
         peak_v[i] = fz.max() / G
         peak_b[i] = -fx.min() / G
         peak_p[i] = fx.max() / G

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from processing.simulation import terrain
 from processing.simulation.rotations import FloatArray
 from processing.simulation.scenario import Scenario
 
@@ -151,12 +152,14 @@ def generate_contacts(scenario: Scenario, rng: np.random.Generator) -> Contacts:
         frac = float(fatigue_fraction(s, t))
         sign = 1.0 if side == "R" else -1.0  # symmetry index: R = mean (1 + SI/200)
         if is_run:
-            cadence = s.cadence_spm + frac * s.fatigue_cadence_spm
+            hill = float(terrain.grade(s, t))  # the grade changes cadence and contact (`terrain`)
+            cadence = (s.cadence_spm + frac * s.fatigue_cadence_spm) * float(terrain.cadence_factor(hill))
             asymmetry = s.step_time_asymmetry_pct + frac * s.fatigue_step_time_asymmetry_pct
             mean_step = 60.0 / cadence * (1.0 + sign * asymmetry / 200.0)
             mean_contact = (s.run_contact_time_s + frac * s.fatigue_contact_time_s) * (
                 1.0 + sign * s.contact_time_asymmetry_pct / 200.0
             )
+            mean_contact *= float(terrain.contact_factor(hill))
         else:
             mean_step = 60.0 / s.walk_cadence_spm
             mean_contact = WALK_STANCE_FRACTION_OF_STRIDE * 2.0 * mean_step

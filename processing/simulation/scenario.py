@@ -16,6 +16,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from processing.samples import MAX_SAMPLING_RATE_HZ, MIN_SAMPLING_RATE_HZ
+from processing.simulation import terrain
 from processing.simulation.errors import InvalidScenarioError
 from processing.simulation.host_stamps import HostStamps
 from processing.simulation.rotations import FloatArray
@@ -147,6 +148,13 @@ class Scenario:
     pauses : tuple of Pause
         Stops inside the running segment (standing still, e.g. at a traffic light); the pause time counts as
         part of `duration_s`.
+    slope_pct : float, %
+        Grade of the ground during the run (rise over run, positive uphill), reached over the first seconds of
+        running: gait, forces and forward lean follow it (`processing.simulation.terrain`). Standing and any
+        walking before the run are on the level.
+    slope_period_s : float, s
+        0 for a constant grade; otherwise rolling hills: the grade alternates between +`slope_pct` and
+        -`slope_pct` with this period (held for most of each half, turning over smoothly).
     lean_into_turns : bool
         Lean into turns (towards the centre, until gravity plus the centripetal acceleration lies along the
         body); the lean is a real pelvic roll and appears in the truth obliquity (a left turn lowers the left
@@ -246,6 +254,8 @@ class Scenario:
     turns: tuple[Turn, ...] = ()
     lean_into_turns: bool = True
     pauses: tuple[Pause, ...] = ()
+    slope_pct: float = 0.0
+    slope_period_s: float = 0.0
     mounting_zyx_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     sensor_offset_m: tuple[float, float, float] = (-0.10, 0.0, 0.0)
     mount_resonance_hz: float = 22.0
@@ -411,6 +421,12 @@ def _validate(s: Scenario) -> None:
         "turns",
         "turns must start after the standing period (the calibration needs stillness)",
     )
+    _check(abs(s.slope_pct) <= 25.0, "slope_pct", f"must be within +-25 %, got {s.slope_pct}")
+    _check(
+        s.slope_period_s == 0.0 or 20.0 <= s.slope_period_s <= 3600.0,
+        "slope_period_s",
+        f"must be 0 (a constant grade) or in [20, 3600] s, got {s.slope_period_s}",
+    )
     _check(all(abs(float(v)) <= 2.0 for v in s.sensor_offset_m), "sensor_offset_m", "must be within +-2 m")
     _check(8.0 <= s.mount_resonance_hz <= 100.0, "mount_resonance_hz", "must be in [8, 100] Hz")
     _check(0.05 <= s.mount_damping_ratio <= 2.0, "mount_damping_ratio", "must be in [0.05, 2]")
@@ -447,10 +463,16 @@ def _validate(s: Scenario) -> None:
         "must be a processing.simulation.host_stamps.HostStamps or None",
     )
     # Running needs a flight phase: contact must end before the other foot lands, even on the longer side.
-    step_s = 60.0 / s.cadence_spm
-    end_step_s = 60.0 / max(130.0, s.cadence_spm + s.fatigue_cadence_spm)
-    worst_contact_s = (s.run_contact_time_s + max(0.0, s.fatigue_contact_time_s)) * (
-        1.0 + abs(s.contact_time_asymmetry_pct) / 200.0
+    # Uphill both lengthen contact and shorten the step (`terrain`): the steepest uphill grade is the worst.
+    steepest = terrain.grade_range(s)[1]
+    hill_cadence = float(terrain.cadence_factor(steepest))
+    hill_contact = float(terrain.contact_factor(steepest))
+    step_s = 60.0 / (s.cadence_spm * hill_cadence)
+    end_step_s = 60.0 / (max(130.0, s.cadence_spm + s.fatigue_cadence_spm) * hill_cadence)
+    worst_contact_s = (
+        (s.run_contact_time_s + max(0.0, s.fatigue_contact_time_s))
+        * (1.0 + abs(s.contact_time_asymmetry_pct) / 200.0)
+        * hill_contact
     )
     worst_asymmetry = max(
         abs(s.step_time_asymmetry_pct), abs(s.step_time_asymmetry_pct + s.fatigue_step_time_asymmetry_pct)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from processing import STANDARD_GRAVITY_MPS2, ImuSamples
+from processing.simulation import terrain
 from processing.simulation.body import (
     gait_envelope,
     gait_phase,
@@ -104,6 +105,11 @@ def simulate(scenario: Scenario) -> SimulatedRun:
         lean = turn_lean_deg(speed, heading, FINE_RATE_HZ)
         angles = PelvisAngles(angles.tilt_deg, angles.obliquity_deg + lean, angles.rotation_deg)
 
+    if s.slope_pct != 0.0:
+        # The forward lean on a hill is a real pelvic tilt (against gravity), so the truth tilt carries it.
+        lean_deg = terrain.hill_tilt_deg(terrain.grade(s, t))
+        angles = PelvisAngles(angles.tilt_deg + lean_deg, angles.obliquity_deg, angles.rotation_deg)
+
     acc_fine, gyr_fine, mount_error_deg, sacrum_f = _sensor_signals(
         s, t, contacts, forces, angles, heading, speed, rng
     )
@@ -112,7 +118,7 @@ def simulate(scenario: Scenario) -> SimulatedRun:
     t_true = np.arange(int(np.floor(s.total_s * actual_rate_hz - 1e-9)) + 1) / actual_rate_hz
     samples = _imu_output(s, t, acc_fine, gyr_fine, t_true, rng)
     truth = GaitTruth(
-        steps=_step_truth(s, t, contacts, forces, angles, speed, sacrum_f),
+        steps=_step_truth(s, t, contacts, forces, angles, speed, sacrum_f, t_true),
         t_true_s=t_true,
         tilt_deg=np.interp(t_true, t, angles.tilt_deg),
         obliquity_deg=np.interp(t_true, t, angles.obliquity_deg),
@@ -233,8 +239,10 @@ def _step_truth(
     angles: PelvisAngles,
     speed: FloatArray,
     sacrum_f_mps2: FloatArray,
+    t_true_s: FloatArray,
 ) -> StepTruth:
-    """Every complete step inside the recording (IC at or after 0, next IC and TO before the end).
+    """Every complete step inside the sampled recording: IC at or after 0, TO and the next IC (which ends
+    the step) at or before the last sample (not the nominal end: an IC between the two has no sample).
 
     The last contact before a pause is a real contact (its IC and TO are events a detector must find) but no
     step: the runner stands before the other foot takes over. It is listed with its IC, TO, contact time and
@@ -246,8 +254,9 @@ def _step_truth(
     the centre of mass's for comparison.
     """
     t_next = contacts.t_ic_s + contacts.step_time_s
-    inside = (contacts.t_ic_s >= 0.0) & (contacts.t_to_s < s.total_s)
-    idx = np.flatnonzero(inside & ((t_next < s.total_s) | contacts.ends_bout))
+    t_last = float(t_true_s[-1]) if t_true_s.shape[0] else 0.0
+    inside = (contacts.t_ic_s >= 0.0) & (contacts.t_to_s <= t_last)
+    idx = np.flatnonzero(inside & ((t_next <= t_last) | contacts.ends_bout))
     stops = contacts.ends_bout[idx]
     ic, to, side = contacts.t_ic_s[idx], contacts.t_to_s[idx], contacts.side[idx]
     nxt = np.where(

@@ -9,6 +9,10 @@ artefact no single sensor can remove (`Scenario.mount_off_centre_share` > 0). Re
 (issue 11): biaxial loggers without a medio-lateral axis or a gyroscope (`Scenario.absent_acc_axis`), and
 samples stamped by a phone app on arrival, with jitter, lost packets and a clock 0.5 % off
 (`Scenario.host_stamps`). Each has 60 to 120 s of running, so the whole suite simulates in a few seconds.
+
+Hills and short clips (issue 11): up and down 10 to 15 % grades and rolling hills (`Scenario.slope_pct`,
+`processing.simulation.terrain`), and short lab clips, 4 to 8 s of running with no standing start, the only
+scenarios under 60 s.
 """
 
 from __future__ import annotations
@@ -326,6 +330,98 @@ SCENARIO_SUITE: tuple[Scenario, ...] = (
         cadence_spm=184.0,
         tilt_range_left_deg=6.0,
         tilt_range_right_deg=9.0,
+    ),
+    # Hills (issue 11; `processing.simulation.terrain`): up a 10 % treadmill incline the flight shrinks and
+    # cadence rises, downhill braking and impacts grow; rolling hills alternate +-12 % every 20 s.
+    Scenario(
+        name="uphill_10pct",
+        seed=60,
+        slope_pct=10.0,
+        speed_mps=3.0,
+        cadence_spm=166.0,
+        heading_wander_deg=0.0,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+        **_GOOD_IMU,
+    ),
+    Scenario(
+        name="downhill_10pct",
+        seed=61,
+        slope_pct=-10.0,
+        speed_mps=3.8,
+        cadence_spm=172.0,
+        sampling_rate_hz=208.0,
+        mounting_zyx_deg=(30.0, -70.0, 10.0),
+    ),
+    Scenario(
+        name="steep_downhill_15pct_52hz",
+        seed=62,
+        slope_pct=-15.0,
+        speed_mps=3.5,
+        sampling_rate_hz=52.0,
+        impact_peak_bw=0.9,
+        **_MID_IMU,
+    ),
+    Scenario(
+        name="rolling_hills",
+        seed=63,
+        duration_s=120.0,
+        slope_pct=12.0,
+        slope_period_s=40.0,
+        speed_mps=3.4,
+        cadence_spm=168.0,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+    ),
+    # Short lab clips (issue 11): 4 to 8 s of steady running with no standing start, opening mid-stride
+    # (angles then relative to the mean running posture).
+    Scenario(
+        name="short_clip_4s",
+        seed=64,
+        standing_s=0.0,
+        duration_s=4.0,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
+    ),
+    Scenario(
+        name="short_clip_4s_52hz",
+        seed=65,
+        standing_s=0.0,
+        duration_s=4.0,
+        sampling_rate_hz=52.0,
+        speed_mps=3.0,
+        cadence_spm=162.0,
+    ),
+    Scenario(
+        name="short_clip_6s_416hz",
+        seed=66,
+        standing_s=0.0,
+        duration_s=6.0,
+        sampling_rate_hz=416.0,
+        speed_mps=4.5,
+        cadence_spm=182.0,
+        mounting_zyx_deg=(0.0, 90.0, 0.0),
+    ),
+    Scenario(
+        name="lab_treadmill_trial_8s",
+        seed=67,
+        standing_s=0.0,
+        duration_s=8.0,
+        sampling_rate_hz=208.0,
+        speed_mps=4.0,
+        cadence_spm=176.0,
+        pace_variability_pct=0.3,
+        heading_wander_deg=0.0,
+        mounting_zyx_deg=(-140.0, 25.0, -75.0),
+        **_MID_IMU,
+    ),
+    Scenario(
+        name="treadmill_incline_clip_6s",
+        seed=68,
+        standing_s=0.0,
+        duration_s=6.0,
+        slope_pct=10.0,
+        speed_mps=3.2,
+        cadence_spm=168.0,
+        heading_wander_deg=0.0,
+        mounting_zyx_deg=VERTICAL_CLIP_ZYX_DEG,
     ),
     # A biaxial logger (vertical and fore-aft axes, no medio-lateral axis, no gyroscope), mounted a few
     # degrees off: events, contact times and cadence must hold; left and right cannot be told.
