@@ -128,6 +128,12 @@ class PipelineParams:
         Without a standing period, the mounting is fixed from the mean running posture at this point.
     max_step_time_s : float, s
         Longest step (next IC - IC) accepted; longer gaps end a bout.
+    max_running_flight_s, max_running_step_s : float, s
+        Longest flight (next IC - toe-off) and step of a running step. A longer one hides a missed contact,
+        and is not emitted, so a detector that missed every other contact cannot report half the cadence:
+        its "flight" would span the missed contact and two flights, at least 0.35 s at any speed, while
+        running flights last 0.05 to 0.2 s (0.25 s of flight is already a 7.7 cm rise of the body). The step
+        limit (86 steps/min) applies where the toe-off is unknown.
     orientation : OrientationParams
     orientation_lookahead_s : float, s
         How far VQF runs behind the newest sample (half the length of the turn-detection filter).
@@ -138,7 +144,10 @@ class PipelineParams:
         After the standing calibration, the accelerometer correction is held this long while the runner
         speeds up.
     orientation_settle_s : float, s
-        Without a standing period, steps in the first seconds (VQF converging from no prior) get no angles.
+        Without a standing period, steps in the first this many seconds get no angles. 0: VQF then starts
+        levelled backwards from the first `orientation_lookahead_s` of samples (`_starts_moving`), and the
+        angles of the first seconds are as good as the later ones (relative to the mean running posture),
+        which a short lab clip needs: it may hold no other seconds.
     gaps : GapPolicy
         Which holes in the sample times are bridged and which split the stream (`processing.pipeline.gaps`).
     """
@@ -149,15 +158,24 @@ class PipelineParams:
     calibration_motion_s: float = 10.0
     max_calibration_s: float = 60.0
     max_step_time_s: float = 2.0
+    max_running_flight_s: float = 0.25
+    max_running_step_s: float = 0.7
     orientation: OrientationParams = field(default_factory=OrientationParams)
     orientation_lookahead_s: float = 2.0
     turn_rate_dps: float = 3.0
     start_hold_s: float = 8.0
-    orientation_settle_s: float = 4.0
+    orientation_settle_s: float = 0.0
     gaps: GapPolicy = field(default_factory=GapPolicy)
 
     def __post_init__(self) -> None:
-        for name in ("window_hop_s", "window_margin_s", "calibration_check_s", "max_step_time_s"):
+        for name in (
+            "window_hop_s",
+            "window_margin_s",
+            "calibration_check_s",
+            "max_step_time_s",
+            "max_running_step_s",
+            "max_running_flight_s",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not self.window_margin_s > self.orientation_lookahead_s > 0.5:
@@ -567,6 +585,17 @@ class StreamingProcessor:
                 orientation.set_bias(mounting.gyr_bias_dps)
             self._orientation = orientation
 
+    def _starts_moving(self) -> bool:
+        """Whether the recording opens in motion (no standing period): VQF then starts as after a gap.
+
+        Started forwards from its first sample, VQF takes that sample's specific force (mid-stride: anything
+        from free fall to 3 g, tilted by the braking) for gravity and levels the first half second or so
+        wrongly, which makes contacts there late or lost; a short clip has few others. Levelled backwards
+        from the first `orientation_lookahead_s` of samples (`OrientationEstimator.resume`) it starts from
+        their average instead.
+        """
+        return self.mounting_ is not None and self.mounting_.standing_s is None
+
     def _hold_mask(self, lo: int, hi: int, seg_start: int, seg_end: int) -> BoolArray:
         """Samples [lo, hi) (absolute, inside the segment [seg_start, seg_end)) where the accelerometer
         correction is held: turning, or speeding up."""
@@ -619,7 +648,7 @@ class StreamingProcessor:
         while self._vqf_done < target:
             seg_start = starts[seg]
             seg_end = starts[seg + 1] if seg + 1 < len(starts) else self._n_total
-            if seg > 0 and self._vqf_done == seg_start:
+            if self._vqf_done == seg_start and (seg > 0 or self._starts_moving()):
                 first = slice(seg_start - buf.start, min(seg_start + self._lookahead, seg_end) - buf.start)
                 self._orientation.resume(buf.gyr_dps[first], buf.acc_mps2[first])
             stop = min(target, seg_end)
@@ -664,8 +693,10 @@ class StreamingProcessor:
             # removed sample by sample for the forward axis. The orientation continues from there.
             self._set_mounting(first)
             self._run_orientation(final=final, body=False)
-            # VQF has run at least to checkpoint - lookahead, whatever the blocks were: use exactly that much.
-            n = max(0, checkpoint - self._lookahead)
+            # VQF has run at least to checkpoint - lookahead, whatever the blocks were: use exactly that much
+            # (at the end of the recording, all of it: a short clip may hold no more than the first pass used,
+            # and its mean posture should come from VQF, as a longer recording's does).
+            n = checkpoint if final else max(0, checkpoint - self._lookahead)
             quat = buf.quat[:n]
             # The look-ahead left out must not fail the running check the first pass has just passed.
             lookahead_s = self._lookahead / self.sampling_rate_hz
@@ -763,7 +794,7 @@ class StreamingProcessor:
         if open_step is not None:
             ic, side, to, running = open_step
             nxt = float(events.ic_s[in_core[0]])
-            if 0 < nxt - ic <= self.params.max_step_time_s:
+            if self._step_time_ok(nxt - ic, running, nxt - to):
                 steps.append(Step(ic, side, _checked_toe_off(ic, to), nxt, running))
         # Python lists: per-element reads of numpy arrays cost more than the checks themselves.
         ic_s: list[float] = events.ic_s.tolist()
@@ -774,9 +805,9 @@ class StreamingProcessor:
             if i + 1 >= len(ic_s) or bout_id[i + 1] != bout_id[i]:
                 continue
             ic, nxt = ic_s[i], ic_s[i + 1]
-            if not 0 < nxt - ic <= self.params.max_step_time_s:
-                continue
             to = _checked_toe_off(ic, to_s[i])
+            if not self._step_time_ok(nxt - ic, activity[i] == "running", nxt - to):
+                continue
             if nxt >= core_t1:  # its end belongs to the next window's core: that window decides it
                 self._open_step = (ic, sides[j], to, activity[i] == "running")
                 continue
@@ -812,6 +843,15 @@ class StreamingProcessor:
             obliquity_deg=obliquity,
             rotation_deg=rotation,
             sampling_rate_hz=fs,
+        )
+
+    def _step_time_ok(self, step_s: float, running: bool, flight_s: float) -> bool:
+        """Whether a step of this length is a step: positive, at most `max_step_time_s`, and for a running
+        step at most `max_running_step_s` with a flight (NaN: toe-off unknown) of `max_running_flight_s`."""
+        if not running:
+            return 0 < step_s <= self.params.max_step_time_s
+        return (
+            0 < step_s <= self.params.max_running_step_s and not flight_s > self.params.max_running_flight_s
         )
 
     def _stitch_sides(self, events: GaitEvents, in_core: np.ndarray) -> list[Side]:
