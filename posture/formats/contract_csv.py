@@ -35,11 +35,14 @@ def looks_like(first_line: str) -> bool:
 def read(bundle: Bundle) -> SampleTable:
     if bundle.primary is None:
         csvs = [m for m in bundle.members if m.lower().endswith((".csv", ".csv.gz"))]
-        if len(csvs) != 1:
+        recordings = [m for m in csvs if looks_like(bundle.first_line(m))]
+        if len(recordings) != 1:
             raise InvalidSamplesError(
-                f"{bundle.name} holds {len(csvs)} CSV files: give the recording CSV itself", reason="format"
+                f"{bundle.name} holds {len(recordings)} recording CSVs among {len(csvs)} CSV files: give the "
+                "recording CSV itself",
+                reason="format",
             )
-        return read_file(bundle.open(csvs[0]))
+        return read_file(bundle.open(recordings[0]))
     return read_file(bundle.open(bundle.primary))
 
 

@@ -50,6 +50,8 @@ _LOOKS_LIKE: Mapping[str, Callable[[str], bool]] = MappingProxyType(
         contract_csv.NAME: contract_csv.looks_like,
     }
 )
+#: Zip members that may hold a recording (Polar Sensor Logger writes .txt).
+TEXT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
 #: Shown for an unrecognised header, long enough to recognise it, short enough for one line.
 HEADER_SHOWN_CHARS = 60
 
@@ -93,7 +95,7 @@ def detect_format(bundle: Bundle) -> str:
             )
         lines = [first]
     else:
-        lines = [bundle.first_line(m) for m in bundle.members if m.lower().endswith((".csv", ".csv.gz"))]
+        lines = [bundle.first_line(m) for m in bundle.members if m.lower().endswith(TEXT_SUFFIXES)]
     for name, claims in _LOOKS_LIKE.items():
         if any(claims(line) for line in lines):
             return name

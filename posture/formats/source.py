@@ -15,7 +15,7 @@ from __future__ import annotations
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from processing.errors import InvalidSamplesError
@@ -135,10 +135,14 @@ class Bundle:
     primary: str | None
     members: tuple[str, ...]
     _load: Callable[[str, int | None], bytes]
+    #: Members decoded so far: recognition and the reader read the same file once.
+    _decoded: dict[str, TextFile] = field(default_factory=dict)
 
     def open(self, member: str) -> TextFile:
         """The decoded text of one member."""
-        return decode(self._load(member, None), self._label(member))
+        if member not in self._decoded:
+            self._decoded[member] = decode(self._load(member, None), self._label(member))
+        return self._decoded[member]
 
     def first_line(self, member: str) -> str:
         """The first line of a member (header sniffing without reading a large file whole)."""
