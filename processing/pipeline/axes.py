@@ -12,7 +12,10 @@ medio-lateral acceleration (`processing.laterality`), so the left and right labe
 alternation of unknown parity (which steps are one foot's is known, not which foot): `sides_observable` says
 so, and the callers report it instead of left/right results (docs/biaxial.md).
 
-An absent axis with a gyroscope is refused: the orientation filter needs all three accelerometer axes.
+An absent axis with a gyroscope is refused: the orientation filter needs all three accelerometer axes. So is
+an absent axis that is not horizontal: when the two present axes read less than `MIN_PRESENT_GRAVITY_SHARE` of
+gravity on average over the first block (at least `GRAVITY_CHECK_S` of it), the vertical is partly missing and
+neither "up" nor the contacts can be found (a logger worn turned a quarter turn).
 """
 
 from __future__ import annotations
@@ -20,9 +23,23 @@ from __future__ import annotations
 import numpy as np
 
 from processing.errors import InvalidSamplesError
-from processing.samples import ImuSamples
+from processing.samples import STANDARD_GRAVITY_MPS2, ImuSamples
 
-__all__ = ["absent_acc_axes", "check_absent_acc_axes", "fill_absent_acc_axes", "sides_observable"]
+__all__ = [
+    "GRAVITY_CHECK_S",
+    "MIN_PRESENT_GRAVITY_SHARE",
+    "absent_acc_axes",
+    "check_absent_acc_axes",
+    "fill_absent_acc_axes",
+    "sides_observable",
+]
+
+#: The present axes must read at least this share of gravity on average (the absent axis then lies within
+#: about 45 deg of horizontal: cos 45 deg = 0.71); a biaxial logger tilted a few degrees reads over 0.99.
+MIN_PRESENT_GRAVITY_SHARE = 0.7
+#: The mean is judged over at least this much of the first block, s (several strides: the mean specific
+#: force of any gait is gravity); a shorter first block is not judged.
+GRAVITY_CHECK_S = 2.0
 
 
 def absent_acc_axes(samples: ImuSamples) -> tuple[int, ...]:
@@ -33,14 +50,15 @@ def absent_acc_axes(samples: ImuSamples) -> tuple[int, ...]:
     return tuple(int(k) for k in np.flatnonzero(absent))
 
 
-def check_absent_acc_axes(samples: ImuSamples) -> tuple[int, ...]:
+def check_absent_acc_axes(samples: ImuSamples, *, sampling_rate_hz: float) -> tuple[int, ...]:
     """`absent_acc_axes` of the first block of a recording, refused where the pipeline cannot go on.
 
     Raises
     ------
     InvalidSamplesError
-        More than one absent axis (a single axis has no direction of travel), or an absent axis with a
-        gyroscope (the orientation filter needs three accelerometer axes).
+        More than one absent axis (a single axis has no direction of travel), an absent axis with a
+        gyroscope (the orientation filter needs three accelerometer axes), or one far from horizontal (the
+        present axes miss much of gravity: module docstring).
     """
     axes = absent_acc_axes(samples)
     if len(axes) > 1:
@@ -55,6 +73,16 @@ def check_absent_acc_axes(samples: ImuSamples) -> tuple[int, ...]:
             "three accelerometer axes (leave the gyroscope columns out to analyse it as a biaxial logger)",
             reason="column",
         )
+    if axes and len(samples) >= GRAVITY_CHECK_S * sampling_rate_hz:
+        present = np.delete(samples.acc_mps2, axes, axis=1)
+        share = float(np.linalg.norm(present.mean(axis=0))) / STANDARD_GRAVITY_MPS2
+        if share < MIN_PRESENT_GRAVITY_SHARE:
+            raise InvalidSamplesError(
+                f"accelerometer axis {axes[0]} is empty and the other two read only {share:.0%} of gravity: "
+                "the missing axis must be the medio-lateral one (wear a biaxial logger with its axes along "
+                "vertical and fore-aft)",
+                reason="column",
+            )
     return axes
 
 

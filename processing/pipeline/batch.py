@@ -87,7 +87,7 @@ def analyze(
     for block in items:
         if processor is None:
             has_gyr = block.has_gyroscope
-            absent = check_absent_acc_axes(block)
+            absent = check_absent_acc_axes(block, sampling_rate_hz=sampling_rate_hz)
             processor = StreamingProcessor(
                 sampling_rate_hz,
                 has_gyroscope=has_gyr,

@@ -16,7 +16,7 @@ from processing.errors import InvalidSamplesError
 from processing.evaluation import ReferenceEvents, contacts_from_steps, score_events
 from processing.pipeline import AnalysisResult, analyze
 from processing.samples import ImuSamples
-from processing.simulation import SimulatedRun, scenario_by_name, simulate
+from processing.simulation import Scenario, SimulatedRun, scenario_by_name, simulate
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,19 @@ def test_a_nan_among_the_present_axes_is_still_refused() -> None:
     with pytest.raises(InvalidSamplesError) as info:
         analyze(block, sampling_rate_hz=100.0)
     assert info.value.reason == "nan"
+
+
+def test_an_absent_axis_that_is_not_horizontal_is_refused() -> None:
+    """The vertical axis missing (a logger worn a quarter turn off): no up, no contacts to find."""
+    run = simulate(Scenario(seed=3, absent_acc_axis=2, duration_s=10.0))  # sensor z is the body's up
+    with pytest.raises(InvalidSamplesError, match="medio-lateral") as info:
+        analyze(run.samples, sampling_rate_hz=run.sampling_rate_hz)
+    assert info.value.reason == "column"
+
+
+def test_a_biaxial_logger_tilted_30_deg_is_still_taken() -> None:
+    scenario = replace(
+        scenario_by_name("biaxial_logger_100hz"), mounting_zyx_deg=(0.0, -90.0, 30.0), duration_s=20.0
+    )
+    run = simulate(scenario)
+    assert len(analyze(run.samples, sampling_rate_hz=run.sampling_rate_hz).steps) > 40
