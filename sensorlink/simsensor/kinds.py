@@ -71,6 +71,8 @@ class SimulatedKind:
 SIMULATED_KINDS: tuple[SimulatedKind, ...] = (
     SimulatedKind("posture", "sensorlink.simsensor.kinds", "start_posture"),
     SimulatedKind("movesense", "sensorlink.simsensor.sim_movesense", "SimulatedMovesense.start"),
+    SimulatedKind("polar-verity-sense", "sensorlink.simsensor.sim_polar", "SimulatedVeritySense.start"),
+    SimulatedKind("polar-h10", "sensorlink.simsensor.sim_polar", "SimulatedPolarH10.start"),
 )
 """Every kind with a simulated peripheral (one line per vendor)."""
 

@@ -273,7 +273,7 @@ def test_response_round_trip(response: ControlPointResponse) -> None:
 
 
 def _walk(draw: st.DrawFn, bits: int, max_step: int) -> np.ndarray:
-    n = draw(st.integers(1, 300))
+    n = draw(st.integers(1, 120))
     limit = 1 << (bits - 1)
     start = np.array([draw(st.integers(-limit, limit - 1)) for _ in range(3)])
     steps = np.array(
