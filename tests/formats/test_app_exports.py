@@ -175,15 +175,11 @@ def posture(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_posture_analyze_reads_an_app_export_and_format_overrides(tmp_path: Path) -> None:
+def test_posture_analyze_recognises_an_app_export_and_checks_format_names(tmp_path: Path) -> None:
     done = posture("analyze", str(SENSOR_LOGGER_IOS), "--out", str(tmp_path / "auto"))
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
     assert summary["has_gyroscope"] is True
-    wrong = posture("analyze", str(CONTRACT), "--format", "phyphox", "--out", str(tmp_path / "wrong"))
-    assert wrong.returncode != 0
-    assert "Traceback" not in wrong.stderr
-    assert "phyphox" in wrong.stderr
     unknown = posture("analyze", str(CONTRACT), "--format", "garmin", "--out", str(tmp_path / "unknown"))
     assert unknown.returncode == 2
     assert "sensor-logger" in unknown.stderr
