@@ -67,6 +67,7 @@ from sensorlink.profile import (
     Discovery,
     PacketCounters,
     SampleTiming,
+    SensorStatus,
     StartInfo,
     StatusCallback,
     StreamSettings,
@@ -279,7 +280,10 @@ class PolarPmdSession:
                 f"this {model.display_name} (firmware {self._firmware_revision}) offers no PMD "
                 f"{', '.join(missing)}: it is another device or its firmware lacks them"
             )
-        await subscribe_standard_battery(client, self._on_status)
+        if await subscribe_standard_battery(client, self._on_status):
+            battery_pct = await read_standard_battery_pct(client)
+            if battery_pct is not None:  # the level now; later changes come as notifications
+                self._on_status(SensorStatus(battery_pct=battery_pct))
         if model.sdk_mode:
             await self._enter_sdk_mode()
         for measurement in model.measurements:

@@ -207,6 +207,7 @@ async def test_h10_2_minutes_at_200_hz_acc_only_once_in_order_loss_reported_time
         async with link:
             blocks, injected = await collect(link, seconds=minutes * 60, rate_hz=rate_hz, garbage_every=200)
             counters = link.counters
+            assert link.status.battery_pct == options.battery_pct  # from the Battery Service
         truth = receivable(device, parts=1)
         corrupted = device.log.notification_count(NotificationFate.CORRUPTED)
     samples = received(blocks)
