@@ -1,4 +1,5 @@
-"""A recording whose sides cannot be told (a biaxial logger): summary.json says so, events name no side."""
+"""Recordings as people have them, at the posture layer: a biaxial logger's sides cannot be told (summary.json
+says so, events name no side), and the live simulated sensor ignores the file-only scenario options."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from posture.analysis import unsided_rules, write_results
+from posture.sensors import motion_for_scenario
 from processing.events import detect_events
 from processing.pipeline import AnalysisResult, analyze
 from processing.simulation import scenario_by_name, simulate
@@ -45,3 +48,14 @@ def test_summary_json_says_the_sides_are_unobservable(uneven_biaxial: AnalysisRe
     assert all("left_mean" not in line for line in summary["metrics"].values())
     written = json.loads((tmp_path / "events.json").read_text(encoding="utf-8"))
     assert all(e["side"] is None for e in written)
+
+
+@pytest.mark.parametrize("name", ["biaxial_logger_100hz", "phone_stamped_jitter_8ms_lossy"])
+def test_the_live_simulated_sensor_streams_a_file_scenario_as_a_full_imu(name: str) -> None:
+    """Our sensor has three axes, a gyroscope and its own clock: biaxial and host-stamped describe files."""
+    motion = motion_for_scenario(name, duration_s=5.0)
+    motion.start(416.0)
+    acc, gyr = motion.read(416)
+    assert np.isfinite(acc).all()
+    assert np.isfinite(gyr).all()
+    assert np.abs(gyr).max() > 0.0
