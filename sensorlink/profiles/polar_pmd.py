@@ -498,12 +498,16 @@ class PolarPmdDecoding:
     def _clock_reset(self, stream: _StreamBuffer, timestamp_ns: int, length: int) -> bool:
         """Whether the device clock was reset; a frame whose time does not follow its stream's is malformed.
 
-        A stamp more than `_JUMP_BACK_NS` before the stream's previous frame, or more than `_JUMP_AHEAD_NS`
-        after it, belongs to no frame of this clock: a corrupted notification (random bytes that happen to
-        parse), refused. If the stream's next frame follows that stamp (within `_JUMP_CONFIRM_NS`), the
-        device's clock was reset (it lost its time while the link was down): a new session begins there.
+        A stamp more than `_JUMP_BACK_NS` before the stream's previous frame (for its first frame: the other
+        stream's), or more than `_JUMP_AHEAD_NS` after it, belongs to no frame of this clock: a corrupted
+        notification (random bytes that happen to parse), refused. If the stream's next frame follows that
+        stamp (within `_JUMP_CONFIRM_NS`), the device's clock was reset (it lost its time while the link was
+        down): a new session begins there.
         """
         last = stream.last_frame_ns
+        if last is None:  # a stream's first frame: the device has one clock, so check it against the other's
+            others = [s.last_frame_ns for s in self._streams.values() if s.last_frame_ns is not None]
+            last = max(others) if others else None
         if last is None or -_JUMP_BACK_NS <= timestamp_ns - last <= _JUMP_AHEAD_NS:
             stream.jump_ns = None
             return False

@@ -589,8 +589,9 @@ class FrameFormat:
 
 
 _FORMATS: dict[tuple[MeasurementType, int, bool], FrameFormat] = {
-    # ACC: raw types 0/1/2 are 8/16/24-bit mG (tables 7-9); delta type 0 is 16-bit in g scaled by the
-    # factor, delta type 1 16-bit mG times the factor (AccData.kt).
+    # ACC: raw types 0/1/2 are 8/16/24-bit mG (tables 7-9; table 7 says the Verity Sense's 8-bit type 0 is
+    # in g, a format neither profile asks for); delta type 0 is 16-bit in g scaled by the factor, delta type
+    # 1 16-bit mG times the factor (AccData.kt).
     (MeasurementType.ACC, 0, False): FrameFormat(3, 8),
     (MeasurementType.ACC, 1, False): FrameFormat(3, 16),
     (MeasurementType.ACC, 2, False): FrameFormat(3, 24),

@@ -105,6 +105,15 @@ def test_a_frame_off_its_clock_is_refused_and_a_confirmed_reset_starts_a_new_ses
     assert packets[0].sensor_time_us == int(_times_ns(back + 36, 1)[0] // 1000)
 
 
+def test_the_first_frame_of_a_stream_must_follow_the_other_streams_clock() -> None:
+    decoding = POLAR_VERITY_SENSE.decoding(SETTINGS)
+    decoding.decode(_frame(MeasurementType.ACC, 0, 36), host_ns=0)
+    with pytest.raises(MalformedPacket, match="off its stream"):  # random bytes stamped an hour ahead
+        decoding.decode(_frame(MeasurementType.GYRO, RATE_HZ * 3600, 36), host_ns=0)
+    (packet,) = decoding.decode(_frame(MeasurementType.GYRO, 0, 36), host_ns=0)
+    assert packet.sample_count == 36
+
+
 def test_bad_frames_raise_malformed_and_leave_the_decoding_usable() -> None:
     decoding = POLAR_H10.decoding(
         StreamSettings(sample_rate_hz=200, acc_range_g=8, gyr_range_dps=2000, samples_per_packet=36)
