@@ -308,6 +308,29 @@ def _step_lag(a_v: FloatArray, use: BoolArray, fs: float) -> int | None:
     return lag if r[lag - lo] > 0.0 else None
 
 
+def _whole_strides(acc_mps2: FloatArray, use: BoolArray, fs: float) -> BoolArray:
+    """`use` cut to whole strides (each contiguous stretch to a whole number of strides from its start), so
+    that a mean posture taken over it holds as many left as right steps.
+
+    The pelvis rolls to each side once per stride (about +-6 deg of obliquity): a mean over a part stride
+    more leans to one side, which then reads as a left/right difference of drop in every step: over a 4 s
+    clip (five and a half strides), about 0.7 deg on each side. `use` as it is when no step period is found.
+    """
+    up = acc_mps2[use].mean(axis=0)
+    norm = float(np.linalg.norm(up))
+    if not norm > 0:
+        return use
+    lag = _step_lag(acc_mps2 @ (up / norm), use, fs)
+    if lag is None:
+        return use
+    stride = 2 * lag
+    out = np.zeros_like(use)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], use.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        out[a : a + (b - a) // stride * stride] = True
+    return out if out.any() else use
+
+
 def _mirror_contrast(x: FloatArray, use: BoolArray, lag: int) -> FloatArray:
     """Even-minus-odd power of x (n, 2) under a one-step shift, over the total power: a 2x2 matrix.
 
@@ -587,10 +610,11 @@ class MountingEstimator:
         elif quat is not None:
             # The mean direction of gravity as VQF sees it: unlike the mean specific force, it is not pulled
             # by the runner speeding up at the start.
-            up = quat_to_matrix(quat[use])[:, 2, :].mean(axis=0) * STANDARD_GRAVITY_MPS2
+            strides = _whole_strides(acc_mps2, use, fs)
+            up = quat_to_matrix(quat[strides])[:, 2, :].mean(axis=0) * STANDARD_GRAVITY_MPS2
             calibration = "running_mean"
         else:
-            up = acc_mps2[use].mean(axis=0)
+            up = acc_mps2[_whole_strides(acc_mps2, use, fs)].mean(axis=0)
             calibration = "running_mean"
         up_norm = float(np.linalg.norm(up))
         if up_norm < 0.5 * STANDARD_GRAVITY_MPS2:
