@@ -25,6 +25,7 @@ from posture.sensors import pair_with
 from processing.samples import ImuSamples
 from sensorlink.blocks import SampleBlock
 from sensorlink.bonds import BondStore
+from sensorlink.decoder import PacketDecoder, TapRecord, replay
 from sensorlink.errors import InvalidConfiguration, UnsupportedFirmware
 from sensorlink.link import HostClock, Link, LinkOptions
 from sensorlink.profile import StreamSettings
@@ -197,12 +198,14 @@ async def test_h10_2_minutes_at_200_hz_acc_only_once_in_order_loss_reported_time
     options = SimulatedDeviceOptions(faults=faults, initial_device_time_ns=T0_NS)
     async with polar_device(tmp_path, SimulatedPolarH10, options) as (backend, device):
         found = await scan_and_pair(backend, tmp_path, "polar-h10")
+        tapped: list[TapRecord] = []
         link = Link(
             found.device,
             client_factory=backend.client_factory,
             profile=found.profile,
             host_clock_ns=loop_clock,
             options=LinkOptions(config=POLAR_H10.default_settings),
+            packet_sink=tapped.append,
         )
         async with link:
             blocks, injected = await collect(link, seconds=minutes * 60, rate_hz=rate_hz, garbage_every=200)
@@ -224,6 +227,13 @@ async def test_h10_2_minutes_at_200_hz_acc_only_once_in_order_loss_reported_time
     assert expected_lost > 3 * 29 + 2 * rate_hz
     assert counters.packets_malformed == corrupted + injected
     assert corrupted == 1
+    # A session file's replay rebuilds the decoding and gives the same blocks, bit for bit.
+    replayed = list(replay(tapped, PacketDecoder(POLAR_H10)))[: len(blocks)]
+    assert len(replayed) == len(blocks)
+    for r, b in zip(replayed, blocks, strict=True):
+        np.testing.assert_array_equal(r.samples.t_s, b.samples.t_s)
+        np.testing.assert_array_equal(r.samples.acc_mps2, b.samples.acc_mps2)
+        assert (r.first_sample_index, r.lost_samples_before) == (b.first_sample_index, b.lost_samples_before)
     print(
         f"\nH10 200 Hz, {minutes} min: {len(samples)} samples, {expected_lost} lost, "
         f"{counters.packets_malformed} malformed, time error median "
