@@ -31,6 +31,7 @@ from processing.evaluation import (
     ReferenceRecording,
     evaluate_suite,
 )
+from processing.evaluation.suite import SIM_UNSCORED_EDGE_S
 from processing.evaluation.sweep import SweepResult, run_sweep, summarize_sweep
 from processing.samples import ImuSamples
 
@@ -260,7 +261,13 @@ def render_markdown(rows: list[EvaluationRow], *, command: str) -> str:
         "off; `processing.simulation.host_stamps`) and go through the time-base repair "
         "(`processing.timebase.regularize`) before the pipeline, scored on the true time axis; `biaxial_*` "
         "rows lack the medio-lateral accelerometer axis and the gyroscope, so their sides cannot be told "
-        "(side accuracy `-`, docs/biaxial.md).",
+        "(side accuracy `-`, docs/biaxial.md). Hills (`uphill_*`, `downhill_*`, `steep_downhill_*`, "
+        "`rolling_hills`; `processing.simulation.terrain`) and short lab clips (`short_clip_*`, "
+        "`lab_treadmill_trial_8s`, `treadmill_incline_clip_6s`: 4 to 8 s, opening mid-stride). The clips, "
+        "like `no_standing*`, have no standing start: their angles are relative to the mean running "
+        "posture, so their tilt RMSE is the runner's mean anterior tilt (about 4 deg, 7 deg up an "
+        "incline), not an error of the pipeline. The first and last "
+        f"{SIM_UNSCORED_EDGE_S:g} s of each simulated recording are not scored (a contact cut by an end).",
         f"- Real rows: walking recordings in `tests/data/mobgap-HA002` (mobgap example data, Apache-2.0), "
         f"matched to the reference system within {REAL_TOLERANCE_S:g} s inside its walking bouts (as mobgap "
         "scores it); side accuracy over matched contacts. No running, toe-off or pelvic-angle reference. "
