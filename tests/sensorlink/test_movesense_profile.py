@@ -214,3 +214,23 @@ async def test_a_movesense_without_the_sample_firmware_is_refused_naming_it(tmp_
     message = str(refused.value)
     assert "gatt_sensordata_app" in message
     assert "\n" not in message
+
+
+class SilentMovesense(SimulatedMovesense):
+    """A sensor with the GSP service whose firmware does not answer HELLO (an unknown GSP firmware)."""
+
+    def _write_command(self, connection: object, value: bytes) -> None:
+        if value[:1] != bytes([0]):  # everything but HELLO
+            super()._write_command(connection, value)  # type: ignore[arg-type]
+
+
+@VIRTUAL_TIME
+async def test_a_gsp_firmware_that_does_not_answer_hello_is_refused_in_one_line(tmp_path: Path) -> None:
+    async with movesense(tmp_path, SimulatedDeviceOptions(), SilentMovesense) as (backend, _device):
+        found = await scan(backend)
+        with pytest.raises(InvalidConfiguration) as refused:
+            await pair_with(backend, found, BondStore(tmp_path / "bonds.json"))
+    message = str(refused.value)
+    assert "does not answer HELLO" in message
+    assert "gatt_sensordata_app" in message
+    assert "\n" not in message
