@@ -82,7 +82,6 @@ class SimulatedPolarPeripheral(VendorPeripheral):
     def __init__(self, device: Device, options: SimulatedDeviceOptions, motion: MotionSource) -> None:
         self.sdk_mode = False
         self.running: dict[MeasurementType, int] = {}  # measurement -> range (g or deg/s)
-        self.frames_sent: dict[MeasurementType, int] = dict.fromkeys(self.model.measurements, 0)
         self._chunks_encoded = 0
         super().__init__(device, options, motion)
 
@@ -233,13 +232,11 @@ class SimulatedPolarPeripheral(VendorPeripheral):
         if acc_range is not None:
             mg = np.clip(np.round(chunk.acc_mps2 / ACC_MG_TO_MPS2), -1000 * acc_range, 1000 * acc_range)
             frames.append(self._acc_frame(last_ns, mg.astype(np.int64)))
-            self.frames_sent[ACC] += 1
         gyr_range = self.running.get(GYRO)
         if gyr_range is not None:
             counts = np.clip(np.round(chunk.gyr_dps / gyro_factor_dps_per_count(gyr_range)), *_INT16)
             content = encode_delta_samples(counts.astype(np.int64), _RESOLUTION_BITS)
             frames.append(bytes(DataFrame(GYRO, last_ns, 0, True, content)))
-            self.frames_sent[GYRO] += 1
         return frames
 
     def _acc_frame(self, last_ns: int, mg: np.ndarray) -> bytes:

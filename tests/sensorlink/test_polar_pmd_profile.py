@@ -13,6 +13,7 @@ measured values) and what became of each notification carrying it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +31,12 @@ from sensorlink.errors import InvalidConfiguration, UnsupportedFirmware
 from sensorlink.link import HostClock, Link, LinkOptions
 from sensorlink.profile import StreamSettings
 from sensorlink.profiles.polar_pmd import POLAR_H10, POLAR_VERITY_SENSE, gyro_factor_dps_per_count
-from sensorlink.profiles.polar_pmd_protocol import ACC_MG_TO_MPS2
+from sensorlink.profiles.polar_pmd_protocol import (
+    ACC_MG_TO_MPS2,
+    PMD_CONTROL_POINT_UUID,
+    PMD_DATA_UUID,
+    DataFrame,
+)
 from sensorlink.scan import BleBackend, FoundSensor, open_ble_backend, scan_for_sensors
 from sensorlink.simsensor import FaultPlan, LinkDrop
 from sensorlink.simsensor.sim_polar import SimulatedPolarH10, SimulatedPolarPeripheral, SimulatedVeritySense
@@ -304,3 +310,37 @@ async def test_a_missing_pmd_service_or_an_unknown_firmware_is_refused_in_one_li
     )
     unknown = await _refusal(tmp_path, _UnreadableFirmware, POLAR_H10.default_settings)
     assert unknown.startswith("this Polar H10 runs firmware H10-beta; posture needs")
+
+
+@VIRTUAL_TIME
+async def test_the_simulated_verity_sense_answers_a_real_devices_request_with_its_real_response(
+    tmp_path: Path,
+) -> None:
+    """polar-ble-sdk issue 443: a Verity Sense in normal mode answered this ACC start with ``F0 02 02 00 00``
+    and streamed delta frames of type 1 (``02 <8-byte stamp> 81 ...``)."""
+    options = SimulatedDeviceOptions(initial_device_time_ns=T0_NS)
+    async with polar_device(tmp_path, SimulatedVeritySense, options) as (backend, device):
+        client = backend.client_factory(device.address, lambda _client: None)
+        indications: list[bytes] = []
+        frames: list[bytes] = []
+        async with client:
+            features = bytes(await client.read_gatt_char(PMD_CONTROL_POINT_UUID))
+            await client.start_notify(
+                PMD_CONTROL_POINT_UUID, lambda _c, data: indications.append(bytes(data))
+            )
+            await client.start_notify(PMD_DATA_UUID, lambda _c, data: frames.append(bytes(data)))
+            request = bytes.fromhex("0202000134000101100002010800040103")
+            await client.write_gatt_char(PMD_CONTROL_POINT_UUID, request, response=True)
+            await asyncio.sleep(2.0)
+            await client.write_gatt_char(PMD_CONTROL_POINT_UUID, bytes.fromhex("0309"), response=True)
+            await asyncio.sleep(0.1)
+            mtu = client.mtu_size
+    assert features == bytes([0x0F, 0x04 | 0x20, 0x02])  # ACC, GYRO; SDK mode
+    assert indications[0] == bytes.fromhex("f002020000")
+    # SdkModeExplained.md: SDK mode cannot change while a stream runs (ERROR_INVALID_STATE, 12).
+    assert indications[1] == bytes.fromhex("f003090c00")
+    assert frames
+    assert all(f[0] == 0x02 and f[9] == 0x81 for f in frames)
+    assert all(len(f) <= mtu - 3 for f in frames)
+    samples = np.concatenate([DataFrame.from_bytes(f).samples() for f in frames])
+    assert abs(len(samples) - 2.0 * 52) <= 40  # 52 Hz, the normal mode's rate
