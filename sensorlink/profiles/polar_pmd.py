@@ -329,7 +329,11 @@ class PolarPmdSession:
                 await self._command(ControlPointRequest.stop(measurement), check=False)
             response = await self._command(ControlPointRequest.start(SDK_MODE), check=False)
         if not response.ok and response.status is not ResponseStatus.ERROR_ALREADY_IN_STATE:
-            raise ControlCommandFailed("PMD start SDK mode", response.status.name)
+            raise InvalidConfiguration(
+                f"this {self._model.display_name} (firmware {self._firmware_revision}) refuses SDK mode "
+                f"({response.status.name}), without which it streams at 52 Hz only: update its firmware with "
+                "the Polar Flow app"
+            )
 
     async def subscribe_data(self, on_data: DataCallback) -> None:
         await self._client.start_notify(PMD_DATA_UUID, lambda _c, data: on_data(data))

@@ -36,6 +36,8 @@ from sensorlink.profiles.polar_pmd_protocol import (
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
     DataFrame,
+    OpCode,
+    ResponseStatus,
 )
 from sensorlink.scan import BleBackend, FoundSensor, open_ble_backend, scan_for_sensors
 from sensorlink.simsensor import FaultPlan, LinkDrop
@@ -312,6 +314,22 @@ class _OldVeritySense(SimulatedVeritySense):
 
 class _UnreadableFirmware(SimulatedPolarH10):
     firmware_revision = "H10-beta"
+
+
+class _NoSdkMode(SimulatedVeritySense):
+    """A Verity Sense that refuses SDK mode (SdkModeExplained.md: ERROR_NOT_SUPPORTED where it is absent)."""
+
+    def _sdk_mode(self, op: OpCode) -> ResponseStatus:
+        return ResponseStatus.ERROR_NOT_SUPPORTED
+
+
+@VIRTUAL_TIME
+async def test_a_device_that_refuses_sdk_mode_is_refused_in_one_line(tmp_path: Path) -> None:
+    message = await _refusal(tmp_path, _NoSdkMode, POLAR_VERITY_SENSE.default_settings)
+    assert message == (
+        "this Polar Verity Sense (firmware 2.1.0) refuses SDK mode (ERROR_NOT_SUPPORTED), without which it "
+        "streams at 52 Hz only: update its firmware with the Polar Flow app"
+    )
 
 
 @VIRTUAL_TIME
