@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 # scan` should not wait a second or two for scipy.signal.
 if TYPE_CHECKING:
     from posture.recording_io import Recording
-    from posture.summary import RunSummary
+    from posture.summary import InputChecks, RunSummary
     from processing.events import FormEvent, Rule
     from processing.pipeline import AnalysisResult
     from processing.samples import ImuSamples
@@ -30,6 +34,7 @@ __all__ = [
     "PROGRESS_MIN_S",
     "analyze_recording",
     "analyze_to_dir",
+    "commit_run_folder",
     "run_analysis",
     "wants_progress",
     "write_results",
@@ -100,10 +105,12 @@ def write_results(
     input_name: str,
     duration_s: float,
     duplicate_rows_dropped: int = 0,
+    input_checks: InputChecks | None = None,
 ) -> RunSummary:
     """Write steps.csv, asymmetry.csv, events.json and summary.json of a run into `out`; returns the summary.
 
-    One writer for every run folder: a recording (`posture analyze`), a live run and a replay.
+    One writer for every run folder: a recording (`posture analyze`, through `commit_run_folder`), a live
+    run and a replay.
     """
     from posture.recording_io import write_asymmetry_csv, write_steps_csv
     from posture.summary import ASYMMETRY_FILE, summarize_run
@@ -121,6 +128,7 @@ def write_results(
         duration_s=duration_s,
         duplicate_rows_dropped=duplicate_rows_dropped,
         asymmetry_windows=n_rows // len(ASYMMETRY_METRICS),
+        input_checks=input_checks,
     )
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
     return summary
@@ -139,24 +147,62 @@ def analyze_recording(
     input_csv: Path, out: Path, fmt: str | None = None
 ) -> tuple[RunSummary, tuple[FormEvent, ...]]:
     """Read a recording, run the pipeline and the form events (the default rules; times on the recording's
-    axis; a clean run holds only the summary event), write the run folder into `out`."""
+    axis; a clean run holds only the summary event), write the run folder into `out`.
+
+    All or nothing: a recording that cannot be analysed (`InvalidSamplesError`, also for one without any
+    step: there is nothing to report) leaves `out` as it was, and the files are written into a temporary
+    folder beside it and moved into place only once all four are complete (`commit_run_folder`).
+    """
     from posture.recording_io import read_recording
+    from posture.summary import InputChecks, no_steps_reason
+    from processing.errors import InvalidSamplesError
     from processing.events import detect_events
 
     recording = read_recording(input_csv, fmt)
     duration_s = float(recording.samples.t_s[-1] - recording.samples.t_s[0])
     result = run_analysis(recording, show_progress=wants_progress(duration_s, console))
+    if not result.steps:
+        raise InvalidSamplesError(
+            f"{recording.path.name}: no steps found: {no_steps_reason(result)}; nothing was written (record "
+            "some walking or running)",
+            reason="no_steps",
+        )
     events = detect_events(result.steps, None if result.sides_observable else unsided_rules())
-    summary = write_results(
-        out,
-        result,
-        events,
-        input_name=recording.path.name,
-        duration_s=duration_s,
-        duplicate_rows_dropped=recording.duplicate_rows_dropped,
+    checks = InputChecks(
+        source_format=recording.source_format,
+        truncated_rows_dropped=recording.truncated_rows_dropped,
+        impossible_samples_dropped=recording.impossible_samples_dropped,
+        timebase=recording.timebase,
     )
+    with commit_run_folder(out) as staging:
+        summary = write_results(
+            staging,
+            result,
+            events,
+            input_name=recording.path.name,
+            duration_s=duration_s,
+            duplicate_rows_dropped=recording.duplicate_rows_dropped,
+            input_checks=checks,
+        )
     logger.info("analysed %s: %d steps", input_csv, summary.steps.total)
     return summary, tuple(events)
+
+
+@contextmanager
+def commit_run_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out` to write a run into; on success its files replace those of the same
+    name in `out` (created if need be), on an error `out` is left untouched. Each file is moved with
+    `os.replace` (atomic on one file system), so a reader never sees a half-written file; files of `out`
+    that the run does not write (a report, the runner's notes) stay."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield staging
+        out.mkdir(exist_ok=True)
+        for item in sorted(staging.iterdir()):
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def analyze_to_dir(input_csv: Path, out: Path) -> tuple[int, dict[str, object]]:

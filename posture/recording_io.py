@@ -1,17 +1,23 @@
 """Recordings and results as files: the `posture analyze` contract (docs/design.md, "Offline analysis
 contract").
 
-Input CSV: a header row with `t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2` and optionally
-`gyr_x_dps,gyr_y_dps,gyr_z_dps` (sensor frame, accelerometer including gravity, constant rate 50 to 500 Hz);
-extra columns are ignored. Every check fails with one line that says what is wrong, where, and what to do
-(`InvalidSamplesError`, a `ProcessingError`, so the CLI shows it without a traceback).
+Input: our contract CSV or an app export (`posture.formats`); every check fails with one line that says what
+is wrong, where, and what to do (`InvalidSamplesError`, a `ProcessingError`, so the CLI shows it without a
+traceback). What can be repaired is repaired and counted (`Recording`, summary.json "input_checks"), never
+refused:
 
-Gaps: a recording through a link drop (`posture record` writes through it) has samples missing, and its time
-axis jumps there. Such a file is read as it is, its times marking the gaps: the pipeline's one gap policy
-(`processing.pipeline.gaps`, used by the live run and replay too) bridges the short ones and analyses the
-stretches between the long ones apart. Only an axis that no gap explains is refused: an interval shorter than
-half the median (jitter beyond half a sample, or a faster stretch), or long intervals so common that the rate
-itself changes (`MAX_GAP_SHARE`).
+- Time stamps as a phone or host writes them (jitter, shared batch stamps, a rate off the nominal one, lost
+  packets, silences) are put on a constant grid by `processing.timebase.regularize`; a recording already on
+  one (our own CSVs, possibly with holes where packets were lost) passes through unchanged. Holes and
+  silences are left to the pipeline's one gap policy (`processing.pipeline.gaps`, used by the live run and
+  replay too), which bridges the short ones and analyses the stretches between the long ones apart. Only
+  what no constant rate explains is refused (time running back by more than half a second, a rate that
+  changes midway, a rate outside 50 to 500 Hz).
+- A reading beyond any IMU's range (`ACC_LIMIT_MPS2`, `GYR_LIMIT_DPS`, infinity included: a corrupted
+  field, a logger's fill value) drops its sample as lost, so one absurd value does not wipe the analysis;
+  more than `MAX_IMPOSSIBLE_SHARE` of them is refused.
+- An accelerometer axis the logger does not have (a biaxial logger) is an all-NaN column and stays one; a
+  NaN or empty value elsewhere is refused (the row is damaged, not lost).
 
 Output: steps.csv with one row per step in `STEP_METRIC_COLUMNS` order, and asymmetry.csv with one row per
 rolling window and metric in `ASYMMETRY_COLUMNS` order (NaN written as an empty field, booleans as 1/0).
@@ -37,15 +43,20 @@ from processing.samples import (
     ImuSamples,
 )
 from processing.steps import METRIC_UNITS, STEP_METRIC_COLUMNS, StepMetrics
+from processing.timebase import TimebaseReport, regularize
 
 __all__ = [
     "ACC_COLUMNS",
+    "ACC_LIMIT_MPS2",
     "ASYMMETRY_COLUMNS",
     "GYR_COLUMNS",
+    "GYR_LIMIT_DPS",
     "MIN_RECORDING_S",
     "TIME_COLUMN",
     "Recording",
+    "ValidatedSamples",
     "read_recording",
+    "validate_samples",
     "write_asymmetry_csv",
     "write_recording",
     "write_steps_csv",
@@ -56,15 +67,16 @@ from posture.formats import read_table
 
 logger = logging.getLogger(__name__)
 
-#: Shortest recording worth analysing: a few strides (lab trials of 6 to 8 s walking are common).
-MIN_RECORDING_S = 5.0
-#: A sample interval may deviate this much from the median (timestamp jitter): longer is a gap (lost samples),
-#: shorter is an irregular axis.
-MAX_INTERVAL_DEVIATION = 0.5
-#: At most this share of the intervals may be gaps: a link that loses one packet in ten loses one interval in
-#: 80 at the sensor's defaults (8 samples a packet), one in ten with a sample a packet. More is a changing
-#: rate (a stretch at half the rate makes every one of its intervals long), not a constant rate with drops.
-MAX_GAP_SHARE = 0.1
+#: Shortest recording worth analysing, s: a few strides of steady running (lab treadmill clips of 4 to 8 s
+#: with no standing start are common; the angles are then relative to the mean posture).
+MIN_RECORDING_S = 4.0
+#: Readings beyond these are no measurement: the largest accelerometer ranges of IMUs are +-200 to +-400 g
+#: (ADXL375, H3LIS331DL), of MEMS gyroscopes +-4000 deg/s; the limits leave a wide margin (and stay above a
+#: running file in milli-g, which the unit check names instead), m/s^2 and deg/s.
+ACC_LIMIT_MPS2 = 1000.0 * STANDARD_GRAVITY_MPS2
+GYR_LIMIT_DPS = 1.0e5
+#: At most this share of the samples may hold such readings (dropped as lost); more is a damaged file.
+MAX_IMPOSSIBLE_SHARE = 0.01
 #: A recording's measured rate may lie this fraction outside the supported range (a sensor clock running a
 #: little fast or slow, rounded timestamps) and is then handed on as the nearest supported rate.
 CLOCK_RATE_TOLERANCE = 0.02
@@ -94,8 +106,9 @@ class Recording:
     Attributes
     ----------
     samples : ImuSamples
+        On a constant grid (holes of lost samples allowed, `processing.timebase`).
     sampling_rate_hz : float
-        From the median sample interval.
+        The grid's rate (the nearest supported one if just outside 50 to 500 Hz).
     path : Path
     duplicate_rows_dropped : int
         Rows left out because they repeated the row before exactly (same time, same readings).
@@ -103,6 +116,10 @@ class Recording:
         The `posture.formats.FORMATS` name the file was read as.
     truncated_rows_dropped : int
         Incomplete last rows left out (a logger killed mid-write).
+    timebase : TimebaseReport or None
+        How the time axis was read (None: not checked, a recording built by hand).
+    impossible_samples_dropped : int
+        Samples left out for a reading beyond any IMU's range (`ACC_LIMIT_MPS2`, `GYR_LIMIT_DPS`).
     """
 
     samples: ImuSamples
@@ -111,63 +128,98 @@ class Recording:
     duplicate_rows_dropped: int = 0
     source_format: str = "csv"
     truncated_rows_dropped: int = 0
+    timebase: TimebaseReport | None = None
+    impossible_samples_dropped: int = 0
 
 
 def read_recording(path: Path, fmt: str | None = None) -> Recording:
     """Read and validate a recording: our CSV or an app export (`posture.formats`, recognised from the
-    content unless `fmt` names the format), then the checks below.
+    content unless `fmt` names the format), then the checks and repairs of `validate_samples`.
 
     Raises
     ------
     InvalidSamplesError
-        Not a recording (binary, unknown format, header only), missing column, non-numeric value, NaN,
-        non-monotonic or irregular time axis (not gaps: those are read as they are, module docstring),
-        unsupported rate, too short, or a clipped sensor.
+        Not a recording (binary, unknown format, header only), missing column, non-numeric value, NaN, a time
+        axis that no constant rate explains, unsupported rate, too short, impossible or clipped readings.
     """
     table = read_table(path, fmt)
-    t, acc, gyr = table.t_s, table.acc_mps2, table.gyr_dps
-    fs = validate_samples(t, acc, gyr, name=path.name)
+    checked = validate_samples(table.t_s, table.acc_mps2, table.gyr_dps, name=path.name)
     return Recording(
-        ImuSamples(t, np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)),
-        fs,
+        checked.samples,
+        checked.sampling_rate_hz,
         path,
         duplicate_rows_dropped=table.duplicate_rows_dropped,
         source_format=table.source_format,
         truncated_rows_dropped=table.truncated_rows_dropped,
+        timebase=checked.timebase,
+        impossible_samples_dropped=checked.impossible_samples_dropped,
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ValidatedSamples:
+    """What `validate_samples` hands on: the samples on a constant grid, their rate, what it decided."""
+
+    samples: ImuSamples
+    sampling_rate_hz: float
+    timebase: TimebaseReport
+    impossible_samples_dropped: int
+
+
 def validate_samples(
-    t_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray | None, *, name: str
-) -> float:
-    """Check a recording's arrays; returns the sampling rate (Hz)."""
-    columns = [TIME_COLUMN, *ACC_COLUMNS, *([] if gyr_dps is None else GYR_COLUMNS)]
-    values = np.column_stack([t_s, acc_mps2] + ([] if gyr_dps is None else [gyr_dps]))
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise InvalidSamplesError(
-            f"{name}: {columns[col]} is NaN or empty in data row {row + 1} ({int(bad.any(axis=1).sum())} "
-            "rows "
-            "affected): drop or interpolate those rows",
-            reason="nan",
-        )
+    t_s: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray | None,
+    *,
+    name: str,
+    nominal_rate_hz: float | None = None,
+) -> ValidatedSamples:
+    """Check a recording's arrays and repair what can be repaired (module docstring), in this order: NaN,
+    units (robust to a few absurd values), readings beyond any IMU's range, the time axis
+    (`processing.timebase.regularize`), the rate, the duration, clipping."""
     n = t_s.shape[0]
     if n < 2:
         raise InvalidSamplesError(
             f"{name} holds {n} samples: record at least {MIN_RECORDING_S:g} s", reason="short"
         )
-    dt = np.diff(t_s)
-    if np.any(dt <= 0):
-        row = int(np.argmax(dt <= 0)) + 2
+    present = ~np.all(np.isnan(acc_mps2), axis=0)  # an absent axis (biaxial logger) is an all-NaN column
+    if not present.any():
+        raise InvalidSamplesError(f"{name}: every accelerometer column is empty", reason="nan")
+    columns = [TIME_COLUMN, *ACC_COLUMNS, *([] if gyr_dps is None else GYR_COLUMNS)]
+    kept_columns = np.concatenate([[True], present, np.ones(0 if gyr_dps is None else 3, dtype=bool)])
+    values = np.column_stack([t_s, acc_mps2] + ([] if gyr_dps is None else [gyr_dps]))
+    bad = np.isnan(values) & kept_columns[None, :]
+    bad[:, 0] |= ~np.isfinite(t_s)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
         raise InvalidSamplesError(
-            f"{name}: the time axis t_s does not increase at data row {row} (t = {t_s[row - 1]:.6f} s): "
-            "sort the "
-            "rows and remove duplicates",
-            reason="order",
+            f"{name}: {columns[col]} is NaN or empty in data row {row + 1} ({int(bad.any(axis=1).sum())} "
+            "rows affected): drop or interpolate those rows",
+            reason="nan",
         )
-    median_dt = float(np.median(dt))
-    fs = 1.0 / median_dt
+    possible = np.all(np.abs(acc_mps2[:, present]) <= ACC_LIMIT_MPS2, axis=1)
+    if gyr_dps is not None:
+        possible &= np.all(np.abs(gyr_dps) <= GYR_LIMIT_DPS, axis=1)
+    impossible = int(n - np.count_nonzero(possible))
+    if impossible <= 0.5 * n:  # a file in the wrong unit is named as such, not as out of range
+        _check_units(acc_mps2[possible][:, present], None if gyr_dps is None else gyr_dps[possible], name)
+    if impossible > MAX_IMPOSSIBLE_SHARE * n:
+        row = int(np.argmin(possible)) + 1
+        raise InvalidSamplesError(
+            f"{name}: {impossible} of {n} samples hold readings beyond any IMU's range (|acc| above "
+            f"{ACC_LIMIT_MPS2 / STANDARD_GRAVITY_MPS2:g} g or |gyr| above {GYR_LIMIT_DPS:g} deg/s), the "
+            f"first in data row {row}: the file is damaged; export it again",
+            reason="range",
+        )
+    if impossible:
+        logger.info("%s: dropped %d samples with readings beyond any IMU's range", name, impossible)
+        t_s, acc_mps2 = t_s[possible], acc_mps2[possible]
+        gyr_dps = None if gyr_dps is None else gyr_dps[possible]
+    try:
+        grid = regularize(t_s, acc_mps2, gyr_dps, nominal_rate_hz=nominal_rate_hz)
+    except InvalidSamplesError as exc:
+        raise InvalidSamplesError(f"{name}: {exc}", reason=exc.reason) from exc
+    fs = grid.sampling_rate_hz
     if (
         not MIN_SAMPLING_RATE_HZ * (1.0 - CLOCK_RATE_TOLERANCE)
         <= fs
@@ -175,38 +227,33 @@ def validate_samples(
     ):
         raise InvalidSamplesError(
             f"{name}: sampling rate {fs:.1f} Hz is outside {MIN_SAMPLING_RATE_HZ:g} to "
-            f"{MAX_SAMPLING_RATE_HZ:g} "
-            "Hz (is t_s in seconds?): resample the recording",
+            f"{MAX_SAMPLING_RATE_HZ:g} Hz (is t_s in seconds?): resample the recording",
             reason="rate",
         )
-    gap = dt > (1.0 + MAX_INTERVAL_DEVIATION) * median_dt
-    short = dt < (1.0 - MAX_INTERVAL_DEVIATION) * median_dt
-    irregular = short if gap.mean() <= MAX_GAP_SHARE else short | gap
-    if irregular.any():
-        row = int(np.argmax(irregular)) + 2
-        raise InvalidSamplesError(
-            f"{name}: irregular time axis at data row {row} (interval {dt[row - 2] * 1000:.1f} ms, expected "
-            f"{median_dt * 1000:.1f} ms; {int(irregular.sum())} such intervals): its time stamps jitter by "
-            "more than half a sample or its rate changes; resample it to a constant rate",
-            reason="gap",
-        )
-    duration_s = float(t_s[-1] - t_s[0]) - float(np.sum(dt[gap]))  # the time with samples: gaps do not count
+    t = grid.samples.t_s
+    dt = np.diff(t)
+    duration_s = float(np.sum(dt[dt < 1.5 / fs]))  # the time with samples: holes and gaps do not count
     if duration_s < MIN_RECORDING_S:
         raise InvalidSamplesError(
-            f"{name} lasts {duration_s:.1f} s: record at least {MIN_RECORDING_S:g} s (stand still a few "
-            "seconds, "
-            "then run)",
+            f"{name} holds {duration_s:.1f} s of samples: record at least {MIN_RECORDING_S:g} s of walking "
+            "or running",
             reason="short",
         )
-    _check_units(acc_mps2, gyr_dps, name)
-    _check_clipping(acc_mps2, "acc", ACC_COLUMNS, name)
-    if gyr_dps is not None:
-        _check_clipping(gyr_dps, "gyr", GYR_COLUMNS, name)
+    acc = np.ascontiguousarray(grid.samples.acc_mps2)
+    gyr = None if grid.samples.gyr_dps is None else np.ascontiguousarray(grid.samples.gyr_dps)
+    _check_clipping(acc, "acc", ACC_COLUMNS, name)
+    if gyr is not None:
+        _check_clipping(gyr, "gyr", GYR_COLUMNS, name)
     # A sensor set to 500 Hz whose clock runs a little fast (or whose timestamps are rounded) measures just
     # above 500 Hz, one set to 50 Hz just below: accepted above (`CLOCK_RATE_TOLERANCE`), so the pipeline gets
     # the nearest supported rate; its events follow the timestamps themselves, so the clock error costs
     # nothing (`GaitEvents.on_sample_times`).
-    return min(max(fs, MIN_SAMPLING_RATE_HZ), MAX_SAMPLING_RATE_HZ)
+    return ValidatedSamples(
+        ImuSamples(t, acc, gyr),
+        min(max(fs, MIN_SAMPLING_RATE_HZ), MAX_SAMPLING_RATE_HZ),
+        grid.report,
+        impossible,
+    )
 
 
 def _check_units(acc_mps2: FloatArray, gyr_dps: FloatArray | None, name: str) -> None:
@@ -243,6 +290,8 @@ def _check_units(acc_mps2: FloatArray, gyr_dps: FloatArray | None, name: str) ->
 def _check_clipping(x: FloatArray, kind: str, columns: tuple[str, ...], name: str) -> None:
     for j, col in enumerate(columns):
         v = x[:, j]
+        if np.all(np.isnan(v)):  # an axis the logger does not have
+            continue
         for extreme in (float(v.max()), float(v.min())):
             if abs(extreme) < MIN_FULL_SCALE[kind]:
                 continue

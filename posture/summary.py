@@ -18,14 +18,18 @@ import numpy as np
 
 from processing.pipeline import AnalysisResult, GapCounts, PipelineParams
 from processing.steps import METRIC_UNITS, StepMetrics
+from processing.timebase import SEGMENT_BREAK_S, TimebaseReport
 
 __all__ = [
     "ASYMMETRY_FILE",
     "SUMMARY_SCHEMA_VERSION",
     "CalibrationSummary",
+    "InputChecks",
     "MetricLine",
     "RunSummary",
     "StepCounts",
+    "input_notes",
+    "no_steps_reason",
     "outcome_notes",
     "summarize_run",
 ]
@@ -159,6 +163,55 @@ class MetricLine:
 
 
 @dataclass(frozen=True, slots=True)
+class InputChecks:
+    """What reading the input decided, counted (summary.json "input_checks"; docs/recordings.md).
+
+    Attributes
+    ----------
+    source_format : str
+        The format the file was read as (`posture.formats.FORMATS`).
+    truncated_rows_dropped : int
+        Incomplete last rows left out.
+    impossible_samples_dropped : int
+        Samples left out for a reading beyond any IMU's range (dropped as lost; the gap policy bridges them).
+    timebase : TimebaseReport or None
+        How the time axis was put on a constant grid (`processing.timebase`); None when not checked.
+    """
+
+    source_format: str = "csv"
+    truncated_rows_dropped: int = 0
+    impossible_samples_dropped: int = 0
+    timebase: TimebaseReport | None = None
+
+    def to_json(self, duplicate_rows_dropped: int) -> dict[str, object]:
+        tb = self.timebase
+        timebase: dict[str, object] | None = None
+        if tb is not None:
+            timebase = {
+                "resampled": tb.resampled,
+                "nominal_rate_hz": _num(tb.nominal_rate_hz),
+                "estimated_rate_hz": _num(tb.estimated_rate_hz),
+                "jitter_ms_p50": _num(tb.jitter_ms_p50),
+                "jitter_ms_p99": _num(tb.jitter_ms_p99),
+                "samples_in": tb.samples_in,
+                "samples_out": tb.samples_out,
+                "lost_samples_detected": tb.lost_samples_detected,
+                "lost_samples_filled": tb.lost_samples_filled,
+                "gaps_split": tb.gaps_split,
+                "gap_s_total": _num(tb.gap_s_total),
+                "stamps_reordered_or_repeated": tb.stamps_reordered_or_repeated,
+                "batch_samples": tb.batch_samples,
+            }
+        return {
+            "format": self.source_format,
+            "duplicate_rows_dropped": duplicate_rows_dropped,
+            "truncated_rows_dropped": self.truncated_rows_dropped,
+            "impossible_samples_dropped": self.impossible_samples_dropped,
+            "timebase": timebase,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StepCounts:
     total: int
     left: int
@@ -193,6 +246,8 @@ class RunSummary:
         Over the running steps (all steps without running).
     asymmetry_windows : int
         Rows of asymmetry.csv per metric.
+    input_checks : InputChecks
+        What reading the input decided (format, rows dropped, the time axis).
     sides_observable : bool
         False when left and right cannot be told (a biaxial logger without a gyroscope,
         `processing.pipeline.axes`): the steps' L/R labels are then an alternation of unknown parity, so the
@@ -211,6 +266,7 @@ class RunSummary:
     metrics: Mapping[str, MetricLine]
     asymmetry_windows: int
     sides_observable: bool = True
+    input_checks: InputChecks = InputChecks()
 
     def to_json(self, digits: int | None = DECIMALS) -> dict[str, object]:
         """The summary.json document (`digits` None: the metrics' numbers as computed, unrounded)."""
@@ -225,6 +281,8 @@ class RunSummary:
             "sampling_rate_hz": _num(self.sampling_rate_hz),
             "duration_s": _num(self.duration_s),
             "has_gyroscope": self.has_gyroscope,
+            # Every decision taken on the input: its format, the rows left out, the time axis's repair.
+            "input_checks": self.input_checks.to_json(self.duplicate_rows_dropped),
             # Link drops: short gaps bridged by interpolation, long ones split the recording into segments
             # analysed apart (same calibration, same time axis; no step spans a split).
             "gaps": {
@@ -312,6 +370,7 @@ def summarize_run(
     duration_s: float,
     duplicate_rows_dropped: int = 0,
     asymmetry_windows: int = 0,
+    input_checks: InputChecks | None = None,
 ) -> RunSummary:
     """The summary of a run from the processing's result (metrics over its running steps, or all steps
     without running)."""
@@ -369,7 +428,42 @@ def summarize_run(
         metrics=metrics,
         asymmetry_windows=asymmetry_windows,
         sides_observable=result.sides_observable,
+        input_checks=input_checks or InputChecks(),
     )
+
+
+def no_steps_reason(result: AnalysisResult) -> str:
+    """Why a run found no steps, in plain words."""
+    calibration = _calibration(result)
+    if calibration.kind == "none":
+        return calibration.note
+    return "the recording holds no walking or running that the detector recognised"
+
+
+def input_notes(checks: InputChecks) -> list[str]:
+    """One line for each repair of the input: rows cut short, impossible readings, the time axis."""
+    from posture.recording_io import ACC_LIMIT_MPS2, GYR_LIMIT_DPS
+    from processing.samples import STANDARD_GRAVITY_MPS2
+
+    notes: list[str] = []
+    if checks.truncated_rows_dropped:
+        notes.append(
+            f"note: {checks.truncated_rows_dropped} incomplete last row(s) left out (a cut-off file)"
+        )
+    if checks.impossible_samples_dropped:
+        notes.append(
+            f"note: {checks.impossible_samples_dropped} samples with readings beyond any IMU's range "
+            f"(|acc| above {ACC_LIMIT_MPS2 / STANDARD_GRAVITY_MPS2:g} g or |gyr| above {GYR_LIMIT_DPS:g} "
+            "deg/s) were dropped as lost"
+        )
+    tb = checks.timebase
+    if tb is not None and tb.resampled:
+        notes.append(
+            f"note: time stamps jitter by {tb.jitter_ms_p99:.1f} ms (99th percentile): the samples were put "
+            f"on a constant grid at {tb.estimated_rate_hz:.3f} Hz, {tb.lost_samples_detected} lost samples "
+            f"left as holes, {tb.gaps_split} silences over {SEGMENT_BREAK_S:g} s"
+        )
+    return notes
 
 
 def outcome_notes(summary: RunSummary) -> list[str]:
@@ -390,6 +484,7 @@ def outcome_notes(summary: RunSummary) -> list[str]:
         notes.append(
             f"note: {summary.duplicate_rows_dropped} rows that repeated the row before exactly were left out"
         )
+    notes.extend(input_notes(summary.input_checks))
     if summary.gaps.split:
         notes.append(
             f"note: {summary.gaps.split} gaps in the samples ({summary.gaps.split_s:.1f} s in all, a link "

@@ -19,7 +19,8 @@ class InvalidSamplesError(ProcessingError, ValueError):
     ----------
     reason : str
         A short machine-readable tag ("rate", "gap", "nan", "order", "shape", "short", "clipped", and from
-        the CSV reader "column", "format", "duplicate", "unit").
+        the CSV reader "column", "format", "duplicate", "unit", "range" (readings beyond any sensor's range),
+        "no_steps" (`posture analyze` found no step)).
     """
 
     def __init__(self, message: str, *, reason: str) -> None:

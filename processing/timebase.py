@@ -34,8 +34,8 @@ of whole lost packets) passes through unchanged, the same arrays, so its results
 
 What cannot be repaired raises `InvalidSamplesError`: time that runs back by more than `MAX_BACKWARD_S`
 (two recordings joined, a clock reset), stamps that scatter around any constant rate by more than
-`MAX_STAMP_SCATTER_S` or that would need more than `MAX_LOST_SHARE` of the samples lost (a rate that
-changes midway).
+`MAX_STAMP_SCATTER_S` or that would need more than `MAX_LOST_SHARE` of the samples lost, and a grid with
+holes in more than `MAX_HOLE_SHARE` of its intervals (both: a rate that changes midway).
 
 The estimate's accuracy on synthetic stamps: `benchmarks/bench_timebase.py` (docs/recordings.md).
 """
@@ -52,8 +52,9 @@ from processing.errors import InvalidSamplesError
 from processing.samples import FloatArray, ImuSamples
 
 __all__ = [
-    "GRID_TOLERANCE_S",
+    "GRID_TOLERANCE_PERIODS",
     "MAX_BACKWARD_S",
+    "MAX_HOLE_SHARE",
     "MAX_LOST_SHARE",
     "MAX_STAMP_SCATTER_S",
     "SEGMENT_BREAK_S",
@@ -64,10 +65,11 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 
-#: Intervals within this much (per sample period they span) of a whole number of periods are a constant grid,
-#: s: CSV stamps written with microseconds are rounded by up to 0.5 us each, so an interval by up to 1 us
-#: and the median period by as much again.
-GRID_TOLERANCE_S = 2e-6
+#: Stamps are on a constant grid already when every interval of one or two periods is within this share of
+#: a period of a whole number of periods (longer intervals are gaps, the gap policy's). Stamps rounded to
+#: microseconds or quantised to a sensor clock's ticks (30.5 us at 32,768 Hz, 0.6 % of a 208 Hz period)
+#: stay within it; re-stamping them would move nothing that matters and break bit-identical results.
+GRID_TOLERANCE_PERIODS = 0.02
 #: A silence between two stamps longer than this starts a new segment with an offset of its own, s (the gap
 #: policy splits any gap over 0.05 s, so nothing is lost by not counting the samples across it).
 SEGMENT_BREAK_S = 0.5
@@ -80,6 +82,10 @@ MAX_STAMP_SCATTER_S = 0.05
 #: At most this share of the grid may be lost samples: more means that the rate itself changes (a stretch at
 #: half the rate reads as every other sample lost), not a constant rate with lost packets.
 MAX_LOST_SHARE = 0.2
+#: On a constant grid, at most this share of the intervals may skip samples: a link that loses one packet in
+#: ten loses one interval in 80 at 8 samples a packet. More is a rate that changes (a stretch at half the
+#: rate skips every other sample), not a constant rate with lost packets.
+MAX_HOLE_SHARE = 0.1
 #: Residuals beyond this many robust standard deviations are left out of the second fit (late packets).
 OUTLIER_SIGMAS = 4.0
 #: Running-median windows, s (as many batches as arrive in that time, at least `MIN_WINDOW`): short ones
@@ -113,7 +119,8 @@ class TimebaseReport:
     estimated_rate_hz : float, Hz
         The rate of the output grid: fitted from the stamps, or 1 / median interval on a constant grid.
     jitter_ms_p50, jitter_ms_p99 : float, ms
-        Median and 99th percentile of |stamp - estimated time| around their median (0 on a constant grid).
+        Median and 99th percentile of |stamp - estimated time| around their median (on a constant grid: of
+        the intervals' deviations from whole periods).
     samples_in, samples_out : int
     lost_samples_detected : int
         Holes of whole samples on the grid inside segments (left to the gap policy).
@@ -193,12 +200,23 @@ def regularize(
     if not_later == 0:
         period_s = float(np.median(dt))
         whole = np.rint(dt / period_s)
-        if np.all(np.abs(dt - whole * period_s) <= GRID_TOLERANCE_S * np.maximum(whole, 1.0)):
+        short = whole <= 2
+        off = np.abs(dt[short] - whole[short] * period_s)
+        if np.all(whole >= 1) and np.all(off <= GRID_TOLERANCE_PERIODS * period_s):
+            holes = int(np.count_nonzero(whole > 1))
+            if holes > MAX_HOLE_SHARE * dt.shape[0]:
+                first = int(np.argmax(whole > 1)) + 2
+                raise InvalidSamplesError(
+                    f"the sampling rate changes within the recording: {holes} of {dt.shape[0]} intervals "
+                    f"skip samples of the {1.0 / period_s:.1f} Hz grid, the first at data row {first}; "
+                    "export it at one rate or split it where the rate changes",
+                    reason="rate",
+                )
             report = TimebaseReport(
                 nominal_rate_hz=nominal,
                 estimated_rate_hz=1.0 / period_s,
-                jitter_ms_p50=0.0,
-                jitter_ms_p99=0.0,
+                jitter_ms_p50=1e3 * float(np.percentile(off, 50)) if off.size else 0.0,
+                jitter_ms_p99=1e3 * float(np.percentile(off, 99)) if off.size else 0.0,
                 samples_in=n,
                 samples_out=n,
                 lost_samples_filled=0,

@@ -17,6 +17,7 @@ import pytest
 from posture.analysis import analyze_to_dir
 from posture.recording_io import write_recording
 from processing.alignment import STANDING_START_NEEDED_S
+from processing.errors import InvalidSamplesError
 from processing.samples import ImuSamples
 from processing.simulation import Pause, Scenario, SimulatedRun, simulate
 
@@ -93,12 +94,14 @@ def test_extra_columns_at_500_hz_without_a_gyroscope(tmp_path: Path) -> None:
     assert_running_steps_match(run, rows, summary)
 
 
-def test_a_recording_of_standing_only_gives_no_steps_and_says_why(tmp_path: Path) -> None:
+def test_a_recording_of_standing_only_is_refused_and_says_why(tmp_path: Path) -> None:
     run = simulate(Scenario(seed=4, standing_s=30.0, duration_s=0.0))
-    rows, summary = analyse(tmp_path, run.samples)
-    assert rows == []
-    assert summary["cadence_spm"] is None
-    assert "no steps" in str(summary["calibration"]["note"])  # type: ignore[index]
+    path = tmp_path / "in.csv"
+    write_recording(path, run.samples)
+    with pytest.raises(InvalidSamplesError, match="no steps found: too little motion") as err:
+        analyze_to_dir(path, tmp_path / "out")
+    assert err.value.reason == "no_steps"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("standing_s", [0.0, 5.0])
