@@ -37,6 +37,7 @@ from sensorlink.simsensor.vendor import SampleChunk, SimulatedDeviceOptions
 
 VIRTUAL_TIME = pytest.mark.asyncio(loop_factories=["virtual_time"])
 HIGHEST_RATE_HZ = max(IMU6_SAMPLE_RATES_HZ)
+SETTLED_AFTER_S = 30.0
 
 
 @asynccontextmanager
@@ -142,6 +143,7 @@ async def test_streamed_every_sample_once_in_order_loss_and_malformed_counted(
             blocks = await collect(link, samples=int(seconds * rate_hz))
             counters = link.counters
         truth = device.log.delivered_chunks()
+        to_loop = device.loop_time_for
         assert isinstance(device, GarbledMovesense)
         garbage_sent = device.garbage_sent
     wall_s = time.perf_counter() - wall_start
@@ -158,13 +160,25 @@ async def test_streamed_every_sample_once_in_order_loss_and_malformed_counted(
     assert sum(b.lost_samples_before for b in blocks) == expected_lost
     assert expected_lost >= 4 * 8  # four chunks at least: one lost whole, three by a lost or cut part
     assert counters.reconnects == 1
+    # Times: the true instants on the loop clock. The link maps the sensor clock from arrivals and slews
+    # its first estimate (connection events and jitter make early arrivals late by several ms): within one
+    # sample period from 30 s on (the link drop at 200 s included), drift included.
+    true_s = np.array([to_loop(t) for t in np.concatenate([c.true_time_s for c in truth])])[: len(samples)]
+    error_s = np.abs(samples.t_s - true_s)
+    elapsed_s = samples.t_s - samples.t_s[0]
+    settled = elapsed_s >= min(SETTLED_AFTER_S, elapsed_s[-1])
+    within = elapsed_s[np.flatnonzero(error_s >= 1 / rate_hz)[-1]] if np.any(error_s >= 1 / rate_hz) else 0.0
+    if seconds >= 2 * SETTLED_AFTER_S:
+        assert error_s[settled].max() < 1 / rate_hz
     # Malformed: the random notifications, the cut DATA and the orphaned DATA_PART2s; none ended the stream.
     assert garbage_sent >= 5
     assert counters.packets_malformed >= garbage_sent + 2
     print(
         f"\nMovesense {rate_hz} Hz, {seconds:g} simulated s in {wall_s:.1f} s wall: {len(samples)} samples, "
         f"{expected_lost} lost (counted {counters.samples_lost}), {counters.packets_malformed} malformed "
-        f"({garbage_sent} random), reconnects {counters.reconnects}"
+        f"({garbage_sent} random), reconnects {counters.reconnects}; time error median "
+        f"{np.median(error_s) * 1e3:.3f} ms, max {error_s.max() * 1e3:.2f} ms, within one period from "
+        f"{within:.0f} s on"
     )
 
 
