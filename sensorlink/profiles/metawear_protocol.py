@@ -201,6 +201,11 @@ class InfoRead:
     def __bytes__(self) -> bytes:
         return bytes([self.module, READ_BIT | INFO_REGISTER])
 
+    @property
+    def answer_header(self) -> tuple[int, int]:
+        """The (module, register) bytes that start the board's answer."""
+        return (self.module, READ_BIT | INFO_REGISTER)
+
 
 @dataclass(frozen=True, slots=True)
 class ModuleInfo:
@@ -402,6 +407,11 @@ class ConfigRead:
     def __bytes__(self) -> bytes:
         return bytes([self.module, READ_BIT | _CONFIG])
 
+    @property
+    def answer_header(self) -> tuple[int, int]:
+        """The (module, register) bytes that start the board's answer."""
+        return (self.module, READ_BIT | _CONFIG)
+
 
 # --- streaming switches -----------------------------------------------------------------------------------
 
@@ -532,6 +542,11 @@ class BatteryRead:
 
     def __bytes__(self) -> bytes:
         return bytes([Module.SETTINGS, READ_BIT | _BATTERY_STATE])
+
+    @property
+    def answer_header(self) -> tuple[int, int]:
+        """The (module, register) bytes that start the board's answer."""
+        return (Module.SETTINGS, READ_BIT | _BATTERY_STATE)
 
 
 @dataclass(frozen=True, slots=True)

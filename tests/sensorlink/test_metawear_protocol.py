@@ -147,6 +147,14 @@ def test_data_subscriptions_match_the_sdk(chip: Chip, module: Module, packed: bo
     assert parse_command(bytes(on), chip) == on
 
 
+def test_reads_name_the_header_their_answer_starts_with() -> None:
+    # common.py answers [module, 0x80] with [module, 0x80, ...]; test_settings.py answers the battery read
+    # [0x11, 0x8c] with b'\x11\x8c...'; the SDK reads a configuration back under READ_REGISTER(DATA_CONFIG).
+    assert InfoRead(0x13).answer_header == (0x13, 0x80)
+    assert ConfigRead(GYRO).answer_header == (0x13, 0x83)
+    assert BatteryRead().answer_header == (0x11, 0x8C)
+
+
 def test_connection_parameters_match_the_sdk() -> None:
     # test_settings.py test_set_conn_params: (750 ms, 1000 ms, 128, 16384 ms); the SDK truncates 16384 ms to
     # 1638 units of 10 ms, which is 16380 ms.
