@@ -86,8 +86,10 @@ def host_stamps(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray]:
         else:
             jitter = rng.exponential(scale)
         stamps[a:b] = (t_true[b - 1] if case.batched else t_true[a:b]) + jitter
-    if case.silence:
-        keep &= ~((t_true >= 40.0) & (t_true < 43.0))
+    if case.silence:  # a link drop loses whole packets
+        for a, b in zip(starts, ends, strict=True):
+            if 40.0 <= t_true[a] < 43.0:
+                keep[a:b] = False
     return t_true[keep], np.round(stamps[keep], 3)
 
 
