@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 
 from sensorlink.errors import UnknownProfile
 from sensorlink.profile import SensorProfile
+from sensorlink.profiles.metawear import METAMOTION
 from sensorlink.profiles.movesense import MOVESENSE
 from sensorlink.profiles.polar_pmd import POLAR_H10, POLAR_VERITY_SENSE
 from sensorlink.profiles.posture_v1 import POSTURE_V1, STREAMING_CONFIG, PostureSensorV1, PostureV1Session
@@ -81,6 +82,7 @@ PROFILES: tuple[SensorProfile, ...] = (
     MOVESENSE,
     POLAR_VERITY_SENSE,
     POLAR_H10,
+    METAMOTION,
 )
 """Every profile this version knows, in the order a scan tries them (one line per vendor profile)."""
 

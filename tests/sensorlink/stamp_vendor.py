@@ -1,4 +1,4 @@
-"""A made-up vendor for the profile-interface tests: what Polar's and MetaWear's devices make the link do.
+"""Made-up vendors for the profile-interface tests: what Polar's and MetaWear's devices make the link do.
 
 "Stamp" devices share nothing with our firmware spec. A chunk of samples goes out as two notifications, an
 accelerometer frame and a gyroscope frame, each ``kind u8, device time of the LAST sample u64 ns, n x 3
@@ -6,7 +6,9 @@ float32``, and chunks vary in size (5, 9, 13 samples): separate streams with the
 last-sample clock and variable frames, with no packet counter. A start command is ``0x01, rate u16``, stop
 ``0x00``. `StampDevice` is a `VendorPeripheral`; `STAMP` is its profile; `StampDecoding` merges the two
 frames into 6-axis samples. The accelerometer-only variant (`STAMP_ACC`, `StampAccDevice`) sends the
-accelerometer frame only, as Polar's H10 does.
+accelerometer frame only, as Polar's H10 does. "Tick" devices (`TickDevice`, `TICK`) send frames with no
+clock and no counter at all, ``0x03, n x 6 float32`` (acc, then gyr), as WitMotion's and MetaWear's
+streaming do: `TickDecoding` times them with `sensorlink.host_clock.HostSampleClock`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from sensorlink.errors import MalformedPacket
+from sensorlink.host_clock import HostSampleClock
 from sensorlink.profile import (
     AdvertisedSensor,
     Capabilities,
@@ -36,6 +39,10 @@ from sensorlink.profile import (
 from sensorlink.profiles.standard_gatt import read_standard_battery_pct, require_services
 from sensorlink.simsensor.gap import AD_COMPLETE_128_BIT_UUIDS, ad_flags, ad_structure, uuid128_le
 from sensorlink.simsensor.vendor import SampleChunk, VendorPeripheral, VendorStream
+
+TICK_SERVICE_UUID = "5ee1f000-7e57-4d0e-9a11-0000000000d0"
+TICK_FRAME = 0x03
+TICK_SAMPLES_PER_FRAME = 2
 
 STAMP_SERVICE_UUID = "5ee1f000-7e57-4d0e-9a11-0000000000b0"
 STAMP_ACC_SERVICE_UUID = "5ee1f000-7e57-4d0e-9a11-0000000000c0"
@@ -219,6 +226,53 @@ class StampAccDevice(StampDevice):
     service_uuid = STAMP_ACC_SERVICE_UUID
 
 
+class TickDecoding:
+    """Frames without time: numbered and timed from arrivals by the stream's host clock."""
+
+    def __init__(self, settings: StreamSettings) -> None:
+        self.clock: HostSampleClock[np.ndarray] = HostSampleClock(settings.sample_rate_hz)
+
+    def decode(self, data: bytes, host_ns: int) -> Sequence[DecodedPacket]:
+        if len(data) < 1 + 24 or (len(data) - 1) % 24 or data[0] != TICK_FRAME:
+            raise MalformedPacket("tick frame", "not a kind byte and whole 6-axis samples", length=len(data))
+        values = np.frombuffer(data, "<f4", offset=1).reshape(-1, 6).astype(np.float64)
+        return [
+            DecodedPacket(
+                acc_mps2=p.payload[:, :3],
+                gyr_dps=p.payload[:, 3:],
+                host_time_s=p.t_s,
+                samples_lost_before=p.samples_lost_before,
+            )
+            for p in self.clock.push(host_ns, len(values), values)
+        ]
+
+
+class TickProfile(StampProfile):
+    timing = SampleTiming(
+        clock="host", loss_checkable=False, description="no clock, no counter: times and losses from arrivals"
+    )
+
+    def decoding(self, settings: StreamSettings) -> TickDecoding:  # type: ignore[override]
+        return TickDecoding(settings)
+
+
+TICK = TickProfile("tick", TICK_SERVICE_UUID, with_gyroscope=True)
+
+
+class TickDevice(StampDevice):
+    kind = "tick"
+    default_address = "D5:7A:00:00:00:03"
+    name_prefix = "Tick"
+    service_uuid = TICK_SERVICE_UUID
+
+    def chunk_samples(self, stream: VendorStream) -> int:
+        return TICK_SAMPLES_PER_FRAME
+
+    def encode_chunk(self, chunk: SampleChunk) -> Sequence[bytes]:
+        values = np.hstack([chunk.acc_mps2, chunk.gyr_dps]).astype("<f4")
+        return [bytes([TICK_FRAME]) + values.tobytes()]
+
+
 def float32(values: np.ndarray) -> np.ndarray:
     """What the frames carry: float32, back to float64."""
     return values.astype(np.float32).astype(np.float64)
@@ -230,7 +284,9 @@ __all__ = [
     "STAMP_ACC",
     "STAMP_ACC_SERVICE_UUID",
     "STAMP_SERVICE_UUID",
+    "TICK",
     "StampAccDevice",
     "StampDevice",
+    "TickDevice",
     "float32",
 ]
