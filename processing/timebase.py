@@ -21,9 +21,10 @@ the task is to recover `k` for every row (the lost samples are the jumps in `k`)
    one size: packets are lost whole). Changes that come out at zero, or below their noise, are dropped.
 4. The period: the slopes within the stretches (each stretch its own offset, so a step miscounted does not
    bias it; their weighted median, so a step missed does not either), alternating with step 3 until the
-   count settles, from a few starting periods (the mode of long-baseline slopes, the nominal rate); the
-   start whose fit scatters least wins. Then one period and an offset per segment by least squares over
-   the batch ends, once more without residuals beyond `OUTLIER_SIGMAS` robust standard deviations.
+   count settles, from a few starting periods (the mode of long-baseline slopes, the nominal rate). Then
+   one period and an offset per segment by least squares over the batch ends (once more without
+   residuals beyond `OUTLIER_SIGMAS` robust standard deviations), alternating with step 3 at its period
+   until both settle; the start whose fit scatters least wins.
 5. Every row gets the time `offset + period * k`: the samples land on a constant grid at the estimated rate,
    their values unchanged (no interpolation is needed, since they were taken on that grid); lost samples
    are holes of whole periods on it, left to the pipeline's one gap policy (`processing.pipeline.gaps`)
@@ -458,6 +459,25 @@ def _count_lost(
     return lost
 
 
+def _settled(
+    y: FloatArray, x: FloatArray, starts: IntArray, segment_of: IntArray, start: float, quantum: int
+) -> tuple[float, float, FloatArray, FloatArray, FloatArray]:
+    """Lost samples counted from one starting period (`_count_lost`), then the least-squares fit and the
+    count in turn until both settle (the stretches' slopes are noisy where the jitter is large against the
+    period; the fit over every batch end is not, once the count is right). Returns the fit's robust
+    scatter, period, offsets, residuals and the count."""
+    lost = _count_lost(y, x, starts, segment_of, start, quantum)
+    period, offsets, residual = _least_squares(y, x + lost, segment_of)
+    for _ in range(MAX_PASSES):
+        recount = _lost_samples(y, x, starts, period, quantum)
+        if np.array_equal(recount, lost):
+            break
+        lost = recount
+        period, offsets, residual = _least_squares(y, x + lost, segment_of)
+    scatter = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    return scatter, period, offsets, residual, lost
+
+
 def _fit_grid(t: FloatArray, nominal_period_s: float) -> _Fit:
     """Grid indices, period and offsets from the stamps (steps 1 to 5 of the module docstring)."""
     n = t.shape[0]
@@ -474,15 +494,13 @@ def _fit_grid(t: FloatArray, nominal_period_s: float) -> _Fit:
     starts = np.concatenate([[0], gap, [y.shape[0]]])
     # Several starting periods (the rows' mode slope over a few baselines, the nominal rate): counting the
     # lost samples from a start too far off can settle on a wrong count, which shows as a wider scatter.
-    best: tuple[float, float, FloatArray, FloatArray, FloatArray] | None = None
-    for start in _first_periods(y, x, nominal_period_s):
-        lost = _count_lost(y, x, starts, segment_of, start, quantum)
-        period, offsets, residual = _least_squares(y, x + lost, segment_of)
-        scatter = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-        if best is None or scatter < best[0]:
-            best = (scatter, period, offsets, residual, lost)
-    if best is None:  # pragma: no cover - _first_periods returns at least one
-        raise _no_rate(1.0, np.zeros(1))
+    best = min(
+        (
+            _settled(y, x, starts, segment_of, start, quantum)
+            for start in _first_periods(y, x, nominal_period_s)
+        ),
+        key=lambda fit: fit[0],
+    )
     scatter, period, offsets, residual, lost = best
     k = np.arange(n, dtype=np.float64) + lost[batch_of]
     t_grid = offsets[segment_of[batch_of]] + period * k

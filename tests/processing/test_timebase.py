@@ -103,17 +103,18 @@ def test_jittered_batched_stamps_give_the_true_times(
 
 def test_per_sample_stamps_sharing_a_packets_jitter_come_close() -> None:
     # Each sample stamped at its own time plus its packet's jitter: the packets' edges do not show, so a
-    # lost packet is found from the level of the stamps alone. Measured: median 0.07 ms, p99 4.9 ms (about
-    # half a period on 1 % of the samples); the bounds are a ratchet on that.
+    # lost packet is found from the level of the stamps alone. Measured: median 0.06 ms, p99 0.25 ms, one
+    # packet a slot off in 4 recordings (max 38 ms); the bounds are a ratchet on that.
     errors = []
     for seed in range(4):
         t_true, stamps = host_stamps(seed, batched=False, packet_samples=4, jitter_s=0.004)
         out = regularize(stamps, np.zeros((stamps.shape[0], 3)), None, nominal_rate_hz=104.0)
         errors.append(errors_s(t_true, out.samples.t_s))
-        assert out.sampling_rate_hz == pytest.approx(104.0 * 1.005, rel=5e-4)
+        assert out.sampling_rate_hz == pytest.approx(104.0 * 1.005, rel=5e-5)
     err = np.concatenate(errors)
-    assert float(np.median(err)) < 0.0005
-    assert float(np.percentile(err, 99)) < 0.008
+    assert float(np.median(err)) < 0.0002
+    assert float(np.percentile(err, 99)) < 0.001
+    assert float(np.mean(err > 0.5 / 104.0)) < 0.001
 
 
 def test_a_silence_splits_the_fit_and_is_counted() -> None:
