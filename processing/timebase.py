@@ -89,8 +89,9 @@ MAX_LOST_SHARE = 0.2
 MAX_HOLE_SHARE = 0.1
 #: Residuals beyond this many robust standard deviations are left out of the second fit (late packets).
 OUTLIER_SIGMAS = 4.0
-#: Running-median windows, s (as many batches as arrive in that time, at least `MIN_WINDOW`): short ones
-#: find the steps, long ones measure them (lost packets come seconds apart at 1 to 2 % lost).
+#: Windows, s (as many batches as arrive in that time, at least `MIN_WINDOW`): the blocks whose medians
+#: give the stamps' noise, and how far a step may move when placed; the longest stretch on either side of
+#: a step that counts towards its standard error (lost packets come seconds apart at 1 to 2 % lost).
 DETECT_WINDOW_S = 0.5
 MEASURE_WINDOW_S = 4.0
 MIN_WINDOW = 4
@@ -111,7 +112,7 @@ CHANGE_PENALTY = 4.0
 
 @dataclass(frozen=True, slots=True)
 class TimebaseReport:
-    """Every decision `regularize` took, counted (summary.json, section "input").
+    """Every decision `regularize` took, counted (summary.json, `input_checks.timebase`).
 
     Attributes
     ----------
@@ -398,10 +399,11 @@ def _placed(
 
 def _cumulative(steps: list[tuple[int, int]], n: int) -> FloatArray:
     """Samples lost before each of `n` batches, from (batch, size) steps."""
-    cum = np.zeros(n)
-    for j, size in steps:
-        cum[j:] += size
-    return cum
+    jumps = np.zeros(n)
+    if steps:
+        where, size = zip(*steps, strict=True)
+        np.add.at(jumps, np.asarray(where, dtype=np.int64), np.asarray(size, dtype=np.float64))
+    return np.cumsum(jumps)
 
 
 def _batches(t: FloatArray) -> tuple[IntArray, IntArray]:
