@@ -73,6 +73,7 @@ SIMULATED_KINDS: tuple[SimulatedKind, ...] = (
     SimulatedKind("movesense", "sensorlink.simsensor.sim_movesense", "SimulatedMovesense.start"),
     SimulatedKind("polar-verity-sense", "sensorlink.simsensor.sim_polar", "SimulatedVeritySense.start"),
     SimulatedKind("polar-h10", "sensorlink.simsensor.sim_polar", "SimulatedPolarH10.start"),
+    SimulatedKind("metamotion", "sensorlink.simsensor.sim_metawear", "SimulatedMetaMotionS.start"),
 )
 """Every kind with a simulated peripheral (one line per vendor)."""
 
