@@ -19,12 +19,12 @@ the task is to recover `k` for every row (the lost samples are the jumps in `k`)
    gets its level (a median), and the samples lost before a stretch are its level above one reference
    fitted to all stretches, rounded to whole samples (to whole batches when the stamps come in batches of
    one size: packets are lost whole). Changes that come out at zero, or below their noise, are dropped.
-4. The period: the slopes within the stretches (each stretch its own offset, so a step miscounted does not
-   bias it; their weighted median, so a step missed does not either), alternating with step 3 until the
-   count settles, from a few starting periods (the mode of long-baseline slopes, the nominal rate). Then
-   one period and an offset per segment by least squares over the batch ends (once more without
-   residuals beyond `OUTLIER_SIGMAS` robust standard deviations), alternating with step 3 at its period
-   until both settle; the start whose fit scatters least wins.
+4. The period: the slopes within the stretches (least squares, each stretch its own offset, so a step
+   miscounted does not bias it), alternating with step 3 until the count settles, from a few starting
+   periods (the mode of long-baseline slopes, the nominal rate). Then one period and an offset per
+   segment by least squares over the batch ends (once more without residuals beyond `OUTLIER_SIGMAS`
+   robust standard deviations), alternating with step 3 at its period until both settle; the start
+   whose fit scatters least wins.
 5. Every row gets the time `offset + period * k`: the samples land on a constant grid at the estimated rate,
    their values unchanged (no interpolation is needed, since they were taken on that grid); lost samples
    are holes of whole periods on it, left to the pipeline's one gap policy (`processing.pipeline.gaps`)
@@ -449,12 +449,12 @@ def _count_lost(
     y: FloatArray, x: FloatArray, starts: IntArray, segment_of: IntArray, period: float, quantum: int
 ) -> FloatArray:
     """Samples lost before each batch, with the period refined in turn from the slopes within the stretches
-    between steps (each stretch its own offset: steps measured a sample off, or missed, do not bias it as
-    they would a fit over the whole segment), until the count settles."""
+    between steps (least squares, each stretch its own offset: a step measured a sample off does not bias
+    it as it would a fit over the whole segment), until the count settles."""
     lost = _lost_samples(y, x, starts, period, quantum)
     for _ in range(MAX_PASSES):
         cut = (np.diff(lost) != 0) | (np.diff(segment_of) != 0)
-        period = _stretch_period(y, x, np.cumsum(np.concatenate([[0], cut])), period)
+        period = _least_squares(y, x, np.cumsum(np.concatenate([[0], cut])))[0]
         previous, lost = lost, _lost_samples(y, x, starts, period, quantum)
         if np.array_equal(previous, lost):
             break
@@ -539,23 +539,6 @@ def _lost_samples(y: FloatArray, x: FloatArray, starts: IntArray, period: float,
         bounds = _change_points(r, penalty)
         lost[a:b] = _cumulative(_measure_steps(r, bounds, period, quantum, win), b - a)
     return lost
-
-
-def _stretch_period(y: FloatArray, x: FloatArray, stretch_of: IntArray, fallback: float) -> float:
-    """The weighted median of the least-squares slopes of the stretches between steps (weights: their
-    precision, sum of squared row offsets): a stretch that holds a step not yet found is steeper, and a
-    few of them must not drag a pooled slope along."""
-    n_st = int(stretch_of[-1]) + 1
-    count = np.bincount(stretch_of, minlength=n_st).astype(np.float64)
-    x_mean = np.bincount(stretch_of, x, minlength=n_st) / np.maximum(count, 1.0)
-    y_mean = np.bincount(stretch_of, y, minlength=n_st) / np.maximum(count, 1.0)
-    dx = x - x_mean[stretch_of]
-    sxx = np.bincount(stretch_of, dx * dx, minlength=n_st)
-    sxy = np.bincount(stretch_of, dx * (y - y_mean[stretch_of]), minlength=n_st)
-    usable = (count >= MIN_WINDOW) & (sxx > 0)
-    if not usable.any():
-        return fallback
-    return _weighted_median(sxy[usable] / sxx[usable], np.asarray(sxx[usable], dtype=np.float64))
 
 
 def _least_squares(
