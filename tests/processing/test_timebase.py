@@ -117,6 +117,22 @@ def test_per_sample_stamps_sharing_a_packets_jitter_come_close() -> None:
     assert float(np.mean(err > 0.5 / 104.0)) < 0.001
 
 
+def test_8_ms_jitter_at_208_hz_still_puts_nearly_every_sample_on_its_slot() -> None:
+    # The brief's worst case at the sensor's default rate: jitter 1.7 periods. Measured over 3 recordings:
+    # median 0.07 ms, p99 0.42 ms, 0.26 % of the samples a packet off next to a loss, rate within 15 ppm;
+    # the bounds are a ratchet on that.
+    errors = []
+    for seed in range(3):
+        t_true, stamps = host_stamps(seed, packet_samples=8, rate_hz=208.0, jitter_s=0.008)
+        out = regularize(stamps, np.zeros((stamps.shape[0], 3)), None, nominal_rate_hz=208.0)
+        errors.append(errors_s(t_true, out.samples.t_s))
+        assert out.sampling_rate_hz == pytest.approx(208.0 * 1.005, rel=5e-5)
+    err = np.concatenate(errors)
+    assert float(np.median(err)) < 0.0002
+    assert float(np.percentile(err, 99)) < 0.001
+    assert float(np.mean(err > 0.5 / 208.0)) < 0.005
+
+
 def test_a_silence_splits_the_fit_and_is_counted() -> None:
     t_true, stamps = host_stamps(4, silence=(20.0, 23.0))
     out = regularize(stamps, np.zeros((stamps.shape[0], 3)), None)
