@@ -61,6 +61,7 @@ from sensorlink.profiles.metawear import METAMOTION
 from sensorlink.profiles.movesense import MOVESENSE
 from sensorlink.profiles.polar_pmd import POLAR_H10, POLAR_VERITY_SENSE
 from sensorlink.profiles.posture_v1 import POSTURE_V1, STREAMING_CONFIG, PostureSensorV1, PostureV1Session
+from sensorlink.profiles.witmotion import WITMOTION
 
 if TYPE_CHECKING:
     from bleak.backends.scanner import AdvertisementData
@@ -83,6 +84,7 @@ PROFILES: tuple[SensorProfile, ...] = (
     POLAR_VERITY_SENSE,
     POLAR_H10,
     METAMOTION,
+    WITMOTION,
 )
 """Every profile this version knows, in the order a scan tries them (one line per vendor profile)."""
 

@@ -74,6 +74,7 @@ SIMULATED_KINDS: tuple[SimulatedKind, ...] = (
     SimulatedKind("polar-verity-sense", "sensorlink.simsensor.sim_polar", "SimulatedVeritySense.start"),
     SimulatedKind("polar-h10", "sensorlink.simsensor.sim_polar", "SimulatedPolarH10.start"),
     SimulatedKind("metamotion", "sensorlink.simsensor.sim_metawear", "SimulatedMetaMotionS.start"),
+    SimulatedKind("witmotion", "sensorlink.simsensor.sim_witmotion", "SimulatedWitMotion.start"),
 )
 """Every kind with a simulated peripheral (one line per vendor)."""
 
