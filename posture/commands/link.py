@@ -29,8 +29,9 @@ from posture.session.recording import (
 )
 from posture.settings import Settings
 from sensorlink.bonds import Bond, BondStore
-from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound
+from sensorlink.errors import AdapterUnavailable, NotPaired, SensorlinkError, SensorNotFound, UnknownProfile
 from sensorlink.link import LinkOptions
+from sensorlink.profiles import profile_by_kind
 from sensorlink.scan import (
     AUTO_ADAPTER,
     BleBackend,
@@ -189,11 +190,13 @@ def _print_summary(summary: RecordSummary) -> None:
         else "not measured yet (needs 5 minutes of streaming)"
     )
     loss_pct = 100.0 * summary.lost_samples / max(1, summary.samples + summary.lost_samples)
+    inferred = "" if summary.loss_checkable else ", inferred from arrival gaps"
     battery = "?" if summary.battery_pct is None else str(summary.battery_pct)
     out.print(
         f"recorded {summary.samples} samples ({summary.duration_s:.1f} s at {summary.sampling_rate_hz:g} Hz) "
         f"to {summary.path}\n"
-        f"  lost {summary.lost_samples} samples ({loss_pct:.2f} %), {summary.reconnects} reconnects, "
+        f"  lost {summary.lost_samples} samples ({loss_pct:.2f} %{inferred}), "
+        f"{summary.reconnects} reconnects, "
         f"{summary.malformed_packets} malformed and {summary.duplicate_packets} duplicate packets skipped\n"
         f"  sensor clock drift {drift}, battery {battery} %, firmware {summary.firmware_revision}"
     )
@@ -284,6 +287,13 @@ def doctor(ctx: typer.Context) -> None:
         out.print(
             f"  {bond.name} ({bond.address}) on adapter {bond.adapter}, kind {bond.profile}, paired {when}"
         )
+        try:
+            timing = profile_by_kind(bond.profile).timing
+        except UnknownProfile as exc:
+            problems.append(f"{bond.name}: {exc}")
+            continue
+        loss = "loss counted exactly" if timing.loss_checkable else "loss only inferred"
+        out.print(f"    timing: {timing.clock} clock, {loss} ({timing.description})")
     if not bonds:
         out.print("  none")
     if not any(b.adapter == settings.adapter for b in bonds):

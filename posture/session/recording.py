@@ -163,6 +163,10 @@ class RecordSummary:
         The CSV.
     session_path : Path
         The session file (every raw packet; `posture replay` reads it).
+    loss_checkable : bool
+        False for a sensor that numbers nothing: `lost_samples` is then inferred from arrival gaps.
+    sensor_kind : str
+        The sensor's profile kind.
     """
 
     path: Path
@@ -177,6 +181,8 @@ class RecordSummary:
     battery_pct: int | None
     firmware_revision: str | None
     session_path: Path | None = None
+    loss_checkable: bool = True
+    sensor_kind: str = "posture"
 
 
 def session_link(
@@ -321,6 +327,8 @@ async def record_device(
         battery_pct=status.battery_pct,
         firmware_revision=firmware,
         session_path=session_path,
+        loss_checkable=profile.timing.loss_checkable,
+        sensor_kind=profile.kind,
     )
 
 

@@ -29,9 +29,11 @@ HOW TO ADD A VENDOR PROFILE
      what identifies the device (``standard_gatt.require_services``, ``read_firmware_revision``) and raises
      `UnsupportedFirmware` / `InvalidConfiguration`; `prepare` configures (nothing is written when
      ``resume``); `start` returns `StartInfo` (``resumed=False`` for devices that restart their stream
-     after a reconnect, which is every vendor device we know); `time_sync` returns None unless the device
-     answers a time request; `read_battery_pct` uses ``standard_gatt.read_standard_battery_pct`` where the
-     device has the Battery Service (and ``subscribe_standard_battery`` in `prepare` if it notifies);
+     after a reconnect, which is every vendor device we know; ``samples_per_packet`` as `prepare` returned
+     it, or the link starts a fresh decoding and drops what the first one buffered); `time_sync`
+     returns None unless the device answers a time request; `read_battery_pct` uses
+     ``standard_gatt.read_standard_battery_pct`` where the device has the Battery Service (and
+     ``subscribe_standard_battery`` in `prepare` if it notifies);
    - `decoding(settings)`: a fresh `PacketDecoding` whose ``decode(data, host_ns)`` returns a sequence of
      `DecodedPacket` (empty while it buffers). Set ``sensor_time_us`` to the device clock of the FIRST
      sample (convert a last-sample timestamp: ``last - (n - 1) * period``) and leave ``seq`` None if the

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +197,9 @@ class SimulatedSensor:
         self._sensor_fault = False
         self._running = False
         self._t0_loop = 0.0
+        # Random loss and arrival jitter of the fault plan (drawn only when the plan asks for them).
+        self._fault_rng = random.Random(options.faults.seed)
+        self._last_event_s = 0.0
         # Anchored at each connection's first connection event.
         self._events = ConnectionEvents(
             options.connection_interval_s, options.connection_event_loss_probability, options.radio_seed
@@ -441,6 +445,11 @@ class SimulatedSensor:
             if ready is None:
                 return
             event_true_s = self._events.event_true_s(ready)
+            jitter_s = self.options.faults.arrival_jitter_s
+            if jitter_s:
+                # Arrival jitter (FaultPlan), in order: a packet never overtakes the one before it.
+                event_true_s = max(event_true_s + self._fault_rng.uniform(0.0, jitter_s), self._last_event_s)
+                self._last_event_s = event_true_s
             await self._sleep_until_true(event_true_s)
             # Only the packets completed by this event go in it (a bounded batch even when the loop lags).
             for produced in self.core.produce_until(event_true_s):
@@ -469,6 +478,10 @@ class SimulatedSensor:
         data = bytes(produced.packet)
         # Each planned fault fires once, at the first delivery attempt of its seq (seqs repeat after the
         # wrap).
+        loss_probability = self.options.faults.loss_probability
+        if loss_probability and self._fault_rng.random() < loss_probability:
+            self.core.log.append(produced, PacketFate.FAULT_LOST)
+            return
         if seq in self._pending_lost:
             self._pending_lost.discard(seq)
             self.core.log.append(produced, PacketFate.FAULT_LOST)

@@ -68,3 +68,8 @@ def test_sim_posture_scans_pairs_and_records_as_sim_did(cli: Cli) -> None:
     rows = list(csv.reader(csv_path.read_text().splitlines()))
     assert len(rows) - 1 >= 208
     assert "lost 0 samples" in one_line(out)
+    code, out, err = run_in_process(*cli, "--adapter", "sim:posture", "doctor")
+    assert code == 0, out
+    text = one_line(out)
+    assert "on adapter sim:posture, kind posture" in text
+    assert "timing: device clock, loss counted exactly" in text

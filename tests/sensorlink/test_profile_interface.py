@@ -328,3 +328,24 @@ def test_the_registry_finds_a_profile_by_kind_name_and_advertisement() -> None:
     assert profile_for_advertisement(ours._replace(service_uuids=[])) is None
     with pytest.raises(UnknownProfile, match="posture-v1"):
         profile_by_name("garmin-pod")
+
+
+@VIRTUAL_TIME
+async def test_our_sensor_takes_the_same_random_loss_and_jitter_and_still_counts_every_lost_sample(
+    tmp_path: Path, loop_clock: HostClock
+) -> None:
+    from sensorlink.simsensor import PacketFate, SimulatedSensorOptions
+    from tests.sensorlink.test_link import simulated
+
+    faults = FaultPlan(loss_probability=0.03, arrival_jitter_s=0.005, seed=4)
+    async with simulated(tmp_path, SimulatedSensorOptions(faults=faults)) as (_, sensor, factory):
+        link = Link(sensor.options.address, client_factory=factory, host_clock_ns=loop_clock)
+        blocks = await collect(link, 30 * RATE_HZ)
+        counters = link.counters
+        records = list(sensor.log.records)
+    spp = blocks[0].samples.t_s.size
+    last_seq = round(blocks[-1].first_sample_index / spp)
+    lost = [r for r in records[:last_seq] if r.fate is PacketFate.FAULT_LOST]
+    assert len(lost) > 10
+    assert counters.samples_lost == len(lost) * spp
+    assert np.all(np.diff(np.concatenate([b.samples.t_s for b in blocks])) > 0)
