@@ -359,6 +359,12 @@ class _Chunk:
         else:
             self.gyr_dps = values
 
+    @classmethod
+    def alone(cls, arrival_ns: int, module: Module, values: FloatArray) -> _Chunk:
+        chunk = cls(arrival_ns)
+        chunk.put(module, values)
+        return chunk
+
 
 @dataclass(frozen=True, slots=True)
 class DecodingCounts:
@@ -396,12 +402,15 @@ class MetaWearDecoding:
     order it keeps; the decoding learns that order from the first `_LEARN_NOTIFICATIONS` notifications (which
     sensor's notification is followed within half a chunk period by the other's more often). From then on a
     notification of the sensor that comes first opens a chunk, and one of the other sensor completes the open
-    chunk if it arrived within half a chunk period of it; otherwise it is a chunk of its own whose first
-    notification was lost. One host sample clock (`sensorlink.host_clock`) then times the chunks by the
-    arrival of their first notification: a chunk that lost one of its two notifications still shows where it
-    was, so only a chunk that lost both is inferred from an arrival gap. Samples of incomplete chunks are
-    dropped (no 6-axis sample without both halves) and reported as lost. The data registers of both chips
-    are accepted: a session file does not record the chip, and the samples look the same on both.
+    chunk if it arrived within half a chunk period of it. Later, it is either the same chunk's half delayed
+    by the host (a stall between two deliveries: the next notification then follows early, within one and a
+    half chunk periods of the first half) or the next chunk's, whose first half was lost (the next
+    notification comes about two periods after); the next arrival decides. Without an open chunk it is a
+    chunk of its own whose first half was lost. One host sample clock (`sensorlink.host_clock`) times the
+    chunks by the arrival of their first notification: a chunk that lost one of its two notifications still
+    shows where it was, so only a chunk that lost both is inferred from an arrival gap. Samples of incomplete
+    chunks are dropped (no 6-axis sample without both halves) and reported as lost. The data registers of
+    both chips are accepted: a session file does not record the chip, and the samples look the same on both.
     """
 
     def __init__(self, settings: StreamSettings) -> None:
@@ -409,10 +418,13 @@ class MetaWearDecoding:
         self._acc_config = AccConfig(Chip.BMI270, rate_hz, settings.acc_range_g)
         self._gyro_config = GyroConfig(rate_hz, settings.gyr_range_dps)
         self._samples_per_chunk = samples_per_notification(rate_hz)
-        self._max_gap_ns = round(0.5 * self._samples_per_chunk / rate_hz * 1e9)
+        self._chunk_period_ns = round(self._samples_per_chunk / rate_hz * 1e9)
+        self._max_gap_ns = self._chunk_period_ns // 2
         self._emit_samples = max(1, round(_EMIT_EVERY_S * rate_hz))
         self._clock: HostSampleClock[_Chunk] = HostSampleClock(rate_hz)
         self._first: Module | None = None
+        self._second: Module = GYRO
+        self._late: tuple[int, FloatArray] | None = None
         self._learning: list[tuple[Module, int, FloatArray]] = []
         self._open: _Chunk | None = None
         # The run of complete chunks not yet emitted: times and samples of each.
@@ -451,6 +463,7 @@ class MetaWearDecoding:
             if len(self._learning) < _LEARN_NOTIFICATIONS:
                 return []
             self._first = self._learnt_order()
+            self._second = GYRO if self._first is ACC else ACC
             learnt, self._learning = self._learning, []
             chunks = [c for m, t, v in learnt for c in self._group(m, t, v)]
         else:
@@ -476,27 +489,36 @@ class MetaWearDecoding:
     def _group(self, module: Module, host_ns: int, values: FloatArray) -> list[_Chunk]:
         """The chunks this notification closes (see the class notes)."""
         closed: list[_Chunk] = []
-        open_chunk = self._open
+        open_chunk, late = self._open, self._late
+        if open_chunk is not None and late is not None:
+            # A second half that came more than half a chunk period after the first: a host stall between
+            # the two deliveries (the next notification then follows it early: the gaps add up to about one
+            # chunk period), or the next chunk's second half whose first half was lost (about two periods).
+            self._open = self._late = None
+            late_ns, late_values = late
+            if host_ns - open_chunk.arrival_ns < 1.5 * self._chunk_period_ns:
+                open_chunk.put(self._second, late_values)
+                closed.append(open_chunk)
+            else:
+                closed.extend((open_chunk, _Chunk.alone(late_ns, self._second, late_values)))
+            open_chunk = None
         if module is self._first:
             if open_chunk is not None:
                 closed.append(open_chunk)
-            self._open = _Chunk(host_ns)
-            self._open.put(module, values)
+            self._open = _Chunk.alone(host_ns, module, values)
             return closed
-        if (
-            open_chunk is not None
-            and not open_chunk.has(module)
-            and host_ns - open_chunk.arrival_ns <= self._max_gap_ns
-        ):
-            open_chunk.put(module, values)
-            self._open = None
-            return [open_chunk]
+        if open_chunk is not None and not open_chunk.has(module):
+            if host_ns - open_chunk.arrival_ns <= self._max_gap_ns:
+                open_chunk.put(module, values)
+                self._open = None
+                closed.append(open_chunk)
+            else:
+                self._late = (host_ns, values)  # decided by the next notification's arrival
+            return closed
         if open_chunk is not None:
             closed.append(open_chunk)
             self._open = None
-        alone = _Chunk(host_ns)
-        alone.put(module, values)
-        closed.append(alone)
+        closed.append(_Chunk.alone(host_ns, module, values))
         return closed
 
     def _take(self, placed: PlacedPacket[_Chunk]) -> list[DecodedPacket]:

@@ -403,8 +403,6 @@ def chunk_notifications(k: int, chip: Chip) -> tuple[bytes, bytes]:
 @pytest.mark.parametrize("chip", list(Chip))
 def test_a_board_that_sends_the_gyroscope_first_is_paired_and_each_lost_half_is_counted(chip: Chip) -> None:
     decoding = METAMOTION.decoding(HIGHEST)
-    lsb_per_g = AccConfig(chip, 200, HIGHEST.acc_range_g).lsb_per_g
-    lsb_per_dps = GyroConfig(200, HIGHEST.gyr_range_dps).lsb_per_dps
     packets: list[DecodedPacket] = []
     for k in range(200):
         acc, gyr = chunk_notifications(k, chip)
@@ -413,18 +411,43 @@ def test_a_board_that_sends_the_gyroscope_first_is_paired_and_each_lost_half_is_
             if (k, data is acc) in {(50, True), (120, False)}:
                 continue  # chunk 50 lost its accelerometer half, chunk 120 its gyroscope half
             packets.extend(decoding.decode(data, arrival_ns))
-    acc_counts = np.rint(np.vstack([p.acc_mps2 for p in packets]) * lsb_per_g / STANDARD_GRAVITY_MPS2)
-    gyr_counts = np.rint(np.vstack([p.gyr_dps for p in packets]) * lsb_per_dps)  # type: ignore[misc]
-    chunk_of = (acc_counts[:, 0] // 10).astype(int)
-    assert np.array_equal(gyr_counts, -acc_counts)  # every accelerometer sample with its own gyroscope sample
-    assert 50 not in chunk_of
-    assert 120 not in chunk_of
-    assert np.array_equal(np.unique(chunk_of), [k for k in range(chunk_of.max() + 1) if k not in (50, 120)])
+    chunks = emitted_chunks(packets, chip)
+    assert np.array_equal(chunks, [k for k in range(chunks.max() + 1) if k not in (50, 120)])
     assert [p.samples_lost_before for p in packets if p.samples_lost_before] == [3, 3]
     t_s = np.concatenate([p.host_time_s for p in packets])
     assert np.all(np.diff(t_s) > 0)
     counts = decoding.counts
     assert (counts.acc_missing, counts.gyro_missing, counts.samples_lost_unseen) == (1, 1, 0)
+
+
+def emitted_chunks(packets: list[DecodedPacket], chip: Chip) -> np.ndarray:
+    """Chunk index of every emitted sample, after checking each sample's gyroscope half is its own."""
+    lsb_per_g = AccConfig(chip, 200, HIGHEST.acc_range_g).lsb_per_g
+    lsb_per_dps = GyroConfig(200, HIGHEST.gyr_range_dps).lsb_per_dps
+    acc_counts = np.rint(np.vstack([p.acc_mps2 for p in packets]) * lsb_per_g / STANDARD_GRAVITY_MPS2)
+    gyr_counts = np.rint(np.vstack([p.gyr_dps for p in packets]) * lsb_per_dps)  # type: ignore[misc]
+    assert np.array_equal(gyr_counts, -acc_counts)  # every accelerometer sample with its own gyroscope sample
+    return np.unique((acc_counts[:, 0] // 10).astype(int))
+
+
+def test_a_host_stall_keeps_two_halves_together_and_a_lost_half_is_not_filled_from_the_next_chunk() -> None:
+    decoding = METAMOTION.decoding(HIGHEST)
+    period_ns = 15_000_000
+    packets: list[DecodedPacket] = []
+    for k in range(200):
+        acc, gyr = chunk_notifications(k, Chip.BMI270)
+        acc_ns = gyr_ns = 1_000_000_000 + k * period_ns
+        if k == 60:
+            gyr_ns += 11_000_000  # the host stalled 11 ms between the two deliveries
+        if k == 101:
+            acc = b""  # chunk 100's gyroscope half and chunk 101's accelerometer half are lost
+        for data, at_ns in ((acc, acc_ns), (gyr if k != 100 else b"", gyr_ns)):
+            if data:
+                packets.extend(decoding.decode(data, at_ns))
+    chunks = emitted_chunks(packets, Chip.BMI270)
+    assert 60 in chunks
+    assert np.array_equal(chunks, [k for k in range(chunks.max() + 1) if k not in (100, 101)])
+    assert [p.samples_lost_before for p in packets if p.samples_lost_before] == [6]
 
 
 @settings(max_examples=300, deadline=None)
