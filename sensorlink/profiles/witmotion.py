@@ -8,8 +8,11 @@ What the profile does:
 
 - Recognised by its advertised name ("WT901BLE..." as WitMotion ships it) or its service FFE5.
 - `check_device` needs the FFE5 service with FFE4 (notify) and FFE9 (write): one line if missing.
+- `check_device` also reads register 0x03 (`FF AA 27 03 00`, answered by a 0x71 packet): a device that does
+  not answer does not speak this protocol (one line).
 - `prepare` (a new stream) writes the rate as WitMotion's SDKs do: unlock `FF AA 69 88 B5`, the rate
-  `FF AA 03 RATE 00`, save `FF AA 00 00 00`, 100 ms apart. Ranges are fixed (+-16 g, +-2000 deg/s).
+  `FF AA 03 RATE 00`, save `FF AA 00 00 00`, 100 ms apart, and reads register 0x03 back (the sensor
+  acknowledges no write). Ranges are fixed (+-16 g, +-2000 deg/s).
 - Timing: the packet has NO counter and NO clock. Sample times come from the host's arrival times, the
   nominal rate and the packet boundaries (`sensorlink.host_clock.HostSampleClock`, which holds each packet
   0.3 s before its times are final); lost notifications
@@ -49,10 +52,15 @@ from sensorlink.profiles.standard_gatt import read_firmware_revision, read_stand
 from sensorlink.profiles.witmotion_protocol import (
     ACC_FULL_SCALE_G,
     GYR_FULL_SCALE_DPS,
+    HEADER,
+    PACKET_BYTES,
     RETURN_RATE_CODES,
     WIT_NOTIFY_UUID,
     WIT_SERVICE_UUID,
     WIT_WRITE_UUID,
+    PacketFlag,
+    Register,
+    RegisterRead,
     WitCommand,
     parse_notification,
 )
@@ -103,20 +111,27 @@ class WitMotionDecoding:
 
 
 class WitMotionSession:
-    """One connection to a WT901BLE (a `ProfileSession`): rate register and notifications, nothing else."""
+    """One connection to a WT901BLE (a `ProfileSession`): rate register and notifications, nothing else.
+
+    Register answers (0x71) and data (0x61) share FFE4: the session subscribes to it once and passes a
+    register answer to the read waiting for it, everything else to the link (once it asked for data).
+    """
 
     def __init__(self, client: BleakClient, *, command_timeout_s: float, on_status: StatusCallback) -> None:
         self._client = client
         self._command_timeout_s = command_timeout_s
         self._firmware_revision = ""
-        self._settings: StreamSettings | None = None
+        self._notifying = False
+        self._on_data: DataCallback | None = None
+        self._waiter: asyncio.Future[RegisterRead] | None = None
 
     @property
     def firmware_revision(self) -> str:
         return self._firmware_revision
 
     async def check_device(self) -> str:
-        """Refuse, in one line, a device without the FFE5 service and its FFE4/FFE9 characteristics."""
+        """Refuse, in one line, a device without the FFE5 service and its FFE4/FFE9 characteristics, or one
+        that does not answer a register read (a firmware that does not speak this protocol)."""
         services = self._client.services
         if services.get_service(WIT_SERVICE_UUID) is None or any(
             services.get_characteristic(uuid) is None for uuid in (WIT_NOTIFY_UUID, WIT_WRITE_UUID)
@@ -125,12 +140,14 @@ class WitMotionSession:
                 f"this device has no WitMotion service {WIT_SERVICE_UUID} with its notify (FFE4) and write "
                 "(FFE9) characteristics: it is not a WT901BLE, or a WitMotion model with another protocol"
             )
+        await self._read_register(Register.RETURN_RATE)
         revision = await read_firmware_revision(self._client)
         self._firmware_revision = revision or "WT901BLE (no version reported)"
         return self._firmware_revision
 
     async def prepare(self, requested: StreamSettings, *, resume: bool) -> StreamSettings:
-        """Check the settings and (a new stream) write the return rate: unlock, rate, save."""
+        """Check the settings and (a new stream) write the return rate (unlock, rate, save), then read it
+        back: the sensor acknowledges no write, and a rate it did not take would mistime every sample."""
         WITMOTION.capabilities.check(requested, _DEVICE)
         if not self._firmware_revision:
             await self.check_device()
@@ -139,17 +156,23 @@ class WitMotionSession:
                 await self._write(command)
                 await asyncio.sleep(COMMAND_GAP_S)
             await self._write(WitCommand.save())
-        settings = StreamSettings(
+            code = (await self._read_register(Register.RETURN_RATE)).values[0]
+            if code != RETURN_RATE_CODES[requested.sample_rate_hz]:
+                raise InvalidConfiguration(
+                    f"the {_DEVICE} did not take a return rate of {requested.sample_rate_hz} Hz (register "
+                    f"0x03 reads {code:#04x}): its firmware does not accept this rate; try another rate or "
+                    "set it with WitMotion's app"
+                )
+        return StreamSettings(
             sample_rate_hz=requested.sample_rate_hz,
             acc_range_g=ACC_FULL_SCALE_G,
             gyr_range_dps=GYR_FULL_SCALE_DPS,
             samples_per_packet=1,
         )
-        self._settings = settings
-        return settings
 
     async def subscribe_data(self, on_data: DataCallback) -> None:
-        await self._client.start_notify(WIT_NOTIFY_UUID, lambda _c, data: on_data(data))
+        self._on_data = on_data
+        await self._ensure_notifying()
 
     async def start(self) -> StartInfo:
         """Nothing to send: the sensor streams while notifications are on."""
@@ -157,7 +180,10 @@ class WitMotionSession:
 
     async def stop(self) -> None:
         """Notifications off (the sensor itself never stops sampling)."""
-        await self._client.stop_notify(WIT_NOTIFY_UUID)
+        self._on_data = None
+        if self._notifying:
+            self._notifying = False
+            await self._client.stop_notify(WIT_NOTIFY_UUID)
 
     async def time_sync(self) -> int | None:
         return None  # no device clock
@@ -168,6 +194,37 @@ class WitMotionSession:
     async def _write(self, command: WitCommand) -> None:
         async with asyncio.timeout(self._command_timeout_s):
             await self._client.write_gatt_char(WIT_WRITE_UUID, bytes(command), response=True)
+
+    async def _ensure_notifying(self) -> None:
+        if not self._notifying:
+            await self._client.start_notify(WIT_NOTIFY_UUID, lambda _c, data: self._on_notification(data))
+            self._notifying = True
+
+    async def _read_register(self, register: int) -> RegisterRead:
+        """Ask for a 0x71 answer starting at `register`; one line if the sensor does not answer."""
+        await self._ensure_notifying()
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._write(WitCommand.read(register))
+            async with asyncio.timeout(self._command_timeout_s):
+                answer = await self._waiter
+        except TimeoutError:
+            raise InvalidConfiguration(
+                f"the device does not answer a WitMotion register read within {self._command_timeout_s:g} s: "
+                "its firmware does not speak the WT901BLE protocol (an unknown firmware or another model)"
+            ) from None
+        finally:
+            self._waiter = None
+        return answer
+
+    def _on_notification(self, data: bytearray) -> None:
+        if len(data) == PACKET_BYTES and data[0] == HEADER and data[1] == PacketFlag.REGISTERS:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(RegisterRead.from_bytes(bytes(data)))
+            return
+        if self._on_data is not None:
+            self._on_data(data)
 
 
 class WitMotionProfile:
