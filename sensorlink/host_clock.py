@@ -22,15 +22,17 @@ interval and 5 ms of jitter against 10 ms packets), several positions explain th
 a step of that height fits the delays best in the least-squares sense. The first two seconds (until the
 slope is known) infer no loss. All of this costs `lookahead_s` of latency.
 
-Error, honestly: times carry the minimum delay as a constant bias (unobservable without a device clock; 1
-to 3 ms on the simulated radio), the envelope's noise, and, for a packet put a period off by a loss decision,
-that period until the offset follows (the p99). `HostClockQuality` reports the fitted rate, the inferred
-loss, the close decisions and `expected_error_s`, a running estimate of the typical error. Measured against
-the simulator's truth (benchmarks/bench_host_clock.py, 10 minutes at 100 Hz, rate +-1 %, 5 ms jitter, 2 %
-lost, 8 seeds): median 1.1-1.3 ms with 2 samples per notification and 1.7-2.1 ms with 1; p99 after 30 s
-2.5-5 ms, and 11-12 ms (one packet period) with 1 sample per notification. A start with several losses in
-its first two seconds can be off by tens of milliseconds for up to ten seconds. The lookahead loss placement
-and the median-of-pairs slope are ours, not a published method.
+Error, honestly: times carry the minimum delay as a constant bias (unobservable without a device clock: 1
+to 2 ms on the simulated radio, up to 5 ms when the device samples so close to nominal that its phase
+against the connection events stays put), the envelope's noise, and, for a packet put a period off by a
+loss decision, that period until the offset follows (the p99). `HostClockQuality` reports the fitted rate,
+the inferred loss, the close decisions and `expected_error_s`, a running estimate of the typical error
+beyond the constant. Measured against the simulator's truth (benchmarks/bench_host_clock.py, 10 minutes at
+100 Hz, rate +-1 %, 5 ms jitter, 2 % lost, 8 seeds): median 1.0-1.3 ms with 2 samples per notification and
+1.7-2.1 ms with 1; p99 after 30 s 2.8-5 ms, and 11-12 ms (one packet period) with 1 sample per
+notification. At exactly the nominal rate the median is 3.6 ms, nearly all of it the constant. A start with
+several losses in its first two seconds can be off by tens of milliseconds for up to ten seconds. The
+lookahead loss placement and the median-of-pairs slope are ours, not a published method.
 
 Sample times are slewed (`sensorlink.clock.SlewedTimeline`, up to 2 %), so a refit never makes them step
 back.

@@ -189,6 +189,8 @@ def _print_summary(summary: RecordSummary) -> None:
         if summary.drift_ppm is not None
         else "not measured yet (needs 5 minutes of streaming)"
     )
+    if profile_by_kind(summary.sensor_kind).timing.clock == "host":
+        drift = "none to measure (no sample clock: times from arrivals)"
     loss_pct = 100.0 * summary.lost_samples / max(1, summary.samples + summary.lost_samples)
     inferred = "" if summary.loss_checkable else ", inferred from arrival gaps"
     battery = "?" if summary.battery_pct is None else str(summary.battery_pct)
