@@ -586,19 +586,21 @@ class MountingEstimator:
         if standing is not None:
             moving[: standing[1]] = False  # forward comes from the motion after the calibration
         running = moving & _running_samples(acc_mps2, fs)
-        use_running = np.count_nonzero(running) >= self.min_motion_s * fs
+        # Durations as whole samples: a rate read from rounded stamps (104.004 Hz for 104) must not ask a
+        # 4 s clip for a 417th sample.
+        use_running = np.count_nonzero(running) >= round(self.min_motion_s * fs)
         if self.require_running and not use_running:
             raise CalibrationError(
                 f"not enough running yet to find the direction of travel: run for {self.min_motion_s:g} s"
             )
         use = running if use_running else moving
-        if not use_running and np.count_nonzero(moving & ~running) >= self.min_motion_s * fs:
+        if not use_running and np.count_nonzero(moving & ~running) >= round(self.min_motion_s * fs):
             # Walking decides, so only walking may: a few seconds of running at the end of a walk (too few
             # to decide from) carry several times the acceleration power of the walking and the opposite
             # sign relation (`_forward_in_plane`), and reversed the forward axis in a robustness sweep
             # (`processing.evaluation.sweep`: no standing start, 55 s of walking, then running).
             use = moving & ~running
-        if np.count_nonzero(use) < self.min_motion_s * fs:
+        if np.count_nonzero(use) < round(self.min_motion_s * fs):
             raise CalibrationError(
                 "not enough walking or running to find the direction of travel: record at least "
                 f"{self.min_motion_s:g} s of motion after the standing start"
@@ -689,7 +691,7 @@ class MountingEstimator:
         fs = sampling_rate_hz
         _, moving = self._stills_and_moving(acc_mps2, gyr_dps, fs)
         running = moving & _running_samples(acc_mps2, fs)
-        if np.count_nonzero(running) < self.min_motion_s * fs:
+        if np.count_nonzero(running) < round(self.min_motion_s * fs):
             raise CalibrationError(
                 f"not enough running yet to find the direction of travel: run for {self.min_motion_s:g} s"
             )
