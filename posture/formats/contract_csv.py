@@ -89,7 +89,7 @@ def read_file(file: TextFile) -> SampleTable:
     if absent_acc:
         logger.info("%s: no %s column: read as a biaxial accelerometer", file.name, absent_acc[0])
     logger.debug("read %s: %d rows, columns %s", file.name, n, names)
-    data, duplicates = without_duplicate_rows(data, file.name, refuse_conflicts=True)
+    data, duplicates = without_duplicate_rows(data, file.name)
     return SampleTable(
         t_s=np.ascontiguousarray(data[:, 0]),
         acc_mps2=np.ascontiguousarray(data[:, 1:4]),

@@ -84,7 +84,7 @@ def _stream(rows: Rows, axes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 def _dedup(stream: tuple[np.ndarray, np.ndarray], t0_ms: int, name: str) -> tuple[np.ndarray, int]:
     epoch_ms, values = stream
     data = np.column_stack([(epoch_ms - t0_ms) / 1000.0, values])
-    return without_duplicate_rows(data, name, refuse_conflicts=False)
+    return without_duplicate_rows(data, name)
 
 
 def _candidates(bundle: Bundle) -> list[str]:

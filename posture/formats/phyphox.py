@@ -99,7 +99,7 @@ def _load(rows: Rows, axes: tuple[str, ...]) -> tuple[FloatArray, int]:
     data = data[np.isfinite(data[:, 0])]
     if data.shape[0] == 0:
         raise InvalidSamplesError(f"{rows.name} holds no samples", reason="short")
-    return without_duplicate_rows(data, rows.name, refuse_conflicts=False)
+    return without_duplicate_rows(data, rows.name)
 
 
 def _pick(bundle: Bundle, files: dict[str, str | None], kind: str) -> str | None:

@@ -88,7 +88,7 @@ def _dedup(rows: Rows, axes: tuple[str, ...], t0_ns: int) -> tuple[FloatArray, i
     ns = rows.integers(_column(rows, TIME_COLUMN))
     values = rows.floats([_column(rows, a) for a in axes])
     data = np.column_stack([(ns - t0_ns) / NS_PER_S, values])
-    return without_duplicate_rows(data, rows.name, refuse_conflicts=False)
+    return without_duplicate_rows(data, rows.name)
 
 
 def _pick(bundle: Bundle, files: dict[str, str | None], kind: str) -> str | None:

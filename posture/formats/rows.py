@@ -138,11 +138,11 @@ def _first_bad_row(lines: list[str], delimiter: str, columns: Sequence[int], dty
     return None
 
 
-def without_duplicate_rows(data: FloatArray, name: str, *, refuse_conflicts: bool) -> tuple[FloatArray, int]:
+def without_duplicate_rows(data: FloatArray, name: str) -> tuple[FloatArray, int]:
     """The rows without exact repeats of the row before (a logger that wrote a sample twice); the number
-    dropped. With `refuse_conflicts`, a repeated time with different readings raises `InvalidSamplesError`
-    (reason "duplicate"); without, such rows stay (host-stamped app exports: the time base repairs them).
-    Column 0 is the time; NaN equals NaN here (the absent axis of a biaxial logger)."""
+    dropped. A repeated time with different readings stays: host-stamped loggers give a packet's samples one
+    stamp, and the time base (`processing.timebase`) places them. Column 0 is the time; NaN equals NaN here
+    (the absent axis of a biaxial logger)."""
     if data.shape[0] < 2:
         return data, 0
     same_time = np.diff(data[:, 0]) == 0
@@ -151,15 +151,6 @@ def without_duplicate_rows(data: FloatArray, name: str, *, refuse_conflicts: boo
     a, b = data[1:], data[:-1]
     same_row = np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=1)
     repeat = np.concatenate([[False], same_time & same_row])
-    conflicting = same_time & ~repeat[1:]
-    if refuse_conflicts and conflicting.any():
-        row = int(np.argmax(conflicting)) + 2
-        raise InvalidSamplesError(
-            f"{name}: t_s = {data[row - 1, 0]:.6f} s repeats at data row {row} with different readings "
-            f"({int(conflicting.sum())} such rows): the timestamps are rounded too coarsely for the rate; "
-            "export them with more decimals (microseconds)",
-            reason="duplicate",
-        )
     dropped = int(repeat.sum())
     if dropped:
         logger.warning("%s: dropped %d rows that repeat the row before exactly", name, dropped)

@@ -109,7 +109,7 @@ def _load(rows: Rows, t0_ns: int) -> tuple[FloatArray, int]:
     ns = rows.integers(rows.column("time"))
     values = rows.floats([rows.column(a) for a in AXES])
     data = np.column_stack([(ns - t0_ns) / NS_PER_S, values])
-    return without_duplicate_rows(data, rows.name, refuse_conflicts=False)
+    return without_duplicate_rows(data, rows.name)
 
 
 def _is_ios_frame(bundle: Bundle, by_sensor: dict[str, str]) -> bool:
