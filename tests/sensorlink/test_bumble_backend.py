@@ -26,7 +26,7 @@ from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
-from sensorlink.bumble_backend import BumbleAdapter, BumbleClient, BumbleScanner, open_adapter
+from sensorlink.bumble_backend import BumbleAdapter, BumbleClient, BumbleScanner, open_adapter, read_rssi_dbm
 
 SERVICE_UUID = "0b0e0001-1111-4222-8333-944455556666"
 SECRET_UUID = "0b0e0002-1111-4222-8333-944455556666"
@@ -118,6 +118,17 @@ async def test_a_client_reads_an_encrypted_characteristic_by_pairing_on_demand(t
         assert SECRET_UUID in {c.uuid for c in client.services.characteristics.values()}
         assert await client.read_gatt_char(SECRET_UUID) == bytearray(b"s3cret")
     assert (tmp_path / "central-keys.json").is_file()  # the bond is in the central's key store
+
+
+async def test_the_virtual_link_reports_a_connection_rssi_without_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with (
+        sim_with_peripheral(tmp_path) as (adapter, _),
+        BleakClient(PERIPHERAL_ADDRESS, backend=BumbleClient, bumble_adapter=adapter) as client,
+    ):
+        assert await read_rssi_dbm(client) == -50  # what its advertising reports say
+    assert not [r for r in caplog.records if r.levelname == "WARNING" and "RSSI" in r.getMessage()]
 
 
 async def test_writes_and_notifications_go_through(tmp_path: Path) -> None:
