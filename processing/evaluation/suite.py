@@ -38,6 +38,7 @@ __all__ = [
     "EvaluationRow",
     "ReferenceRecording",
     "StepContacts",
+    "as_recorded",
     "contacts_from_steps",
     "evaluate_recording",
     "evaluate_recording_detector",
@@ -237,7 +238,7 @@ def _default_analyzer(samples: ImuSamples, sampling_rate_hz: float) -> tuple[Ste
     return analyze(samples, sampling_rate_hz=sampling_rate_hz).steps
 
 
-def _as_recorded(run: SimulatedRun) -> tuple[ImuSamples, float]:
+def as_recorded(run: SimulatedRun) -> tuple[ImuSamples, float]:
     """The samples and rate the pipeline is given, as for a recording with the same time stamps.
 
     Host-stamped samples (`Scenario.host_stamps`: arrival jitter, lost packets, a rate off the nominal one)
@@ -293,7 +294,7 @@ def evaluate_scenario(scenario: object, *, analyzer: Analyzer | None = None) -> 
     if not isinstance(scenario, Scenario):
         raise TypeError(f"expected a processing.simulation.Scenario, got {type(scenario).__name__}")
     run = simulate(scenario)
-    samples, fs = _as_recorded(run)
+    samples, fs = as_recorded(run)
     steps = (analyzer or _default_analyzer)(samples, fs)
     det = _arrays(steps)
     truth = run.truth.steps
