@@ -37,7 +37,9 @@ from processing.samples import ImuSamples
 
 __all__ = [
     "DEFAULT_REAL_DATA_DIR",
+    "HAND_WRITTEN_MARKER",
     "TARGETS",
+    "hand_written_tail",
     "load_reference_recordings",
     "register",
     "render_markdown",
@@ -241,6 +243,20 @@ def _summary_rows(rows: list[EvaluationRow]) -> list[tuple[str, str, dict[str, f
     return [("median over the suite", "sim", median), ("worst over the suite", "sim", worst)]
 
 
+#: A regenerated table keeps whatever follows this line in the file it replaces: measurements that no command
+#: here can repeat (a recording outside this tree, such as docs/real-running.md's outdoor run).
+HAND_WRITTEN_MARKER = "<!-- hand-written below: posture evaluate keeps what follows -->"
+
+
+def hand_written_tail(path: Path) -> str:
+    """The marker and what follows it in `path` ("" when the file or the marker is not there)."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    at = text.find(HAND_WRITTEN_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
+
+
 def render_markdown(rows: list[EvaluationRow], *, command: str) -> str:
     """The table as Markdown, with the targets and how to reproduce it."""
     keys = [key for _, _, key, _, _ in _COLUMNS]
@@ -430,5 +446,6 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             command = "posture evaluate --suite " + suite + (f" --out {out}" if out else "")
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render_markdown(rows, command=command), encoding="utf-8")
+            text = render_markdown(rows, command=command) + hand_written_tail(out)
+            out.write_text(text, encoding="utf-8")
             console.print(f"wrote {out}")

@@ -10,7 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from posture.commands.evaluation import load_reference_recordings, register, render_markdown
+from posture.commands.evaluation import (
+    HAND_WRITTEN_MARKER,
+    load_reference_recordings,
+    register,
+    render_markdown,
+)
 from processing.evaluation import (
     EvaluationRow,
     ReferenceRecording,
@@ -209,6 +214,18 @@ def test_posture_evaluate_prints_and_writes_the_table(tmp_path: Path) -> None:
     assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:INDIP |" in text
     assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:Stereophoto |" in text
     assert "IC F1" in text
+
+
+def test_a_regenerated_table_keeps_the_hand_written_part_below_its_marker(tmp_path: Path) -> None:
+    out = tmp_path / "evaluation.md"
+    tail = f"{HAND_WRITTEN_MARKER}\n\n## A real outdoor run\n\nmeasured elsewhere\n"
+    out.write_text("# an old table\n\n| stale | row |\n" + tail, encoding="utf-8")
+    result = CliRunner().invoke(_evaluate_app(), ["evaluate", "--suite", "real", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "| stale | row |" not in text
+    assert "| HA_002_TimeMeasure1_Test11_Trial1 | real:INDIP |" in text
+    assert text.endswith("\n" + tail)
 
 
 def test_unknown_suite_is_a_usage_error() -> None:
