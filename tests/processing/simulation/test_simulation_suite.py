@@ -128,7 +128,9 @@ def test_every_suite_scenario_simulates_with_consistent_truth(suite_runs: dict) 
         steps = truth.steps
         running = steps.select(steps.is_running)
         running_s = scenario.duration_s - sum(p.duration_s + 6.0 for p in scenario.pauses)
-        assert running.t_ic_s.size >= running_s * scenario.cadence_spm / 60 * 0.9, name
+        # the recording's ends may cut a step each (a step needs its next contact): two steps in a 4 s clip
+        expected_steps = running_s * scenario.cadence_spm / 60 - 2
+        assert running.t_ic_s.size >= expected_steps * 0.9, name
         assert np.all(np.isfinite(steps.pelvic_drop_deg)), name
         assert np.all((steps.t_ic_s >= 0) & (steps.t_to_s < scenario.total_s)), name
         assert np.all(np.abs(acc) <= scenario.acc_range_g * 9.80665), name
