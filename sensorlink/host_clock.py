@@ -12,7 +12,9 @@ device clocks): per bin of `bin_s` the packet with the smallest delay. The slope
 between envelope points a second apart (between neighbours, leaving out implausible ones, in the first
 seconds), so the true rate is fitted, and a numbering error moves only the pairs that straddle it; the
 offset is the floor of the last two seconds of envelope points, so where numbering went a packet off, the
-times follow the arrivals again within two seconds.
+times follow the arrivals again within two seconds. Arrivals also bound the line from above (no sample
+arrives before it is taken): a packet that arrives before the line's time of its last sample lowers the
+line at once (unless it sits next to a loss decision), and no sample is timed after its packet arrived.
 
 Lost notifications show as a step of a whole packet period in the delays, never as one late arrival (a late
 packet is just a larger delay). The clock therefore looks `lookahead_s` ahead: there is a loss before the
@@ -29,7 +31,7 @@ loss decision, that period until the offset follows (the p99). `HostClockQuality
 the inferred loss, the close decisions and `expected_error_s`, a running estimate of the typical error
 beyond the constant. Measured against the simulator's truth (benchmarks/bench_host_clock.py, 10 minutes at
 100 Hz, rate +-1 %, 5 ms jitter, 2 % lost, 8 seeds): median 1.0-1.3 ms with 2 samples per notification and
-1.7-2.1 ms with 1; p99 after 30 s 2.8-5 ms, and 11-12 ms (one packet period) with 1 sample per
+1.6-2.0 ms with 1; p99 after 30 s 2.7-4.3 ms, and 9-10 ms (about one packet period) with 1 sample per
 notification. At exactly the nominal rate the median is 3.6 ms, nearly all of it the constant. A start with
 several losses in its first two seconds can be off by tens of milliseconds for up to ten seconds. The
 lookahead loss placement and the median-of-pairs slope are ours, not a published method.
@@ -233,6 +235,7 @@ class HostSampleClock(Generic[PayloadT]):
         self._lost = 0
         self._close = 0
         self._noise_s = 0.0
+        self._last_time_s = -np.inf
 
     # --- public API -----------------------------------------------------------------------------------------
 
@@ -315,6 +318,13 @@ class HostSampleClock(Generic[PayloadT]):
         self._typical_count = n
         self._pending.popleft()
         arrival_s = self._arrival_s(packet.arrival_ns)
+        above_s = self._line_s(first + n - 1) - arrival_s
+        if above_s > 0 and self._fitted and not (lost_packets or close or self._doubt_ahead):
+            # No sample arrives before it is taken: a line above an arrival is too high, so it comes down at
+            # once rather than at the next refit. Not next to a loss decision, where the packet may be the
+            # one numbered a period off (lowering the line for it would move the right ones).
+            self._t0_s -= above_s
+            self._estimate = None
         self._spread.append(arrival_s - self._line_s(first + n - 1) - self._floor_s())
         self._recent.append((first + n - 1, arrival_s))
         while self._recent and arrival_s - self._recent[0][1] > _FLOOR_WINDOW_S:
@@ -323,6 +333,12 @@ class HostSampleClock(Generic[PayloadT]):
         self._placed += 1
         self._lost += lost
         t_s = self._times(first, n)
+        # The slewed times follow a lowered line gradually; a packet's samples are still never timed after
+        # its arrival (and stay after the previous packet's).
+        late_s = float(t_s[-1]) - packet.arrival_ns * 1e-9
+        if late_s > 0:
+            t_s = t_s - min(late_s, max(0.0, float(t_s[0]) - self._last_time_s - 1e-6))
+        self._last_time_s = float(t_s[-1])
         return PlacedPacket(packet.payload, t_s, first, lost, packet.arrival_ns)
 
     def _floor_s(self) -> float:
