@@ -12,9 +12,10 @@ docs/sensors.md, "Processing on host-clock devices", quotes).
 
 The margin the issue asks for is held against our own sensor's run of the same scenario: IC F1 and side
 accuracy within 0.01, contact-time MAE within +3 ms, tilt, drop and rotation RMSE within +0.3 deg. The
-MetaMotion meets it. The WitMotion at 200 Hz does not today (its host-clock times err by a median of about
-4 ms: the phase of the samples against the 15 ms connection events, see docs/sensors.md); its bounds
-below are ratchets on today's measured values, named as such, to be tightened as the host clock improves.
+MetaMotion meets it. The WitMotion at 200 Hz meets it for IC F1, sides and rotation but not for contact time,
+tilt and drop (its host-clock times err by a median of 3.8 ms: one sample per notification, delays spread
+over four sample periods, see docs/sensors.md); those bounds are ratchets on today's measured values, named
+as such, to be tightened as the host clock improves.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def test_metamotion_host_clock_meets_the_goal_and_its_processing_stays_within_th
 ) -> None:
     runs = scores(scenario)
     own, vendor = runs[OWN.label], runs[METAMOTION.label]
-    # the issue's goal, a median under 2 ms (measured 0.72 ms); the p99 (15 ms measured) is the clock's
+    # the issue's goal, a median under 2 ms (measured 0.70 ms); the p99 (15 ms measured) is the clock's
     # first seconds, before its fit has settled: a ratchet on today's value
     assert vendor.time_error_median_ms < 2.0
     assert vendor.time_error_p99_ms < 20.0
@@ -75,15 +76,15 @@ def test_metamotion_host_clock_meets_the_goal_and_its_processing_stays_within_th
 def test_witmotion_at_200_hz_misses_the_margin_and_is_held_to_todays_values(scenario: str) -> None:
     runs = scores(scenario)
     own, vendor = runs[OWN.label], runs[WITMOTION.label]
-    # Ratchets on today's values (measured: median 4.2 ms, p99 18.7 ms; the goal is a 2 ms median).
-    assert vendor.time_error_median_ms < 5.0
+    # Ratchets on today's values (measured: median 3.8 ms, p99 18.7 ms; the goal is a 2 ms median).
+    assert vendor.time_error_median_ms < 4.5
     assert vendor.time_error_p99_ms < 25.0
-    # Within the issue's margin today: IC F1.
+    # Within the issue's margin today: IC F1, sides and rotation.
     assert vendor.ic_f1 >= own.ic_f1 - 0.01
-    # Ratchets (measured against our own sensor: contact-time MAE +2.4 to +6.2 ms, tilt RMSE +0.3 to
-    # +0.5 deg; on clean_run the sides swap for the last 16 s, side accuracy 0.73 and drop RMSE 4.3 deg).
-    assert vendor.side_accuracy >= 0.7
+    assert vendor.side_accuracy >= own.side_accuracy - 0.01
+    assert vendor.row.rotation_rmse_deg <= own.row.rotation_rmse_deg + 0.3
+    # Ratchets (measured against our own sensor: contact-time MAE +2.3 to +6.1 ms, tilt RMSE +0.27 to
+    # +0.47 deg, drop RMSE +0.12 to +0.34 deg).
     assert vendor.contact_time_mae_ms <= own.contact_time_mae_ms + 7.0
     assert vendor.row.tilt_rmse_deg <= own.row.tilt_rmse_deg + 0.6
-    assert vendor.row.drop_rmse_deg <= own.row.drop_rmse_deg + 4.5
-    assert vendor.row.rotation_rmse_deg <= own.row.rotation_rmse_deg + 0.4
+    assert vendor.row.drop_rmse_deg <= own.row.drop_rmse_deg + 0.5
