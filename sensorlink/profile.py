@@ -47,6 +47,7 @@ __all__ = [
     "DataCallback",
     "DecodedPacket",
     "Discovery",
+    "FoundByDiscovery",
     "PacketCounters",
     "PacketDecoding",
     "ProfileSession",
@@ -211,6 +212,22 @@ class Discovery:
             or any(name.startswith(p) for p in self.name_prefixes)
             or any(c in advertisement.manufacturer_data for c in self.company_ids)
         )
+
+
+class FoundByDiscovery:
+    """`recognises` and `advertised` for a profile whose advertisements carry nothing it reads beyond what
+    `discovery` matches: the device is known by its services, name or company id, and its name is the one
+    it advertises. A subclass sets `discovery` (a class attribute)."""
+
+    discovery: Discovery
+
+    def recognises(self, advertisement: AdvertisementData) -> bool:
+        return self.discovery.matches(advertisement)
+
+    def advertised(
+        self, address: str, advertisement: AdvertisementData
+    ) -> tuple[str | None, AdvertisedSensor | None]:
+        return advertisement.local_name, None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,16 +62,15 @@ from typing import SupportsBytes
 import numpy as np
 import numpy.typing as npt
 from bleak import BleakClient
-from bleak.backends.scanner import AdvertisementData
 
 from sensorlink.errors import InvalidConfiguration, MalformedPacket
 from sensorlink.host_clock import HostClockQuality, HostSampleClock, PlacedPacket
 from sensorlink.profile import (
-    AdvertisedSensor,
     Capabilities,
     DataCallback,
     DecodedPacket,
     Discovery,
+    FoundByDiscovery,
     PacketCounters,
     SampleTiming,
     StartInfo,
@@ -565,7 +564,7 @@ def _parse_motion(data: bytes) -> MotionData:
 # --- the profile ------------------------------------------------------------------------------------------
 
 
-class MetaWearProfile:
+class MetaWearProfile(FoundByDiscovery):
     """MbientLab MetaMotionS / MetaMotionRL as a `SensorProfile` (use `METAMOTION`)."""
 
     kind = "metamotion"
@@ -586,15 +585,6 @@ class MetaWearProfile:
     default_settings = StreamSettings(
         sample_rate_hz=200, acc_range_g=16, gyr_range_dps=1000, samples_per_packet=PACKED_SAMPLES
     )
-
-    def recognises(self, advertisement: AdvertisementData) -> bool:
-        return self.discovery.matches(advertisement)
-
-    def advertised(
-        self, address: str, advertisement: AdvertisementData
-    ) -> tuple[str | None, AdvertisedSensor | None]:
-        """MetaWear advertisements carry the service UUID and the name, nothing this profile reads."""
-        return advertisement.local_name, None
 
     def session(
         self, client: BleakClient, *, command_timeout_s: float, on_status: StatusCallback

@@ -28,16 +28,15 @@ import logging
 from collections.abc import Sequence
 
 from bleak import BleakClient
-from bleak.backends.scanner import AdvertisementData
 
 from sensorlink.errors import ControlCommandFailed, InvalidConfiguration, MalformedPacket
 from sensorlink.profile import (
-    AdvertisedSensor,
     Capabilities,
     DataCallback,
     DecodedPacket,
     Discovery,
     FloatArray,
+    FoundByDiscovery,
     PacketCounters,
     SampleTiming,
     StartInfo,
@@ -302,7 +301,7 @@ class MovesenseSession:
             self._on_data(data)
 
 
-class MovesenseProfile:
+class MovesenseProfile(FoundByDiscovery):
     """Movesense with gatt_sensordata_app as a `SensorProfile` (use the module's `MOVESENSE`)."""
 
     kind = "movesense"
@@ -321,15 +320,6 @@ class MovesenseProfile:
     default_settings = StreamSettings(
         sample_rate_hz=208, acc_range_g=ACC_RANGE_G, gyr_range_dps=GYR_RANGE_DPS, samples_per_packet=8
     )
-
-    def recognises(self, advertisement: AdvertisementData) -> bool:
-        return self.discovery.matches(advertisement)
-
-    def advertised(
-        self, address: str, advertisement: AdvertisementData
-    ) -> tuple[str | None, AdvertisedSensor | None]:
-        """The advertised name; Movesense's advertisement carries nothing this profile reads."""
-        return advertisement.local_name, None
 
     def session(
         self, client: BleakClient, *, command_timeout_s: float, on_status: StatusCallback

@@ -56,15 +56,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from bleak import BleakClient
-from bleak.backends.scanner import AdvertisementData
 
 from sensorlink.errors import ControlCommandFailed, InvalidConfiguration, MalformedPacket, UnsupportedFirmware
 from sensorlink.profile import (
-    AdvertisedSensor,
     Capabilities,
     DataCallback,
     DecodedPacket,
     Discovery,
+    FoundByDiscovery,
     PacketCounters,
     SampleTiming,
     SensorStatus,
@@ -602,7 +601,7 @@ class PolarPmdDecoding:
         return packets
 
 
-class PolarPmdProfile:
+class PolarPmdProfile(FoundByDiscovery):
     """A Polar PMD device as a `SensorProfile` (use `POLAR_VERITY_SENSE` or `POLAR_H10`)."""
 
     requires_bonding = False
@@ -629,15 +628,6 @@ class PolarPmdProfile:
             gyr_range_dps=2000,
             samples_per_packet=model.typical_samples_per_frame,
         )
-
-    def recognises(self, advertisement: AdvertisementData) -> bool:
-        return self.discovery.matches(advertisement)
-
-    def advertised(
-        self, address: str, advertisement: AdvertisementData
-    ) -> tuple[str | None, AdvertisedSensor | None]:
-        """Polar advertisements carry the name (with the serial number), nothing this profile reads."""
-        return advertisement.local_name, None
 
     def session(
         self, client: BleakClient, *, command_timeout_s: float, on_status: StatusCallback

@@ -30,18 +30,17 @@ from collections.abc import Sequence
 
 import numpy as np
 from bleak import BleakClient
-from bleak.backends.scanner import AdvertisementData
 
 from processing.samples import STANDARD_GRAVITY_MPS2
 from sensorlink.errors import InvalidConfiguration
 from sensorlink.host_clock import HostClockQuality, HostSampleClock
 from sensorlink.profile import (
-    AdvertisedSensor,
     Capabilities,
     DataCallback,
     DecodedPacket,
     Discovery,
     FloatArray,
+    FoundByDiscovery,
     PacketCounters,
     SampleTiming,
     StartInfo,
@@ -227,7 +226,7 @@ class WitMotionSession:
             self._on_data(data)
 
 
-class WitMotionProfile:
+class WitMotionProfile(FoundByDiscovery):
     """WitMotion WT901BLE as a `SensorProfile` (use the module's `WITMOTION`)."""
 
     kind = "witmotion"
@@ -249,15 +248,6 @@ class WitMotionProfile:
         gyr_range_dps=GYR_FULL_SCALE_DPS,
         samples_per_packet=1,
     )
-
-    def recognises(self, advertisement: AdvertisementData) -> bool:
-        return self.discovery.matches(advertisement)
-
-    def advertised(
-        self, address: str, advertisement: AdvertisementData
-    ) -> tuple[str | None, AdvertisedSensor | None]:
-        """The advertised name; the advertisement carries nothing else this profile reads."""
-        return advertisement.local_name, None
 
     def session(
         self, client: BleakClient, *, command_timeout_s: float, on_status: StatusCallback
