@@ -24,7 +24,12 @@ the task is to recover `k` for every row (the lost samples are the jumps in `k`)
    periods (the mode of long-baseline slopes, the nominal rate). Then one period and an offset per
    segment by least squares over the batch ends (once more without residuals beyond `OUTLIER_SIGMAS`
    robust standard deviations), alternating with step 3 at its period until both settle; the start
-   whose fit scatters least wins.
+   whose fit scatters least wins. Each offset then moves down to the lower envelope of its segment's
+   stamps (their `ARRIVAL_QUANTILE` quantile around the fit): a packet never arrives before its last
+   sample was taken, so the delays are one-sided and the earliest arrivals carry the clock. The times
+   then sit at the true instants plus the minimum delay, not plus the mean delay (several milliseconds,
+   enough to move every contact the events report); the period is unaffected (a delay that does not
+   drift tilts no slope).
 5. Every row gets the time `offset + period * k`: the samples land on a constant grid at the estimated rate,
    their values unchanged (no interpolation is needed, since they were taken on that grid); lost samples
    are holes of whole periods on it, left to the pipeline's one gap policy (`processing.pipeline.gaps`)
@@ -53,6 +58,7 @@ from processing.errors import InvalidSamplesError
 from processing.samples import FloatArray, ImuSamples
 
 __all__ = [
+    "ARRIVAL_QUANTILE",
     "GRID_TOLERANCE_PERIODS",
     "MAX_BACKWARD_S",
     "MAX_HOLE_SHARE",
@@ -72,7 +78,7 @@ IntArray = npt.NDArray[np.int64]
 #: stay within it; re-stamping them would move nothing that matters and break bit-identical results.
 GRID_TOLERANCE_PERIODS = 0.02
 #: A silence between two stamps longer than this starts a new segment with an offset of its own, s (the gap
-#: policy splits any gap over 0.05 s, so nothing is lost by not counting the samples across it).
+#: policy splits any gap over 0.085 s, so nothing is lost by not counting the samples across it).
 SEGMENT_BREAK_S = 0.5
 #: Time may run back this far (a stamp earlier than an earlier row's: reordered arrivals, jitter), s; further
 #: back is two recordings joined or a clock reset, which no fit repairs.
@@ -87,6 +93,10 @@ MAX_LOST_SHARE = 0.2
 #: ten loses one interval in 80 at 8 samples a packet. More is a rate that changes (a stretch at half the
 #: rate skips every other sample), not a constant rate with lost packets.
 MAX_HOLE_SHARE = 0.1
+#: The lower envelope of the stamps that sets each segment's offset: this quantile of the batch ends'
+#: residuals (one-sided arrival delays). Not their minimum: a batch put one packet early by a miscounted
+#: loss would set that. For exponential delays with mean m it lies 0.02 m above the minimum delay.
+ARRIVAL_QUANTILE = 0.02
 #: Residuals beyond this many robust standard deviations are left out of the second fit (late packets).
 OUTLIER_SIGMAS = 4.0
 #: Windows, s (as many batches as arrive in that time, at least `MIN_WINDOW`): the blocks whose medians
@@ -504,6 +514,11 @@ def _fit_grid(t: FloatArray, nominal_period_s: float) -> _Fit:
         key=lambda fit: fit[0],
     )
     scatter, period, offsets, residual, lost = best
+    # the lower envelope: each segment's offset at the early edge of its residuals (one-sided delays)
+    floor = np.array(
+        [np.quantile(residual[segment_of == s], ARRIVAL_QUANTILE) for s in range(offsets.shape[0])]
+    )
+    offsets = offsets + floor
     k = np.arange(n, dtype=np.float64) + lost[batch_of]
     t_grid = offsets[segment_of[batch_of]] + period * k
     if np.any(np.diff(t_grid) <= 0):  # segments fitted apart that overlap: stamps no constant rate fits
