@@ -17,19 +17,17 @@ at its default 208 Hz.
 
 Short gaps are bridged: the missing samples are interpolated (a straight line between the two real samples
 around the gap) onto the sample grid, and the stream goes on as if nothing had been lost. `max_bridge_s` is
-the longest missing time bridged: 0.05 s, one lost packet at the sensor's defaults (8 samples at 208 Hz:
-38 ms). The bound is set by what a hole hides (measured by `benchmarks/bench_gaps.py`, 12 simulated runs
-per length, the running steps within 3 s of the gap):
-- a contact that falls into a bridged gap is still found, but at the gap's edge (the detector sees the
-  straight line, not the impact): up to the gap's length early. Up to 0.05 s it stays inside the 50 ms
-  tolerance the evaluation matches contacts with; at 0.1 s, 5 of 12 gaps put a contact 57 to 74 ms off;
-- the orientation integrates the straight line instead of the pelvis's swing (obliquity and rotation swing
-  once per stride, tilt once per step): the error grows with the cube of the gap's length. Up to 0.05 s the
-  steps keep the angles of the run without a gap (per-step tilt RMSE 0.30 deg against 0.27); at 0.1 s the
-  tilt reads 0.81 deg, at 0.2 s 4.4 deg, at 0.3 s 7.9 deg;
-- a split instead always costs the step whose next contact falls into the gap (about one per gap: 12 of 200
-  contacts near 12 gaps), never invents one, and keeps the angles (tilt 0.4 to 0.6 deg: the filter resumes).
-So a gap of up to 0.05 s costs nothing measurable when bridged; a longer one costs less split.
+the longest missing time bridged: 0.085 s, one lost packet of the loggers people use (5 to 8 samples at
+100 Hz: 50 to 80 ms, with room for a clock a few per cent slow or stamps half a period off; our sensor's
+8 samples at 208 Hz: 38 ms). What each decision costs (`benchmarks/bench_gaps.py`, docs/recordings.md):
+- a split always costs the step whose next contact falls into the gap (about one contact per gap), never
+  invents one, and the orientation resumes after it (tilt and drop a little off for a few steps);
+- a bridge keeps the stream, but a contact inside the gap is found at its edge (the detector sees the
+  straight line, not the impact), up to the gap's length off, so past the 50 ms the evaluation matches with
+  it becomes one missed and one invented; and the orientation integrates the straight line instead of the
+  pelvis's swing, an error growing with the cube of the gap's length.
+Up to 0.085 s a bridge costs a fifth of the contacts a split costs or less, and about the same angles (tilt
+up to 0.1 deg worse, drop better); beyond, its tilt error grows well past the split's, so longer gaps split.
 
 Long gaps split the recording: the current segment is closed as if the recording ended there (every step
 before the gap is committed; the step whose next contact fell into the gap has no end and is not emitted), and
@@ -69,7 +67,7 @@ class GapPolicy:
         or a single lost sample that the times cannot tell from jitter).
     """
 
-    max_bridge_s: float = 0.05
+    max_bridge_s: float = 0.085
     min_gap_periods: float = 2.5
 
     def __post_init__(self) -> None:

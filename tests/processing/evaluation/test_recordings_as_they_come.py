@@ -45,39 +45,28 @@ def test_a_biaxial_row_leaves_its_left_right_figures_empty(biaxial_rows: dict[st
     assert "*" not in line
 
 
-PHONE_STAMPED = ("phone_stamped_jitter_4ms", "phone_stamped_jitter_2ms_per_sample")
+PHONE_STAMPED = (
+    "phone_stamped_jitter_4ms",
+    "phone_stamped_jitter_8ms_lossy",
+    "phone_stamped_jitter_2ms_per_sample",
+)
 
 
 @pytest.fixture(scope="module")
 def phone_rows() -> dict[str, EvaluationRow]:
-    names = (*PHONE_STAMPED, "phone_stamped_jitter_8ms_lossy")
-    return {name: evaluate_scenario(scenario_by_name(name)) for name in names}
+    return {name: evaluate_scenario(scenario_by_name(name)) for name in PHONE_STAMPED}
 
 
 @pytest.mark.parametrize("name", PHONE_STAMPED)
 def test_phone_stamped_time_axes_meet_the_event_targets(
     phone_rows: dict[str, EvaluationRow], name: str
 ) -> None:
+    # 8 ms lossy: each lost packet (5 samples at 99.5 Hz, 50 ms) is bridged, not split (gap policy)
     e = phone_rows[name].events
     assert e.n_reference > 150
     assert e.ic_f1 >= 0.99
     assert e.side_accuracy_running >= 0.99
     assert e.cadence_error_spm <= 1.0
     assert e.contact_time_mae_s <= 0.015
-
-
-def test_lossy_8ms_stamps_keep_sides_cadence_and_contact_times(phone_rows: dict[str, EvaluationRow]) -> None:
-    e = phone_rows["phone_stamped_jitter_8ms_lossy"].events
-    assert e.side_accuracy_running >= 0.99
-    assert e.cadence_error_spm <= 1.0
-    assert e.contact_time_mae_s <= 0.015
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured IC F1 0.988: each lost 5-sample packet at 99.5 Hz leaves 50.25 ms missing, just over "
-    "the gap policy's 0.05 s bridge, so the stream splits there and the step whose next contact falls into "
-    "the hole is dropped (0.988 with the true sample times too); target 0.99",
-)
-def test_lossy_8ms_stamps_meet_the_ic_target(phone_rows: dict[str, EvaluationRow]) -> None:
-    assert phone_rows["phone_stamped_jitter_8ms_lossy"].events.ic_f1 >= 0.99
+    # the repaired times sit at the earliest arrivals (one-sided delays), not the mean delay: issue 3's target
+    assert e.median_abs_ic_error_s <= 0.010

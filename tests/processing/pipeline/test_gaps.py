@@ -251,6 +251,28 @@ def test_a_gap_before_the_block_and_a_long_gap_inside_it() -> None:
     np.testing.assert_allclose(pieces[1].t_s, t[40:])
 
 
+@pytest.mark.parametrize(
+    ("lost", "rate_hz", "bridged"),
+    [
+        (8, 99.5, True),  # one packet of a 100 Hz logger whose clock runs 0.5 % slow: 80.4 ms
+        (5, 99.5, True),  # a phone app's packet of 5 samples: 50.25 ms
+        (8, 208.0, True),  # one packet of our sensor at its default rate: 38 ms
+        (4, 52.0, True),  # 77 ms
+        (9, 100.0, False),  # 90 ms: a bridge would cost more tilt than a split
+        (20, 100.0, False),
+    ],
+)
+def test_one_lost_packet_of_a_common_logger_is_bridged(lost: int, rate_hz: float, bridged: bool) -> None:
+    t = np.arange(60) / rate_hz
+    acc, gyr = np.column_stack([t, 2 * t, 3 * t]), np.column_stack([-t, t, t])
+    keep = np.r_[0:20, 20 + lost : 60]
+    _, counts = resolve_gaps(
+        t[keep], acc[keep], gyr[keep], previous=None, sampling_rate_hz=rate_hz, policy=GapPolicy()
+    )
+    assert (counts.bridged, counts.split) == ((1, 0) if bridged else (0, 1))
+    assert counts.total_s == pytest.approx(lost / rate_hz)
+
+
 def test_the_policy_is_validated() -> None:
     with pytest.raises(ValueError, match="max_bridge_s"):
         GapPolicy(max_bridge_s=-1.0)
