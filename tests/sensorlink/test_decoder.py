@@ -213,3 +213,13 @@ async def test_a_failing_packet_sink_ends_the_stream_with_its_error(
 
         with pytest.raises(OSError, match="No space left"):
             await stream()
+
+
+def test_one_lost_packet_of_the_streaming_default_is_bridged_not_split() -> None:
+    # A lost notification must not split the run (a split costs the step whose contact fell into the hole):
+    # the streaming default is the most samples whose loss stays within the gap policy's bridge.
+    from processing.pipeline.gaps import GapPolicy
+
+    bridge_s = GapPolicy().max_bridge_s
+    assert SPP / CONFIG.sample_rate_hz <= bridge_s
+    assert (SPP + 1) / CONFIG.sample_rate_hz > bridge_s
