@@ -133,11 +133,10 @@ class TimebaseReport:
     jitter_ms_p50, jitter_ms_p99 : float, ms
         Median and 99th percentile of |stamp - estimated time| around their median (on a constant grid: of
         the intervals' deviations from whole periods).
-    samples_in, samples_out : int
+    samples : int
+        Samples in and out: every row keeps its values, only its time moves.
     lost_samples_detected : int
         Holes of whole samples on the grid inside segments (left to the gap policy).
-    lost_samples_filled : int
-        Samples inserted here: always 0, the gap policy bridges the holes and counts what it inserts.
     gaps_split : int
         Silences longer than `SEGMENT_BREAK_S` at which the fit starts a new segment.
     gap_s_total : float, s
@@ -154,9 +153,7 @@ class TimebaseReport:
     estimated_rate_hz: float
     jitter_ms_p50: float
     jitter_ms_p99: float
-    samples_in: int
-    samples_out: int
-    lost_samples_filled: int
+    samples: int
     gaps_split: int
     gap_s_total: float
     resampled: bool
@@ -229,9 +226,7 @@ def regularize(
                 estimated_rate_hz=1.0 / period_s,
                 jitter_ms_p50=1e3 * float(np.percentile(off, 50)) if off.size else 0.0,
                 jitter_ms_p99=1e3 * float(np.percentile(off, 99)) if off.size else 0.0,
-                samples_in=n,
-                samples_out=n,
-                lost_samples_filled=0,
+                samples=n,
                 gaps_split=0,
                 gap_s_total=0.0,
                 resampled=False,
@@ -246,9 +241,7 @@ def regularize(
         estimated_rate_hz=1.0 / fit.period_s,
         jitter_ms_p50=1e3 * float(np.percentile(fit.abs_residual_s, 50)),
         jitter_ms_p99=1e3 * float(np.percentile(fit.abs_residual_s, 99)),
-        samples_in=n,
-        samples_out=n,
-        lost_samples_filled=0,
+        samples=n,
         gaps_split=fit.breaks,
         gap_s_total=fit.break_s,
         resampled=True,
