@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from processing.samples import FloatArray
+from processing.samples import FloatArray, ImuSamples
 
 __all__ = ["SampleTable"]
 
@@ -47,13 +47,7 @@ class SampleTable:
     duplicate_rows_dropped: int = 0
 
     def __post_init__(self) -> None:
-        n = self.t_s.shape[0]
-        if self.t_s.ndim != 1:
-            raise ValueError(f"t_s must be 1-D, got shape {self.t_s.shape}")
-        if self.acc_mps2.shape != (n, 3):
-            raise ValueError(f"acc_mps2 must have shape ({n}, 3), got {self.acc_mps2.shape}")
-        if self.gyr_dps is not None and self.gyr_dps.shape != (n, 3):
-            raise ValueError(f"gyr_dps must have shape ({n}, 3), got {self.gyr_dps.shape}")
+        ImuSamples(self.t_s, self.acc_mps2, self.gyr_dps)  # the same shapes (raises ValueError otherwise)
         if self.truncated_rows_dropped < 0 or self.duplicate_rows_dropped < 0:
             raise ValueError("dropped-row counts cannot be negative")
 
