@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import numpy as np
@@ -23,68 +23,34 @@ import pytest
 
 from posture.sensors import pair_with
 from processing.samples import ImuSamples
-from sensorlink.blocks import SampleBlock
 from sensorlink.bonds import BondStore
 from sensorlink.errors import InvalidConfiguration
-from sensorlink.link import HostClock, Link, LinkOptions
+from sensorlink.link import HostClock
 from sensorlink.profile import StreamSettings
 from sensorlink.profiles.movesense import DATA_REFERENCE, MOVESENSE
 from sensorlink.profiles.movesense_protocol import DATA_PART_MAX_BYTES, IMU6_SAMPLE_RATES_HZ
-from sensorlink.scan import BleBackend, FoundSensor, open_ble_backend, scan_for_sensors
+from sensorlink.scan import BleBackend, FoundSensor
 from sensorlink.simsensor import FaultPlan, LinkDrop
 from sensorlink.simsensor.sim_movesense import SimulatedMovesense, SimulatedMovesenseFactoryFirmware
 from sensorlink.simsensor.vendor import SampleChunk, SimulatedDeviceOptions
+from tests.sensorlink.test_link import collect
+from tests.sensorlink.vendor_link import scan_one, simulated_vendor, streaming_link
 
 VIRTUAL_TIME = pytest.mark.asyncio(loop_factories=["virtual_time"])
 HIGHEST_RATE_HZ = max(IMU6_SAMPLE_RATES_HZ)
 SETTLED_AFTER_S = 30.0
 
 
-@asynccontextmanager
-async def movesense(
+def movesense(
     tmp_path: Path,
     options: SimulatedDeviceOptions,
     device_class: type[SimulatedMovesense] = SimulatedMovesense,
-) -> AsyncIterator[tuple[BleBackend, SimulatedMovesense]]:
-    async def start(link: object) -> SimulatedMovesense:
-        return await device_class.start(link, options)  # type: ignore[arg-type]
-
-    async with open_ble_backend(
-        "sim", key_store_path=tmp_path / "keys.json", simulated_peripherals=[start]
-    ) as backend:
-        (device,) = backend.simulated
-        assert isinstance(device, SimulatedMovesense)
-        yield backend, device
+) -> AbstractAsyncContextManager[tuple[BleBackend, SimulatedMovesense]]:
+    return simulated_vendor(tmp_path, options, device_class)
 
 
 async def scan(backend: BleBackend) -> FoundSensor:
-    """What `posture scan` does: find the device by its advertisement and attribute it to its profile."""
-    (found,) = await scan_for_sensors(backend, timeout_s=2.0, profiles=(MOVESENSE,))
-    assert found.profile.kind == "movesense"
-    return found
-
-
-def streaming_link(
-    backend: BleBackend, found: FoundSensor, clock: HostClock, settings: StreamSettings
-) -> Link:
-    return Link(
-        found.device,
-        client_factory=backend.client_factory,
-        profile=found.profile,
-        host_clock_ns=clock,
-        options=LinkOptions(config=settings),
-    )
-
-
-async def collect(link: Link, *, samples: int) -> list[SampleBlock]:
-    blocks: list[SampleBlock] = []
-    total = 0
-    async for block in link.blocks():
-        blocks.append(block)
-        total += len(block)
-        if total >= samples:
-            break
-    return blocks
+    return await scan_one(backend, MOVESENSE)
 
 
 def float32(values: np.ndarray) -> np.ndarray:

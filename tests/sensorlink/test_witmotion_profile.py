@@ -13,8 +13,8 @@ so the tests compare the link against it, and the link reports loss as inferred,
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,9 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from posture.sensors import pair_with
 from processing.samples import STANDARD_GRAVITY_MPS2, ImuSamples
-from sensorlink.blocks import SampleBlock
 from sensorlink.bonds import BondStore
 from sensorlink.errors import InvalidConfiguration
-from sensorlink.link import HostClock, Link, LinkOptions
+from sensorlink.link import HostClock
 from sensorlink.profile import StreamSettings
 from sensorlink.profiles.witmotion import WITMOTION
 from sensorlink.profiles.witmotion_protocol import (
@@ -37,10 +36,12 @@ from sensorlink.profiles.witmotion_protocol import (
     Register,
     RegisterRead,
 )
-from sensorlink.scan import BleBackend, FoundSensor, open_ble_backend, scan_for_sensors
+from sensorlink.scan import BleBackend, FoundSensor
 from sensorlink.simsensor import FaultPlan, LinkDrop
 from sensorlink.simsensor.sim_witmotion import SimulatedWitMotion
 from sensorlink.simsensor.vendor import NotificationFate, SampleChunk, SimulatedDeviceOptions
+from tests.sensorlink.test_link import collect
+from tests.sensorlink.vendor_link import scan_one, simulated_vendor, streaming_link
 
 VIRTUAL_TIME = pytest.mark.asyncio(loop_factories=["virtual_time"])
 HIGHEST_RATE_HZ = max(WITMOTION.capabilities.sample_rates_hz)
@@ -80,51 +81,16 @@ class SigBaseWitMotion(SimulatedWitMotion):
         return [Service("0000ffe5-0000-1000-8000-00805f9b34fb", [self.data_characteristic, write])]
 
 
-@asynccontextmanager
-async def witmotion(
+def witmotion(
     tmp_path: Path,
     options: SimulatedDeviceOptions,
     device_class: type[SimulatedWitMotion] = SimulatedWitMotion,
-) -> AsyncIterator[tuple[BleBackend, SimulatedWitMotion]]:
-    async def start(link: object) -> SimulatedWitMotion:
-        return await device_class.start(link, options)  # type: ignore[arg-type]
-
-    async with open_ble_backend(
-        "sim", key_store_path=tmp_path / "keys.json", simulated_peripherals=[start]
-    ) as backend:
-        (device,) = backend.simulated
-        assert isinstance(device, SimulatedWitMotion)
-        yield backend, device
+) -> AbstractAsyncContextManager[tuple[BleBackend, SimulatedWitMotion]]:
+    return simulated_vendor(tmp_path, options, device_class)
 
 
 async def scan(backend: BleBackend) -> FoundSensor:
-    """What `posture scan` does: find the device by its advertisement and attribute it to its profile."""
-    (found,) = await scan_for_sensors(backend, timeout_s=2.0, profiles=(WITMOTION,))
-    assert found.profile.kind == "witmotion"
-    return found
-
-
-def streaming_link(
-    backend: BleBackend, found: FoundSensor, clock: HostClock, settings: StreamSettings
-) -> Link:
-    return Link(
-        found.device,
-        client_factory=backend.client_factory,
-        profile=found.profile,
-        host_clock_ns=clock,
-        options=LinkOptions(config=settings),
-    )
-
-
-async def collect(link: Link, *, samples: int) -> list[SampleBlock]:
-    blocks: list[SampleBlock] = []
-    total = 0
-    async for block in link.blocks():
-        blocks.append(block)
-        total += len(block)
-        if total >= samples:
-            break
-    return blocks
+    return await scan_one(backend, WITMOTION)
 
 
 def on_the_air(chunks: list[SampleChunk]) -> np.ndarray:
